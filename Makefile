@@ -1,0 +1,62 @@
+# The two commands of the README: `make run` and `make test`. Both work on a
+# fresh clone: they create .venv, install the locked dependencies with uv and,
+# for the tests, the system packages (PostgreSQL, Chromium) when missing.
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+BIN := $(VENV)/bin
+LOCALES := portal/locale
+SYSTEM_PACKAGES := postgresql chromium fonts-noto-cjk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint typecheck install system-deps i18n i18n-extract i18n-compile clean
+
+run: install i18n-compile
+	$(BIN)/portal migrate
+	$(BIN)/portal demo --if-empty
+	$(BIN)/portal serve
+
+test: install system-deps i18n-compile lint
+	$(BIN)/pytest
+	PORTAL_TEST_DATABASE=postgresql $(BIN)/pytest tests/integration tests/tenancy
+
+lint: install
+	$(BIN)/ruff check portal tenants tests bench
+	$(BIN)/ruff format --check portal tenants tests bench
+	$(BIN)/mypy
+
+install: $(VENV)/.installed
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+# Debian packages the tests need; installed only when missing.
+system-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+i18n: i18n-extract i18n-compile
+
+i18n-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -o $(LOCALES)/messages.pot --no-location --sort-output portal tenants templates
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-fuzzy-matching
+
+i18n-compile: install
+	$(BIN)/pybabel compile -d $(LOCALES) -D messages --statistics
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""The app factory: ``uvicorn --factory portal.asgi:create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+
+from portal import health, pages
+from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
+from portal.documents.storage import open_storage
+from portal.errors import EXCEPTION_HANDLERS
+from portal.i18n import LocaleMiddleware
+from portal.logs import RequestLogMiddleware, configure_logging
+from portal.security_headers import security_headers_hook
+from portal.settings import get_settings
+from portal.templating import STATIC_DIR, template_config
+
+API_VERSION = "0.1.0"
+
+
+def api_router() -> Router:
+    return Router(path="/api/v1", route_handlers=[])
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    configure_logging(json=settings.is_production)
+    engine = get_engine()
+    storage = open_storage(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await start_engine(engine)
+        try:
+            yield
+        finally:
+            await stop_engine(engine)
+
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[health.health, pages.show_home, pages.switch_locale, api_router(), static],
+        lifespan=[lifespan],
+        state=State({"engine": engine, "storage": storage, "settings": settings}),
+        before_send=[security_headers_hook(https=settings.https)],
+        # Outermost first: the locale is known before the transaction may
+        # need a message.
+        middleware=[
+            RequestLogMiddleware,
+            DefineMiddleware(LocaleMiddleware, default_locale=settings.default_locale),
+            DefineMiddleware(TransactionMiddleware, engine=engine),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
+        plugins=[HTMXPlugin()],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        openapi_config=OpenAPIConfig(
+            title="Outsourcing portal API",
+            version=API_VERSION,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=False,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # ``portal.asgi:app`` for servers that want a module attribute.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

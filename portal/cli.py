@@ -1,0 +1,208 @@
+"""The ``portal`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from portal.settings import ConfigError, Settings, get_settings
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"portal: {message}", err=True)
+    sys.exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}", code=2)
+
+
+def run(coroutine_fn: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        from portal.db import get_engine, start_engine, stop_engine
+
+        engine = get_engine()
+        await start_engine(engine)
+        try:
+            return await coroutine_fn()
+        finally:
+            await stop_engine(engine)
+
+    return asyncio.run(main())
+
+
+def preflight(settings: Settings) -> None:
+    """One clear line naming the variable when the database or storage
+    cannot be reached, instead of a traceback from deep inside a driver."""
+    from portal.db import get_engine, ping
+    from portal.documents.storage import open_storage
+
+    async def check() -> None:
+        try:
+            await ping(get_engine())
+        except Exception as exc:
+            fail(f"PORTAL_DATABASE_URL: cannot reach the database ({_reason(exc)})")
+        try:
+            await open_storage(settings).check()
+        except Exception as exc:
+            fail(f"PORTAL_STORAGE_URL: cannot reach the document storage ({_reason(exc)})")
+
+    asyncio.run(check())
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@click.group()
+def main() -> None:
+    """Outsourcing collaboration portal."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Defaults to $PORT or 8000.")
+@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def serve(host: str, port: int | None, workers: int, reload: bool) -> None:
+    """Serve the portal over HTTP."""
+    import uvicorn
+
+    settings = load_settings()
+    preflight(settings)
+    uvicorn.run(
+        "portal.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    # Before the engine exists: migrations connect as the owning role.
+    os.environ["PORTAL_DB_ROLE"] = "owner"
+    settings = load_settings()
+    from portal.migrations import migrate_database
+
+    try:
+        run(lambda: migrate_database(settings))
+    except Exception as exc:
+        fail(f"migration failed: {_reason(exc)}")
+    click.echo("portal: database is up to date")
+
+
+@main.command()
+@click.option("--credentials", is_flag=True, help="Print the demo accounts as JSON.")
+def demo(credentials: bool) -> None:
+    """Load the demo data (safe to run again)."""
+    load_settings()
+    from tenants.demo import DEMO_ACCOUNTS, load_demo
+
+    if not credentials:
+        created = run(load_demo)
+        click.echo("portal: demo data loaded" if created else "portal: demo data already present")
+        return
+    run(load_demo)
+    click.echo(json.dumps(DEMO_ACCOUNTS, ensure_ascii=False, indent=2))
+
+
+@main.command()
+def worker() -> None:
+    """Run background jobs (not yet: there are none)."""
+    click.echo(
+        "portal worker: there are no background jobs yet; nothing to run. "
+        "This command will process jobs once notifications and PDF rendering exist."
+    )
+
+
+@main.command("create-tenant")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--locale", default="zh_CN", show_default=True)
+@click.option("--time-zone", default="Asia/Shanghai", show_default=True)
+@click.option("--currency", default="CNY", show_default=True)
+def create_tenant(slug: str, name: str, locale: str, time_zone: str, currency: str) -> None:
+    """Create a buyer tenant."""
+    load_settings()
+    from portal.errors import DomainError
+    from tenants.services.tenants import TenantCreate, create_tenant as create
+
+    try:
+        tenant = run(lambda: create(TenantCreate(slug=slug, name=name, locale=locale, time_zone=time_zone, currency=currency)))
+    except DomainError as exc:
+        fail(str(exc))
+    click.echo(json.dumps({"id": str(tenant.id), "slug": tenant.slug}))
+
+
+@main.command()
+def check() -> None:
+    """Print the configuration and whether the database and storage answer."""
+    settings = load_settings()
+    from portal.db import get_engine
+    from portal.documents.storage import open_storage
+    from portal.health import probe
+
+    for name, value in describe(settings).items():
+        click.echo(f"{name:32} {value}")
+    parts = asyncio.run(probe(get_engine(), open_storage(settings)))
+    for name, state in parts.items():
+        click.echo(f"{name:32} {state}")
+    if any(state != "ok" for state in parts.values()):
+        sys.exit(1)
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    return {
+        "PORTAL_ENV": settings.environment,
+        "PORT": settings.port,
+        "PORTAL_DATABASE_URL": _mask(settings.database_url),
+        "PORTAL_STORAGE_URL": settings.storage_url,
+        "PORTAL_S3_ENDPOINT": settings.s3_endpoint or "-",
+        "PORTAL_SMTP_URL": _mask(settings.smtp_url) if settings.smtp_url else f"unset: emails go to {settings.outbox_dir}/",
+        "PORTAL_SECRET_KEY": "set" if os.environ.get("PORTAL_SECRET_KEY") else f"generated in {settings.var_dir}/secret_key",
+    }
+
+
+def _mask(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check every tenant's hash chain; name any edited, deleted or reordered event."""
+    load_settings()
+    from portal.audit.verify import verify_all
+
+    problems = run(verify_all)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    click.echo("portal: audit trail intact")

@@ -1,0 +1,147 @@
+"""Database engines and the one-transaction-per-request middleware."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+if TYPE_CHECKING:
+    from portal.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Paths that need no transaction: static files never touch the database and
+# /health runs its own probe so that it can report a broken database.
+NO_TRANSACTION_PREFIXES = ("/static/", "/health")
+
+
+def create_engine(settings: Settings, *, role: str = "app") -> Engine[Any]:
+    """The engine for the configured database; ``role="owner"`` is the
+    migration connection, which on PostgreSQL may be a different user."""
+    url = settings.migration_database_url if role == "owner" else settings.database_url
+    if settings.database_kind == "sqlite":
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+
+
+@functools.cache
+def get_engine() -> Engine[Any]:
+    """The process's one engine: Piccolo tables find it through
+    ``portal.piccolo_conf`` and the request transaction must use the same
+    object, or queries would not join it. ``PORTAL_DB_ROLE=owner`` (set by
+    ``portal migrate``) connects with the migration URL instead."""
+    from portal.settings import get_settings
+
+    return create_engine(get_settings(), role=os.environ.get("PORTAL_DB_ROLE", "app"))
+
+
+def enable_sqlite_wal(path: str) -> None:
+    """WAL lets readers run beside the one writer; the mode is stored in the
+    database file, so setting it once at start-up is enough."""
+    with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+async def start_engine(engine: Engine[Any]) -> None:
+    if isinstance(engine, SQLiteEngine):
+        enable_sqlite_wal(engine.path)
+    elif isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def stop_engine(engine: Engine[Any]) -> None:
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        await engine.close_connection_pool()
+
+
+async def ping(engine: Engine[Any]) -> None:
+    """Raise when the database does not answer a trivial query."""
+    await engine._run_in_new_connection("SELECT 1")
+
+
+def open_transaction(engine: Engine[Any], *, writes: bool) -> Any:
+    if isinstance(engine, SQLiteEngine):
+        # A deferred transaction that reads and then writes fails with
+        # "database is locked" when another writer got in between.
+        kind = TransactionType.immediate if writes else TransactionType.deferred
+        return engine.transaction(transaction_type=kind)
+    return engine.transaction()
+
+
+class TransactionMiddleware:
+    """Runs each HTTP request in one database transaction.
+
+    The transaction is finished when the response starts, before any byte
+    reaches the client: committed for a success, rolled back for an error
+    status, so a client never sees "saved" for something that was not.
+    Litestar runs middleware in the handler's own task, so Piccolo's
+    per-task current transaction reaches every query of the handler.
+    """
+
+    def __init__(self, app: ASGIApp, engine: Engine[Any]) -> None:
+        self.app = app
+        self.engine = engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(NO_TRANSACTION_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        request = _RequestTransaction(send)
+        try:
+            async with open_transaction(self.engine, writes=scope["method"] not in READ_ONLY_METHODS) as transaction:
+                request.transaction = transaction
+                await self.app(scope, receive, request.send)
+                if not request.finished:
+                    await transaction.rollback()
+        except Exception:
+            # After a failed commit the client already has its 503; the
+            # transaction's own exit then fails too and must not raise again.
+            if not request.commit_failed:
+                raise
+
+
+class _RequestTransaction:
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.transaction: Any = None
+        self.finished = False
+        self.commit_failed = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and not self.finished:
+            self.finished = True
+            if message["status"] >= 400:
+                await self.transaction.rollback()
+            else:
+                try:
+                    await self.transaction.commit()
+                except Exception:
+                    log.exception("commit_failed")
+                    self.commit_failed = True
+                    await _send_commit_failure(self._send)
+        if not self.commit_failed:
+            await self._send(message)
+
+
+async def _send_commit_failure(send: Send) -> None:
+    body = b'{"error": {"code": "commit_failed", "message": "The change could not be saved. Please try again."}}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,132 @@
+"""Domain errors and the one place that turns any error into a response:
+JSON ``{"error": {...}}`` under ``/api/``, a readable page elsewhere, never a
+stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from portal.i18n import N_, gettext
+
+log = structlog.get_logger(__name__)
+
+
+class DomainError(Exception):
+    """A broken business rule. ``message`` is a catalog id with %(name)s
+    placeholders; it is translated when the response is built, in the
+    language of whoever receives it."""
+
+    status_code = 400
+    code = "bad_request"
+    message = N_("The request could not be processed.")
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None, **params: Any) -> None:
+        self.message = message or self.message
+        self.fields = fields or {}
+        self.params = params
+        super().__init__(self.message % params if params else self.message)
+
+    def translated(self) -> tuple[str, dict[str, str]]:
+        fields = {name: gettext(text, **self.params) for name, text in self.fields.items()}
+        return gettext(self.message, **self.params), fields
+
+
+class NotFound(DomainError):
+    """Missing, or belonging to another tenant or supplier: the same answer for both."""
+
+    status_code = 404
+    code = "not_found"
+    message = N_("Not found.")
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "forbidden"
+    message = N_("You do not have permission to do this.")
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+    message = N_("Please sign in.")
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+    message = N_("Someone else changed this in the meantime. Reload and try again.")
+
+
+_HTTP_MESSAGES = {
+    400: ("bad_request", N_("The request could not be processed.")),
+    401: ("not_authenticated", N_("Please sign in.")),
+    403: ("forbidden", N_("You do not have permission to do this.")),
+    404: ("not_found", N_("Not found.")),
+    405: ("method_not_allowed", N_("This action is not available here.")),
+    413: ("too_large", N_("The upload is too large.")),
+    429: ("too_many_requests", N_("Too many attempts. Please wait a moment and try again.")),
+}
+_SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
+
+
+def is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    if is_api(request):
+        return Response({"error": body}, status_code=status, media_type=MediaType.JSON, headers=headers)
+    return Template(
+        template_name="errors/error.html",
+        context={"error": body, "status": status},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    message, fields = exc.translated()
+    return error_response(request, exc.status_code, exc.code, message, fields)
+
+
+def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    fields: dict[str, str] = {}
+    for problem in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(problem, dict) and problem.get("key"):
+            fields[str(problem["key"])] = gettext(N_("This value is missing or not valid."))
+    return error_response(request, 400, "invalid", gettext(N_("Some fields are missing or not valid.")), fields)
+
+
+def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code, message = _HTTP_MESSAGES.get(exc.status_code, _SERVER_ERROR)
+    return error_response(request, exc.status_code, code, gettext(message), headers=exc.headers)
+
+
+def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled_error", path=request.url.path, method=request.method)
+    code, message = _SERVER_ERROR
+    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, gettext(message))
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected_error,
+}

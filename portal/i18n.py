@@ -1,0 +1,139 @@
+"""Translations and locale-aware formatting (Babel).
+
+The request's locale lives in a ContextVar set by ``LocaleMiddleware``;
+``gettext`` and the formatting helpers read it, so services and templates
+never pass the locale around by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextvars import ContextVar
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_currency, format_decimal
+from babel.support import Translations
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+SUPPORTED_LOCALES = ("zh_CN", "en")
+LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
+LOCALE_COOKIE = "portal_locale"
+DEFAULT_LOCALE = "zh_CN"
+
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+@functools.cache
+def translations(locale: str) -> Translations:
+    return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
+
+
+def gettext(message: str, **params: Any) -> str:
+    text = translations(current_locale.get()).ugettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = translations(current_locale.get()).ungettext(singular, plural, n)
+    return text % {"num": n, **params}
+
+
+_ = gettext
+
+
+def normalize_locale(value: str | None) -> str | None:
+    """Map "zh-CN", "zh_cn", "en-US" to a supported locale, or None."""
+    if not value:
+        return None
+    try:
+        parsed = Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return None
+    for supported in SUPPORTED_LOCALES:
+        if parsed.language == Locale.parse(supported).language:
+            return supported
+    return None
+
+
+def negotiate(preferred: str | None, accept_language: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """The user's own choice first, then the browser's Accept-Language."""
+    chosen = normalize_locale(preferred)
+    if chosen:
+        return chosen
+    for tag, _quality in _parse_accept_language(accept_language or ""):
+        chosen = normalize_locale(tag)
+        if chosen:
+            return chosen
+    return default
+
+
+def _parse_accept_language(header: str) -> list[tuple[str, float]]:
+    tags = []
+    for part in header.split(","):
+        tag, _, params = part.strip().partition(";")
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        tags.append((tag, quality))
+    return sorted(tags, key=lambda item: -item[1])
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    return format_currency(amount, currency, locale=current_locale.get())
+
+
+def format_number(value: Decimal | int | float) -> str:
+    return format_decimal(value, locale=current_locale.get())
+
+
+def format_datetime(value: datetime, timezone: str = "UTC", fmt: str = "medium") -> str:
+    """Stored times are UTC; they are shown in the tenant's time zone."""
+    return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=current_locale.get())
+
+
+class LocaleMiddleware:
+    """Chooses the request's locale: the user's saved preference (set by the
+    authentication layer in ``scope["state"]``), the language cookie, then
+    Accept-Language."""
+
+    def __init__(self, app: ASGIApp, default_locale: str = DEFAULT_LOCALE) -> None:
+        self.app = app
+        self.default_locale = default_locale
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        preferred = _cookie(headers.get("cookie", ""), LOCALE_COOKIE) or scope.get("state", {}).get("user_locale")
+        locale = negotiate(preferred, headers.get("accept-language"), self.default_locale)
+        token = current_locale.set(locale)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_locale.reset(token)
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None

@@ -1,0 +1,13 @@
+"""Piccolo's configuration: the engine comes from the shared settings."""
+
+from piccolo.conf.apps import AppRegistry
+
+from portal.db import get_engine
+
+DB = get_engine()
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "tenants.piccolo_app",
+    ]
+)

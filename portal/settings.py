@@ -1,0 +1,156 @@
+"""One settings object, read from the environment once and shared by the app,
+the CLI and ``piccolo_conf.py``."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+STORAGE_SCHEMES = ("file", "s3")
+SECRET_KEY_MIN_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """Bad configuration; the message names the variable so one line says it all."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    environment: str
+    var_dir: Path
+    database_url: str
+    migration_database_url: str
+    storage_url: str
+    secret_key: str
+    smtp_url: str | None
+    s3_endpoint: str | None
+    aws_region: str
+    default_locale: str
+    https: bool
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def database_kind(self) -> str:
+        return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return sqlite_path(self.database_url)
+
+    @property
+    def storage_kind(self) -> str:
+        return urlsplit(self.storage_url).scheme
+
+    @property
+    def local_storage_path(self) -> Path:
+        return Path(self.storage_url.removeprefix("file://"))
+
+    @property
+    def s3_bucket(self) -> str:
+        return urlsplit(self.storage_url).netloc
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        var_dir = Path(env.get("PORTAL_VAR_DIR", "var"))
+        environment = env.get("PORTAL_ENV", "development")
+        if environment not in ("development", "production"):
+            raise ConfigError("PORTAL_ENV", f"must be 'development' or 'production', not {environment!r}")
+        database_url = _database_url("PORTAL_DATABASE_URL", env.get("PORTAL_DATABASE_URL", f"sqlite:///{var_dir}/portal.db"))
+        migration_url = env.get("PORTAL_MIGRATION_DATABASE_URL")
+        storage_url = _storage_url(env.get("PORTAL_STORAGE_URL", f"file://{var_dir}/blobs"))
+        smtp_url = env.get("PORTAL_SMTP_URL") or None
+        if smtp_url and urlsplit(smtp_url).scheme not in ("smtp", "smtps"):
+            raise ConfigError("PORTAL_SMTP_URL", "must look like smtp://host:port or smtps://host:port")
+        try:
+            port = int(env.get("PORT", "8000"))
+        except ValueError:
+            raise ConfigError("PORT", f"must be a number, not {env['PORT']!r}") from None
+        return cls(
+            port=port,
+            environment=environment,
+            var_dir=var_dir,
+            database_url=database_url,
+            migration_database_url=_database_url("PORTAL_MIGRATION_DATABASE_URL", migration_url) if migration_url else database_url,
+            storage_url=storage_url,
+            secret_key=_secret_key(env, var_dir, production=environment == "production"),
+            smtp_url=smtp_url,
+            s3_endpoint=env.get("PORTAL_S3_ENDPOINT") or None,
+            aws_region=env.get("AWS_REGION", "us-east-1"),
+            default_locale=env.get("PORTAL_DEFAULT_LOCALE", "zh_CN"),
+            https=env.get("PORTAL_HTTPS", "false").lower() in ("1", "true", "yes"),
+        )
+
+
+def sqlite_path(url: str) -> Path:
+    # sqlite:///var/portal.db is relative, sqlite:////tmp/portal.db absolute.
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _database_url(variable: str, url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in DATABASE_SCHEMES:
+        raise ConfigError(variable, f"unknown database scheme {scheme!r}; use sqlite:///path or postgresql://user:pass@host:port/db")
+    if scheme == "sqlite" and not url.startswith("sqlite:///"):
+        raise ConfigError(variable, "a SQLite URL has three slashes: sqlite:///var/portal.db")
+    return url
+
+
+def _storage_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in STORAGE_SCHEMES:
+        raise ConfigError("PORTAL_STORAGE_URL", f"unknown storage scheme {parts.scheme!r}; use file://path or s3://bucket")
+    if parts.scheme == "s3" and not parts.netloc:
+        raise ConfigError("PORTAL_STORAGE_URL", "an S3 URL names its bucket: s3://bucket")
+    return url
+
+
+def _secret_key(env: Mapping[str, str], var_dir: Path, *, production: bool) -> str:
+    key = env.get("PORTAL_SECRET_KEY")
+    if key:
+        if len(key) < SECRET_KEY_MIN_LENGTH:
+            raise ConfigError("PORTAL_SECRET_KEY", f"must be at least {SECRET_KEY_MIN_LENGTH} characters")
+        return key
+    if production:
+        raise ConfigError("PORTAL_SECRET_KEY", "must be set in production (PORTAL_ENV=production)")
+    key_file = var_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must not each write a different key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    log.warning("secret_key_generated", path=str(key_file), hint="set PORTAL_SECRET_KEY in production")
+    return key
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings.from_env(os.environ)

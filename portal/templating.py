@@ -1,0 +1,54 @@
+"""The Jinja environment: i18n, locale-aware filters and static asset URLs."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from portal import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+
+@functools.cache
+def static_url(path: str) -> str:
+    """A content hash in the URL lets browsers cache static files for a year
+    and still pick up a new version at once."""
+    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    return f"/static/{path}?v={digest}"
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "xml"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        static=static_url,
+        current_locale=i18n.current_locale.get,
+        locale_names=i18n.LOCALE_NAMES,
+        html_lang=lambda: i18n.current_locale.get().replace("_", "-"),
+    )
+    env.filters.update(
+        money=i18n.format_money,
+        number=i18n.format_number,
+        datetime=i18n.format_datetime,
+    )
+    return env
+
+
+def template_config() -> TemplateConfig[Any]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment()))

@@ -1,0 +1,151 @@
+"""The request's tenant context, set once by the authentication middleware.
+
+Everything that reads or writes tenant data asks this module who is acting
+and for which tenant; with no context it raises (fail closed). On PostgreSQL
+the same facts are written into transaction-local settings that the
+row-level security policies read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from piccolo.engine.postgres import PostgresEngine
+
+from portal.db import get_engine, open_transaction
+from tenants.roles import Role, allowed
+
+
+class NoTenantContext(RuntimeError):
+    """A query on tenant data ran with nobody acting: a bug, never a 404."""
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    tenant_id: UUID
+    tenant_slug: str
+    tenant_name: str
+    time_zone: str
+    currency: str
+    role: Role
+    user_id: UUID | None = None
+    user_name: str = ""
+    membership_id: UUID | None = None
+    supplier_id: UUID | None = None
+    session_id: UUID | None = None
+    address: str = ""
+
+    @property
+    def is_supplier(self) -> bool:
+        return self.role.is_supplier
+
+    def can(self, action: str) -> bool:
+        return allowed(self.role, action)
+
+
+@dataclass(frozen=True)
+class SystemScope:
+    """Work that truly spans tenants (migrations, demo data, nightly jobs),
+    named so that the audit trail and the logs say who it was."""
+
+    name: str
+
+
+_current: ContextVar[TenantContext | SystemScope | None] = ContextVar("tenant_context", default=None)
+
+
+def current() -> TenantContext:
+    context = _current.get()
+    if not isinstance(context, TenantContext):
+        raise NoTenantContext("no tenant context: tenant data is only reachable inside a request or a named scope")
+    return context
+
+
+def current_or_system() -> TenantContext | SystemScope:
+    context = _current.get()
+    if context is None:
+        raise NoTenantContext("no tenant context and no system scope")
+    return context
+
+
+def peek() -> TenantContext | SystemScope | None:
+    return _current.get()
+
+
+async def apply_database_settings(context: TenantContext | SystemScope | None, *, user_id: UUID | None = None) -> None:
+    """Write the context into transaction-local settings for RLS. Must run
+    inside a transaction: ``set_config(..., true)`` ends with it, so nothing
+    leaks to the next user of a pooled connection."""
+    engine = get_engine()
+    if not isinstance(engine, PostgresEngine):
+        return
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise NoTenantContext("database settings need the request transaction")
+    values = {"app.tenant_id": "", "app.supplier_id": "", "app.user_id": "", "app.system": ""}
+    if isinstance(context, SystemScope):
+        values["app.system"] = "on"
+    elif isinstance(context, TenantContext):
+        values["app.tenant_id"] = str(context.tenant_id)
+        values["app.supplier_id"] = str(context.supplier_id) if context.is_supplier and context.supplier_id else ""
+        values["app.user_id"] = str(context.user_id or "")
+    if user_id is not None:
+        values["app.user_id"] = str(user_id)
+    await transaction.connection.execute(
+        "SELECT set_config('app.tenant_id', $1, true), set_config('app.supplier_id', $2, true),"
+        " set_config('app.user_id', $3, true), set_config('app.system', $4, true)",
+        values["app.tenant_id"],
+        values["app.supplier_id"],
+        values["app.user_id"],
+        values["app.system"],
+    )
+
+
+async def enter(context: TenantContext | SystemScope | None) -> Any:
+    """Set the context for the rest of this task; returns a reset token."""
+    token = _current.set(context)
+    await apply_database_settings(context)
+    return token
+
+
+def leave(token: Any) -> None:
+    _current.reset(token)
+
+
+@asynccontextmanager
+async def tenant_scope(context: TenantContext) -> AsyncIterator[TenantContext]:
+    """Act as ``context`` in a transaction of its own (CLI, jobs, tests)."""
+    async with open_transaction(get_engine(), writes=True):
+        token = await enter(context)
+        try:
+            yield context
+        finally:
+            leave(token)
+
+
+@asynccontextmanager
+async def system_scope(name: str) -> AsyncIterator[SystemScope]:
+    """The one explicit door across tenants. Opens its own transaction when
+    none is running, so that the RLS settings have one to live in."""
+    scope = SystemScope(name)
+    engine = get_engine()
+    if engine.current_transaction.get() is None:
+        async with open_transaction(engine, writes=True):
+            token = await enter(scope)
+            try:
+                yield scope
+            finally:
+                leave(token)
+        return
+    previous = _current.get()
+    token = await enter(scope)
+    try:
+        yield scope
+    finally:
+        leave(token)
+        await apply_database_settings(previous)

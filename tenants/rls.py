@@ -1,0 +1,66 @@
+"""PostgreSQL row-level security: the second wall behind the scoping layer.
+
+Policies read transaction-local settings that the request middleware sets
+with ``set_config(..., true)``: ``app.tenant_id``, ``app.supplier_id`` (only
+for supplier roles), ``app.user_id`` and ``app.system`` (a named system scope
+for work that spans tenants). Unset settings make every policy FALSE, so a
+connection without context sees nothing. Migrations call these helpers
+through ``MigrationManager.add_raw``; they do nothing on SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+FUNCTIONS = """
+CREATE OR REPLACE FUNCTION portal_tenant_ok(t uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(current_setting('app.system', true), '') = 'on'
+      OR t::text = current_setting('app.tenant_id', true)
+$$;
+CREATE OR REPLACE FUNCTION portal_supplier_ok(s uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(current_setting('app.system', true), '') = 'on'
+      OR coalesce(current_setting('app.supplier_id', true), '') = ''
+      OR s::text = current_setting('app.supplier_id', true)
+$$;
+"""
+
+
+def policy_sql(table: str, *, supplier_column: str | None = None, extra: str | None = None) -> str:
+    """ENABLE and FORCE RLS on ``table`` with one policy: rows of the current
+    tenant, and for supplier users only rows of their supplier."""
+    condition = "portal_tenant_ok(tenant)"
+    if supplier_column:
+        condition += f' AND portal_supplier_ok("{supplier_column}")'
+    if extra:
+        condition = f"({condition}) OR ({extra})"
+    return f"""
+ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON "{table}";
+CREATE POLICY tenant_isolation ON "{table}" USING ({condition}) WITH CHECK ({condition});
+"""
+
+
+async def run_on_postgres(engine: Any, sql: str) -> None:
+    if isinstance(engine, PostgresEngine):
+        await run_sql(engine, sql)
+
+
+async def run_sql(engine: Any, sql: str) -> None:
+    """Run one or more statements inside the migration's transaction.
+
+    asyncpg takes several statements at once only through ``execute``
+    without arguments; sqlite3 takes them through ``executescript``, which
+    would commit, so SQLite gets them one by one."""
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("run_sql runs inside a migration transaction")
+    if isinstance(engine, PostgresEngine):
+        await transaction.connection.execute(sql)
+        return
+    for statement in filter(None, (part.strip() for part in sql.split(";"))):
+        await transaction.connection.execute(statement)

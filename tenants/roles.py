@@ -1,0 +1,56 @@
+"""Roles and the permission policy: one table of role -> allowed actions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from portal.i18n import N_
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PLANNER = "planner"
+    QA = "qa"
+    FINANCE = "finance"
+    SUPPLIER_ADMIN = "supplier_admin"
+    SUPPLIER_OPERATOR = "supplier_operator"
+
+    @property
+    def is_supplier(self) -> bool:
+        return self in SUPPLIER_ROLES
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+BUYER_ROLES = frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE})
+SUPPLIER_ROLES = frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR})
+
+ROLE_LABELS = {
+    Role.ADMIN: N_("Buyer admin"),
+    Role.PLANNER: N_("Planner"),
+    Role.QA: N_("Quality (QA)"),
+    Role.FINANCE: N_("Finance"),
+    Role.SUPPLIER_ADMIN: N_("Supplier admin"),
+    Role.SUPPLIER_OPERATOR: N_("Supplier operator"),
+}
+
+# Actions are "<domain>.<verb>". Each domain package adds its own rows here
+# when it lands, so the whole policy stays readable in one place.
+POLICY: dict[str, frozenset[Role]] = {
+    "tenant.view": frozenset(Role),
+    "users.manage": frozenset({Role.ADMIN}),
+    "suppliers.view": frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE}),
+    "suppliers.manage": frozenset({Role.ADMIN}),
+    "invitations.manage": frozenset({Role.ADMIN}),
+    "audit.view": frozenset({Role.ADMIN}),
+    # Buyer-side prices and internal notes never reach supplier roles.
+    "prices.view_internal": BUYER_ROLES,
+    "notes.view_internal": BUYER_ROLES,
+}
+
+
+def allowed(role: Role, action: str) -> bool:
+    """Unknown actions are refused: a typo must not open a door."""
+    return role in POLICY.get(action, frozenset())

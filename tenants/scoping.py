@@ -1,0 +1,103 @@
+"""The scoping layer: every query on tenant data goes through ``scoped()``.
+
+``scoped(Order).select()`` is ``Order.select()`` already limited to the
+current tenant and, for supplier roles, to the supplier's own rows. With no
+context it raises; a supplier user on a table that is not shared with
+suppliers gets nothing. Handlers never write ``.where(X.tenant == ...)``.
+
+A table opts in to supplier visibility with a class attribute naming the
+path to its supplier: ``supplier_scope = "supplier"`` or
+``supplier_scope = "order.supplier"``. Without it, supplier roles see no rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from piccolo.columns import Column
+from piccolo.columns.combination import WhereRaw
+from piccolo.table import Table
+
+from portal.errors import NotFound
+from tenants.context import SystemScope, TenantContext, current_or_system
+
+T = TypeVar("T", bound=Table)
+
+
+def _resolve(table: type[Table], path: str) -> Column:
+    target: Any = table
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target  # type: ignore[no-any-return]
+
+
+class Scoped(Generic[T]):
+    def __init__(self, table: type[T]) -> None:
+        if "tenant" not in {column._meta.name for column in table._meta.columns}:
+            raise TypeError(f"{table.__name__} has no tenant column and cannot be scoped")
+        self.table = table
+        self.context = current_or_system()
+
+    def conditions(self) -> list[Any]:
+        context = self.context
+        if isinstance(context, SystemScope):
+            return []
+        table: Any = self.table
+        conditions: list[Any] = [table.tenant == context.tenant_id]
+        if context.is_supplier:
+            path = getattr(self.table, "supplier_scope", None)
+            if path is None or context.supplier_id is None:
+                conditions.append(WhereRaw("1 = 0"))
+            else:
+                conditions.append(_resolve(self.table, path) == context.supplier_id)
+        return conditions
+
+    def _limit(self, query: Any) -> Any:
+        for condition in self.conditions():
+            query = query.where(condition)
+        return query
+
+    def select(self, *columns: Any) -> Any:
+        return self._limit(self.table.select(*columns))
+
+    def objects(self, *prefetch: Any) -> Any:
+        return self._limit(self.table.objects(*prefetch))
+
+    def count(self) -> Any:
+        return self._limit(self.table.count())
+
+    def exists(self) -> Any:
+        return self._limit(self.table.exists())
+
+    def update(self, values: dict[Any, Any] | None = None, **kwargs: Any) -> Any:
+        return self._limit(self.table.update(values, **kwargs))
+
+    async def get(self, pk: UUID | str) -> T:
+        """The row with this id, or NotFound: a foreign id and a missing one
+        look the same."""
+        try:
+            key = pk if isinstance(pk, UUID) else UUID(str(pk))
+        except ValueError:
+            raise NotFound() from None
+        row = await self.objects().where(self.table._meta.primary_key == key).first()
+        if row is None:
+            raise NotFound()
+        return row  # type: ignore[no-any-return]
+
+    def new(self, **values: Any) -> T:
+        """A row of the current tenant; a supplier user can only create rows
+        of its own supplier."""
+        context = self.context
+        if isinstance(context, TenantContext):
+            values["tenant"] = context.tenant_id
+            path = getattr(self.table, "supplier_scope", None)
+            if context.is_supplier and path == "supplier" and values.get("supplier") not in (None, context.supplier_id):
+                raise NotFound()
+        elif "tenant" not in values:
+            raise TypeError("a system scope must name the tenant of a new row")
+        return self.table(**values)
+
+
+def scoped(table: type[T]) -> Scoped[T]:
+    return Scoped(table)

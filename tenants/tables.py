@@ -1,0 +1,115 @@
+"""Tenants, suppliers, accounts and memberships.
+
+A tenant is a buyer company; a supplier is a record inside one tenant. A user
+is a person (one account, global); a membership binds a user to one tenant
+with one role, and supplier roles to one supplier.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    UUID,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class Tenant(Table):
+    id = UUID(primary_key=True)
+    slug = Varchar(length=40, unique=True)
+    name = Varchar(length=200)
+    locale = Varchar(length=10, default="zh_CN")
+    time_zone = Varchar(length=60, default="Asia/Shanghai")
+    currency = Varchar(length=3, default="CNY")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Supplier(Table):
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, null=False, index=True)
+    code = Varchar(length=40)
+    name = Varchar(length=200)
+    contact_name = Varchar(length=200, default="")
+    contact_email = Varchar(length=254, default="")
+    contact_phone = Varchar(length=40, default="")
+    status = Varchar(length=20, default="active")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="portal_user"):
+    id = UUID(primary_key=True)
+    email = Varchar(length=254, unique=True)
+    name = Varchar(length=200)
+    phone = Varchar(length=40, default="")
+    locale = Varchar(length=10, default="")
+    password_hash = Text(default="")
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Membership(Table):
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, null=False, index=True)
+    user = ForeignKey(User, null=False, index=True)
+    role = Varchar(length=30)
+    supplier = ForeignKey(Supplier, null=True, default=None, index=True)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuthSession(Table):
+    """The server side of a token: every request checks it, so logout and a
+    revoked membership take effect at once, not when the token expires."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, null=False, index=True)
+    membership = ForeignKey(Membership, null=False, index=True)
+    tenant = ForeignKey(Tenant, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    address = Varchar(length=64, default="")
+    user_agent = Varchar(length=300, default="")
+
+
+class Invitation(Table):
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, null=False, index=True)
+    email = Varchar(length=254)
+    name = Varchar(length=200, default="")
+    role = Varchar(length=30)
+    supplier = ForeignKey(Supplier, null=True, default=None)
+    token_hash = Varchar(length=64, unique=True)
+    invited_by = ForeignKey(User, null=True, default=None)
+    expires_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PasswordReset(Table):
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, null=False, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class LoginThrottle(Table):
+    """Failed sign-ins per key ("email:..." or "addr:...") in the current window."""
+
+    key = Varchar(length=300, unique=True, index=True, index_method=IndexMethod.btree)
+    failures = Integer(default=0)
+    window_started_at = Timestamptz(default=TimestamptzNow())
+    locked_until = Timestamptz(null=True, default=None)
+
+
+TABLES = (Tenant, Supplier, User, Membership, AuthSession, Invitation, PasswordReset, LoginThrottle)
