@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar
 from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -16,6 +17,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from portal import health, pages
+from portal.audit.controllers import AuditApi, AuditPages
 from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
 from portal.documents.storage import open_storage
 from portal.errors import EXCEPTION_HANDLERS
@@ -24,12 +26,10 @@ from portal.logs import RequestLogMiddleware, configure_logging
 from portal.security_headers import security_headers_hook
 from portal.settings import get_settings
 from portal.templating import STATIC_DIR, template_config
+from tenants.middleware import AuthMiddleware
+from tenants.routes import tenant_routes
 
 API_VERSION = "0.1.0"
-
-
-def api_router() -> Router:
-    return Router(path="/api/v1", route_handlers=[])
 
 
 def create_app() -> Litestar:
@@ -53,17 +53,26 @@ def create_app() -> Litestar:
         include_in_schema=False,
     )
     return Litestar(
-        route_handlers=[health.health, pages.show_home, pages.switch_locale, api_router(), static],
+        route_handlers=[health.health, pages.show_home, pages.switch_locale, *tenant_routes(), AuditPages, AuditApi, static],
         lifespan=[lifespan],
         state=State({"engine": engine, "storage": storage, "settings": settings}),
         before_send=[security_headers_hook(https=settings.https)],
-        # Outermost first: the locale is known before the transaction may
-        # need a message.
+        # Outermost first: the transaction wraps authentication (which reads
+        # the session and sets the RLS settings) and everything after it.
         middleware=[
             RequestLogMiddleware,
-            DefineMiddleware(LocaleMiddleware, default_locale=settings.default_locale),
             DefineMiddleware(TransactionMiddleware, engine=engine),
+            AuthMiddleware,
+            DefineMiddleware(LocaleMiddleware, default_locale=settings.default_locale),
         ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.https,
+            cookie_httponly=False,
+            # The API takes bearer tokens only, never the session cookie,
+            # so another site cannot make a browser call it.
+            exclude=["/api/", "/health"],
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         plugins=[HTMXPlugin()],

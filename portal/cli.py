@@ -110,11 +110,15 @@ def migrate() -> None:
 
 @main.command()
 @click.option("--credentials", is_flag=True, help="Print the demo accounts as JSON.")
-def demo(credentials: bool) -> None:
+@click.option("--if-empty", is_flag=True, help="Only when the database has no tenant yet (used by `make run`).")
+def demo(credentials: bool, if_empty: bool) -> None:
     """Load the demo data (safe to run again)."""
     load_settings()
-    from tenants.demo import DEMO_ACCOUNTS, load_demo
+    from tenants.demo import DEMO_ACCOUNTS, any_tenant_exists, load_demo
 
+    if if_empty and run(any_tenant_exists):
+        click.echo("portal: the database already has data; demo not loaded")
+        return
     if not credentials:
         created = run(load_demo)
         click.echo("portal: demo data loaded" if created else "portal: demo data already present")

@@ -98,7 +98,7 @@ class TransactionMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(NO_TRANSACTION_PREFIXES):
             await self.app(scope, receive, send)
             return
-        request = _RequestTransaction(send)
+        request = _RequestTransaction(send, scope)
         try:
             async with open_transaction(self.engine, writes=scope["method"] not in READ_ONLY_METHODS) as transaction:
                 request.transaction = transaction
@@ -112,9 +112,16 @@ class TransactionMiddleware:
                 raise
 
 
+def keep_changes_on_error(scope: Scope) -> None:
+    """For the rare handler whose failure must still leave a trace (a failed
+    sign-in counts towards the lock-out): commit even on an error status."""
+    scope.setdefault("state", {})["commit_on_error"] = True
+
+
 class _RequestTransaction:
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, scope: Scope) -> None:
         self._send = send
+        self._scope = scope
         self.transaction: Any = None
         self.finished = False
         self.commit_failed = False
@@ -122,7 +129,7 @@ class _RequestTransaction:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start" and not self.finished:
             self.finished = True
-            if message["status"] >= 400:
+            if message["status"] >= 400 and not self._scope.get("state", {}).get("commit_on_error"):
                 await self.transaction.rollback()
             else:
                 try:

@@ -5,11 +5,12 @@ stack trace."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal.i18n import N_, gettext
@@ -101,8 +102,18 @@ def error_response(
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if isinstance(exc, NotAuthenticated) and not is_api(request):
+        return login_redirect(request)
     message, fields = exc.translated()
     return error_response(request, exc.status_code, exc.code, message, fields)
+
+
+def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
+    """A page that needs a session sends the browser to sign in and back."""
+    target = "/login?" + urlencode({"next": request.url.path})
+    if request.headers.get("hx-request"):
+        return Response(content=None, status_code=200, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
 
 
 def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -115,6 +126,8 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
 
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     code, message = _HTTP_MESSAGES.get(exc.status_code, _SERVER_ERROR)
+    if exc.status_code == 403 and "csrf" in str(exc.detail).lower():
+        code, message = "csrf_failed", N_("This form has expired. Reload the page and try again.")
     return error_response(request, exc.status_code, code, gettext(message), headers=exc.headers)
 
 

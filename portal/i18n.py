@@ -8,6 +8,8 @@ never pass the locale around by hand.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
@@ -51,6 +53,17 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
 
 
 _ = gettext
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    """Speak another language for a moment: an email goes out in the
+    recipient's language, not the sender's."""
+    token = current_locale.set(normalize_locale(locale) or DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        current_locale.reset(token)
 
 
 def normalize_locale(value: str | None) -> str | None:

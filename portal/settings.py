@@ -43,6 +43,7 @@ class Settings:
     aws_region: str
     default_locale: str
     https: bool
+    base_url: str
 
     @property
     def is_production(self) -> bool:
@@ -101,6 +102,8 @@ class Settings:
             aws_region=env.get("AWS_REGION", "us-east-1"),
             default_locale=env.get("PORTAL_DEFAULT_LOCALE", "zh_CN"),
             https=env.get("PORTAL_HTTPS", "false").lower() in ("1", "true", "yes"),
+            # Links in emails come from here, never from a request's Host header.
+            base_url=env.get("PORTAL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
         )
 
 

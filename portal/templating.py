@@ -26,6 +26,20 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={digest}"
 
 
+def signed_in() -> Any:
+    """The acting TenantContext, or None on public pages."""
+    from tenants.context import TenantContext, peek
+
+    context = peek()
+    return context if isinstance(context, TenantContext) else None
+
+
+def _role_label(role: str) -> str:
+    from tenants.roles import Role
+
+    return Role(role).label
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -38,6 +52,8 @@ def build_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         static=static_url,
+        me=signed_in,
+        role_label=_role_label,
         current_locale=i18n.current_locale.get,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=lambda: i18n.current_locale.get().replace("_", "-"),

@@ -39,6 +39,7 @@ class TenantContext:
     supplier_id: UUID | None = None
     session_id: UUID | None = None
     address: str = ""
+    locale: str = ""
 
     @property
     def is_supplier(self) -> bool:
@@ -77,16 +78,32 @@ def peek() -> TenantContext | SystemScope | None:
     return _current.get()
 
 
-async def apply_database_settings(context: TenantContext | SystemScope | None, *, user_id: UUID | None = None) -> None:
-    """Write the context into transaction-local settings for RLS. Must run
-    inside a transaction: ``set_config(..., true)`` ends with it, so nothing
-    leaks to the next user of a pooled connection."""
+def _transaction_connection() -> Any | None:
+    """The connection of the running transaction on PostgreSQL, else None."""
     engine = get_engine()
     if not isinstance(engine, PostgresEngine):
-        return
+        return None
     transaction = engine.current_transaction.get()
     if transaction is None:
         raise NoTenantContext("database settings need the request transaction")
+    return transaction.connection
+
+
+async def reveal_own_memberships(user_id: UUID) -> None:
+    """Lets the membership policy show this user's own memberships (in any
+    tenant) before a tenant is chosen; changes no other setting."""
+    connection = _transaction_connection()
+    if connection is not None:
+        await connection.execute("SELECT set_config('app.user_id', $1, true)", str(user_id))
+
+
+async def apply_database_settings(context: TenantContext | SystemScope | None) -> None:
+    """Write the context into transaction-local settings for RLS. Must run
+    inside a transaction: ``set_config(..., true)`` ends with it, so nothing
+    leaks to the next user of a pooled connection."""
+    connection = _transaction_connection()
+    if connection is None:
+        return
     values = {"app.tenant_id": "", "app.supplier_id": "", "app.user_id": "", "app.system": ""}
     if isinstance(context, SystemScope):
         values["app.system"] = "on"
@@ -94,9 +111,7 @@ async def apply_database_settings(context: TenantContext | SystemScope | None, *
         values["app.tenant_id"] = str(context.tenant_id)
         values["app.supplier_id"] = str(context.supplier_id) if context.is_supplier and context.supplier_id else ""
         values["app.user_id"] = str(context.user_id or "")
-    if user_id is not None:
-        values["app.user_id"] = str(user_id)
-    await transaction.connection.execute(
+    await connection.execute(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.supplier_id', $2, true),"
         " set_config('app.user_id', $3, true), set_config('app.system', $4, true)",
         values["app.tenant_id"],

@@ -32,6 +32,9 @@ class Tenant(Table):
 
 
 class Supplier(Table):
+    # A supplier user sees its own supplier record only.
+    supplier_scope = "id"
+
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, null=False, index=True)
     code = Varchar(length=40)

@@ -1,0 +1,103 @@
+"""Demo data for ``portal demo``: two buyer tenants, their suppliers, a user
+for every role, and one supplier account that works for both tenants.
+Safe to run again: whatever exists is left as it is. Later domains add
+their own demo records through ``load_demo``'s hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenants.context import TenantContext, system_scope, tenant_scope
+from tenants.roles import Role
+from tenants.services.members import add_membership, ensure_user
+from tenants.services.suppliers import SupplierCreate, create_supplier
+from tenants.services.tenants import TenantCreate, create_tenant
+from tenants.tables import Membership, Supplier, Tenant
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `portal demo --credentials` on purpose
+
+TENANTS = [
+    TenantCreate(slug="acme", name="艾克米机械 Acme Machinery", locale="zh_CN", time_zone="Asia/Shanghai", currency="CNY"),
+    TenantCreate(slug="globex", name="Globex Industries", locale="en", time_zone="Asia/Shanghai", currency="USD"),
+]
+
+SUPPLIERS = {
+    "acme": [
+        SupplierCreate(code="S-PM", name="精密机加工厂 Precision Machining", contact_name="王工", contact_phone="13800000001"),
+        SupplierCreate(code="S-ST", name="华东表面处理 East Surface Treatment", contact_name="李经理", contact_phone="13800000002"),
+    ],
+    "globex": [
+        SupplierCreate(code="G-CAST", name="Delta Castings", contact_name="Ana Ruiz"),
+        SupplierCreate(code="G-ST", name="华东表面处理 East Surface Treatment", contact_name="李经理"),
+    ],
+}
+
+# (email, name, tenant, role, supplier code)
+PEOPLE: list[tuple[str, str, str, Role, str | None]] = [
+    ("admin@acme.example", "周敏 (Admin)", "acme", Role.ADMIN, None),
+    ("planner@acme.example", "陈磊 (Planner)", "acme", Role.PLANNER, None),
+    ("qa@acme.example", "刘芳 (QA)", "acme", Role.QA, None),
+    ("finance@acme.example", "赵静 (Finance)", "acme", Role.FINANCE, None),
+    ("boss@precision.example", "王强 (Supplier admin)", "acme", Role.SUPPLIER_ADMIN, "S-PM"),
+    ("operator@precision.example", "孙涛 (Operator)", "acme", Role.SUPPLIER_OPERATOR, "S-PM"),
+    ("admin@globex.example", "Grace Admin", "globex", Role.ADMIN, None),
+    ("planner@globex.example", "Paul Planner", "globex", Role.PLANNER, None),
+    ("qa@globex.example", "Quinn QA", "globex", Role.QA, None),
+    ("finance@globex.example", "Fay Finance", "globex", Role.FINANCE, None),
+    ("boss@delta.example", "Diego Supplier", "globex", Role.SUPPLIER_ADMIN, "G-CAST"),
+    ("operator@delta.example", "Olga Operator", "globex", Role.SUPPLIER_OPERATOR, "G-CAST"),
+    # One supplier that serves both buyers: one account, two memberships.
+    ("sales@eastsurface.example", "李娜 (East Surface)", "acme", Role.SUPPLIER_ADMIN, "S-ST"),
+    ("sales@eastsurface.example", "李娜 (East Surface)", "globex", Role.SUPPLIER_ADMIN, "G-ST"),
+]
+
+DEMO_ACCOUNTS: list[dict[str, Any]] = [
+    {"email": email, "password": DEMO_PASSWORD, "tenant": tenant, "role": role.value, "supplier": supplier}
+    for email, _name, tenant, role, supplier in PEOPLE
+]
+
+
+def loader_context(tenant: Tenant) -> TenantContext:
+    return TenantContext(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        tenant_name=tenant.name,
+        time_zone=tenant.time_zone,
+        currency=tenant.currency,
+        role=Role.ADMIN,
+        user_name="demo-loader",
+    )
+
+
+async def _tenant(data: TenantCreate) -> Tenant:
+    async with system_scope("demo"):
+        tenant = await Tenant.objects().where(Tenant.slug == data.slug).first()
+    return tenant if tenant is not None else await create_tenant(data)
+
+
+async def any_tenant_exists() -> bool:
+    async with system_scope("demo"):
+        return bool(await Tenant.exists())
+
+
+async def load_demo() -> bool:
+    """Creates what is missing; returns whether anything was created."""
+    created = False
+    for data in TENANTS:
+        tenant = await _tenant(data)
+        async with tenant_scope(loader_context(tenant)):
+            codes = {row["code"]: row["id"] for row in await Supplier.select(Supplier.code, Supplier.id).where(Supplier.tenant == tenant.id)}
+            for supplier in SUPPLIERS[data.slug]:
+                if supplier.code not in codes:
+                    codes[supplier.code] = (await create_supplier(supplier)).id
+                    created = True
+            for email, name, slug, role, code in PEOPLE:
+                if slug != data.slug:
+                    continue
+                user = await ensure_user(email, name, DEMO_PASSWORD, locale="zh_CN" if slug == "acme" else "en")
+                member = await Membership.exists().where(Membership.user == user.id).where(Membership.tenant == tenant.id)
+                if not member:
+                    await add_membership(user, role, codes[code] if code else None)
+                    created = True
+    return created
+

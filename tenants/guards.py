@@ -1,0 +1,41 @@
+"""Guards for controllers: signed in, and allowed by the permission policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from portal.errors import NotAuthenticated, PermissionDenied
+from tenants.context import TenantContext, peek
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not isinstance(peek(), TenantContext):
+        raise NotAuthenticated()
+
+
+def requires(action: str) -> Guard:
+    """Signed in and allowed to do ``action`` by tenants.roles.POLICY."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        context = peek()
+        if not isinstance(context, TenantContext):
+            raise NotAuthenticated()
+        if not context.can(action):
+            raise PermissionDenied()
+
+    guard.__name__ = f"requires_{action.replace('.', '_')}"
+    return guard
+
+
+def acting() -> TenantContext:
+    """The signed-in context inside a guarded handler."""
+    context = peek()
+    if not isinstance(context, TenantContext):
+        raise NotAuthenticated()
+    return context

@@ -1,0 +1,64 @@
+"""Resolves who is acting, once per request, in the handler's own task.
+
+Set here rather than in a dependency: Litestar resolves dependencies in
+separate tasks, so a ContextVar set there may never reach the handler. The
+API takes only bearer tokens and pages only the session cookie, so a
+cookie can never authorise an API call made by another site.
+"""
+
+from __future__ import annotations
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from portal.db import NO_TRANSACTION_PREFIXES
+from portal.errors import NotAuthenticated
+from tenants import context as tenant_context
+from tenants.services.auth import resolve
+
+SESSION_COOKIE = "portal_session"
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+
+
+def token_from(scope: Scope) -> str | None:
+    headers = _headers(scope)
+    if scope["path"].startswith("/api/"):
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return value
+    return None
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(NO_TRANSACTION_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        token = token_from(scope)
+        context = None
+        if token:
+            try:
+                context = await resolve(token, address=client_address(scope))
+            except NotAuthenticated:
+                # A stale cookie is simply no session; guards answer 401.
+                context = None
+        state = scope.setdefault("state", {})
+        state["user_locale"] = context.locale if context else None
+        reset = await tenant_context.enter(context)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            tenant_context.leave(reset)

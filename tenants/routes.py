@@ -1,0 +1,14 @@
+"""Every route handler of the tenants package, for the app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenants.controllers.admin_api import InvitationApi, MembershipApi, SupplierApi
+from tenants.controllers.admin_pages import PeoplePages, SupplierPages
+from tenants.controllers.auth_api import AuthApi
+from tenants.controllers.auth_pages import AuthPages
+
+
+def tenant_routes() -> list[Any]:
+    return [AuthPages, AuthApi, SupplierPages, PeoplePages, SupplierApi, MembershipApi, InvitationApi]

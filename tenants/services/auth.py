@@ -1,0 +1,223 @@
+"""Sign-in, sessions and the per-request check of who is acting.
+
+Scheme (see docs/security.md): a signed JWT names a server-side session.
+Every request re-reads the session, the membership and the user, so logout,
+a revoked membership or a changed role take effect at once, whatever the
+token's expiry says. Page sessions last a work shift; API tokens an hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from portal.errors import DomainError, NotAuthenticated
+from portal.i18n import N_
+from tenants import tokens
+from tenants.context import TenantContext, reveal_own_memberships
+from tenants.passwords import verify_password
+from tenants.roles import Role
+from tenants.services import throttle
+from tenants.tables import AuthSession, Membership, User
+
+PAGE_SESSION_LIFETIME = timedelta(hours=12)
+API_TOKEN_LIFETIME = timedelta(hours=1)
+
+
+class LoginFailed(DomainError):
+    status_code = 401
+    code = "invalid_credentials"
+    message = N_("The email or the password is not right.")
+
+
+class TenantNotAvailable(DomainError):
+    status_code = 400
+    code = "tenant_not_available"
+    message = N_("This account has no access to that company.")
+
+
+class TenantRequired(DomainError):
+    status_code = 400
+    code = "tenant_required"
+    message = N_("This account works for several companies: choose one.")
+
+
+@dataclass(frozen=True)
+class MembershipChoice:
+    tenant_slug: str
+    tenant_name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class TenantChoice:
+    """The password was right and several tenants are possible."""
+
+    choice_token: str
+    options: list[MembershipChoice]
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    token: str
+    expires_in: int
+    session_id: UUID
+    tenant_slug: str
+
+
+MEMBERSHIP_COLUMNS = (
+    Membership.id,
+    Membership.role,
+    Membership.supplier,
+    Membership.active,
+    Membership.user.id,
+    Membership.tenant.id,
+    Membership.tenant.slug,
+    Membership.tenant.name,
+    Membership.tenant.time_zone,
+    Membership.tenant.currency,
+    Membership.tenant.locale,
+    Membership.user.name,
+    Membership.user.locale,
+    Membership.user.active,
+)
+
+
+async def _memberships_of(user_id: UUID) -> list[dict[str, Any]]:
+    # On PostgreSQL the membership policy shows a user's own rows by app.user_id.
+    await reveal_own_memberships(user_id)
+    rows = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.user == user_id).where(Membership.active.eq(True)).output(nested=True)
+    return sorted(rows, key=lambda row: row["tenant"]["name"])
+
+
+async def authenticate(
+    email: str, password: str, tenant_slug: str | None, *, address: str, user_agent: str = "", lifetime: timedelta = PAGE_SESSION_LIFETIME
+) -> Authenticated | TenantChoice:
+    """Checks the password (throttled, same answer for unknown accounts) and
+    opens a session for the chosen tenant, or asks which tenant."""
+    email = email.strip().lower()
+    await throttle.check_not_locked(email, address)
+    user = await User.objects().where(User.email == email).first()
+    usable = user is not None and user.active
+    if not verify_password(user.password_hash if usable and user else None, password) or user is None:
+        await throttle.record_failure(email, address)
+        raise LoginFailed()
+    await throttle.record_success(email)
+    return await open_session_for(user.id, tenant_slug, address=address, user_agent=user_agent, lifetime=lifetime)
+
+
+async def open_session_for(
+    user_id: UUID, tenant_slug: str | None, *, address: str, user_agent: str = "", lifetime: timedelta = PAGE_SESSION_LIFETIME
+) -> Authenticated | TenantChoice:
+    memberships = await _memberships_of(user_id)
+    if tenant_slug:
+        chosen = [row for row in memberships if row["tenant"]["slug"] == tenant_slug]
+        if not chosen:
+            raise TenantNotAvailable(fields={"tenant": TenantNotAvailable.message})
+    elif len(memberships) == 1:
+        chosen = memberships
+    elif not memberships:
+        raise TenantNotAvailable()
+    else:
+        options = [MembershipChoice(row["tenant"]["slug"], row["tenant"]["name"], Role(row["role"])) for row in memberships]
+        return TenantChoice(tokens.issue_choice_token(user_id), options)
+    return await _start_session(chosen[0], address=address, user_agent=user_agent, lifetime=lifetime)
+
+
+async def _start_session(membership: dict[str, Any], *, address: str, user_agent: str, lifetime: timedelta) -> Authenticated:
+    now = datetime.now(UTC)
+    session = AuthSession(
+        user=membership["user"]["id"],
+        membership=membership["id"],
+        tenant=membership["tenant"]["id"],
+        expires_at=now + lifetime,
+        address=address[:64],
+        user_agent=user_agent[:300],
+    )
+    await session.save()
+    token = tokens.issue_token(
+        session_id=session.id,
+        user_id=session.user,
+        tenant_id=membership["tenant"]["id"],
+        membership_id=membership["id"],
+        lifetime=lifetime,
+    )
+    return Authenticated(token=token, expires_in=int(lifetime.total_seconds()), session_id=session.id, tenant_slug=membership["tenant"]["slug"])
+
+
+async def resolve(token: str, *, address: str = "") -> TenantContext:
+    """The context a token stands for, checked against the database now:
+    a revoked session, a removed membership, another tenant's id in the
+    claims or a deactivated user all end here with NotAuthenticated."""
+    try:
+        claims = tokens.decode_token(token)
+        session_id, user_id = UUID(claims["jti"]), UUID(claims["sub"])
+        tenant_id, membership_id = UUID(claims["tid"]), UUID(claims["mid"])
+    except (tokens.InvalidToken, ValueError, KeyError):
+        raise NotAuthenticated() from None
+    now = datetime.now(UTC)
+    session = await AuthSession.objects().where(AuthSession.id == session_id).first()
+    if (
+        session is None
+        or session.revoked_at is not None
+        or session.expires_at <= now
+        or session.user != user_id
+        or session.tenant != tenant_id
+        or session.membership != membership_id
+    ):
+        raise NotAuthenticated()
+    await reveal_own_memberships(user_id)
+    row = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.id == membership_id).output(nested=True).first()
+    if row is None or not row["active"] or not row["user"]["active"] or row["tenant"]["id"] != tenant_id or row["user"]["id"] != user_id:
+        raise NotAuthenticated()
+    return TenantContext(
+        tenant_id=tenant_id,
+        tenant_slug=row["tenant"]["slug"],
+        tenant_name=row["tenant"]["name"],
+        time_zone=row["tenant"]["time_zone"],
+        currency=row["tenant"]["currency"],
+        role=Role(row["role"]),
+        user_id=user_id,
+        user_name=row["user"]["name"],
+        membership_id=membership_id,
+        supplier_id=row["supplier"],
+        session_id=session_id,
+        address=address,
+        locale=row["user"]["locale"],
+    )
+
+
+async def logout(session_id: UUID) -> None:
+    await AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)}).where(AuthSession.id == session_id)
+
+
+async def revoke_sessions_of_user(user_id: UUID) -> None:
+    await AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)}).where(AuthSession.user == user_id).where(
+        AuthSession.revoked_at.is_null()
+    )
+
+
+async def revoke_sessions_of_membership(membership_id: UUID) -> None:
+    await AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)}).where(AuthSession.membership == membership_id).where(
+        AuthSession.revoked_at.is_null()
+    )
+
+
+async def memberships_for_switch(context: TenantContext) -> list[MembershipChoice]:
+    if context.user_id is None:
+        return []
+    rows = await _memberships_of(context.user_id)
+    return [MembershipChoice(row["tenant"]["slug"], row["tenant"]["name"], Role(row["role"])) for row in rows]
+
+
+async def switch_tenant(context: TenantContext, tenant_slug: str, *, address: str, user_agent: str = "") -> Authenticated:
+    """One session is bound to one tenant: switching ends it and opens another."""
+    if context.user_id is None or context.session_id is None:
+        raise NotAuthenticated()
+    result = await open_session_for(context.user_id, tenant_slug, address=address, user_agent=user_agent)
+    if not isinstance(result, Authenticated):
+        raise TenantRequired()
+    await logout(context.session_id)
+    return result

@@ -1,0 +1,210 @@
+"""Invitations by email: single-use links that expire; accepting one sets a
+password (or uses the existing account) and adds the membership."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import msgspec
+
+from portal.audit.services import record
+from portal.errors import DomainError, NotFound, PermissionDenied
+from portal.i18n import N_, gettext, use_locale
+from portal.notifications.mail import Email, send_email
+from portal.settings import get_settings
+from tenants.context import TenantContext, current, peek, system_scope, tenant_scope
+from tenants.passwords import check_password_rule, verify_password
+from tenants.roles import Role
+from tenants.scoping import scoped
+from tenants.services.members import add_membership, check_role_and_supplier, ensure_user, parse_role
+from tenants.tables import Invitation, Membership, Tenant, User
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class InvitationCreate(msgspec.Struct, frozen=True):
+    email: str
+    role: str
+    name: str = ""
+    supplier_id: UUID | None = None
+
+
+class InvitationOut(msgspec.Struct, frozen=True):
+    id: UUID
+    email: str
+    name: str
+    role: str
+    supplier_id: UUID | None
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    status: str
+
+
+class InvitationAccept(msgspec.Struct, frozen=True):
+    password: str
+    name: str = ""
+
+
+class InvitationInvalid(DomainError):
+    status_code = 410
+    code = "invitation_invalid"
+    message = N_("This invitation link is no longer valid. Ask for a new one.")
+
+
+class InvalidInvitation(DomainError):
+    code = "invalid_invitation"
+    message = N_("Some fields are missing or not valid.")
+
+
+class WrongPasswordForExistingAccount(DomainError):
+    status_code = 401
+    code = "invalid_credentials"
+    message = N_("You already have an account: enter its password to accept.")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _status(row: Invitation, now: datetime) -> str:
+    if row.accepted_at:
+        return "accepted"
+    if row.revoked_at:
+        return "revoked"
+    if row.expires_at <= now:
+        return "expired"
+    return "pending"
+
+
+def to_out(row: Invitation) -> InvitationOut:
+    return InvitationOut(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        supplier_id=row.supplier,
+        expires_at=row.expires_at,
+        accepted_at=row.accepted_at,
+        revoked_at=row.revoked_at,
+        status=_status(row, datetime.now(UTC)),
+    )
+
+
+def _require_admin() -> TenantContext:
+    context = current()
+    if not context.can("invitations.manage"):
+        raise PermissionDenied()
+    return context
+
+
+async def invite(data: InvitationCreate) -> InvitationOut:
+    """Only buyer admins invite; the link goes by email and works once, for
+    seven days. The token itself is never stored, only its hash."""
+    context = _require_admin()
+    email = data.email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise InvalidInvitation(fields={"email": N_("Enter a valid email address.")})
+    role = parse_role(data.role)
+    await check_role_and_supplier(role, data.supplier_id)
+    user = await User.objects().where(User.email == email).first()
+    if user and await scoped(Membership).exists().where(Membership.user == user.id):
+        raise InvalidInvitation(fields={"email": N_("This person is already a member of this company.")})
+    token = secrets.token_urlsafe(32)
+    row = scoped(Invitation).new(
+        email=email,
+        name=data.name.strip(),
+        role=role.value,
+        supplier=data.supplier_id,
+        token_hash=token_hash(token),
+        invited_by=context.user_id,
+        expires_at=datetime.now(UTC) + INVITATION_LIFETIME,
+    )
+    await row.save()
+    await record("invitation.create", entity_type="invitation", entity_id=row.id, after={"email": email, "role": role.value})
+    tenant = await Tenant.objects().where(Tenant.id == context.tenant_id).first()
+    await _send_invitation(row, token, tenant)
+    return to_out(row)
+
+
+async def _send_invitation(row: Invitation, token: str, tenant: Tenant) -> None:
+    link = f"{get_settings().base_url}/invitations/{token}"
+    with use_locale(tenant.locale):
+        subject = gettext(N_("%(company)s invites you to its outsourcing portal"), company=tenant.name)
+        text = gettext(
+            N_("Hello,\n\n%(company)s invites you to work with it on the outsourcing portal as %(role)s.\n\nOpen this link within 7 days to accept:\n%(link)s\n"),
+            company=tenant.name,
+            role=gettext(Role(row.role).label),
+            link=link,
+        )
+    await send_email(Email(to=row.email, subject=subject, text=text))
+
+
+async def list_invitations() -> list[InvitationOut]:
+    _require_admin()
+    rows = await scoped(Invitation).objects().order_by(Invitation.created_at, ascending=False)
+    return [to_out(row) for row in rows]
+
+
+async def get_invitation(invitation_id: UUID | str) -> InvitationOut:
+    _require_admin()
+    return to_out(await scoped(Invitation).get(invitation_id))
+
+
+async def revoke_invitation(invitation_id: UUID | str) -> InvitationOut:
+    _require_admin()
+    row = await scoped(Invitation).get(invitation_id)
+    if row.accepted_at is None and row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        await row.save()
+        await record("invitation.revoke", entity_type="invitation", entity_id=row.id, before={"status": "pending"}, after={"status": "revoked"})
+    return to_out(row)
+
+
+async def open_invitation(token: str) -> tuple[Invitation, Tenant, bool]:
+    """The pending invitation behind a link (any tenant: the link is the key),
+    its tenant, and whether the email already has an account."""
+    async with system_scope("invitation-link"):
+        row = await Invitation.objects().where(Invitation.token_hash == token_hash(token)).first()
+        if row is None or _status(row, datetime.now(UTC)) != "pending":
+            raise InvitationInvalid()
+        tenant = await Tenant.objects().where(Tenant.id == row.tenant).first()
+        has_account = await User.exists().where(User.email == row.email)
+        return row, tenant, has_account
+
+
+async def accept_invitation(token: str, data: InvitationAccept) -> UUID:
+    """Uses the link up; returns the user id so the caller can sign them in."""
+    row, tenant, has_account = await open_invitation(token)
+    if has_account:
+        user = await User.objects().where(User.email == row.email).first()
+        if not verify_password(user.password_hash if user and user.active else None, data.password):
+            raise WrongPasswordForExistingAccount(fields={"password": WrongPasswordForExistingAccount.message})
+    else:
+        check_password_rule(data.password)
+    invitee = TenantContext(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        tenant_name=tenant.name,
+        time_zone=tenant.time_zone,
+        currency=tenant.currency,
+        role=Role.ADMIN,
+        user_name=f"invitation:{row.email}",
+        address=_address(),
+    )
+    async with tenant_scope(invitee):
+        user = await ensure_user(row.email, data.name or row.name, data.password)
+        await add_membership(user, Role(row.role), row.supplier)
+        row.accepted_at = datetime.now(UTC)
+        await row.save()
+        await record("invitation.accept", entity_type="invitation", entity_id=row.id, after={"user": user.id})
+    return user.id
+
+
+def _address() -> str:
+    context = peek()
+    return context.address if isinstance(context, TenantContext) else ""
+
