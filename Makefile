@@ -52,8 +52,8 @@ system-deps:
 i18n: i18n-extract i18n-compile
 
 i18n-extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -o $(LOCALES)/messages.pot --no-location --sort-output portal tenants templates
-	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -o $(LOCALES)/messages.pot --no-location --sort-output --ignore-dirs="piccolo_migrations" portal tenants templates
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-fuzzy-matching --ignore-obsolete
 
 i18n-compile: install
 	$(BIN)/pybabel compile -d $(LOCALES) -D messages --statistics

@@ -146,7 +146,8 @@ def create_tenant(slug: str, name: str, locale: str, time_zone: str, currency: s
     """Create a buyer tenant."""
     load_settings()
     from portal.errors import DomainError
-    from tenants.services.tenants import TenantCreate, create_tenant as create
+    from tenants.services.tenants import TenantCreate
+    from tenants.services.tenants import create_tenant as create
 
     try:
         tenant = run(lambda: create(TenantCreate(slug=slug, name=name, locale=locale, time_zone=time_zone, currency=currency)))

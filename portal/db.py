@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from portal.i18n import N_, gettext
 
 if TYPE_CHECKING:
     from portal.settings import Settings
@@ -66,7 +70,7 @@ async def stop_engine(engine: Engine[Any]) -> None:
         await engine.close_connection_pool()
 
 
-async def ping(engine: Engine[Any]) -> None:
+async def ping(engine: Any) -> None:
     """Raise when the database does not answer a trivial query."""
     await engine._run_in_new_connection("SELECT 1")
 
@@ -95,12 +99,13 @@ class TransactionMiddleware:
         self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(NO_TRANSACTION_PREFIXES):
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(NO_TRANSACTION_PREFIXES):
             await self.app(scope, receive, send)
             return
         request = _RequestTransaction(send, scope)
+        writes = scope.get("method", "GET") not in READ_ONLY_METHODS
         try:
-            async with open_transaction(self.engine, writes=scope["method"] not in READ_ONLY_METHODS) as transaction:
+            async with open_transaction(self.engine, writes=writes) as transaction:
                 request.transaction = transaction
                 await self.app(scope, receive, request.send)
                 if not request.finished:
@@ -143,12 +148,13 @@ class _RequestTransaction:
 
 
 async def _send_commit_failure(send: Send) -> None:
-    body = b'{"error": {"code": "commit_failed", "message": "The change could not be saved. Please try again."}}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    message = gettext(N_("The change could not be saved. Please try again."))
+    body = json.dumps({"error": {"code": "commit_failed", "message": message}}, ensure_ascii=False).encode()
+    start: Any = {
+        "type": "http.response.start",
+        "status": 503,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
+    end: Any = {"type": "http.response.body", "body": body}
+    await send(start)
+    await send(end)

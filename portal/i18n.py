@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, format_decimal
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -38,7 +39,7 @@ def N_(message: str) -> str:
 
 
 @functools.cache
-def translations(locale: str) -> Translations:
+def translations(locale: str) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
 
 
@@ -131,7 +132,7 @@ class LocaleMiddleware:
         self.default_locale = default_locale
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -36,7 +37,7 @@ class RequestLogMiddleware:
         self.log = structlog.get_logger("portal.request")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -53,7 +54,7 @@ class RequestLogMiddleware:
         finally:
             self.log.info(
                 "request",
-                method=scope["method"],
+                method=scope.get("method", ""),
                 path=scope["path"],
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),

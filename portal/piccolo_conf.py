@@ -9,5 +9,6 @@ DB = get_engine()
 APP_REGISTRY = AppRegistry(
     apps=[
         "tenants.piccolo_app",
+        "portal.audit.piccolo_app",
     ]
 )

@@ -44,6 +44,7 @@ class Settings:
     default_locale: str
     https: bool
     base_url: str
+    mail_from: str
 
     @property
     def is_production(self) -> bool:
@@ -104,6 +105,7 @@ class Settings:
             https=env.get("PORTAL_HTTPS", "false").lower() in ("1", "true", "yes"),
             # Links in emails come from here, never from a request's Host header.
             base_url=env.get("PORTAL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+            mail_from=env.get("PORTAL_MAIL_FROM") or "portal@localhost",
         )
 
 

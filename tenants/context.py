@@ -60,6 +60,20 @@ class SystemScope:
 _current: ContextVar[TenantContext | SystemScope | None] = ContextVar("tenant_context", default=None)
 
 
+def operator_context(tenant: Any, name: str) -> TenantContext:
+    """An admin-level context for a named operator process (demo loader,
+    CLI, tests) acting inside one tenant; the audit trail shows ``name``."""
+    return TenantContext(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        tenant_name=tenant.name,
+        time_zone=tenant.time_zone,
+        currency=tenant.currency,
+        role=Role.ADMIN,
+        user_name=name,
+    )
+
+
 def current() -> TenantContext:
     context = _current.get()
     if not isinstance(context, TenantContext):

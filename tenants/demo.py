@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenants.context import TenantContext, system_scope, tenant_scope
+from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
 from tenants.services.members import add_membership, ensure_user
 from tenants.services.suppliers import SupplierCreate, create_supplier
@@ -57,18 +57,6 @@ DEMO_ACCOUNTS: list[dict[str, Any]] = [
 ]
 
 
-def loader_context(tenant: Tenant) -> TenantContext:
-    return TenantContext(
-        tenant_id=tenant.id,
-        tenant_slug=tenant.slug,
-        tenant_name=tenant.name,
-        time_zone=tenant.time_zone,
-        currency=tenant.currency,
-        role=Role.ADMIN,
-        user_name="demo-loader",
-    )
-
-
 async def _tenant(data: TenantCreate) -> Tenant:
     async with system_scope("demo"):
         tenant = await Tenant.objects().where(Tenant.slug == data.slug).first()
@@ -85,8 +73,10 @@ async def load_demo() -> bool:
     created = False
     for data in TENANTS:
         tenant = await _tenant(data)
-        async with tenant_scope(loader_context(tenant)):
-            codes = {row["code"]: row["id"] for row in await Supplier.select(Supplier.code, Supplier.id).where(Supplier.tenant == tenant.id)}
+        async with tenant_scope(operator_context(tenant, "demo-loader")):
+            codes = {
+                row["code"]: row["id"] for row in await Supplier.select(Supplier.code, Supplier.id).where(Supplier.tenant == tenant.id)
+            }
             for supplier in SUPPLIERS[data.slug]:
                 if supplier.code not in codes:
                     codes[supplier.code] = (await create_supplier(supplier)).id
@@ -100,4 +90,3 @@ async def load_demo() -> bool:
                     await add_membership(user, role, codes[code] if code else None)
                     created = True
     return created
-

@@ -8,6 +8,7 @@ cookie can never authorise an API call made by another site.
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.db import NO_TRANSACTION_PREFIXES
@@ -44,7 +45,7 @@ class AuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(NO_TRANSACTION_PREFIXES):
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(NO_TRANSACTION_PREFIXES):
             await self.app(scope, receive, send)
             return
         token = token_from(scope)

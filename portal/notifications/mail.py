@@ -33,8 +33,6 @@ DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 # 7-bit clean bodies (base64 for Chinese): they pass relays that lack 8BITMIME,
 # and the text reads back exactly as written, whatever line ends the wire used.
 MESSAGE_POLICY = policy.default.clone(cte_type="7bit")
-# PORTAL_MAIL_FROM is read from the environment here until it moves into Settings.
-DEFAULT_MAIL_FROM = "portal@localhost"
 
 
 class MailDeliveryFailed(Exception):
@@ -100,16 +98,11 @@ async def send_email(email: Email, settings: Settings | None = None) -> None:
     MailDeliveryFailed is raised: nothing is dropped silently."""
     if settings is None:
         settings = get_settings()
-    message = build_message(email, mail_from())
+    message = build_message(email, settings.mail_from)
     if settings.smtp_url:
         await _send_over_smtp(message, SmtpServer.from_url(settings.smtp_url))
     else:
         await _write_to_outbox(message, settings.outbox_dir)
-
-
-def mail_from() -> str:
-    """The From address: PORTAL_MAIL_FROM, else portal@localhost."""
-    return os.environ.get("PORTAL_MAIL_FROM") or DEFAULT_MAIL_FROM
 
 
 def build_message(email: Email, sender: str) -> EmailMessage:

@@ -23,7 +23,7 @@ class TokenRequest(msgspec.Struct, frozen=True):
 class TokenResponse(msgspec.Struct, frozen=True):
     access_token: str
     expires_in: int
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 class MembershipOut(msgspec.Struct, frozen=True):

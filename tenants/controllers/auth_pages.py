@@ -95,12 +95,16 @@ class AuthPages(Controller):
     async def show_account(self) -> Template:
         context = acting()
         memberships = await auth.memberships_for_switch(context)
-        return Template(template_name="auth/account.html", context={"me": context, "memberships": memberships, "active_nav": "account"})
+        return Template(
+            template_name="auth/account.html", context={"account": context, "memberships": memberships, "active_nav": "account"}
+        )
 
     @post("/account/switch", guards=[requires_login])
     async def switch_tenant(self, request: Request[Any, Any, Any]) -> Redirect:
         values = await form_values(request)
-        result = await auth.switch_tenant(acting(), values.get("tenant", ""), address=client_address(request.scope), user_agent=_agent(request))
+        result = await auth.switch_tenant(
+            acting(), values.get("tenant", ""), address=client_address(request.scope), user_agent=_agent(request)
+        )
         return Redirect(path="/", cookies=[session_cookie(result)], status_code=303)
 
     @get("/invitations/{token:str}")

@@ -88,7 +88,9 @@ MEMBERSHIP_COLUMNS = (
 async def _memberships_of(user_id: UUID) -> list[dict[str, Any]]:
     # On PostgreSQL the membership policy shows a user's own rows by app.user_id.
     await reveal_own_memberships(user_id)
-    rows = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.user == user_id).where(Membership.active.eq(True)).output(nested=True)
+    rows = (
+        await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.user == user_id).where(Membership.active.eq(True)).output(nested=True)
+    )
     return sorted(rows, key=lambda row: row["tenant"]["name"])
 
 
@@ -144,7 +146,9 @@ async def _start_session(membership: dict[str, Any], *, address: str, user_agent
         membership_id=membership["id"],
         lifetime=lifetime,
     )
-    return Authenticated(token=token, expires_in=int(lifetime.total_seconds()), session_id=session.id, tenant_slug=membership["tenant"]["slug"])
+    return Authenticated(
+        token=token, expires_in=int(lifetime.total_seconds()), session_id=session.id, tenant_slug=membership["tenant"]["slug"]
+    )
 
 
 async def resolve(token: str, *, address: str = "") -> TenantContext:
@@ -194,14 +198,18 @@ async def logout(session_id: UUID) -> None:
 
 
 async def revoke_sessions_of_user(user_id: UUID) -> None:
-    await AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)}).where(AuthSession.user == user_id).where(
-        AuthSession.revoked_at.is_null()
+    await (
+        AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)})
+        .where(AuthSession.user == user_id)
+        .where(AuthSession.revoked_at.is_null())
     )
 
 
 async def revoke_sessions_of_membership(membership_id: UUID) -> None:
-    await AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)}).where(AuthSession.membership == membership_id).where(
-        AuthSession.revoked_at.is_null()
+    await (
+        AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)})
+        .where(AuthSession.membership == membership_id)
+        .where(AuthSession.revoked_at.is_null())
     )
 
 

@@ -126,6 +126,8 @@ async def invite(data: InvitationCreate) -> InvitationOut:
     await row.save()
     await record("invitation.create", entity_type="invitation", entity_id=row.id, after={"email": email, "role": role.value})
     tenant = await Tenant.objects().where(Tenant.id == context.tenant_id).first()
+    if tenant is None:
+        raise NotFound()
     await _send_invitation(row, token, tenant)
     return to_out(row)
 
@@ -135,7 +137,10 @@ async def _send_invitation(row: Invitation, token: str, tenant: Tenant) -> None:
     with use_locale(tenant.locale):
         subject = gettext(N_("%(company)s invites you to its outsourcing portal"), company=tenant.name)
         text = gettext(
-            N_("Hello,\n\n%(company)s invites you to work with it on the outsourcing portal as %(role)s.\n\nOpen this link within 7 days to accept:\n%(link)s\n"),
+            N_(
+                "Hello,\n\n%(company)s invites you to work with it on the outsourcing portal as %(role)s.\n\n"
+                "Open this link within 7 days to accept:\n%(link)s\n"
+            ),
             company=tenant.name,
             role=gettext(Role(row.role).label),
             link=link,
@@ -160,7 +165,9 @@ async def revoke_invitation(invitation_id: UUID | str) -> InvitationOut:
     if row.accepted_at is None and row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         await row.save()
-        await record("invitation.revoke", entity_type="invitation", entity_id=row.id, before={"status": "pending"}, after={"status": "revoked"})
+        await record(
+            "invitation.revoke", entity_type="invitation", entity_id=row.id, before={"status": "pending"}, after={"status": "revoked"}
+        )
     return to_out(row)
 
 
@@ -172,6 +179,8 @@ async def open_invitation(token: str) -> tuple[Invitation, Tenant, bool]:
         if row is None or _status(row, datetime.now(UTC)) != "pending":
             raise InvitationInvalid()
         tenant = await Tenant.objects().where(Tenant.id == row.tenant).first()
+        if tenant is None:
+            raise InvitationInvalid()
         has_account = await User.exists().where(User.email == row.email)
         return row, tenant, has_account
 
@@ -207,4 +216,3 @@ async def accept_invitation(token: str, data: InvitationAccept) -> UUID:
 def _address() -> str:
     context = peek()
     return context.address if isinstance(context, TenantContext) else ""
-

@@ -110,6 +110,8 @@ async def get_member(membership_id: UUID | str) -> MemberOut:
     _require_admin()
     row = await scoped(Membership).get(membership_id)
     data = await Membership.select(*COLUMNS).where(Membership.id == row.id).output(nested=True).first()
+    if data is None:
+        raise NotFound()
     return _to_out(data)
 
 
@@ -120,6 +122,7 @@ async def update_member(membership_id: UUID | str, data: MemberUpdate) -> Member
     row = await scoped(Membership).get(membership_id)
     before = msgspec.structs.asdict(await get_member(row.id))
     role = parse_role(data.role) if data.role is not None else Role(row.role)
+    supplier_id: UUID | None
     if data.supplier_id is not None:
         supplier_id = data.supplier_id
     else:
@@ -145,7 +148,9 @@ async def ensure_user(email: str, name: str, password: str | None = None, *, loc
     email = email.strip().lower()
     user = await User.objects().where(User.email == email).first()
     if user is None:
-        user = User(email=email, name=name.strip() or email, phone=phone, locale=locale, password_hash=hash_password(password) if password else "")
+        user = User(
+            email=email, name=name.strip() or email, phone=phone, locale=locale, password_hash=hash_password(password) if password else ""
+        )
         await user.save()
     return user
 

@@ -36,7 +36,10 @@ async def request_reset(email: str) -> None:
     with use_locale(user.locale or get_settings().default_locale):
         subject = gettext(N_("Reset your portal password"))
         text = gettext(
-            N_("Hello %(name)s,\n\nOpen this link within one hour to choose a new password:\n%(link)s\n\nIf you did not ask for this, ignore this email."),
+            N_(
+                "Hello %(name)s,\n\nOpen this link within one hour to choose a new password:\n%(link)s\n\n"
+                "If you did not ask for this, ignore this email."
+            ),
             name=user.name,
             link=link,
         )

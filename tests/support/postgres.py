@@ -67,8 +67,22 @@ class PostgresCluster:
 
     def psql(self, sql: str, database: str = DATABASE) -> str:
         result = subprocess.run(
-            [str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", OWNER, "-d", database,
-             "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+            [
+                str(postgres_bin() / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                OWNER,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-c",
+                sql,
+            ],
             check=True,
             capture_output=True,
             text=True,

@@ -83,8 +83,8 @@ async def test_failed_write_leaves_no_temp_file_and_raises_mail_delivery_failed(
 
 
 @pytest.mark.anyio
-async def test_sender_comes_from_portal_mail_from(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORTAL_MAIL_FROM", "外包门户 <noreply@acme.example>")
+async def test_sender_comes_from_portal_mail_from(settings: Settings) -> None:
+    settings = dataclasses.replace(settings, mail_from="外包门户 <noreply@acme.example>")
 
     await send_email(Email(to="a@example.com", subject="one", text="1"), settings)
 

@@ -1,0 +1,135 @@
+"""Browser tests: the real app served by uvicorn in a subprocess, driven by
+Debian's Chromium through Playwright.
+
+The server inherits this process's environment, which the top-level
+conftest fixed in ``pytest_configure`` (temporary var dir, migrated
+database), so it serves the same data the other tests see.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+# Playwright cannot download its own browsers here; as root and without
+# background networking turned off, Chromium's start-up calls hang on the
+# closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+STARTUP_SECONDS = 30.0
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
+
+
+def _answers_health(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
+            status: int = response.status
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+    return status == 200
+
+
+def _output(log: IO[bytes]) -> str:
+    # pread leaves the file offset alone: the server shares it and may
+    # still be writing.
+    size = os.fstat(log.fileno()).st_size
+    return os.pread(log.fileno(), size, 0).decode(errors="replace")
+
+
+def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"portal serve exited with {process.returncode}:\n{_output(log)}")
+        if _answers_health(base_url):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"portal serve did not answer GET /health with 200 within {STARTUP_SECONDS:.0f} s:\n{_output(log)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """Base URL of the app served over real HTTP."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # A file, not a pipe: nobody reads the server's log while tests run, and a
+    # full pipe would block the server.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_healthy(base_url, process, log)
+            yield base_url
+        finally:
+            _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _page(browser: Browser, base_url: str, options: dict[str, Any]) -> Iterator[Page]:
+    context = browser.new_context(base_url=base_url, **options)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A cheap Android phone: 360 x 740 CSS px, touch, Simplified Chinese."""
+    yield from _page(browser, live_server, PHONE)
+
+
+@pytest.fixture
+def desktop(browser: Browser, live_server: str) -> Iterator[Page]:
+    """An office screen: 1280 x 800 CSS px, mouse, Simplified Chinese."""
+    yield from _page(browser, live_server, DESKTOP)

@@ -1,0 +1,234 @@
+"""Invitations: only buyer admins send them, the emailed link works once and
+expires, and accepting it signs the new member in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from tests.support.factories import (
+    PASSWORD,
+    World,
+    api_token,
+    bearer,
+    csrf_token,
+    link_token,
+    make_world,
+    outbox_to,
+    page_get,
+    page_post,
+)
+
+NEW_PASSWORD = "invited-password-456"
+
+
+@pytest.fixture
+def world(run: Any) -> World:
+    return run(make_world)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def empty_cookie_jar(client: Any) -> Any:
+    client.cookies.clear()
+    yield
+    client.cookies.clear()
+
+
+def new_email() -> str:
+    return f"invitee-{uuid4().hex[:10]}@test.example"
+
+
+def invite(client: Any, token: str, **body: Any) -> Any:
+    return client.post("/api/v1/invitations", json=body, headers=bearer(token))
+
+
+def invite_operator(client: Any, world: World, var_dir: Path) -> tuple[str, str]:
+    """An invitation for a supplier operator of the first supplier; returns
+    the email and the token from the link in the email."""
+    email = new_email()
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    response = invite(client, admin, email=email, role="supplier_operator", supplier_id=str(world.supplier_ids[0]))
+    assert response.status_code in (200, 201), response.text
+    assert response.json()["status"] == "pending"
+    messages = outbox_to(var_dir, email)
+    assert len(messages) == 1
+    return email, link_token(messages[0], "/invitations/")
+
+
+async def expire(token: str) -> None:
+    """Time passes: the invitation's deadline is now behind us."""
+    from tenants.context import system_scope
+    from tenants.services.invitations import token_hash
+    from tenants.tables import Invitation
+
+    async with system_scope("test-clock"):
+        await Invitation.update({Invitation.expires_at: datetime.now(UTC) - timedelta(minutes=1)}).where(
+            Invitation.token_hash == token_hash(token)
+        )
+
+
+def test_admin_invitation_emails_a_link(client: Any, world: World, var_dir: Path) -> None:
+    email = new_email()
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    response = invite(client, admin, email=email.upper(), name="王操作", role="supplier_operator", supplier_id=str(world.supplier_ids[0]))
+    assert response.status_code in (200, 201), response.text
+    body = response.json()
+    assert body["email"] == email
+    assert body["role"] == "supplier_operator"
+    assert body["supplier_id"] == str(world.supplier_ids[0])
+    assert body["status"] == "pending"
+    [message] = outbox_to(var_dir, email)
+    token = link_token(message, "/invitations/")
+    assert len(token) >= 40
+    # The token travels only in the email: the API never shows it.
+    assert token not in response.text
+    listed = client.get("/api/v1/invitations", headers=bearer(admin)).json()["items"]
+    assert [row["id"] for row in listed] == [body["id"]]
+    assert token not in str(listed)
+
+
+def test_accepting_the_link_signs_the_new_member_in(client: Any, world: World, var_dir: Path) -> None:
+    email, token = invite_operator(client, world, var_dir)
+    shown = page_get(client, f"/invitations/{token}")
+    assert shown.status_code == 200
+    assert email in shown.text
+    assert f"Tenant {world.slug}" in shown.text
+
+    csrf = csrf_token(client)
+    accepted = page_post(client, f"/invitations/{token}", {"name": "王操作", "password": NEW_PASSWORD}, csrf=csrf)
+    assert accepted.status_code == 303, accepted.text
+    session = accepted.cookies["portal_session"]
+    account = page_get(client, "/account", session=session)
+    assert account.status_code == 200
+    assert "王操作" in account.text
+
+    # The account now works for that tenant, in the invited role and supplier.
+    response = client.post("/api/v1/auth/token", json={"email": email, "password": NEW_PASSWORD, "tenant": world.slug})
+    assert response.status_code == 200, response.text
+    me = client.get("/api/v1/me", headers=bearer(response.json()["access_token"])).json()
+    assert me["role"] == "supplier_operator"
+    assert me["supplier_id"] == str(world.supplier_ids[0])
+    assert me["name"] == "王操作"
+
+
+def test_the_link_works_once(client: Any, world: World, var_dir: Path) -> None:
+    _, token = invite_operator(client, world, var_dir)
+    csrf = csrf_token(client)
+    first = page_post(client, f"/invitations/{token}", {"name": "Once", "password": NEW_PASSWORD}, csrf=csrf)
+    assert first.status_code == 303, first.text
+    again = page_post(client, f"/invitations/{token}", {"name": "Twice", "password": NEW_PASSWORD + "x"}, csrf=csrf)
+    assert again.status_code == 410
+    assert "portal_session" not in again.headers.get("set-cookie", "")
+    assert page_get(client, f"/invitations/{token}").status_code == 410
+
+
+def test_an_expired_link_is_refused(client: Any, run: Any, world: World, var_dir: Path) -> None:
+    email, token = invite_operator(client, world, var_dir)
+    assert page_get(client, f"/invitations/{token}").status_code == 200
+    run(expire, token)
+    assert page_get(client, f"/invitations/{token}").status_code == 410
+    csrf = csrf_token(client)
+    response = page_post(client, f"/invitations/{token}", {"name": "Late", "password": NEW_PASSWORD}, csrf=csrf)
+    assert response.status_code == 410
+    assert "portal_session" not in response.headers.get("set-cookie", "")
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    [row] = client.get("/api/v1/invitations", headers=bearer(admin)).json()["items"]
+    assert row["email"] == email
+    assert row["status"] == "expired"
+
+
+def test_unknown_link_is_refused(client: Any) -> None:
+    assert page_get(client, "/invitations/not-a-real-token").status_code == 410
+
+
+def test_weak_password_keeps_the_link_usable(client: Any, world: World, var_dir: Path) -> None:
+    _, token = invite_operator(client, world, var_dir)
+    csrf = csrf_token(client)
+    weak = page_post(client, f"/invitations/{token}", {"name": "Weak", "password": "short"}, csrf=csrf)
+    assert weak.status_code == 400
+    assert 'value="Weak"' in weak.text
+    good = page_post(client, f"/invitations/{token}", {"name": "Weak", "password": NEW_PASSWORD}, csrf=csrf)
+    assert good.status_code == 303
+
+
+def test_accepting_needs_the_csrf_token(client: Any, world: World, var_dir: Path) -> None:
+    _, token = invite_operator(client, world, var_dir)
+    response = page_post(client, f"/invitations/{token}", {"name": "No CSRF", "password": NEW_PASSWORD}, csrf=None)
+    assert response.status_code == 403
+    assert page_get(client, f"/invitations/{token}").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["planner", "qa", "finance", "supplier_admin", "supplier_operator"])
+def test_only_a_buyer_admin_may_invite(client: Any, world: World, var_dir: Path, role: str) -> None:
+    email = new_email()
+    token = api_token(client, world.accounts[role], world.slug)
+    response = invite(client, token, email=email, role="planner")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    assert outbox_to(var_dir, email) == []
+
+
+def test_supplier_of_another_tenant_is_refused(client: Any, run: Any, world: World, var_dir: Path) -> None:
+    other = run(make_world)
+    email = new_email()
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    response = invite(client, admin, email=email, role="supplier_operator", supplier_id=str(other.supplier_ids[0]))
+    assert response.status_code == 400
+    assert "supplier_id" in response.json()["error"]["fields"]
+    assert outbox_to(var_dir, email) == []
+
+
+@pytest.mark.parametrize(
+    ("role", "supplier"),
+    [("supplier_operator", None), ("supplier_admin", None), ("planner", "first"), ("admin", "first")],
+)
+def test_supplier_roles_need_a_supplier_and_buyer_roles_none(
+    client: Any, world: World, var_dir: Path, role: str, supplier: str | None
+) -> None:
+    email = new_email()
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    body: dict[str, Any] = {"email": email, "role": role}
+    if supplier:
+        body["supplier_id"] = str(world.supplier_ids[0])
+    response = invite(client, admin, **body)
+    assert response.status_code == 400
+    assert "supplier_id" in response.json()["error"]["fields"]
+    assert outbox_to(var_dir, email) == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("email", "not-an-email"), ("role", "owner")])
+def test_invalid_email_or_role_is_refused(client: Any, world: World, field: str, value: str) -> None:
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    body = {"email": new_email(), "role": "planner", field: value}
+    response = invite(client, admin, **body)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+
+
+def test_existing_member_cannot_be_invited_again(client: Any, world: World) -> None:
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    response = invite(client, admin, email=world.accounts["qa"].email, role="planner")
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]["fields"]
+
+
+def test_an_existing_account_accepts_with_its_own_password(client: Any, run: Any, world: World, var_dir: Path) -> None:
+    home = run(make_world)
+    person = home.accounts["supplier_admin"]
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    response = invite(client, admin, email=person.email, role="qa")
+    assert response.status_code in (200, 201), response.text
+    token = link_token(outbox_to(var_dir, person.email)[-1], "/invitations/")
+    csrf = csrf_token(client)
+    # Accepting never replaces the password of an existing account.
+    accepted = page_post(client, f"/invitations/{token}", {"name": "Someone else", "password": PASSWORD}, csrf=csrf)
+    assert accepted.status_code == 303, accepted.text
+    me = client.get("/api/v1/me", headers=bearer(accepted.cookies["portal_session"])).json()
+    assert me["tenant"] == world.slug
+    assert me["role"] == "qa"
+    assert me["name"] == f"supplier_admin {home.slug}"
+    assert {row["tenant"] for row in me["memberships"]} == {home.slug, world.slug}
