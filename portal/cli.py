@@ -68,6 +68,15 @@ def _reason(exc: BaseException) -> str:
 @click.group()
 def main() -> None:
     """Outsourcing collaboration portal."""
+    # Log lines go to stderr so that JSON printed on stdout stays parseable.
+    from portal.logs import configure_logging
+
+    configure_logging(json=False)
+    # The operator's terminal language (LANG), English when it names none.
+    from portal.i18n import current_locale, normalize_locale
+
+    terminal = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    current_locale.set(normalize_locale(terminal.split(".")[0]) or "en")
 
 
 @main.command()
@@ -152,7 +161,9 @@ def create_tenant(slug: str, name: str, locale: str, time_zone: str, currency: s
     try:
         tenant = run(lambda: create(TenantCreate(slug=slug, name=name, locale=locale, time_zone=time_zone, currency=currency)))
     except DomainError as exc:
-        fail(str(exc))
+        message, fields = exc.translated()
+        details = [f"{name}: {problem}" for name, problem in fields.items() if problem != message]
+        fail(" ".join([message, *details]))
     click.echo(json.dumps({"id": str(tenant.id), "slug": tenant.slug}))
 
 

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import sqlite3
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -37,7 +38,11 @@ def create_engine(settings: Settings, *, role: str = "app") -> Engine[Any]:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
-    return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+    # Piccolo asks the server for its version on creation and warns on
+    # stderr when it cannot connect; `portal serve` reports that itself.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
 
 
 @functools.cache

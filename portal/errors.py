@@ -4,6 +4,7 @@ stack trace."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from portal.i18n import N_, gettext
+from portal.i18n import DEFAULT_LOCALE, N_, current_locale, gettext, locale_for
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +65,8 @@ class Conflict(DomainError):
     message = N_("Someone else changed this in the meantime. Reload and try again.")
 
 
+MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
 _HTTP_MESSAGES = {
     400: ("bad_request", N_("The request could not be processed.")),
     401: ("not_authenticated", N_("Please sign in.")),
@@ -78,6 +81,14 @@ _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your save
 
 def is_api(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def speak_the_requests_language(request: Request[Any, Any, Any]) -> None:
+    """Errors raised before routing (unknown URL, wrong method) never pass the
+    locale middleware; choose the language here the same way."""
+    if "locale_chosen" not in request.scope.get("state", {}):
+        settings = request.app.state.get("settings")
+        current_locale.set(locale_for(request.scope, settings.default_locale if settings else DEFAULT_LOCALE))
 
 
 def error_response(
@@ -119,12 +130,19 @@ def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
 def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     fields: dict[str, str] = {}
     for problem in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(problem, dict) and problem.get("key"):
-            fields[str(problem["key"])] = gettext(N_("This value is missing or not valid."))
+        if not isinstance(problem, dict) or not problem.get("key"):
+            continue
+        key = str(problem["key"])
+        # A missing body field is reported against the whole body ("data").
+        missing = MISSING_FIELD.search(str(problem.get("message", "")))
+        if key == "data" and missing:
+            key = missing.group(1)
+        fields[key] = gettext(N_("This value is missing or not valid."))
     return error_response(request, 400, "invalid", gettext(N_("Some fields are missing or not valid.")), fields)
 
 
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    speak_the_requests_language(request)
     code, message = _HTTP_MESSAGES.get(exc.status_code, _SERVER_ERROR)
     if exc.status_code == 403 and "csrf" in str(exc.detail).lower():
         code, message = "csrf_failed", N_("This form has expired. Reload the page and try again.")
@@ -132,6 +150,7 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
 
 
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    speak_the_requests_language(request)
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     code, message = _SERVER_ERROR
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, gettext(message))

@@ -105,7 +105,8 @@ def _parse_accept_language(header: str) -> list[tuple[str, float]]:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        tags.append((tag, quality))
+        if quality > 0:  # q=0 means "not acceptable"
+            tags.append((tag, quality))
     return sorted(tags, key=lambda item: -item[1])
 
 
@@ -135,14 +136,19 @@ class LocaleMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
-        preferred = _cookie(headers.get("cookie", ""), LOCALE_COOKIE) or scope.get("state", {}).get("user_locale")
-        locale = negotiate(preferred, headers.get("accept-language"), self.default_locale)
-        token = current_locale.set(locale)
+        token = current_locale.set(locale_for(scope, self.default_locale))
+        scope.setdefault("state", {})["locale_chosen"] = True
         try:
             await self.app(scope, receive, send)
         finally:
             current_locale.reset(token)
+
+
+def locale_for(scope: Scope, default: str) -> str:
+    """The language cookie, the user's saved language, Accept-Language, default."""
+    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    preferred = _cookie(headers.get("cookie", ""), LOCALE_COOKIE) or scope.get("state", {}).get("user_locale")
+    return negotiate(preferred, headers.get("accept-language"), default)
 
 
 def _cookie(header: str, name: str) -> str | None:

@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from portal.audit.services import record
 from portal.errors import DomainError, NotAuthenticated
 from portal.i18n import N_
 from tenants import tokens
-from tenants.context import TenantContext, reveal_own_memberships
+from tenants.context import TenantContext, peek, reveal_own_memberships, tenant_scope
 from tenants.passwords import verify_password
 from tenants.roles import Role
 from tenants.services import throttle
@@ -128,6 +129,25 @@ async def open_session_for(
     return await _start_session(chosen[0], address=address, user_agent=user_agent, lifetime=lifetime)
 
 
+def _context(row: dict[str, Any], session_id: UUID, address: str) -> TenantContext:
+    """The acting context of a membership row (MEMBERSHIP_COLUMNS, nested)."""
+    return TenantContext(
+        tenant_id=row["tenant"]["id"],
+        tenant_slug=row["tenant"]["slug"],
+        tenant_name=row["tenant"]["name"],
+        time_zone=row["tenant"]["time_zone"],
+        currency=row["tenant"]["currency"],
+        role=Role(row["role"]),
+        user_id=row["user"]["id"],
+        user_name=row["user"]["name"],
+        membership_id=row["id"],
+        supplier_id=row["supplier"],
+        session_id=session_id,
+        address=address,
+        locale=row["user"]["locale"],
+    )
+
+
 async def _start_session(membership: dict[str, Any], *, address: str, user_agent: str, lifetime: timedelta) -> Authenticated:
     now = datetime.now(UTC)
     session = AuthSession(
@@ -139,6 +159,10 @@ async def _start_session(membership: dict[str, Any], *, address: str, user_agent
         user_agent=user_agent[:300],
     )
     await session.save()
+    async with tenant_scope(_context(membership, session.id, address)):
+        await record(
+            "session.open", entity_type="session", entity_id=session.id, after={"address": address, "user_agent": user_agent[:120]}
+        )
     token = tokens.issue_token(
         session_id=session.id,
         user_id=session.user,
@@ -176,25 +200,14 @@ async def resolve(token: str, *, address: str = "") -> TenantContext:
     row = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.id == membership_id).output(nested=True).first()
     if row is None or not row["active"] or not row["user"]["active"] or row["tenant"]["id"] != tenant_id or row["user"]["id"] != user_id:
         raise NotAuthenticated()
-    return TenantContext(
-        tenant_id=tenant_id,
-        tenant_slug=row["tenant"]["slug"],
-        tenant_name=row["tenant"]["name"],
-        time_zone=row["tenant"]["time_zone"],
-        currency=row["tenant"]["currency"],
-        role=Role(row["role"]),
-        user_id=user_id,
-        user_name=row["user"]["name"],
-        membership_id=membership_id,
-        supplier_id=row["supplier"],
-        session_id=session_id,
-        address=address,
-        locale=row["user"]["locale"],
-    )
+    return _context(row, session_id, address)
 
 
 async def logout(session_id: UUID) -> None:
+    """Ends the session at once; recorded when someone is acting."""
     await AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)}).where(AuthSession.id == session_id)
+    if isinstance(peek(), TenantContext):
+        await record("session.close", entity_type="session", entity_id=session_id)
 
 
 async def revoke_sessions_of_user(user_id: UUID) -> None:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from portal.audit.services import record
 from portal.errors import DomainError
 from portal.i18n import N_, gettext, use_locale
 from portal.notifications.mail import Email, send_email
 from portal.settings import get_settings
+from tenants.context import system_scope
 from tenants.passwords import hash_password
 from tenants.services.auth import revoke_sessions_of_user
 from tenants.services.invitations import token_hash
-from tenants.tables import PasswordReset, User
+from tenants.tables import Membership, PasswordReset, User
 
 RESET_LIFETIME = timedelta(hours=1)
 
@@ -60,3 +62,9 @@ async def complete_reset(token: str, new_password: str) -> None:
     row.used_at = datetime.now(UTC)
     await row.save()
     await revoke_sessions_of_user(row.user)
+    # Accounts are global but audit trails are per tenant: every company the
+    # person works for sees that the password changed.
+    async with system_scope("password-reset"):
+        tenants = await Membership.select(Membership.tenant).where(Membership.user == row.user)
+        for membership in tenants:
+            await record("user.password_reset", entity_type="user", entity_id=row.user, tenant_id=membership["tenant"])

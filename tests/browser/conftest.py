@@ -87,16 +87,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    """Base URL of the app served over real HTTP."""
+    """Base URL of the app served over real HTTP, with the demo data loaded."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    # The demo accounts are what a person trying the portal signs in with.
+    subprocess.run([sys.executable, "-m", "portal", "demo"], cwd=ROOT, env=os.environ.copy(), check=True, capture_output=True)
     # A file, not a pipe: nobody reads the server's log while tests run, and a
     # full pipe would block the server.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "portal", "serve", "--port", str(port)],
             cwd=ROOT,
-            env=os.environ.copy(),
+            # Links in emails point at this server.
+            env={**os.environ, "PORTAL_BASE_URL": base_url},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,7 +21,7 @@ SUPPLIER_ROLES = {"supplier_admin", "supplier_operator"}
 UNREACHABLE_DATABASE = "postgresql://nobody@127.0.0.1:1/x"
 
 
-def environment(base: dict[str, str] | None = None, **changes: str | None) -> dict[str, str]:
+def environment(base: dict[str, str] | None = None, /, **changes: str | None) -> dict[str, str]:
     """A copy of the test process's environment (or ``base``) with ``changes``;
     ``None`` removes a variable."""
     env = dict(os.environ if base is None else base)
@@ -55,7 +54,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture
-def fresh_env(tmp_path: Path, database_kind: str, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+def fresh_env(tmp_path: Path, database_kind: str, request: pytest.FixtureRequest) -> dict[str, str]:
     """The environment of a new, migrated installation with an empty database
     of the same kind as the test run's and its own var directory."""
     var = tmp_path / "var"
@@ -72,7 +71,7 @@ def fresh_env(tmp_path: Path, database_kind: str, request: pytest.FixtureRequest
     env = environment(**changes)
     migrated = portal("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
-    yield env
+    return env
 
 
 def test_serve_with_unreachable_database_fails_fast_with_one_line(tmp_path: Path) -> None:

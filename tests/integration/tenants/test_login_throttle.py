@@ -19,8 +19,8 @@ from uuid import uuid4
 
 import pytest
 
-from tests.support.factories import PASSWORD, World, make_world
 from tenants.services.throttle import ACCOUNT
+from tests.support.factories import PASSWORD, World, make_world
 
 WRONG = PASSWORD + "-wrong"
 
@@ -49,7 +49,7 @@ async def throttle_row(key: str) -> dict[str, Any] | None:
     from tenants.tables import LoginThrottle
 
     async with system_scope("test-read-throttle"):
-        return await LoginThrottle.select().where(LoginThrottle.key == key).first()  # type: ignore[no-any-return]
+        return await LoginThrottle.select().where(LoginThrottle.key == key).first()
 
 
 def token_request(client: Any, email: str, password: str, tenant: str | None = None) -> Any:
@@ -72,7 +72,8 @@ def test_failures_are_kept_although_answered_with_errors(run: Any, locked: Locke
     row = run(throttle_row, f"email:{getattr(locked, which)}")
     assert row is not None
     assert row["failures"] == ACCOUNT.max_failures == 5
-    assert row["locked_until"] is not None and row["locked_until"] > datetime.now(UTC)
+    assert row["locked_until"] is not None
+    assert row["locked_until"] > datetime.now(UTC)
 
 
 def test_locked_account_refuses_even_the_right_password(client: Any, locked: Locked) -> None:

@@ -62,7 +62,8 @@ def test_sign_in_opens_a_cookie_session_and_sign_out_ends_it(client: Any, world:
     assert signed_out.status_code == 303
     assert signed_out.headers["location"] == "/login"
     cleared = set_cookie_header(signed_out, "portal_session")
-    assert cleared is not None and "max-age=0" in cleared.lower()
+    assert cleared is not None
+    assert "max-age=0" in cleared.lower()
 
     # The old cookie value is dead on the server, not only in the browser.
     assert_sent_to_login(page_get(client, "/account", session=session), "/account")
