@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.errors import NotFound
@@ -27,7 +28,7 @@ async def show_home(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/locale/{code:str}", name="switch_locale", include_in_schema=False)
-async def switch_locale(code: str, next: str | None = None) -> Redirect:
+async def switch_locale(code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
     locale = normalize_locale(code)
     if locale not in SUPPORTED_LOCALES:
         raise NotFound()

@@ -51,6 +51,18 @@ POLICY: dict[str, frozenset[Role]] = {
 }
 
 
+ACTION_LABELS = {
+    "tenant.view": N_("See the company's shared work"),
+    "users.manage": N_("Manage people and their roles"),
+    "suppliers.view": N_("See all suppliers"),
+    "suppliers.manage": N_("Add and change suppliers"),
+    "invitations.manage": N_("Invite people"),
+    "audit.view": N_("Read the audit trail"),
+    "prices.view_internal": N_("See buyer-side prices"),
+    "notes.view_internal": N_("See internal notes"),
+}
+
+
 def allowed(role: Role, action: str) -> bool:
     """Unknown actions are refused: a typo must not open a door."""
     return role in POLICY.get(action, frozenset())

@@ -77,7 +77,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     dropped = [item for item in items if item.get_closest_marker(unwanted) is not None]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    # Browser tests last: Playwright's sync API keeps an event loop running in
+    # the main thread until the session ends, which async tests cannot share.
+    items[:] = sorted(kept, key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 @pytest.fixture(scope="session")

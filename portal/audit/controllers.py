@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from portal.audit.services import list_events
@@ -60,7 +61,9 @@ class AuditPages(Controller):
     guards = [requires("audit.view")]
 
     @get("/", name="admin_audit")
-    async def show_audit(self, entity_type: str | None = None, entity_id: str | None = None, before: int | None = None) -> Template:
+    async def show_audit(
+        self, entity_type: FromQuery[str | None] = None, entity_id: FromQuery[str | None] = None, before: FromQuery[int | None] = None
+    ) -> Template:
         events = await list_events(entity_type=entity_type or None, entity_id=entity_id or None, before_seq=before, limit=PAGE_SIZE)
         return Template(
             template_name="admin/audit.html",
@@ -80,7 +83,11 @@ class AuditApi(Controller):
 
     @get("/")
     async def list_audit_events(
-        self, entity_type: str | None = None, entity_id: str | None = None, action: str | None = None, cursor: int | None = None
+        self,
+        entity_type: FromQuery[str | None] = None,
+        entity_id: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        cursor: FromQuery[int | None] = None,
     ) -> Page[AuditEventOut]:
         """Newest first; ``next`` is the cursor (a sequence number) of the next page."""
         rows = await list_events(entity_type=entity_type, entity_id=entity_id, action=action, before_seq=cursor, limit=PAGE_SIZE)
@@ -88,5 +95,5 @@ class AuditApi(Controller):
         return page_of([to_out(row) for row in rows], next_cursor)
 
     @get("/{event_id:uuid}")
-    async def get_audit_event(self, event_id: UUID) -> AuditEventOut:
+    async def get_audit_event(self, event_id: FromPath[UUID]) -> AuditEventOut:
         return to_out(await scoped(AuditEvent).get(event_id))

@@ -6,13 +6,14 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.i18n import gettext
 from tenants.guards import requires
-from tenants.roles import Role
+from tenants.roles import ACTION_LABELS, POLICY, Role
 from tenants.services import invitations, members, suppliers
 
 
@@ -63,12 +64,12 @@ class SupplierPages(Controller):
         return Redirect(path="/admin/suppliers", status_code=303)
 
     @get("/{supplier_id:uuid}")
-    async def show_supplier(self, supplier_id: UUID) -> Template:
+    async def show_supplier(self, supplier_id: FromPath[UUID]) -> Template:
         supplier = await suppliers.get_supplier(supplier_id)
         return form_page("admin/supplier.html", supplier=supplier, active_nav="suppliers")
 
     @post("/{supplier_id:uuid}")
-    async def edit_supplier(self, supplier_id: UUID, request: Request[Any, Any, Any]) -> Redirect | Template:
+    async def edit_supplier(self, supplier_id: FromPath[UUID], request: Request[Any, Any, Any]) -> Redirect | Template:
         values = await form_values(request)
         try:
             await suppliers.update_supplier(
@@ -125,19 +126,19 @@ class PeoplePages(Controller):
         return Redirect(path="/admin/users?invited=1", status_code=303)
 
     @post("/invitations/{invitation_id:uuid}/revoke")
-    async def revoke(self, invitation_id: UUID) -> Redirect:
+    async def revoke(self, invitation_id: FromPath[UUID]) -> Redirect:
         await invitations.revoke_invitation(invitation_id)
         return Redirect(path="/admin/users", status_code=303)
 
     @get("/{membership_id:uuid}")
-    async def show_member(self, membership_id: UUID) -> Template:
+    async def show_member(self, membership_id: FromPath[UUID]) -> Template:
         member = await members.get_member(membership_id)
         return form_page(
             "admin/member.html", member=member, roles=role_options(), supplier_options=await supplier_options(), active_nav="users"
         )
 
     @post("/{membership_id:uuid}")
-    async def edit_member(self, membership_id: UUID, request: Request[Any, Any, Any]) -> Redirect | Template:
+    async def edit_member(self, membership_id: FromPath[UUID], request: Request[Any, Any, Any]) -> Redirect | Template:
         values = await form_values(request)
         update = members.MemberUpdate(
             role=values.get("role"), supplier_id=_uuid_or_none(values.get("supplier_id")), active=values.get("active") == "on"
@@ -156,3 +157,15 @@ class PeoplePages(Controller):
                 active_nav="users",
             )
         return Redirect(path="/admin/users", status_code=303)
+
+
+class RolePages(Controller):
+    path = "/admin/roles"
+    include_in_schema = False
+    guards = [requires("users.manage")]
+
+    @get("/", name="admin_roles")
+    async def show_roles(self) -> Template:
+        """The permission policy, read-only: what each role may do."""
+        grants = [(role, [ACTION_LABELS.get(action, action) for action, roles in POLICY.items() if role in roles]) for role in Role]
+        return Template(template_name="admin/roles.html", context={"grants": grants, "active_nav": "users"})

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
 
 from portal.db import keep_changes_on_error
 from tenants.guards import acting, requires_login
@@ -47,7 +48,7 @@ class AuthApi(Controller):
     tags = ["auth"]
 
     @post("/auth/token", status_code=200)
-    async def issue_token(self, data: TokenRequest, request: Request[Any, Any, Any]) -> TokenResponse:
+    async def issue_token(self, data: JSONBody[TokenRequest], request: Request[Any, Any, Any]) -> TokenResponse:
         """Exchange email and password for a bearer token. ``tenant`` (the
         tenant slug) may be left out when the account has one membership."""
         keep_changes_on_error(request.scope)

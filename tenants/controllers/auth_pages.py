@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.db import keep_changes_on_error
@@ -52,7 +53,7 @@ class AuthPages(Controller):
     include_in_schema = False
 
     @get("/login", name="login")
-    async def show_login(self, next: str | None = None) -> Template:
+    async def show_login(self, next: FromQuery[str | None] = None) -> Template:
         return form_page("auth/login.html", values={"next": safe_next(next)}, active_nav="account")
 
     @post("/login")
@@ -108,7 +109,7 @@ class AuthPages(Controller):
         return Redirect(path="/", cookies=[session_cookie(result)], status_code=303)
 
     @get("/invitations/{token:str}")
-    async def show_invitation(self, token: str) -> Template:
+    async def show_invitation(self, token: FromPath[str]) -> Template:
         row, tenant, has_account = await invitations.open_invitation(token)
         return form_page(
             "auth/invitation.html",
@@ -121,7 +122,7 @@ class AuthPages(Controller):
         )
 
     @post("/invitations/{token:str}")
-    async def accept_invitation(self, token: str, request: Request[Any, Any, Any]) -> Redirect | Template:
+    async def accept_invitation(self, token: FromPath[str], request: Request[Any, Any, Any]) -> Redirect | Template:
         values = await form_values(request)
         row, tenant, has_account = await invitations.open_invitation(token)
         try:
@@ -154,12 +155,12 @@ class AuthPages(Controller):
         return form_page("auth/reset_request.html", sent=True, active_nav="account")
 
     @get("/password-reset/{token:str}")
-    async def show_reset_form(self, token: str) -> Template:
+    async def show_reset_form(self, token: FromPath[str]) -> Template:
         await password_reset.check_reset_token(token)
         return form_page("auth/reset_form.html", token=token, active_nav="account")
 
     @post("/password-reset/{token:str}")
-    async def complete_reset(self, token: str, request: Request[Any, Any, Any]) -> Redirect | Template:
+    async def complete_reset(self, token: FromPath[str], request: Request[Any, Any, Any]) -> Redirect | Template:
         values = await form_values(request)
         try:
             await password_reset.complete_reset(token, values.get("password", ""))
