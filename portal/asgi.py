@@ -16,18 +16,16 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
-from portal import health, pages
-from portal.audit.controllers import AuditApi, AuditPages
 from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
 from portal.documents.storage import open_storage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.i18n import LocaleMiddleware
 from portal.logs import RequestLogMiddleware, configure_logging
+from portal.routes import domain_routes
 from portal.security_headers import security_headers_hook
 from portal.settings import get_settings
 from portal.templating import STATIC_DIR, template_config
 from tenants.middleware import AuthMiddleware
-from tenants.routes import tenant_routes
 
 API_VERSION = "0.1.0"
 
@@ -53,7 +51,7 @@ def create_app() -> Litestar:
         include_in_schema=False,
     )
     return Litestar(
-        route_handlers=[health.health, pages.show_home, pages.switch_locale, *tenant_routes(), AuditPages, AuditApi, static],
+        route_handlers=[*domain_routes(), static],
         lifespan=[lifespan],
         state=State({"engine": engine, "storage": storage, "settings": settings}),
         before_send=[security_headers_hook(https=settings.https)],

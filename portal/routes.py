@@ -1,0 +1,21 @@
+"""Every route handler of the app, one line per domain, for the factory and
+for the isolation test matrix (which walks the app's route table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal import health, pages
+from portal.audit.controllers import AuditApi, AuditPages
+from tenants.routes import tenant_routes
+
+
+def domain_routes() -> list[Any]:
+    return [
+        health.health,
+        pages.show_home,
+        pages.switch_locale,
+        *tenant_routes(),
+        AuditPages,
+        AuditApi,
+    ]
