@@ -10,5 +10,7 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "tenants.piccolo_app",
         "portal.audit.piccolo_app",
+        "portal.items.piccolo_app",
+        "portal.orders.piccolo_app",
     ]
 )

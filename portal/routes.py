@@ -7,6 +7,8 @@ from typing import Any
 
 from portal import health, pages
 from portal.audit.controllers import AuditApi, AuditPages
+from portal.items.controllers import ItemApi
+from portal.orders.api import OrderApi
 from tenants.routes import tenant_routes
 
 
@@ -18,4 +20,6 @@ def domain_routes() -> list[Any]:
         *tenant_routes(),
         AuditPages,
         AuditApi,
+        ItemApi,
+        OrderApi,
     ]

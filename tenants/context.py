@@ -147,34 +147,40 @@ def leave(token: Any) -> None:
 
 
 @asynccontextmanager
-async def tenant_scope(context: TenantContext) -> AsyncIterator[TenantContext]:
-    """Act as ``context`` in a transaction of its own (CLI, jobs, tests)."""
-    async with open_transaction(get_engine(), writes=True):
-        token = await enter(context)
-        try:
-            yield context
-        finally:
-            leave(token)
-
-
-@asynccontextmanager
-async def system_scope(name: str) -> AsyncIterator[SystemScope]:
-    """The one explicit door across tenants. Opens its own transaction when
-    none is running, so that the RLS settings have one to live in."""
-    scope = SystemScope(name)
+async def _acting_as(context: TenantContext | SystemScope) -> AsyncIterator[None]:
+    """Act as ``context`` inside the running transaction, or in one of its
+    own when none runs (the RLS settings need one to live in). Inside a
+    running transaction the outer context, and its database settings, come
+    back on exit: a nested scope must not leave the request acting as
+    someone else."""
     engine = get_engine()
     if engine.current_transaction.get() is None:
         async with open_transaction(engine, writes=True):
-            token = await enter(scope)
+            token = await enter(context)
             try:
-                yield scope
+                yield
             finally:
                 leave(token)
         return
     previous = _current.get()
-    token = await enter(scope)
+    token = await enter(context)
     try:
-        yield scope
+        yield
     finally:
         leave(token)
         await apply_database_settings(previous)
+
+
+@asynccontextmanager
+async def tenant_scope(context: TenantContext) -> AsyncIterator[TenantContext]:
+    """Act as ``context`` (CLI, jobs, tests, a sign-in recording its session)."""
+    async with _acting_as(context):
+        yield context
+
+
+@asynccontextmanager
+async def system_scope(name: str) -> AsyncIterator[SystemScope]:
+    """The one explicit door across tenants, named for the audit trail."""
+    scope = SystemScope(name)
+    async with _acting_as(scope):
+        yield scope

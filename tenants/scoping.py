@@ -73,6 +73,11 @@ class Scoped(Generic[T]):
     def update(self, values: dict[Any, Any] | None = None, **kwargs: Any) -> Any:
         return self._limit(self.table.update(values, **kwargs))
 
+    def delete(self) -> Any:
+        """For master data replaced as a whole (a bill of material); records
+        users uploaded or confirmed are never deleted."""
+        return self._limit(self.table.delete())
+
     async def get(self, pk: UUID | str) -> T:
         """The row with this id, or NotFound: a foreign id and a missing one
         look the same."""

@@ -10,11 +10,11 @@ import msgspec
 from portal.audit.services import record
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_, SUPPORTED_LOCALES
+from portal.quantities import CURRENCY_DECIMALS
 from tenants.context import system_scope
 from tenants.tables import Tenant
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-CURRENCY_DECIMALS = {"CNY": 2, "USD": 2, "EUR": 2, "JPY": 0, "HKD": 2, "KRW": 0, "GBP": 2}
 
 
 class TenantCreate(msgspec.Struct, frozen=True):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from litestar.routes import HTTPRoute
@@ -36,6 +36,15 @@ PUBLIC_ROUTES = {
     "/schema/scalar": "OpenAPI description",
     "/schema/openapi.json": "OpenAPI description",
     "/schema/{path:str}": "OpenAPI description",
+}
+
+# Bodies that pass validation, so that a write reaches the object lookup
+# (a body refused first would say nothing about isolation). Other API writes
+# accept an empty JSON object.
+SAMPLE_BODIES: dict[tuple[str, str], Any] = {
+    ("PUT", "/api/v1/items/{item_id:uuid}/bom"): [],
+    ("PATCH", "/api/v1/orders/{order_id:uuid}"): {"version": 1, "lines": []},
+    ("POST", "/api/v1/orders/{order_id:uuid}/transitions"): {"event": "cancel", "reason": "isolation matrix"},
 }
 
 IDENTITIES = [role.value for role in Role] + ["other_supplier_admin"]
@@ -81,52 +90,70 @@ def protected_endpoints(app: Any) -> list[Endpoint]:
     return endpoints
 
 
+# Route parameters naming objects that belong to one supplier: a supplier
+# user must not reach them for another supplier of the same tenant.
+SUPPLIER_BOUND = {"supplier_id", "order_id", "revision_id"}
+
+
 @dataclass
 class Worlds:
     home: World
     foreign: World
-    home_ids: dict[str, dict[str, UUID]]
-    foreign_ids: dict[str, UUID]
+    own_ids: dict[str, Any]
+    other_supplier_ids: dict[str, Any]
+    foreign_ids: dict[str, Any]
     tokens: dict[str, str]
 
 
-async def _ids(world: World) -> dict[str, Any]:
-    """Ids of each kind of object in a world, keyed by the route parameter name."""
-    from portal.audit.tables import AuditEvent
-    from tenants.context import system_scope
-    from tenants.tables import Invitation
+async def _seed(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One object of every kind a route can name, for the first supplier and
+    (where objects belong to a supplier) for the second; returns their ids
+    keyed by route parameter name: (first supplier's, second supplier's)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
 
+    from portal.audit.tables import AuditEvent
+    from portal.items.services import ItemIn, create_item
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn, OrderUpdate
+    from tenants.context import operator_context, system_scope, tenant_scope
+    from tenants.services.invitations import InvitationCreate, invite
+    from tenants.tables import Invitation, Tenant
+
+    async with system_scope("isolation-matrix"):
+        tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
+    ids: list[dict[str, Any]] = []
+    async with tenant_scope(operator_context(tenant, "isolation-matrix")):
+        await invite(InvitationCreate(email=f"invitee.{world.slug}@test.example", role="planner"))
+        item = await create_item(ItemIn(code="P-1", name="Part"))
+        for supplier_id in world.supplier_ids:
+            due = date.today() + timedelta(days=10)
+            line = OrderLineIn(item_id=item.id, quantity=Decimal(5), unit_price=Decimal(2), due_date=due)
+            order = await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))
+            order = await orders.fire(order.id, "issue")
+            changed = OrderLineIn(id=order.lines[0].id, item_id=item.id, quantity=Decimal(6), unit_price=Decimal(2), due_date=due)
+            await orders.update_order(order.id, OrderUpdate(version=order.version, lines=[changed], reason="more"))
+            revision = (await orders.list_revisions(order.id))[0]
+            ids.append({"supplier_id": supplier_id, "order_id": order.id, "revision_id": revision.id})
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()
-    return {
-        "supplier_id": world.supplier_ids[0],
-        "other_supplier_id": world.supplier_ids[1],
+    shared = {
         "membership_id": world.accounts["planner"].membership_id,
         "event_id": event["id"],
-        "invitation_id": invitation["id"] if invitation else None,
+        "invitation_id": invitation["id"],
+        "item_id": item.id,
     }
-
-
-async def _invite(world: World, email: str) -> None:
-    from tenants.context import operator_context, tenant_scope
-    from tenants.services.invitations import InvitationCreate, invite
-    from tenants.tables import Tenant
-
-    tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
-    context = operator_context(tenant, "isolation-matrix")
-    async with tenant_scope(context):
-        await invite(InvitationCreate(email=email, role="planner"))
+    return {**shared, **ids[0]}, {**shared, **ids[1]}
 
 
 @pytest.fixture(scope="module")
 def worlds(client: Any, run: Any) -> Worlds:
     home, foreign = run(make_world, "home"), run(make_world, "foreign")
-    for world in (home, foreign):
-        run(_invite, world, f"invitee.{world.slug}@test.example")
-    home_ids, foreign_ids = run(_ids, home), run(_ids, foreign)
+    own, other_supplier = run(_seed, home)
+    foreign_ids, _ = run(_seed, foreign)
     tokens = {identity: api_token(client, home.accounts[identity], home.slug) for identity in IDENTITIES}
-    return Worlds(home, foreign, {"own": home_ids}, foreign_ids, tokens)
+    return Worlds(home, foreign, own, other_supplier, foreign_ids, tokens)
 
 
 def _call(client: Any, endpoint: Endpoint, url: str, token: str | None) -> Any:
@@ -136,7 +163,7 @@ def _call(client: Any, endpoint: Endpoint, url: str, token: str | None) -> Any:
     kwargs: dict[str, Any] = {"headers": headers, "follow_redirects": False}
     if endpoint.method in ("POST", "PATCH", "PUT"):
         if endpoint.is_api:
-            kwargs["json"] = {}
+            kwargs["json"] = SAMPLE_BODIES.get((endpoint.method, endpoint.path), {})
         else:
             kwargs["data"] = {"_csrf_token": headers.get("x-csrftoken", "")}
     return client.request(endpoint.method, url, **kwargs)
@@ -155,48 +182,64 @@ def test_every_route_is_public_by_name_or_guarded(app: Any) -> None:
 
 def test_every_id_parameter_has_a_foreign_object(app: Any, worlds: Worlds) -> None:
     missing = {name for endpoint in protected_endpoints(app) for name in endpoint.id_params if worlds.foreign_ids.get(name) is None}
-    assert missing == set(), f"add these route parameters to _ids(): {missing}"
+    assert missing == set(), f"add these route parameters to _seed(): {missing}"
 
 
 def test_anonymous_callers_are_refused_everywhere(app: Any, client: Any, worlds: Worlds) -> None:
     client.cookies.clear()
     failures = []
     for endpoint in protected_endpoints(app):
-        response = _call(client, endpoint, endpoint.url(worlds.home_ids["own"]), None)
+        response = _call(client, endpoint, endpoint.url(worlds.own_ids), None)
         expected = {401} if endpoint.is_api else {303, 403}
         if response.status_code not in expected or (response.status_code == 303 and "/login" not in response.headers["location"]):
             failures.append(f"{endpoint.method} {endpoint.path}: {response.status_code}")
     assert failures == []
 
 
-def test_foreign_tenant_objects_answer_404_for_every_role(app: Any, client: Any, worlds: Worlds) -> None:
-    """Another tenant's id is as unknown as a missing one: 404 when the role
-    may use the route at all, 403 when the policy refuses it first."""
+def _outcome(response: Any) -> tuple[int, str | None]:
+    """What a caller learns: the status and, for JSON errors, the code."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.status_code, response.json().get("error", {}).get("code")
+    return response.status_code, None
+
+
+def _same_as_missing(client: Any, endpoint: Endpoint, ids: dict[str, Any], identity: str, token: str) -> str | None:
+    """A problem line when the object answers differently from an id that
+    does not exist, or gets through at all."""
+    missing = {name: uuid4() for name in ids}
+    real = _outcome(_call(client, endpoint, endpoint.url(ids), token))
+    absent = _outcome(_call(client, endpoint, endpoint.url(missing), token))
+    expected_status = 404 if endpoint.allowed(identity) else 403
+    if real != absent or real[0] not in (403, 404) or (real[0] == 403 and expected_status == 404 and absent[0] != 403):
+        return f"{identity} {endpoint.method} {endpoint.path}: {real}, a missing id gives {absent}"
+    if not endpoint.allowed(identity) and real[0] != 403:
+        return f"{identity} {endpoint.method} {endpoint.path}: {real}, the policy refuses this role (403)"
+    return None
+
+
+def test_foreign_tenant_objects_answer_like_missing_ones_for_every_role(app: Any, client: Any, worlds: Worlds) -> None:
+    """Another tenant's id is as unknown as a missing one: the same answer
+    (404, or 403 where the role may not do this to any object), never more."""
     failures = []
     for endpoint in protected_endpoints(app):
         if not endpoint.id_params:
             continue
-        url = endpoint.url(worlds.foreign_ids)
         for identity in IDENTITIES:
-            response = _call(client, endpoint, url, worlds.tokens[identity])
-            expected = 404 if endpoint.allowed(identity) else 403
-            if response.status_code != expected:
-                failures.append(f"{identity} {endpoint.method} {url}: {response.status_code}, expected {expected}")
+            problem = _same_as_missing(client, endpoint, worlds.foreign_ids, identity, worlds.tokens[identity])
+            if problem:
+                failures.append(problem)
     assert failures == []
 
 
 def test_supplier_users_cannot_reach_another_suppliers_objects(app: Any, client: Any, worlds: Worlds) -> None:
-    own = worlds.home_ids["own"]
     failures = []
     for endpoint in protected_endpoints(app):
-        if "supplier_id" not in endpoint.id_params:
+        if not SUPPLIER_BOUND & set(endpoint.id_params):
             continue
-        url = endpoint.url({**own, "supplier_id": own["other_supplier_id"]})
         for identity in ("supplier_admin", "supplier_operator"):
-            response = _call(client, endpoint, url, worlds.tokens[identity])
-            expected = 404 if endpoint.allowed(identity) else 403
-            if response.status_code != expected:
-                failures.append(f"{identity} {endpoint.method} {url}: {response.status_code}, expected {expected}")
+            problem = _same_as_missing(client, endpoint, worlds.other_supplier_ids, identity, worlds.tokens[identity])
+            if problem:
+                failures.append(problem)
     assert failures == []
 
 
@@ -207,12 +250,12 @@ def test_roles_without_permission_get_403_and_allowed_roles_reach_their_own_obje
     for endpoint in protected_endpoints(app):
         if endpoint.method != "GET":
             continue
-        url = endpoint.url(worlds.home_ids["own"])
+        url = endpoint.url(worlds.own_ids)
         for identity in IDENTITIES:
             response = _call(client, endpoint, url, worlds.tokens[identity])
             if not endpoint.allowed(identity):
                 ok = response.status_code == 403
-            elif "supplier_id" in endpoint.id_params and identity == "other_supplier_admin":
+            elif SUPPLIER_BOUND & set(endpoint.id_params) and identity == "other_supplier_admin":
                 ok = response.status_code == 404
             else:
                 ok = response.status_code in (200, 303)
@@ -235,7 +278,7 @@ def test_no_list_or_page_shows_foreign_data(app: Any, client: Any, worlds: World
         for identity in IDENTITIES:
             if not endpoint.allowed(identity):
                 continue
-            response = _call(client, endpoint, endpoint.url(worlds.home_ids["own"]), worlds.tokens[identity])
+            response = _call(client, endpoint, endpoint.url(worlds.own_ids), worlds.tokens[identity])
             marks = foreign_marks + ([other_supplier] if identity in ("supplier_admin", "supplier_operator") else [])
             leaks += [f"{identity} GET {endpoint.path} shows {mark}" for mark in marks if mark in response.text]
     assert leaks == []

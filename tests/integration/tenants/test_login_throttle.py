@@ -12,6 +12,7 @@ tests/integration/tenants under ~15 when adding more.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -106,7 +107,9 @@ def test_unknown_email_gets_the_same_answers(client: Any, locked: Locked) -> Non
     unknown = token_request(client, locked.unknown, PASSWORD)
     assert known.status_code == unknown.status_code == 429
     assert unknown.json()["error"]["code"] == "too_many_attempts"
-    assert known.json() == unknown.json()
+    # The message names the minutes left, which may differ by one between
+    # the two locks; apart from that number the answers are identical.
+    assert re.sub(r"\d+", "N", known.text) == re.sub(r"\d+", "N", unknown.text)
 
 
 def test_lock_holds_one_account_only(client: Any, locked: Locked) -> None:

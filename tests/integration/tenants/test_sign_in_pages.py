@@ -86,6 +86,30 @@ def test_sign_in_never_redirects_off_site(client: Any, world: World, target: str
     assert response.headers["location"] == "/"
 
 
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\r\nX-Injected: 1"])
+def test_sign_in_redirect_survives_control_characters(client: Any, world: World, target: str) -> None:
+    # Browsers drop tabs and newlines from URLs: "/<tab>/evil.example" would
+    # become "//evil.example" if it reached the Location header raw.
+    finance = world.accounts["finance"]
+    csrf = csrf_token(client)
+    response = page_post(client, "/login", {"email": finance.email, "password": PASSWORD, "next": target}, csrf=csrf)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    as_browser_reads_it = "".join(ch for ch in location if ch not in "\t\r\n")
+    assert as_browser_reads_it.startswith("/")
+    assert not as_browser_reads_it.startswith("//")
+    assert urlsplit(as_browser_reads_it).netloc == ""
+    assert "x-injected" not in response.headers
+
+
+def test_next_is_escaped_on_the_login_page(client: Any) -> None:
+    response = client.get("/login", params={"next": '/"><script>alert(1)</script>'})
+    client.cookies.clear()
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;" in response.text
+
+
 def test_wrong_password_re_renders_the_form_with_the_email_but_not_the_password(client: Any, world: World) -> None:
     qa = world.accounts["qa"]
     typed = "Wrong-Password-7f3a9c"

@@ -72,6 +72,7 @@ def test_unsigned_alg_none_token_is_rejected(client: Any, world: World) -> None:
     assert_rejected(client, f"{header}.{token.split('.')[1]}.")
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_token_with_another_hmac_algorithm_is_rejected(client: Any, world: World) -> None:
     token = api_token(client, world.accounts["planner"], world.slug)
     assert_rejected(client, jwt.encode(claims_of(token), get_settings().secret_key, algorithm="HS512"))

@@ -78,6 +78,7 @@ def test_token_lifetime_is_in_the_exp_claim() -> None:
         pytest.param(lambda c: "", id="empty"),
     ],
 )
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 forgery
 def test_forged_or_stale_tokens_are_refused(forge: Any) -> None:
     with pytest.raises(InvalidToken):
         decode_token(forge(claims()))

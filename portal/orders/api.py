@@ -1,0 +1,63 @@
+"""Orders JSON API: the same services as the pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from portal.orders import services
+from portal.orders.schemas import BoardOut, OrderCreate, OrderOut, OrderUpdate, RevisionOut, TransitionIn
+from portal.pagination import Page, page_of
+from tenants.guards import requires
+
+
+class OrderApi(Controller):
+    path = "/api/v1/orders"
+    tags = ["orders"]
+    guards = [requires("orders.view")]
+
+    @get("/")
+    async def list_orders(
+        self,
+        status: FromQuery[str | None] = None,
+        supplier_id: FromQuery[UUID | None] = None,
+        due_before: FromQuery[date | None] = None,
+        overdue: FromQuery[bool] = False,
+        q: FromQuery[str] = "",
+        cursor: FromQuery[str | None] = None,
+    ) -> BoardOut:
+        """Soonest due first; ``counts`` has the number of orders per status.
+        Supplier users see only their own, issued orders."""
+        return await services.board(status, supplier_id, due_before, overdue, q, cursor)
+
+    @post("/", guards=[requires("orders.manage")])
+    async def create_order(self, data: JSONBody[OrderCreate]) -> OrderOut:
+        """A draft; issue it with the ``issue`` transition."""
+        return await services.create_order(data)
+
+    @get("/{order_id:uuid}")
+    async def get_order(self, order_id: FromPath[UUID]) -> OrderOut:
+        return await services.get_order(order_id)
+
+    @patch("/{order_id:uuid}", guards=[requires("orders.manage")])
+    async def update_order(self, order_id: FromPath[UUID], data: JSONBody[OrderUpdate]) -> OrderOut:
+        """Send the whole set of lines and the ``version`` you read. After
+        issue a ``reason`` is required and the change becomes a revision."""
+        return await services.update_order(order_id, data)
+
+    @post("/{order_id:uuid}/transitions", status_code=200)
+    async def fire_transition(self, order_id: FromPath[UUID], data: JSONBody[TransitionIn]) -> OrderOut:
+        """``event``: issue, accept, reject, reissue, start, close or cancel
+        (reject and cancel need a ``reason``)."""
+        return await services.fire(order_id, data.event, data.reason, data.version)
+
+    @get("/{order_id:uuid}/revisions")
+    async def list_revisions(self, order_id: FromPath[UUID]) -> Page[RevisionOut]:
+        return page_of(await services.list_revisions(order_id))
+
+    @post("/{order_id:uuid}/revisions/{revision_id:uuid}/acknowledge", status_code=200)
+    async def acknowledge_revision(self, order_id: FromPath[UUID], revision_id: FromPath[UUID]) -> RevisionOut:
+        return await services.acknowledge_revision(order_id, revision_id)

@@ -1,0 +1,109 @@
+"""Request and response bodies of the orders domain."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+
+class OrderLineIn(msgspec.Struct, frozen=True):
+    item_id: UUID
+    quantity: Decimal
+    unit_price: Decimal
+    due_date: date
+    operation: str = ""
+    # Given when changing an existing line; absent for a new one.
+    id: UUID | None = None
+
+
+class OrderCreate(msgspec.Struct, frozen=True):
+    supplier_id: UUID
+    lines: list[OrderLineIn]
+    notes_shared: str = ""
+    notes_internal: str = ""
+    # An ERP's own number; left out, the portal numbers the order (WO-2026-00042).
+    number: str | None = None
+
+
+class OrderUpdate(msgspec.Struct, frozen=True):
+    """The whole new state of the lines (lines left out are removed). After
+    issue a reason is required and the change becomes a revision."""
+
+    version: int
+    lines: list[OrderLineIn]
+    notes_shared: str | None = None
+    notes_internal: str | None = None
+    reason: str = ""
+
+
+class TransitionIn(msgspec.Struct, frozen=True):
+    event: str
+    reason: str = ""
+    version: int | None = None
+
+
+class OrderLineOut(msgspec.Struct, frozen=True):
+    id: UUID
+    line_no: int
+    item_id: UUID
+    item_code: str
+    item_name: str
+    unit: str
+    operation: str
+    quantity: Decimal
+    unit_price: Decimal
+    due_date: date
+    delivered_quantity: Decimal
+    open_quantity: Decimal
+    removed: bool
+
+
+class RevisionOut(msgspec.Struct, frozen=True):
+    id: UUID
+    number: int
+    reason: str
+    diff: dict[str, Any]
+    created_at: datetime
+    acknowledged_at: datetime | None
+
+
+class OrderOut(msgspec.Struct, frozen=True):
+    id: UUID
+    number: str
+    supplier_id: UUID
+    supplier_name: str
+    status: str
+    currency: str
+    due_date: date | None
+    revision: int
+    version: int
+    notes_shared: str
+    # Only for buyer roles; null for supplier users.
+    notes_internal: str | None
+    status_reason: str
+    overdue: bool
+    unacknowledged_revisions: int
+    lines: list[OrderLineOut]
+    created_at: datetime
+    issued_at: datetime | None
+
+
+class OrderSummary(msgspec.Struct, frozen=True):
+    id: UUID
+    number: str
+    supplier_id: UUID
+    supplier_name: str
+    status: str
+    due_date: date | None
+    overdue: bool
+    revision: int
+
+
+class BoardOut(msgspec.Struct, frozen=True):
+    items: list[OrderSummary]
+    next: str | None
+    counts: dict[str, int]

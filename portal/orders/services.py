@@ -1,0 +1,625 @@
+"""Outsourced orders: drafting, issue, the supplier's answer, revisions with
+acknowledgement, the buyer's board and the supplier's inbox."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from piccolo.query.functions.aggregate import Count
+
+from portal.audit.services import record
+from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
+from portal.i18n import N_, gettext, use_locale
+from portal.items.tables import Item
+from portal.notifications.mail import Email, send_email
+from portal.orders.schemas import (
+    BoardOut,
+    OrderCreate,
+    OrderLineIn,
+    OrderLineOut,
+    OrderOut,
+    OrderSummary,
+    OrderUpdate,
+    RevisionOut,
+)
+from portal.orders.states import (
+    BUYER_EVENTS,
+    NEEDS_REASON,
+    OPEN_STATES,
+    SHARED_STATES,
+    SUPPLIER_EVENTS,
+    Event,
+    Status,
+    next_status,
+)
+from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision
+from portal.quantities import price_problem, quantity_problem
+from portal.settings import get_settings
+from tenants.context import TenantContext, current
+from tenants.scoping import scoped
+from tenants.tables import Membership, Supplier, Tenant
+
+PAGE_SIZE = 50
+MAX_LINES = 500
+EDITABLE_STATES = OPEN_STATES - {Status.DRAFT}
+NO_DUE_DATE = date(9999, 12, 31)
+LINE_COLUMNS = (
+    OrderLine.id,
+    OrderLine.line_no,
+    OrderLine.item.id,
+    OrderLine.item.code,
+    OrderLine.item.name,
+    OrderLine.item.unit,
+    OrderLine.operation,
+    OrderLine.quantity,
+    OrderLine.unit_price,
+    OrderLine.due_date,
+    OrderLine.delivered_quantity,
+    OrderLine.removed,
+)
+
+
+class InvalidOrder(DomainError):
+    code = "invalid_order"
+    message = N_("Some fields are missing or not valid.")
+
+
+class OrderNumberTaken(DomainError):
+    status_code = 409
+    code = "order_number_taken"
+    message = N_("Another order already has this number.")
+
+
+class StaleOrder(Conflict):
+    code = "stale_order"
+    message = N_("Someone else changed this order in the meantime. Reload it; your changes were not saved.")
+
+
+class OrderNotEditable(Conflict):
+    code = "order_not_editable"
+    message = N_("This order can no longer be changed.")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _today(context: TenantContext) -> date:
+    """Due dates are calendar days in the tenant's time zone."""
+    return datetime.now(ZoneInfo(context.time_zone)).date()
+
+
+def _require(action: str) -> TenantContext:
+    context = current()
+    if not context.can(action):
+        raise PermissionDenied()
+    return context
+
+
+async def _visible_order(order_id: UUID | str) -> Order:
+    """A draft is the buyer's own: to a supplier user it does not exist."""
+    order = await scoped(Order).get(order_id)
+    if current().is_supplier and order.status not in SHARED_STATES:
+        raise NotFound()
+    return order
+
+
+async def _next_number(tenant_id: UUID, year: int) -> str:
+    # The UPDATE locks the tenant's counter row until the transaction ends,
+    # so two planners issuing at once get consecutive numbers.
+    rows = await OrderCounter.raw(
+        "UPDATE order_counter SET last = last + 1 WHERE tenant = {} AND year = {} RETURNING last", tenant_id, year
+    )
+    if not rows:
+        await scoped(OrderCounter).new(tenant=tenant_id, year=year, last=0).save()
+        rows = await OrderCounter.raw(
+            "UPDATE order_counter SET last = last + 1 WHERE tenant = {} AND year = {} RETURNING last", tenant_id, year
+        )
+    return f"WO-{year}-{int(rows[0]['last']):05d}"
+
+
+async def _check_lines(lines: list[OrderLineIn], currency: str, *, issuing_on: date | None) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not lines:
+        problems["lines"] = N_("Add at least one line.")
+    if len(lines) > MAX_LINES:
+        problems["lines"] = N_("An order has at most 500 lines.")
+    for index, line in enumerate(lines):
+        _, problem = quantity_problem(line.quantity)
+        if problem:
+            problems[f"lines.{index}.quantity"] = problem
+        _, problem = price_problem(line.unit_price, currency)
+        if problem:
+            problems[f"lines.{index}.unit_price"] = problem
+        if issuing_on is not None and line.due_date < issuing_on:
+            problems[f"lines.{index}.due_date"] = N_("The due date is in the past.")
+        if not await scoped(Item).exists().where(Item.id == line.item_id):
+            problems[f"lines.{index}.item_id"] = N_("This item does not exist.")
+    return problems
+
+
+def _due_date(lines: list[OrderLine]) -> date:
+    """The earliest due date of the open lines; NO_DUE_DATE when none is open,
+    so the board sorts on a column that is never NULL (SQLite and PostgreSQL
+    order NULLs differently, which would break keyset paging)."""
+    open_dates = [line.due_date for line in lines if not line.removed and line.delivered_quantity < line.quantity]
+    return min(open_dates) if open_dates else NO_DUE_DATE
+
+
+def shown_due(due: date | None) -> date | None:
+    return None if due is None or due == NO_DUE_DATE else due
+
+
+async def _lines_of(order: Order) -> list[OrderLine]:
+    return list(await scoped(OrderLine).objects().where(OrderLine.order == order.id).order_by(OrderLine.line_no))
+
+
+async def _save_guarded(order: Order, expected_version: int | None, **changes: Any) -> None:
+    """Write ``changes`` only if nobody changed the order since
+    ``expected_version``: the second of two concurrent saves gets a conflict,
+    never a silent overwrite."""
+    version = order.version if expected_version is None else expected_version
+    values = {getattr(Order, key): value for key, value in changes.items()}
+    values[Order.version] = version + 1
+    values[Order.updated_at] = datetime.now(UTC)
+    updated = await scoped(Order).update(values).where(Order.id == order.id).where(Order.version == version).returning(Order.version)
+    if not updated:
+        raise StaleOrder()
+    for key, value in changes.items():
+        setattr(order, key, value)
+    order.version = version + 1
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def get_order(order_id: UUID | str) -> OrderOut:
+    _require("orders.view")
+    order = await _visible_order(order_id)
+    return await _to_out(order)
+
+
+async def _to_out(order: Order) -> OrderOut:
+    context = current()
+    rows = await scoped(OrderLine).select(*LINE_COLUMNS).where(OrderLine.order == order.id).order_by(OrderLine.line_no).output(nested=True)
+    supplier = await Supplier.select(Supplier.name).where(Supplier.id == order.supplier).first()
+    pending = await scoped(OrderRevision).count().where(OrderRevision.order == order.id).where(OrderRevision.acknowledged_at.is_null())
+    lines = [
+        OrderLineOut(
+            id=row["id"],
+            line_no=row["line_no"],
+            item_id=row["item"]["id"],
+            item_code=row["item"]["code"],
+            item_name=row["item"]["name"],
+            unit=row["item"]["unit"],
+            operation=row["operation"],
+            quantity=row["quantity"],
+            unit_price=row["unit_price"],
+            due_date=row["due_date"],
+            delivered_quantity=row["delivered_quantity"],
+            open_quantity=max(Decimal(0), row["quantity"] - row["delivered_quantity"]) if not row["removed"] else Decimal(0),
+            removed=row["removed"],
+        )
+        for row in rows
+    ]
+    return OrderOut(
+        id=order.id,
+        number=order.number,
+        supplier_id=order.supplier,
+        supplier_name=supplier["name"] if supplier else "",
+        status=order.status,
+        currency=order.currency,
+        due_date=shown_due(order.due_date),
+        revision=order.revision,
+        version=order.version,
+        notes_shared=order.notes_shared,
+        notes_internal=order.notes_internal if context.can("notes.view_internal") else None,
+        status_reason=order.status_reason,
+        overdue=_overdue(order.status, order.due_date, context),
+        unacknowledged_revisions=pending,
+        lines=lines,
+        created_at=order.created_at,
+        issued_at=order.issued_at,
+    )
+
+
+def _overdue(status: str, due: date | None, context: TenantContext) -> bool:
+    return due is not None and Status(status) in EDITABLE_STATES and due < _today(context)
+
+
+async def list_revisions(order_id: UUID | str) -> list[RevisionOut]:
+    _require("orders.view")
+    order = await _visible_order(order_id)
+    rows = await scoped(OrderRevision).objects().where(OrderRevision.order == order.id).order_by(OrderRevision.number, ascending=False)
+    return [RevisionOut(row.id, row.number, row.reason, _json(row.diff), row.created_at, row.acknowledged_at) for row in rows]
+
+
+def _json(value: Any) -> dict[str, Any]:
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return parsed if isinstance(parsed, dict) else {}
+
+
+# ---------------------------------------------------------------- drafting
+
+
+async def create_order(data: OrderCreate) -> OrderOut:
+    """A draft order for one supplier of this tenant, numbered per tenant
+    unless an ERP number is given (which must be new)."""
+    context = _require("orders.manage")
+    try:
+        supplier = await scoped(Supplier).get(data.supplier_id)
+    except NotFound:
+        raise InvalidOrder(fields={"supplier_id": N_("This supplier does not exist.")}) from None
+    currency = context.currency
+    problems = await _check_lines(data.lines, currency, issuing_on=None)
+    if problems:
+        raise InvalidOrder(fields=problems)
+    number = (data.number or "").strip()
+    if number and await scoped(Order).exists().where(Order.number == number):
+        raise OrderNumberTaken(fields={"number": OrderNumberTaken.message})
+    number = number or await _next_number(context.tenant_id, _today(context).year)
+    order = scoped(Order).new(
+        number=number,
+        supplier=supplier.id,
+        currency=currency,
+        notes_shared=data.notes_shared.strip(),
+        notes_internal=data.notes_internal.strip(),
+        created_by=context.user_id,
+    )
+    await order.save()
+    lines = []
+    for index, line in enumerate(data.lines, start=1):
+        row = scoped(OrderLine).new(
+            order=order.id,
+            line_no=index,
+            item=line.item_id,
+            operation=line.operation.strip(),
+            quantity=Decimal(line.quantity),
+            unit_price=Decimal(line.unit_price),
+            due_date=line.due_date,
+        )
+        await row.save()
+        lines.append(row)
+    order.due_date = _due_date(lines)
+    await scoped(Order).update({Order.due_date: order.due_date}).where(Order.id == order.id)
+    await record(
+        "order.create", entity_type="order", entity_id=order.id, after={"number": number, "supplier": supplier.id, "lines": len(lines)}
+    )
+    return await _to_out(order)
+
+
+async def update_order(order_id: UUID | str, data: OrderUpdate) -> OrderOut:
+    """A draft changes freely. An issued order changes only with a reason,
+    and each change becomes a revision the supplier must acknowledge. A
+    line never drops below what was already delivered."""
+    context = _require("orders.manage")
+    order = await _visible_order(order_id)
+    status = Status(order.status)
+    if status not in OPEN_STATES:
+        raise OrderNotEditable()
+    if order.version != data.version:
+        raise StaleOrder()
+    issued = status != Status.DRAFT
+    if issued and not data.reason.strip():
+        raise InvalidOrder(fields={"reason": N_("Say why the order changes: the supplier sees it.")})
+    problems = await _check_lines(data.lines, order.currency, issuing_on=None)
+    existing = {line.id: line for line in await _lines_of(order)}
+    today = _today(context)
+    for index, wanted in enumerate(data.lines):
+        current_line = existing.get(wanted.id) if wanted.id is not None else None
+        if wanted.id is not None and current_line is None:
+            problems[f"lines.{index}.id"] = N_("This line is not on the order.")
+        elif current_line is not None and Decimal(wanted.quantity) < current_line.delivered_quantity:
+            problems[f"lines.{index}.quantity"] = N_("Already delivered: the quantity cannot go below that.")
+        # A revision may keep an old date, but never set a new one in the past.
+        new_date = current_line is None or current_line.due_date != wanted.due_date
+        if issued and new_date and wanted.due_date < today:
+            problems[f"lines.{index}.due_date"] = N_("The due date is in the past.")
+    kept = {wanted.id for wanted in data.lines if wanted.id is not None}
+    for row in existing.values():
+        if row.id not in kept and not row.removed and row.delivered_quantity > 0:
+            problems["lines"] = N_("A line with deliveries cannot be removed.")
+    if problems:
+        raise InvalidOrder(fields=problems)
+    diff = await _apply_lines(order, existing, data.lines)
+    changes: dict[str, Any] = {}
+    if data.notes_shared is not None and data.notes_shared.strip() != order.notes_shared:
+        diff["notes_shared"] = [order.notes_shared, data.notes_shared.strip()]
+        changes["notes_shared"] = data.notes_shared.strip()
+    if data.notes_internal is not None:
+        changes["notes_internal"] = data.notes_internal.strip()
+    lines = await _lines_of(order)
+    changes["due_date"] = _due_date(lines)
+    if issued and diff:
+        changes["revision"] = order.revision + 1
+    await _save_guarded(order, data.version, **changes)
+    if issued and diff:
+        revision = scoped(OrderRevision).new(
+            order=order.id, number=order.revision, reason=data.reason.strip(), diff=json.dumps(diff), created_by=context.user_id
+        )
+        await revision.save()
+        await record(
+            "order.revise",
+            entity_type="order",
+            entity_id=order.id,
+            after={"revision": order.revision, "reason": data.reason.strip(), "diff": diff},
+        )
+        await _notify_supplier(
+            order,
+            N_("Order %(number)s was changed: please acknowledge"),
+            N_("%(buyer)s changed order %(number)s (revision %(revision)s): %(reason)s\n\nOpen it to acknowledge the change:\n%(link)s\n"),
+            reason=data.reason.strip(),
+        )
+    elif diff or changes:
+        await record("order.update", entity_type="order", entity_id=order.id, after={"diff": diff})
+    return await _to_out(order)
+
+
+def _line_state(line: OrderLine) -> dict[str, str]:
+    return {
+        "item": str(line.item),
+        "quantity": str(line.quantity),
+        "unit_price": str(line.unit_price),
+        "due_date": line.due_date.isoformat(),
+        "operation": line.operation,
+    }
+
+
+async def _apply_lines(order: Order, existing: dict[UUID, OrderLine], wanted: list[OrderLineIn]) -> dict[str, Any]:
+    """Brings the lines to ``wanted`` and returns what changed, line by line."""
+    changes: list[dict[str, Any]] = []
+    next_no = max((line.line_no for line in existing.values()), default=0) + 1
+    kept: set[UUID] = set()
+    for line in wanted:
+        new_state = {
+            "item": str(line.item_id),
+            "quantity": str(Decimal(line.quantity)),
+            "unit_price": str(Decimal(line.unit_price)),
+            "due_date": line.due_date.isoformat(),
+            "operation": line.operation.strip(),
+        }
+        if line.id is None:
+            row = scoped(OrderLine).new(
+                order=order.id,
+                line_no=next_no,
+                item=line.item_id,
+                operation=line.operation.strip(),
+                quantity=Decimal(line.quantity),
+                unit_price=Decimal(line.unit_price),
+                due_date=line.due_date,
+            )
+            await row.save()
+            changes.append({"line_no": next_no, "change": "added", "after": new_state})
+            next_no += 1
+            continue
+        kept.add(line.id)
+        row = existing[line.id]
+        old_state = _line_state(row)
+        fields = {key: [old_state[key], value] for key, value in new_state.items() if _differs(old_state[key], value)}
+        if fields or row.removed:
+            row.item, row.operation, row.quantity = line.item_id, line.operation.strip(), Decimal(line.quantity)
+            row.unit_price, row.due_date, row.removed = Decimal(line.unit_price), line.due_date, False
+            await row.save()
+            changes.append({"line_no": row.line_no, "change": "changed", "fields": fields})
+    for row in existing.values():
+        if row.id not in kept and not row.removed:
+            row.removed = True
+            await row.save()
+            changes.append({"line_no": row.line_no, "change": "removed", "before": _line_state(row)})
+    return {"lines": changes} if changes else {}
+
+
+def _differs(old: str, new: str) -> bool:
+    try:
+        return Decimal(old) != Decimal(new)
+    except ArithmeticError:
+        return old != new
+
+
+# ---------------------------------------------------------------- the loop
+
+
+async def fire(order_id: UUID | str, event_name: str, reason: str = "", version: int | None = None) -> OrderOut:
+    """Moves the order through the state machine. Buyer events need
+    orders.manage, the supplier's answer orders.respond, starting production
+    orders.start; reject and cancel need a reason."""
+    context = current()
+    try:
+        event = Event(event_name)
+    except ValueError:
+        raise InvalidOrder(fields={"event": N_("Unknown action.")}) from None
+    action = (
+        "orders.manage"
+        if event in BUYER_EVENTS
+        else "orders.respond"
+        if event in {Event.ACCEPT, Event.REJECT}
+        else "orders.start"
+        if event in SUPPLIER_EVENTS
+        else None
+    )
+    if action is None or not context.can(action):
+        raise PermissionDenied()
+    order = await _visible_order(order_id)
+    before = Status(order.status)
+    after = next_status(before, event)
+    if event in NEEDS_REASON and not reason.strip():
+        raise InvalidOrder(fields={"reason": N_("Give a reason: the other side sees it.")})
+    changes: dict[str, Any] = {"status": after.value}
+    if event in NEEDS_REASON:
+        changes["status_reason"] = reason.strip()
+    if event in {Event.ISSUE, Event.REISSUE}:
+        await _check_issuable(order, context)
+        changes["issued_at"] = datetime.now(UTC)
+    if event is Event.ACCEPT:
+        changes["accepted_at"] = datetime.now(UTC)
+    await _save_guarded(order, version, **changes)
+    await record(
+        f"order.{event.value}",
+        entity_type="order",
+        entity_id=order.id,
+        before={"status": before.value},
+        after={"status": after.value, "reason": reason.strip()},
+    )
+    if event in {Event.ISSUE, Event.REISSUE}:
+        await _notify_supplier(
+            order,
+            N_("New order %(number)s from %(buyer)s"),
+            N_("%(buyer)s sent you order %(number)s.\n\nOpen it to accept or reject:\n%(link)s\n"),
+        )
+    return await _to_out(order)
+
+
+async def _check_issuable(order: Order, context: TenantContext) -> None:
+    supplier = await scoped(Supplier).get(order.supplier)
+    lines = [line for line in await _lines_of(order) if not line.removed]
+    problems: dict[str, str] = {}
+    if supplier.status != "active":
+        problems["supplier_id"] = N_("This supplier is not active.")
+    if not lines:
+        problems["lines"] = N_("Add at least one line.")
+    today = _today(context)
+    for line in lines:
+        if line.due_date < today:
+            problems[f"lines.{line.line_no - 1}.due_date"] = N_("The due date is in the past.")
+    if problems:
+        raise InvalidOrder(fields=problems)
+
+
+async def acknowledge_revision(order_id: UUID | str, revision_id: UUID | str) -> RevisionOut:
+    """The supplier confirms it has seen a change; the time it took counts
+    towards its acknowledgement KPI."""
+    context = _require("orders.respond")
+    order = await _visible_order(order_id)
+    revision = await scoped(OrderRevision).get(revision_id)
+    if revision.order != order.id:
+        raise NotFound()
+    if revision.acknowledged_at is None:
+        revision.acknowledged_at = datetime.now(UTC)
+        revision.acknowledged_by = context.user_id
+        await revision.save()
+        await record("order.acknowledge", entity_type="order", entity_id=order.id, after={"revision": revision.number})
+    return RevisionOut(revision.id, revision.number, revision.reason, _json(revision.diff), revision.created_at, revision.acknowledged_at)
+
+
+async def apply_accepted_quantities(order_id: UUID, accepted: dict[UUID, Decimal]) -> OrderOut:
+    """For the deliveries domain: add quantities the buyer accepted on
+    receipt to the lines, and move the order to partially delivered or
+    delivered. Refuses more than is open on a line."""
+    order = await scoped(Order).get(order_id)
+    lines = {line.id: line for line in await _lines_of(order)}
+    for line_id, quantity in accepted.items():
+        line = lines.get(line_id)
+        if line is None or line.removed:
+            raise NotFound()
+        if quantity < 0 or line.delivered_quantity + quantity > line.quantity:
+            raise InvalidOrder(fields={str(line_id): N_("More than is open on this line.")})
+        line.delivered_quantity += quantity
+        await line.save()
+    all_done = all(line.removed or line.delivered_quantity >= line.quantity for line in lines.values())
+    after = next_status(Status(order.status), Event.DELIVER_ALL if all_done else Event.DELIVER_PART)
+    await _save_guarded(order, None, status=after.value, due_date=_due_date(list(lines.values())))
+    await record(
+        "order.receive",
+        entity_type="order",
+        entity_id=order.id,
+        after={"status": after.value, "accepted": {str(k): str(v) for k, v in accepted.items()}},
+    )
+    return await _to_out(order)
+
+
+async def _notify_supplier(order: Order, subject: str, body: str, reason: str = "") -> None:
+    """Email the supplier's people at once, in the tenant's language."""
+    context = current()
+    rows = (
+        await scoped(Membership)
+        .select(Membership.user.email)
+        .where(Membership.supplier == order.supplier)
+        .where(Membership.active.eq(True))
+        .output(nested=True)
+    )
+    tenant = await Tenant.select(Tenant.locale, Tenant.name).where(Tenant.id == context.tenant_id).first()
+    link = f"{get_settings().base_url}/orders/{order.id}"
+    params = {"number": order.number, "buyer": tenant["name"] if tenant else "", "revision": order.revision, "reason": reason, "link": link}
+    with use_locale(tenant["locale"] if tenant else "zh_CN"):
+        subject_text, body_text = gettext(subject, **params), gettext(body, **params)
+    for row in rows:
+        await send_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
+
+
+# ---------------------------------------------------------------- board and inbox
+
+
+def _encode_cursor(due: date, order_id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{due.isoformat()}|{order_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[date, UUID]:
+    try:
+        due, _, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return date.fromisoformat(due), UUID(order_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidOrder(fields={"cursor": N_("This page link is not valid.")}) from None
+
+
+async def board(
+    status: str | None = None,
+    supplier_id: UUID | None = None,
+    due_before: date | None = None,
+    overdue: bool = False,
+    search: str = "",
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> BoardOut:
+    """Orders by due date (soonest first), filtered; counts per status.
+    Every filter runs on an index that starts with the tenant."""
+    context = _require("orders.view")
+    query = scoped(Order).select(Order.id, Order.number, Order.supplier, Order.supplier.name, Order.status, Order.due_date, Order.revision)
+    if context.is_supplier:
+        query = query.where(Order.status != Status.DRAFT.value)
+    if status:
+        query = query.where(Order.status == status)
+    if supplier_id:
+        query = query.where(Order.supplier == supplier_id)
+    if overdue:
+        query = query.where(Order.due_date < _today(context)).where(Order.status.is_in([s.value for s in EDITABLE_STATES]))
+    if due_before:
+        query = query.where(Order.due_date <= due_before)
+    if search.strip():
+        term = f"%{search.strip()}%"
+        matching_lines = (
+            scoped(OrderLine).select(OrderLine.order).where((OrderLine.item.code.ilike(term)) | (OrderLine.item.name.ilike(term)))
+        )
+        query = query.where((Order.number.ilike(term)) | (Order.id.is_in(matching_lines)))
+    if cursor:
+        after_due, after_id = _decode_cursor(cursor)
+        query = query.where((Order.due_date > after_due) | ((Order.due_date == after_due) & (Order.id > after_id)))
+    rows = await query.order_by(Order.due_date, Order.id).limit(limit + 1)
+    items = [
+        OrderSummary(
+            id=row["id"],
+            number=row["number"],
+            supplier_id=row["supplier"],
+            supplier_name=row["supplier.name"],
+            status=row["status"],
+            due_date=shown_due(row["due_date"]),
+            overdue=_overdue(row["status"], row["due_date"], context),
+            revision=row["revision"],
+        )
+        for row in rows[:limit]
+    ]
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = _encode_cursor(last["due_date"], last["id"]) if last else None
+    return BoardOut(items=items, next=next_cursor, counts=await status_counts())
+
+
+async def status_counts() -> dict[str, int]:
+    rows = await scoped(Order).select(Order.status, Count(alias="orders")).group_by(Order.status)
+    counts = {row["status"]: int(row["orders"]) for row in rows}
+    if current().is_supplier:
+        counts.pop(Status.DRAFT.value, None)
+    return counts

@@ -1,0 +1,86 @@
+"""Outsourced orders, their lines, revisions and per-tenant numbering."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from portal.items.tables import QUANTITY, Item
+from tenants.tables import Supplier, Tenant, User
+
+MONEY = (18, 4)
+
+
+class Order(Table, tablename="outsourced_order"):
+    supplier_scope = "supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    number = Varchar(length=40)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False, index=True)
+    status = Varchar(length=30, default="draft")
+    currency = Varchar(length=3, default="CNY")
+    notes_shared = Text(default="")
+    notes_internal = Text(default="")
+    # Earliest due date of the open lines: the board filters and sorts on it.
+    due_date = Date(null=True, default=None)
+    revision = Integer(default=0)
+    # Bumped by every change: a save based on an older version is refused.
+    version = Integer(default=1)
+    status_reason = Text(default="")
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    issued_at = Timestamptz(null=True, default=None)
+    accepted_at = Timestamptz(null=True, default=None)
+
+
+class OrderLine(Table):
+    supplier_scope = "order.supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    order = ForeignKey(Order, on_delete=OnDelete.restrict, null=False, index=True)
+    line_no = Integer()
+    item = ForeignKey(Item, on_delete=OnDelete.restrict, null=False)
+    operation = Varchar(length=200, default="")
+    quantity = Numeric(digits=QUANTITY)
+    unit_price = Numeric(digits=MONEY)
+    due_date = Date()
+    # Accepted by the buyer on receipt; the deliveries domain keeps it current.
+    delivered_quantity = Numeric(digits=QUANTITY, default=Decimal(0))
+    # Lines dropped by a revision stay, marked: nothing is deleted.
+    removed = Boolean(default=False)
+
+
+class OrderRevision(Table):
+    """A change to an issued order: what changed, why, and when the supplier
+    acknowledged it (null until then)."""
+
+    supplier_scope = "order.supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    order = ForeignKey(Order, on_delete=OnDelete.restrict, null=False, index=True)
+    number = Integer()
+    reason = Text()
+    diff = JSON()
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    acknowledged_at = Timestamptz(null=True, default=None)
+    acknowledged_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+
+
+class OrderCounter(Table):
+    """The last order number used per tenant and year."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False)
+    year = Integer()
+    last = Integer(default=0)
+
+
+TABLES = (Order, OrderLine, OrderRevision, OrderCounter)

@@ -1,0 +1,44 @@
+"""Parsing quantities and money: Decimal only, with clear limits."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from portal.i18n import N_
+
+QUANTITY_DECIMALS = 6
+CURRENCY_DECIMALS = {"CNY": 2, "USD": 2, "EUR": 2, "JPY": 0, "HKD": 2, "KRW": 0, "GBP": 2}
+MAX_QUANTITY = Decimal("1e12")
+
+
+def decimals_of(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def quantity_problem(value: object, *, allow_zero: bool = False) -> tuple[Decimal | None, str | None]:
+    """The quantity as a Decimal, or the reason it is not acceptable."""
+    try:
+        quantity = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None, N_("Enter a number.")
+    if not quantity.is_finite():
+        return None, N_("Enter a number.")
+    if quantity < 0 or (quantity == 0 and not allow_zero):
+        return None, N_("Enter a quantity greater than zero.")
+    if quantity >= MAX_QUANTITY or decimals_of(quantity) > QUANTITY_DECIMALS:
+        return None, N_("This quantity is too large or too precise.")
+    return quantity, None
+
+
+def price_problem(value: object, currency: str) -> tuple[Decimal | None, str | None]:
+    """A unit price in the currency's smallest unit at most (2 decimals for CNY)."""
+    try:
+        price = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None, N_("Enter a price.")
+    if not price.is_finite() or price < 0 or price >= MAX_QUANTITY:
+        return None, N_("Enter a price of zero or more.")
+    if decimals_of(price) > CURRENCY_DECIMALS.get(currency, 2):
+        return None, N_("This currency has at most %(decimals)s decimals.")
+    return price, None
