@@ -7,11 +7,14 @@ with one role, and supplier roles to one supplier.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from piccolo.columns import (
     UUID,
     Boolean,
     ForeignKey,
     Integer,
+    Numeric,
     Text,
     Timestamptz,
     Varchar,
@@ -28,6 +31,11 @@ class Tenant(Table):
     locale = Varchar(length=10, default="zh_CN")
     time_zone = Varchar(length=60, default="Asia/Shanghai")
     currency = Varchar(length=3, default="CNY")
+    # Fractions: 0.05 lets a supplier deliver 5 % over the ordered quantity;
+    # 0.02 lets a received material quantity differ 2 % from the dispatch
+    # before it counts as a discrepancy.
+    over_delivery_tolerance = Numeric(digits=(6, 4), default=Decimal("0.05"))
+    dispatch_tolerance = Numeric(digits=(6, 4), default=Decimal("0.02"))
     created_at = Timestamptz(default=TimestamptzNow())
 
 
