@@ -11,13 +11,14 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
@@ -116,6 +117,10 @@ def format_money(amount: Decimal, currency: str) -> str:
 
 def format_number(value: Decimal | int | float) -> str:
     return format_decimal(value, locale=current_locale.get())
+
+
+def format_date(value: date, fmt: str = "medium") -> str:
+    return babel_format_date(value, fmt, locale=current_locale.get())
 
 
 def format_datetime(value: datetime, timezone: str = "UTC", fmt: str = "medium") -> str:

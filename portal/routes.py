@@ -9,6 +9,7 @@ from portal import health, pages
 from portal.audit.controllers import AuditApi, AuditPages
 from portal.items.controllers import ItemApi
 from portal.orders.api import OrderApi
+from portal.orders.pages import InboxPages, OrderPages
 from tenants.routes import tenant_routes
 
 
@@ -22,4 +23,6 @@ def domain_routes() -> list[Any]:
         AuditApi,
         ItemApi,
         OrderApi,
+        OrderPages,
+        InboxPages,
     ]

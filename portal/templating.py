@@ -40,6 +40,18 @@ def _role_label(role: str) -> str:
     return Role(role).label
 
 
+def _status_label(status: str) -> str:
+    from portal.orders.states import Status
+
+    return Status(status).label
+
+
+def _event_label(event: str) -> str:
+    from portal.orders.states import EVENT_LABELS, Event
+
+    return EVENT_LABELS[Event(event)]
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -54,6 +66,8 @@ def build_environment() -> Environment:
         static=static_url,
         me=signed_in,
         role_label=_role_label,
+        status_label=_status_label,
+        event_label=_event_label,
         current_locale=i18n.current_locale.get,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=lambda: i18n.current_locale.get().replace("_", "-"),
@@ -62,6 +76,7 @@ def build_environment() -> Environment:
         money=i18n.format_money,
         number=i18n.format_number,
         datetime=i18n.format_datetime,
+        date=i18n.format_date,
     )
     return env
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.orders.demo import load_orders
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
 from tenants.services.members import add_membership, ensure_user
@@ -89,4 +90,6 @@ async def load_demo() -> bool:
                 if not member:
                     await add_membership(user, role, codes[code] if code else None)
                     created = True
+            supplier_ids = [codes[supplier.code] for supplier in SUPPLIERS[data.slug]]
+            created = await load_orders(supplier_ids) or created
     return created

@@ -107,3 +107,18 @@ class BoardOut(msgspec.Struct, frozen=True):
     items: list[OrderSummary]
     next: str | None
     counts: dict[str, int]
+
+
+class PendingRevision(msgspec.Struct, frozen=True):
+    order: OrderSummary
+    revision_id: UUID
+    number: int
+    reason: str
+    created_at: datetime
+
+
+class InboxOut(msgspec.Struct, frozen=True):
+    to_accept: list[OrderSummary]
+    to_acknowledge: list[PendingRevision]
+    due_soon: list[OrderSummary]
+    overdue: list[OrderSummary]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,12 +20,14 @@ from portal.items.tables import Item
 from portal.notifications.mail import Email, send_email
 from portal.orders.schemas import (
     BoardOut,
+    InboxOut,
     OrderCreate,
     OrderLineIn,
     OrderLineOut,
     OrderOut,
     OrderSummary,
     OrderUpdate,
+    PendingRevision,
     RevisionOut,
 )
 from portal.orders.states import (
@@ -578,7 +580,7 @@ async def board(
     """Orders by due date (soonest first), filtered; counts per status.
     Every filter runs on an index that starts with the tenant."""
     context = _require("orders.view")
-    query = scoped(Order).select(Order.id, Order.number, Order.supplier, Order.supplier.name, Order.status, Order.due_date, Order.revision)
+    query = scoped(Order).select(*SUMMARY_COLUMNS)
     if context.is_supplier:
         query = query.where(Order.status != Status.DRAFT.value)
     if status:
@@ -599,19 +601,7 @@ async def board(
         after_due, after_id = _decode_cursor(cursor)
         query = query.where((Order.due_date > after_due) | ((Order.due_date == after_due) & (Order.id > after_id)))
     rows = await query.order_by(Order.due_date, Order.id).limit(limit + 1)
-    items = [
-        OrderSummary(
-            id=row["id"],
-            number=row["number"],
-            supplier_id=row["supplier"],
-            supplier_name=row["supplier.name"],
-            status=row["status"],
-            due_date=shown_due(row["due_date"]),
-            overdue=_overdue(row["status"], row["due_date"], context),
-            revision=row["revision"],
-        )
-        for row in rows[:limit]
-    ]
+    items = [_summary(row, context) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = _encode_cursor(last["due_date"], last["id"]) if last else None
     return BoardOut(items=items, next=next_cursor, counts=await status_counts())
@@ -623,3 +613,77 @@ async def status_counts() -> dict[str, int]:
     if current().is_supplier:
         counts.pop(Status.DRAFT.value, None)
     return counts
+
+
+async def inbox(due_within_days: int = 7, limit: int = PAGE_SIZE) -> InboxOut:
+    """What needs attention now: orders waiting for the supplier's answer,
+    changes not yet acknowledged, open work due soon, late work. Each list
+    is one query on an index that starts with the tenant."""
+    context = _require("orders.view")
+    today = _today(context)
+    working = [s.value for s in (Status.ACCEPTED, Status.IN_PRODUCTION, Status.PARTIALLY_DELIVERED)]
+
+    async def orders_where(*conditions: Any) -> list[OrderSummary]:
+        query = scoped(Order).select(*SUMMARY_COLUMNS)
+        for condition in conditions:
+            query = query.where(condition)
+        rows = await query.order_by(Order.due_date, Order.id).limit(limit)
+        return [_summary(row, context) for row in rows]
+
+    return InboxOut(
+        to_accept=await orders_where(Order.status == Status.ISSUED.value),
+        to_acknowledge=await _pending_revisions(context, limit),
+        due_soon=await orders_where(
+            Order.status.is_in(working), Order.due_date >= today, Order.due_date <= today + timedelta(days=due_within_days)
+        ),
+        overdue=await orders_where(Order.status.is_in([*working, Status.ISSUED.value]), Order.due_date < today),
+    )
+
+
+async def _pending_revisions(context: TenantContext, limit: int) -> list[PendingRevision]:
+    order: Any = OrderRevision.order
+    rows = await (
+        scoped(OrderRevision)
+        .select(
+            OrderRevision.id,
+            OrderRevision.number,
+            OrderRevision.reason,
+            OrderRevision.created_at,
+            order.id,
+            order.number,
+            order.supplier,
+            order.supplier.name,
+            order.status,
+            order.due_date,
+            order.revision,
+        )
+        .where(OrderRevision.acknowledged_at.is_null())
+        .order_by(OrderRevision.created_at)
+        .limit(limit)
+    )
+    return [
+        PendingRevision(
+            order=_summary({key.removeprefix("order."): value for key, value in row.items() if key.startswith("order.")}, context),
+            revision_id=row["id"],
+            number=row["number"],
+            reason=row["reason"],
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+
+
+SUMMARY_COLUMNS = (Order.id, Order.number, Order.supplier, Order.supplier.name, Order.status, Order.due_date, Order.revision)
+
+
+def _summary(row: dict[str, Any], context: TenantContext) -> OrderSummary:
+    return OrderSummary(
+        id=row["id"],
+        number=row["number"],
+        supplier_id=row["supplier"],
+        supplier_name=row["supplier.name"],
+        status=row["status"],
+        due_date=shown_due(row["due_date"]),
+        overdue=_overdue(row["status"], row["due_date"], context),
+        revision=row["revision"],
+    )

@@ -52,6 +52,18 @@ STATUS_LABELS = {
     Status.CANCELLED: N_("Cancelled"),
 }
 
+EVENT_LABELS = {
+    Event.ISSUE: N_("Issue to the supplier"),
+    Event.ACCEPT: N_("Accept the order"),
+    Event.REJECT: N_("Reject the order"),
+    Event.REISSUE: N_("Send to the supplier again"),
+    Event.START: N_("Production started"),
+    Event.DELIVER_PART: N_("Partly delivered"),
+    Event.DELIVER_ALL: N_("Fully delivered"),
+    Event.CLOSE: N_("Close the order"),
+    Event.CANCEL: N_("Cancel the order"),
+}
+
 OPEN_STATES = frozenset({Status.DRAFT, Status.ISSUED, Status.ACCEPTED, Status.REJECTED, Status.IN_PRODUCTION, Status.PARTIALLY_DELIVERED})
 # States in which the supplier sees the order (a draft is the buyer's own).
 SHARED_STATES = frozenset(Status) - {Status.DRAFT}

@@ -1,0 +1,94 @@
+"""Order pages through HTML, as the planner and the supplier use them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.orders.conftest import OrderWorld, draft, due, fire
+from tests.support.factories import api_token, page_headers
+
+
+def _page(client: Any, shop: OrderWorld, who: str) -> dict[str, str]:
+    return page_headers(client, api_token(client, shop.world.accounts[who], shop.world.slug))
+
+
+def test_board_shows_the_planners_orders_and_hides_drafts_from_suppliers(client: Any, shop: OrderWorld) -> None:
+    issued, hidden = draft(client, shop), draft(client, shop)
+    fire(client, shop, issued["id"], "planner", "issue")
+    planner = client.get("/orders", headers=_page(client, shop, "planner"))
+    assert planner.status_code == 200
+    assert issued["number"] in planner.text
+    assert hidden["number"] in planner.text
+    supplier = client.get("/orders", headers=_page(client, shop, "supplier_admin"))
+    assert issued["number"] in supplier.text
+    assert hidden["number"] not in supplier.text
+    assert "target cost" not in client.get(f"/orders/{issued['id']}", headers=_page(client, shop, "supplier_admin")).text
+
+
+def test_htmx_filter_returns_only_the_list(client: Any, shop: OrderWorld) -> None:
+    order = draft(client, shop)
+    headers = {**_page(client, shop, "planner"), "hx-request": "true", "hx-target": "order-list"}
+    response = client.get("/orders", params={"status": "draft"}, headers=headers)
+    assert response.status_code == 200
+    assert order["number"] in response.text
+    assert "<html" not in response.text
+
+
+def test_new_order_form_keeps_what_was_typed_on_error(client: Any, shop: OrderWorld) -> None:
+    headers = _page(client, shop, "planner")
+    form = {
+        "_csrf_token": headers["x-csrftoken"],
+        "supplier_id": str(shop.world.supplier_ids[0]),
+        "notes_shared": "keep me",
+        "lines-0-item_id": shop.part_id,
+        "lines-0-quantity": "-5",
+        "lines-0-unit_price": "9.99",
+        "lines-0-due_date": due(10),
+        "lines-0-operation": "milling",
+    }
+    response = client.post("/orders/new", data=form, headers=headers, follow_redirects=False)
+    assert response.status_code == 400
+    for typed in ("keep me", "milling", 'value="-5"'):
+        assert typed in response.text
+    form["lines-0-quantity"] = "5"
+    created = client.post("/orders/new", data=form, headers=headers, follow_redirects=False)
+    assert created.status_code == 303
+    assert created.headers["location"].startswith("/orders/")
+
+
+def test_supplier_accepts_and_acknowledges_through_the_pages(client: Any, shop: OrderWorld) -> None:
+    order = draft(client, shop)
+    issued = fire(client, shop, order["id"], "planner", "issue").json()
+    supplier = _page(client, shop, "supplier_admin")
+    inbox = client.get("/inbox", headers=supplier)
+    assert order["number"] in inbox.text
+    accept = {"_csrf_token": supplier["x-csrftoken"], "event": "accept", "version": str(issued["version"])}
+    assert client.post(f"/orders/{order['id']}/transitions", data=accept, headers=supplier, follow_redirects=False).status_code == 303
+    stale = client.post(
+        f"/orders/{order['id']}/transitions", data={**accept, "event": "start"}, headers=_page(client, shop, "supplier_operator")
+    )
+    assert stale.status_code == 409
+    line = issued["lines"][0]
+    planner = _page(client, shop, "planner")
+    current = client.get(f"/api/v1/orders/{order['id']}", headers=shop.as_("planner")).json()
+    change = {
+        "_csrf_token": planner["x-csrftoken"],
+        "version": str(current["version"]),
+        "reason": "earlier date",
+        "lines-0-id": line["id"],
+        "lines-0-item_id": line["item_id"],
+        "lines-0-quantity": "100",
+        "lines-0-unit_price": "12.50",
+        "lines-0-due_date": due(9),
+    }
+    assert client.post(f"/orders/{order['id']}/edit", data=change, headers=planner, follow_redirects=False).status_code == 303
+    revision = client.get(f"/api/v1/orders/{order['id']}/revisions", headers=shop.as_("supplier_admin")).json()["items"][0]
+    assert "earlier date" in client.get("/inbox", headers=supplier).text
+    ack = client.post(
+        f"/orders/{order['id']}/revisions/{revision['id']}/acknowledge",
+        data={"_csrf_token": supplier["x-csrftoken"]},
+        headers=supplier,
+        follow_redirects=False,
+    )
+    assert ack.status_code == 303
+    assert "earlier date" not in client.get("/inbox", headers=supplier).text
