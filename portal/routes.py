@@ -8,6 +8,7 @@ from typing import Any
 from portal import health, pages
 from portal.audit.controllers import AuditApi, AuditPages
 from portal.items.controllers import ItemApi
+from portal.items.pages import ItemPages
 from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
 from tenants.routes import tenant_routes
@@ -22,6 +23,7 @@ def domain_routes() -> list[Any]:
         AuditPages,
         AuditApi,
         ItemApi,
+        ItemPages,
         OrderApi,
         OrderPages,
         InboxPages,
