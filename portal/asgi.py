@@ -17,6 +17,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
+from portal.documents.intake import SpoolUploadMiddleware
 from portal.documents.storage import open_storage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.i18n import LocaleMiddleware
@@ -54,11 +55,15 @@ def create_app() -> Litestar:
         route_handlers=[*domain_routes(), static],
         lifespan=[lifespan],
         state=State({"engine": engine, "storage": storage, "settings": settings}),
-        before_send=[security_headers_hook(https=settings.https)],
+        before_send=[security_headers_hook(https=settings.https, connect_sources=storage.browser_origins())],
         # Outermost first: the transaction wraps authentication (which reads
         # the session and sets the RLS settings) and everything after it.
         middleware=[
             RequestLogMiddleware,
+            # Upload bodies are received onto disk before the transaction
+            # opens: a slow upload must not hold the write lock or a pooled
+            # connection (portal/documents/intake.py).
+            DefineMiddleware(SpoolUploadMiddleware, directory=settings.var_dir / "spool"),
             DefineMiddleware(TransactionMiddleware, engine=engine),
             AuthMiddleware,
             DefineMiddleware(LocaleMiddleware, default_locale=settings.default_locale),

@@ -222,3 +222,68 @@ def audit_verify() -> None:
             click.echo(problem, err=True)
         sys.exit(1)
     click.echo("portal: audit trail intact")
+
+
+@main.group("storage")
+def storage_group() -> None:
+    """Document storage: orphans, integrity, previews."""
+
+
+@storage_group.command("gc")
+@click.option(
+    "--older-than", "older_than", type=float, default=24.0, show_default=True, help="Hours; younger objects may be uploads in flight."
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def storage_gc(older_than: float, dry_run: bool) -> None:
+    """Remove stored objects that no document version points to."""
+    from datetime import timedelta
+
+    from portal.documents.maintenance import collect_garbage
+    from portal.documents.storage import open_storage
+
+    settings = load_settings()
+    storage = open_storage(settings)
+    scratch = [settings.var_dir / "spool"]
+    report = run(lambda: collect_garbage(storage, grace=timedelta(hours=older_than), dry_run=dry_run, scratch=scratch))
+    verb = "would remove" if dry_run else "removed"
+    for key in report.orphans:
+        click.echo(f"{verb} orphan {key}")
+    for name in report.staged:
+        click.echo(f"{verb} unfinished upload {name}")
+    for key in report.unknown:
+        click.echo(f"left alone (not a document key): {key}", err=True)
+    click.echo(
+        f"portal: {report.scanned} objects scanned, {len(report.orphans)} orphans {verb}, "
+        f"{len(report.staged)} unfinished uploads {verb}, {report.too_young} younger than {older_than:g} h kept"
+    )
+
+
+@storage_group.command("verify")
+def storage_verify() -> None:
+    """Re-hash every stored document version; name each mismatch."""
+    from portal.documents.maintenance import verify_objects
+    from portal.documents.storage import open_storage
+
+    settings = load_settings()
+    storage = open_storage(settings)
+    checked, problems = run(lambda: verify_objects(storage))
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"portal: {checked} stored versions intact")
+
+
+@storage_group.command("thumbnails")
+@click.option("--limit", type=int, default=None, help="At most this many.")
+def storage_thumbnails(limit: int | None) -> None:
+    """Render every preview still missing (safe to run again)."""
+    from portal.documents.previews import render_pending_previews
+    from portal.documents.storage import open_storage
+
+    settings = load_settings()
+    storage = open_storage(settings)
+    counts = run(lambda: render_pending_previews(storage, limit=limit))
+    click.echo(
+        f"portal: {counts.get('ready', 0)} previews rendered, {counts.get('failed', 0)} failed, {counts.get('pending', 0)} left for later"
+    )

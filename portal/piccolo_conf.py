@@ -10,7 +10,10 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "tenants.piccolo_app",
         "portal.audit.piccolo_app",
+        "portal.documents.piccolo_app",
         "portal.items.piccolo_app",
         "portal.orders.piccolo_app",
+        "portal.materials.piccolo_app",
+        "portal.deliveries.piccolo_app",
     ]
 )

@@ -7,10 +7,17 @@ from typing import Any
 
 from portal import health, pages
 from portal.audit.controllers import AuditApi, AuditPages
+from portal.deliveries.api import DeliveryApi
+from portal.deliveries.pages import DeliveryPages
+from portal.documents.controllers import DocumentApi, DocumentPages
 from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
+from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturnApi, MaterialScrapApi
+from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
+from portal.orders.transfer_api import OrderTransferApi
+from portal.orders.transfer_pages import OrderTransferPages
 from tenants.routes import tenant_routes
 
 
@@ -22,9 +29,21 @@ def domain_routes() -> list[Any]:
         *tenant_routes(),
         AuditPages,
         AuditApi,
+        DocumentPages,
+        DocumentApi,
         ItemApi,
         ItemPages,
         OrderApi,
         OrderPages,
         InboxPages,
+        OrderTransferApi,
+        OrderTransferPages,
+        DeliveryApi,
+        DeliveryPages,
+        DispatchApi,
+        MaterialReturnApi,
+        MaterialScrapApi,
+        MaterialBalanceApi,
+        DispatchFormPages,
+        MaterialPages,
     ]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.deliveries.demo import load_deliveries_demo
+from portal.materials.demo import load_materials_demo
 from portal.orders.demo import load_orders
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
@@ -92,4 +94,6 @@ async def load_demo() -> bool:
                     created = True
             supplier_ids = [codes[supplier.code] for supplier in SUPPLIERS[data.slug]]
             created = await load_orders(supplier_ids) or created
+    created = await load_materials_demo([data.slug for data in TENANTS]) or created
+    created = await load_deliveries_demo([data.slug for data in TENANTS]) or created
     return created

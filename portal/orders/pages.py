@@ -12,14 +12,16 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal.deliveries.services import deliveries_to_receive, list_deliveries
 from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.i18n import gettext
 from portal.items.services import list_items
+from portal.materials.services import dispatches_to_confirm
 from portal.orders import services
 from portal.orders.forms import line_errors, lines_from_form, posted_lines
 from portal.orders.schemas import OrderCreate, OrderUpdate
-from portal.orders.states import BUYER_EVENTS, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
+from portal.orders.states import BUYER_EVENTS, RECEIVING_STATES, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
 from tenants.guards import acting, requires
 from tenants.services.suppliers import list_suppliers
 
@@ -124,8 +126,11 @@ class OrderPages(Controller):
 
     async def _detail(self, order_id: UUID, error: DomainError | None = None, values: dict[str, str] | None = None) -> Template:
         order = await services.get_order(order_id)
+        context = acting()
         return form_page(
             "orders/detail.html",
+            deliveries=(await list_deliveries(order_id=order_id)).items,
+            can_ship=context.can("deliveries.ship") and order.status in RECEIVING_STATES,
             values=values,
             error=error,
             order=order,
@@ -208,5 +213,12 @@ class InboxPages(Controller):
     async def show_inbox(self) -> Template:
         """What needs the supplier now: orders to answer, changes to
         acknowledge, work due soon or late."""
-        inbox = await services.inbox(DUE_SOON_DAYS)
-        return Template(template_name="orders/inbox.html", context={"inbox": inbox, "active_nav": "inbox"})
+        return Template(
+            template_name="orders/inbox.html",
+            context={
+                "inbox": await services.inbox(DUE_SOON_DAYS),
+                "dispatches": await dispatches_to_confirm(),
+                "deliveries": await deliveries_to_receive(),
+                "active_nav": "inbox",
+            },
+        )

@@ -45,6 +45,9 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/items/{item_id:uuid}/bom"): [],
     ("PATCH", "/api/v1/orders/{order_id:uuid}"): {"version": 1, "lines": []},
     ("POST", "/api/v1/orders/{order_id:uuid}/transitions"): {"event": "cancel", "reason": "isolation matrix"},
+    ("POST", "/api/v1/deliveries/{delivery_id:uuid}/cancel"): {"reason": "isolation matrix"},
+    ("POST", "/api/v1/deliveries/{delivery_id:uuid}/receipt"): {"lines": []},
+    ("POST", "/api/v1/dispatches/{dispatch_id:uuid}/receipt"): {"lines": []},
 }
 
 IDENTITIES = [role.value for role in Role] + ["other_supplier_admin"]
@@ -55,7 +58,7 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 class Endpoint:
     path: str
     method: str
-    action: str | None  # the policy action its guards require, None for "signed in"
+    actions: tuple[str, ...]  # the policy actions its guards require; empty for "signed in"
 
     @property
     def is_api(self) -> bool:
@@ -70,13 +73,14 @@ class Endpoint:
 
     def allowed(self, identity: str) -> bool:
         role = Role("supplier_admin" if identity == "other_supplier_admin" else identity)
-        return self.action is None or role in POLICY.get(self.action, frozenset())
+        return all(role in POLICY.get(action, frozenset()) for action in self.actions)
 
 
-def _guard_action(handler: Any) -> str | None:
+def _guard_actions(handler: Any) -> tuple[str, ...]:
+    """Every policy action the route's guards check (app, controller and
+    handler guards all run, so a caller needs all of them)."""
     actions = [getattr(getattr(guard, "func", guard), "action", None) for guard in handler.resolve_guards()]
-    known = [action for action in actions if action]
-    return known[0] if known else None
+    return tuple(action for action in actions if action)
 
 
 def protected_endpoints(app: Any) -> list[Endpoint]:
@@ -86,13 +90,23 @@ def protected_endpoints(app: Any) -> list[Endpoint]:
             continue
         for handler in route.route_handlers:
             for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
-                endpoints.append(Endpoint(route.path, method, _guard_action(handler)))
+                endpoints.append(Endpoint(route.path, method, _guard_actions(handler)))
     return endpoints
 
 
 # Route parameters naming objects that belong to one supplier: a supplier
 # user must not reach them for another supplier of the same tenant.
-SUPPLIER_BOUND = {"supplier_id", "order_id", "revision_id"}
+SUPPLIER_BOUND = {
+    "supplier_id",
+    "order_id",
+    "revision_id",
+    "delivery_id",
+    "document_id",
+    "version_id",
+    "dispatch_id",
+    "return_id",
+    "scrap_id",
+}
 
 
 @dataclass
@@ -103,6 +117,52 @@ class Worlds:
     other_supplier_ids: dict[str, Any]
     foreign_ids: dict[str, Any]
     tokens: dict[str, str]
+
+
+async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> UUID:
+    """A shipped notice of ``supplier_id`` against an accepted order of its own."""
+    from dataclasses import replace
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.deliveries.schemas import DeliveryCreate, DeliveryLineIn
+    from portal.deliveries.services import create_delivery
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+    from tenants.context import operator_context, tenant_scope
+
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(10), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    order = await orders.fire((await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))).id, "issue")
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        await orders.fire(order.id, "accept")
+        lines = [DeliveryLineIn(order_line_id=order.lines[0].id, quantity=Decimal(4), lot="L-1")]
+        delivery = await create_delivery(DeliveryCreate(order_id=order.id, lines=lines, ship=True))
+    return delivery.id
+
+
+async def _seed_materials(tenant: Any, supplier_id: UUID) -> dict[str, UUID]:
+    """A sent dispatch to ``supplier_id``, and a return and a scrap report by
+    that supplier."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from portal.items.services import ItemIn, create_item
+    from portal.items.tables import Item
+    from portal.materials import services as materials
+    from portal.materials.schemas import DispatchCreate, DispatchLineIn, MovementCreate
+    from tenants.context import operator_context, tenant_scope
+    from tenants.scoping import scoped
+
+    found = await scoped(Item).select(Item.id).where(Item.code == "M-1").first()
+    material_id = found["id"] if found else (await create_item(ItemIn(code="M-1", name="Steel", unit="kg", kind="material"))).id
+    line = DispatchLineIn(item_id=material_id, quantity=Decimal(10), lot="H-1")
+    sent = await materials.send_dispatch((await materials.create_dispatch(DispatchCreate(supplier_id=supplier_id, lines=[line]))).id)
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        returned = await materials.report_movement("return", MovementCreate(item_id=material_id, quantity=Decimal(1)))
+        scrapped = await materials.report_movement("scrap", MovementCreate(item_id=material_id, quantity=Decimal(1), reason="matrix"))
+    return {"dispatch_id": sent.id, "return_id": returned.id, "scrap_id": scrapped.id}
 
 
 async def _seed(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -119,6 +179,7 @@ async def _seed(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     from tenants.context import operator_context, system_scope, tenant_scope
     from tenants.services.invitations import InvitationCreate, invite
     from tenants.tables import Invitation, Tenant
+    from tests.support.documents.samples import seed_document
 
     async with system_scope("isolation-matrix"):
         tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
@@ -135,6 +196,9 @@ async def _seed(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
             await orders.update_order(order.id, OrderUpdate(version=order.version, lines=[changed], reason="more"))
             revision = (await orders.list_revisions(order.id))[0]
             ids.append({"supplier_id": supplier_id, "order_id": order.id, "revision_id": revision.id})
+            ids[-1]["delivery_id"] = await _seed_delivery(tenant, supplier_id, item.id)
+            ids[-1]["document_id"], ids[-1]["version_id"] = await seed_document(supplier_id)
+            ids[-1].update(await _seed_materials(tenant, supplier_id))
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()

@@ -102,6 +102,8 @@ def test_bad_input_is_refused_field_by_field(client: Any, shop: OrderWorld) -> N
     )
     assert bad.status_code == 400
     assert set(bad.json()["error"]["fields"]) == {"lines.0.quantity", "lines.0.unit_price"}
+    assert "2" in bad.json()["error"]["fields"]["lines.0.unit_price"]
+    assert "%(" not in bad.json()["error"]["fields"]["lines.0.unit_price"]
     past = draft(client, shop, days=-1)
     assert fire(client, shop, past["id"], "planner", "issue").status_code == 400
 

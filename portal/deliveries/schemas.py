@@ -1,0 +1,129 @@
+"""Request and response bodies of the deliveries domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import msgspec
+
+
+class DeliveryLineIn(msgspec.Struct, frozen=True):
+    order_line_id: UUID
+    quantity: Decimal
+    lot: str = ""
+
+
+class DeliveryCreate(msgspec.Struct, frozen=True):
+    """A shipping notice against one order; ``ship`` sends it at once,
+    otherwise it stays a draft (to attach the packing list first)."""
+
+    order_id: UUID
+    lines: list[DeliveryLineIn]
+    note: str = ""
+    ship: bool = False
+
+
+class CancelIn(msgspec.Struct, frozen=True):
+    reason: str
+
+
+class ReceiptLineIn(msgspec.Struct, frozen=True):
+    line_id: UUID
+    accepted_quantity: Decimal
+    rejected_quantity: Decimal = Decimal(0)
+    reject_reason: str = ""
+
+
+class ReceiptIn(msgspec.Struct, frozen=True):
+    """Every line of the delivery, each with accepted + rejected = shipped."""
+
+    lines: list[ReceiptLineIn]
+    note: str = ""
+
+
+class DeliveryLineOut(msgspec.Struct, frozen=True):
+    id: UUID
+    line_no: int
+    order_line_id: UUID
+    order_line_no: int
+    item_code: str
+    item_name: str
+    unit: str
+    lot: str
+    quantity: Decimal
+    # Null until the buyer records the receipt.
+    accepted_quantity: Decimal | None
+    rejected_quantity: Decimal | None
+    reject_reason: str
+
+
+class DeliveryOut(msgspec.Struct, frozen=True):
+    id: UUID
+    number: str
+    order_id: UUID
+    order_number: str
+    supplier_id: UUID
+    supplier_name: str
+    status: str
+    note: str
+    status_reason: str
+    receipt_note: str
+    created_at: datetime
+    shipped_at: datetime | None
+    received_at: datetime | None
+    received_by: UUID | None
+    received_by_name: str
+    cancelled_at: datetime | None
+    lines: list[DeliveryLineOut]
+
+
+class DeliverySummary(msgspec.Struct, frozen=True):
+    id: UUID
+    number: str
+    order_id: UUID
+    order_number: str
+    supplier_id: UUID
+    supplier_name: str
+    status: str
+    shipped_at: datetime | None
+    received_at: datetime | None
+    line_count: int
+    quantity: Decimal
+    # Sums over the lines once received, else null.
+    accepted_quantity: Decimal | None
+    rejected_quantity: Decimal | None
+
+
+class ShippableLine(msgspec.Struct, frozen=True):
+    """An order line as the supplier's ship form shows it."""
+
+    order_line_id: UUID
+    line_no: int
+    item_code: str
+    item_name: str
+    unit: str
+    ordered: Decimal
+    delivered: Decimal
+    open_quantity: Decimal
+    in_transit: Decimal
+    # What may still ship: open x (1 + tolerance) - in transit.
+    shippable: Decimal
+    # Prefill of the form: what is still open and not on the way.
+    suggested: Decimal
+
+
+class ShippableOrder(msgspec.Struct, frozen=True):
+    order_id: UUID
+    order_number: str
+    supplier_id: UUID
+    supplier_name: str
+    status: str
+    tolerance: Decimal
+    lines: list[ShippableLine]
+
+
+class DeliveryList(msgspec.Struct, frozen=True):
+    items: list[DeliverySummary]
+    next: str | None

@@ -1,0 +1,411 @@
+"""Documents over HTTP: the JSON API and the pages (list panel, detail,
+upload widget endpoints). Thin: parse, call one service, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import File, Redirect, Template
+
+from portal.documents import services
+from portal.documents.attachments import resolve_target
+from portal.documents.config import largest_limit, upload_limits
+from portal.documents.content import CATEGORIES, KINDS, FileTooLarge
+from portal.documents.intake import SPOOL_OPT, UploadForm, read_upload_form
+from portal.documents.previews import schedule_preview
+from portal.documents.services import (
+    ConfirmRequest,
+    DirectUploadOut,
+    DirectUploadRequest,
+    DocumentOut,
+    InvalidDocument,
+    VersionOut,
+    WithdrawRequest,
+)
+from portal.documents.storage import Storage, content_disposition
+from portal.documents.tables import DocumentVersion
+from portal.errors import DomainError, NotFound
+from portal.forms import form_values
+from portal.i18n import N_, gettext
+from portal.pages import safe_next
+from portal.pagination import Page, page_of
+from tenants.guards import acting, requires
+
+# A stored file is never rendered as a page of the portal: it is downloaded
+# (attachment) with its detected type, and even if a browser did render it,
+# the sandbox gives it an opaque origin with no script.
+DOWNLOAD_HEADERS = {
+    "content-security-policy": "default-src 'none'; sandbox; frame-ancestors 'none'",
+    "cache-control": "private, no-store",
+    "cross-origin-resource-policy": "same-origin",
+    "x-content-type-options": "nosniff",
+}
+PREVIEW_SIZES = ("thumb", "preview")
+UPLOAD_ROUTE: dict[str, Any] = {"opt": {SPOOL_OPT: True}, "request_max_body_size": None, "guards": [requires("documents.upload")]}
+
+
+def storage_of(request: Request[Any, Any, Any]) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+async def _receive(request: Request[Any, Any, Any]) -> UploadForm:
+    storage = storage_of(request)
+    form = await read_upload_form(request, storage.staging_dir(), largest_limit())
+    if form.file is None:
+        form.discard()
+        raise InvalidDocument(fields={"file": N_("Choose a file.")})
+    return form
+
+
+async def _upload_new(request: Request[Any, Any, Any]) -> DocumentOut:
+    form = await _receive(request)
+    try:
+        fields = form.fields
+        target = await services.new_document_target(
+            fields.get("attached_type", ""), fields.get("attached_id"), fields.get("category", ""), fields.get("title", "")
+        )
+        assert form.file is not None
+        return await services.store_upload(storage_of(request), target, form.file)
+    finally:
+        form.discard()
+
+
+async def _upload_version(request: Request[Any, Any, Any], document_id: UUID) -> DocumentOut:
+    # The scoped lookup comes first: a foreign id answers 404 before any
+    # byte of the body is parsed.
+    target = await services.version_target(document_id)
+    form = await _receive(request)
+    try:
+        assert form.file is not None
+        return await services.store_upload(storage_of(request), target, form.file)
+    finally:
+        form.discard()
+
+
+def _preview_task(request: Request[Any, Any, Any], document: DocumentOut) -> BackgroundTask | None:
+    if document.current is None or document.current.preview != "pending":
+        return None
+    return BackgroundTask(schedule_preview, storage_of(request), document.current.id)
+
+
+def download(storage: Storage, row: DocumentVersion) -> Response[Any]:
+    """S3: a redirect to a presigned URL valid for a minute; local: the file,
+    streamed. Either way as an attachment with its detected type."""
+    url = storage.download_url(row.storage_key, filename=row.safe_name, content_type=row.content_type, inline=False)
+    if url is not None:
+        return Redirect(path=url, status_code=303, headers={"cache-control": "no-store"})
+    path = storage.local_path(row.storage_key)
+    assert path is not None
+    headers = {**DOWNLOAD_HEADERS, "content-disposition": content_disposition("attachment", row.safe_name)}
+    return File(path=path, media_type=row.content_type, filename=row.safe_name, headers=headers, etag=None)
+
+
+async def preview_image(storage: Storage, row: DocumentVersion, size: str) -> Response[bytes]:
+    """Our own WebP rendering, served through the app (small), so pages
+    need no image source but their own origin."""
+    key = row.thumbnail_key if size != "preview" else row.preview_key
+    if row.preview_status != "ready" or not key:
+        raise NotFound()
+
+    def read() -> bytes:
+        with storage.open(key, whole=True) as stream:
+            return stream.read()
+
+    import anyio.to_thread
+
+    try:
+        data = await anyio.to_thread.run_sync(read)
+    except FileNotFoundError:
+        raise NotFound() from None
+    headers = {**DOWNLOAD_HEADERS, "content-disposition": content_disposition("inline", f"{row.safe_name}.{size}.webp")}
+    return Response(data, media_type="image/webp", headers=headers)
+
+
+class DocumentApi(Controller):
+    path = "/api/v1/documents"
+    tags = ["documents"]
+    guards = [requires("documents.view")]
+
+    @get("/")
+    async def list_documents(
+        self,
+        attached_type: FromQuery[str | None] = None,
+        attached_id: FromQuery[UUID | None] = None,
+        category: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[DocumentOut]:
+        """Documents shared with the caller, newest first, each with its
+        current version; filter by what they are attached to."""
+        rows, next_cursor = await services.list_documents(
+            attached_type=attached_type, attached_id=attached_id, category=category, cursor=cursor
+        )
+        return page_of(rows, next_cursor)
+
+    @post("/", status_code=201, **UPLOAD_ROUTE)
+    async def upload_document(self, request: Request[Any, Any, Any]) -> Response[DocumentOut]:
+        """Multipart upload through the app: fields ``attached_type``,
+        ``attached_id``, ``category``, ``title`` (optional) and the part
+        ``file``. On S3 storage prefer ``POST /uploads`` + ``/uploads/confirm``."""
+        document = await _upload_new(request)
+        return Response(document, status_code=201, background=_preview_task(request, document))
+
+    @post("/uploads", status_code=201, guards=[requires("documents.upload")])
+    async def prepare_upload(self, request: Request[Any, Any, Any], data: JSONBody[DirectUploadRequest]) -> DirectUploadOut:
+        """S3 only: a presigned PUT limited to one key, the announced size,
+        MD5 and SHA-256, valid 15 minutes; send the returned headers with
+        the PUT, then confirm with the ticket."""
+        return await services.prepare_direct_upload(storage_of(request), data)
+
+    @post("/uploads/confirm", status_code=201, guards=[requires("documents.upload")])
+    async def confirm_upload(self, request: Request[Any, Any, Any], data: JSONBody[ConfirmRequest]) -> Response[DocumentOut]:
+        """The server checks the stored object (size, checksums, type by
+        content) and only then creates the document or version."""
+        document = await services.confirm_direct_upload(storage_of(request), data.ticket)
+        return Response(document, status_code=201, background=_preview_task(request, document))
+
+    @get("/{document_id:uuid}")
+    async def get_document(self, document_id: FromPath[UUID]) -> DocumentOut:
+        return await services.get_document(document_id)
+
+    @get("/{document_id:uuid}/content", media_type=MediaType.TEXT)
+    async def download_document(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[Any]:
+        """The current version's bytes (local storage) or a redirect to a
+        presigned URL valid for one minute (S3)."""
+        return download(storage_of(request), await services.version_row(document_id))
+
+    @post("/{document_id:uuid}/withdraw", status_code=200, guards=[requires("documents.withdraw")])
+    async def withdraw_document(self, document_id: FromPath[UUID], data: JSONBody[WithdrawRequest]) -> DocumentOut:
+        """Mark withdrawn, with a reason (kept in the audit trail); nothing is deleted."""
+        return await services.withdraw_document(document_id, data.reason)
+
+    @get("/{document_id:uuid}/versions")
+    async def list_versions(self, document_id: FromPath[UUID]) -> Page[VersionOut]:
+        return page_of(await services.list_versions(document_id))
+
+    @post("/{document_id:uuid}/versions", status_code=201, **UPLOAD_ROUTE)
+    async def upload_version(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[DocumentOut]:
+        """A new version of the same document (multipart part ``file``)."""
+        document = await _upload_version(request, document_id)
+        return Response(document, status_code=201, background=_preview_task(request, document))
+
+    @get("/{document_id:uuid}/versions/{version_id:uuid}")
+    async def get_version(self, document_id: FromPath[UUID], version_id: FromPath[UUID]) -> VersionOut:
+        return await services.get_version(document_id, version_id)
+
+    @get("/{document_id:uuid}/versions/{version_id:uuid}/content", media_type=MediaType.TEXT)
+    async def download_version(
+        self, request: Request[Any, Any, Any], document_id: FromPath[UUID], version_id: FromPath[UUID]
+    ) -> Response[Any]:
+        return download(storage_of(request), await services.version_row(document_id, version_id))
+
+    @get("/{document_id:uuid}/versions/{version_id:uuid}/thumbnail", media_type="image/webp")
+    async def get_thumbnail(
+        self, request: Request[Any, Any, Any], document_id: FromPath[UUID], version_id: FromPath[UUID], size: FromQuery[str] = "thumb"
+    ) -> Response[bytes]:
+        """WebP thumbnail (``size=thumb``, 320 px) or preview (``size=preview``, 1600 px); 404 until rendered."""
+        return await preview_image(storage_of(request), await services.version_row(document_id, version_id), size)
+
+
+# -- pages ---------------------------------------------------------------------------
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def json_error(exc: DomainError) -> Response[Any]:
+    message, fields = exc.translated()
+    body: dict[str, Any] = {"code": exc.code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return Response({"error": body}, status_code=exc.status_code, media_type=MediaType.JSON)
+
+
+def category_options() -> list[tuple[str, str]]:
+    return [(key, gettext(category.label)) for key, category in CATEGORIES.items()]
+
+
+def widget_context(
+    storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None
+) -> dict[str, Any]:
+    """What ``documents/_upload.html`` needs."""
+    limits = upload_limits()
+    accept = {key: ",".join(sorted({f".{ext}" for kind in c.kinds for ext in KINDS[kind].extensions})) for key, c in CATEGORIES.items()}
+    return {
+        "mode": "direct" if storage.direct_uploads else "form",
+        "attached_type": attached_type,
+        "attached_id": str(attached_id),
+        "document": document,
+        "categories": category_options(),
+        "accept": accept,
+        "limits_mb": {key: value // (1024 * 1024) for key, value in limits.items()},
+    }
+
+
+class DocumentPages(Controller):
+    path = "/documents"
+    include_in_schema = False
+    guards = [requires("documents.view")]
+
+    @get("/", name="documents")
+    async def show_documents(
+        self,
+        request: Request[Any, Any, Any],
+        attached_type: FromQuery[str | None] = None,
+        attached_id: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> Template:
+        """All documents the user may see; with an attachment target, the
+        panel for that record (list + upload widget), rendered alone for
+        htmx so that another page can embed it."""
+        target_id = _uuid(attached_id)
+        can_upload = False
+        if attached_type and target_id:
+            await resolve_target(attached_type, target_id)  # 404 for a foreign record
+            can_upload = acting().can("documents.upload")
+        rows, next_cursor = await services.list_documents(
+            attached_type=attached_type or None, attached_id=target_id, category=category or None, cursor=cursor
+        )
+        context = {
+            "documents": rows,
+            "next_cursor": next_cursor,
+            "filters": {"attached_type": attached_type or "", "attached_id": str(target_id or ""), "category": category or ""},
+            "can_upload": can_upload,
+            "widget": widget_context(storage_of(request), attached_type=attached_type or "", attached_id=target_id or ""),
+            "category_labels": dict(category_options()),
+            "active_nav": "",
+        }
+        headers = {"vary": "HX-Request"}
+        if request.headers.get("hx-request"):
+            return HTMXBlockTemplate(template_name="documents/index.html", block_name="document_panel", context=context, headers=headers)
+        return Template(template_name="documents/index.html", context=context, headers=headers)
+
+    @post("/", **UPLOAD_ROUTE)
+    async def upload_document(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """The upload widget (multipart through the app, local storage)."""
+        try:
+            document = await _upload_new(request)
+        except DomainError as exc:
+            if _wants_json(request):
+                return json_error(exc)
+            raise
+        return self._uploaded(request, document)
+
+    def _uploaded(self, request: Request[Any, Any, Any], document: DocumentOut) -> Response[Any]:
+        background = _preview_task(request, document)
+        location = f"/documents/{document.id}"
+        if _wants_json(request):
+            return Response({"document": document, "location": location}, status_code=201, media_type=MediaType.JSON, background=background)
+        return Redirect(
+            path=safe_next(request.query_params.get("next")) if request.query_params.get("next") else location, background=background
+        )
+
+    @post("/uploads", guards=[requires("documents.upload")])
+    async def prepare_upload(self, request: Request[Any, Any, Any], data: JSONBody[DirectUploadRequest]) -> Response[Any]:
+        """The widget's direct path (S3): step 1, a presigned PUT."""
+        try:
+            ticket = await services.prepare_direct_upload(storage_of(request), data)
+        except DomainError as exc:
+            return json_error(exc)
+        return Response(ticket, status_code=201, media_type=MediaType.JSON)
+
+    @post("/uploads/confirm", guards=[requires("documents.upload")])
+    async def confirm_upload(self, request: Request[Any, Any, Any], data: JSONBody[ConfirmRequest]) -> Response[Any]:
+        """The widget's direct path (S3): step 3, after the PUT."""
+        try:
+            document = await services.confirm_direct_upload(storage_of(request), data.ticket)
+        except DomainError as exc:
+            return json_error(exc)
+        return Response(
+            {"document": document, "location": f"/documents/{document.id}"},
+            status_code=201,
+            media_type=MediaType.JSON,
+            background=_preview_task(request, document),
+        )
+
+    @get("/{document_id:uuid}", name="document")
+    async def show_document(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Template:
+        return await self._detail(request, document_id)
+
+    async def _detail(
+        self, request: Request[Any, Any, Any], document_id: UUID, error: DomainError | None = None, values: dict[str, str] | None = None
+    ) -> Template:
+        document = await services.get_document(document_id)
+        versions = await services.list_versions(document_id)
+        me = acting()
+        message, fields = error.translated() if error else (None, {})
+        return Template(
+            template_name="documents/detail.html",
+            context={
+                "document": document,
+                "versions": versions,
+                "can_upload": me.can("documents.upload") and document.status == "active",
+                "can_withdraw": me.can("documents.withdraw") and document.status == "active",
+                "widget": widget_context(storage_of(request), document=document),
+                "category_labels": dict(category_options()),
+                "error_message": message,
+                "field_errors": fields,
+                "values": values or {},
+                "active_nav": "",
+            },
+            status_code=error.status_code if error else 200,
+        )
+
+    @get("/{document_id:uuid}/content")
+    async def download_document(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[Any]:
+        return download(storage_of(request), await services.version_row(document_id))
+
+    @post("/{document_id:uuid}/versions", **UPLOAD_ROUTE)
+    async def upload_version(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[Any]:
+        try:
+            document = await _upload_version(request, document_id)
+        except DomainError as exc:
+            if _wants_json(request) and not isinstance(exc, NotFound):
+                return json_error(exc)
+            raise
+        return self._uploaded(request, document)
+
+    @post("/{document_id:uuid}/withdraw", guards=[requires("documents.withdraw")])
+    async def withdraw_document(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[Any]:
+        await services.get_document(document_id)  # 404 first for a foreign id
+        values = await form_values(request)
+        try:
+            await services.withdraw_document(document_id, values.get("reason", ""))
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            return await self._detail(request, document_id, error=exc, values=values)
+        return Redirect(path=f"/documents/{document_id}", status_code=303)
+
+    @get("/{document_id:uuid}/versions/{version_id:uuid}/content")
+    async def download_version(
+        self, request: Request[Any, Any, Any], document_id: FromPath[UUID], version_id: FromPath[UUID]
+    ) -> Response[Any]:
+        return download(storage_of(request), await services.version_row(document_id, version_id))
+
+    @get("/{document_id:uuid}/versions/{version_id:uuid}/thumbnail")
+    async def show_thumbnail(
+        self, request: Request[Any, Any, Any], document_id: FromPath[UUID], version_id: FromPath[UUID], size: FromQuery[str] = "thumb"
+    ) -> Response[bytes]:
+        return await preview_image(storage_of(request), await services.version_row(document_id, version_id), size)
+
+
+def document_routes() -> list[Any]:
+    return [DocumentApi, DocumentPages]
+
+
+__all__ = ["DocumentApi", "DocumentPages", "FileTooLarge", "document_routes"]
