@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import anyio.to_thread
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
@@ -15,7 +16,7 @@ from litestar.response import File, Redirect, Template
 from portal.documents import services
 from portal.documents.attachments import resolve_target
 from portal.documents.config import largest_limit, upload_limits
-from portal.documents.content import CATEGORIES, KINDS, FileTooLarge
+from portal.documents.content import CATEGORIES, KINDS
 from portal.documents.intake import SPOOL_OPT, UploadForm, read_upload_form
 from portal.documents.previews import schedule_preview
 from portal.documents.services import (
@@ -45,7 +46,6 @@ DOWNLOAD_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
     "x-content-type-options": "nosniff",
 }
-PREVIEW_SIZES = ("thumb", "preview")
 UPLOAD_ROUTE: dict[str, Any] = {"opt": {SPOOL_OPT: True}, "request_max_body_size": None, "guards": [requires("documents.upload")]}
 
 
@@ -123,8 +123,6 @@ async def preview_image(storage: Storage, row: DocumentVersion, size: str) -> Re
     def read() -> bytes:
         with storage.open(key, whole=True) as stream:
             return stream.read()
-
-    import anyio.to_thread
 
     try:
         data = await anyio.to_thread.run_sync(read)
@@ -310,9 +308,8 @@ class DocumentPages(Controller):
         location = f"/documents/{document.id}"
         if _wants_json(request):
             return Response({"document": document, "location": location}, status_code=201, media_type=MediaType.JSON, background=background)
-        return Redirect(
-            path=safe_next(request.query_params.get("next")) if request.query_params.get("next") else location, background=background
-        )
+        target = safe_next(request.query_params.get("next")) if request.query_params.get("next") else location
+        return Redirect(path=target, status_code=303, background=background)
 
     @post("/uploads", guards=[requires("documents.upload")])
     async def prepare_upload(self, request: Request[Any, Any, Any], data: JSONBody[DirectUploadRequest]) -> Response[Any]:
@@ -402,10 +399,3 @@ class DocumentPages(Controller):
         self, request: Request[Any, Any, Any], document_id: FromPath[UUID], version_id: FromPath[UUID], size: FromQuery[str] = "thumb"
     ) -> Response[bytes]:
         return await preview_image(storage_of(request), await services.version_row(document_id, version_id), size)
-
-
-def document_routes() -> list[Any]:
-    return [DocumentApi, DocumentPages]
-
-
-__all__ = ["DocumentApi", "DocumentPages", "FileTooLarge", "document_routes"]

@@ -277,12 +277,12 @@ async def version_row(document_id: UUID | str, version_id: UUID | str | None = N
     """A version of a visible document (its current one when no id is
     given); NotFound for anything foreign, missing or mismatched."""
     document = await scoped(Document).get(document_id)
-    query = scoped(DocumentVersion).objects().where(DocumentVersion.document == document.id)
     if version_id is not None:
         row = await scoped(DocumentVersion).get(version_id)
         if row.document != document.id:
             raise NotFound()
         return row
+    query = scoped(DocumentVersion).objects().where(DocumentVersion.document == document.id)
     row = await query.order_by(DocumentVersion.version, ascending=False).first()
     if row is None:
         raise NotFound()
@@ -364,7 +364,7 @@ async def store_upload(storage: Storage, target: Target, staged: StagedFile) -> 
         key = object_key(context.tenant_id, target.document_id, version_id)
         await storage.put_file(key, staged.path)
     finally:
-        staged.discard()
+        await anyio.to_thread.run_sync(staged.discard)
     try:
         return await _record_version(context, target, version_id, key, staged.sha256, staged.size, name, inspection)
     except Exception:
