@@ -54,6 +54,7 @@ from portal.deliveries.schemas import (
 )
 from portal.deliveries.states import EVENT_ACTIONS, IN_TRANSIT, Event, Status, next_status
 from portal.deliveries.tables import Delivery, DeliveryCounter, DeliveryLine
+from portal.documents.attachments import register_attachment_target
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext
 from portal.orders.services import apply_accepted_quantities
@@ -788,3 +789,6 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
     if accepted_total > 0:
         await apply_accepted_quantities(order.id, {key: value for key, value in accepted_per_order_line.items() if value > 0})
     return await _to_out(delivery)
+
+
+register_attachment_target("delivery", attachment_supplier)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from piccolo.query.functions.aggregate import Count
 
 from portal.audit.services import record
+from portal.documents.attachments import register_attachment_target
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.items.tables import BomLine, Item
@@ -361,9 +362,7 @@ async def dispatch_attachment_supplier(dispatch_id: UUID) -> UUID | None:
     """Hook for the documents package (receipt photos, damage reports): the
     resolver of ``attached_type="dispatch"``. A foreign, missing or (for
     supplier users) draft dispatch raises NotFound; otherwise documents on
-    the dispatch are shared with its supplier. To be registered by whoever
-    wires documents to domains:
-    ``register_attachment_target("dispatch", dispatch_attachment_supplier)``."""
+    the dispatch are shared with its supplier."""
     dispatch = await _visible_dispatch(dispatch_id)
     supplier: UUID = dispatch.supplier
     return supplier
@@ -911,3 +910,6 @@ def _balance_out(supplier: UUID, item: UUID, supplier_name: str, info: tuple[str
         excess_scrap=entry.excess_scrap,
         flagged=entry.over_consumption or entry.excess_scrap,
     )
+
+
+register_attachment_target("dispatch", dispatch_attachment_supplier)

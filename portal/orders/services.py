@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from piccolo.query.functions.aggregate import Count
 
 from portal.audit.services import record
+from portal.documents.attachments import register_attachment_target
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.items.tables import Item
@@ -692,3 +693,24 @@ def _summary(row: dict[str, Any], context: TenantContext) -> OrderSummary:
         overdue=_overdue(row["status"], row["due_date"], context),
         revision=row["revision"],
     )
+
+
+# ---------------------------------------------------------------- documents
+
+
+async def order_attachment_supplier(order_id: UUID) -> UUID | None:
+    """Documents on an order (drawings, specs) are shared with its supplier
+    from the start (the document carries the supplier when it is stored),
+    so drawings attached to a draft are there when the order is issued."""
+    order = await _visible_order(order_id)
+    supplier: UUID = order.supplier
+    return supplier
+
+
+async def order_line_attachment_supplier(line_id: UUID) -> UUID | None:
+    line = await scoped(OrderLine).get(line_id)
+    return await order_attachment_supplier(line.order)
+
+
+register_attachment_target("order", order_attachment_supplier)
+register_attachment_target("order_line", order_line_attachment_supplier)
