@@ -11,6 +11,9 @@ from litestar.response import Redirect, Template
 
 from portal.errors import NotFound
 from portal.i18n import LOCALE_COOKIE, SUPPORTED_LOCALES, normalize_locale
+from portal.orders.pages import DUE_SOON_DAYS, inbox_context
+from portal.progress.services import lines_due
+from tenants.context import TenantContext, peek
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -24,6 +27,14 @@ def safe_next(target: str | None) -> str:
 
 @get("/", name="home", include_in_schema=False)
 async def show_home(request: Request[Any, Any, Any]) -> Template:
+    """A supplier's home is what needs them now (the phone's start page);
+    everyone else gets the overview."""
+    context = peek()
+    if isinstance(context, TenantContext) and context.is_supplier:
+        return Template(
+            template_name="orders/inbox.html",
+            context={**await inbox_context(), "lines_due": await lines_due(DUE_SOON_DAYS), "active_nav": "home"},
+        )
     return Template(template_name="home/index.html", context={"active_nav": "home"})
 
 

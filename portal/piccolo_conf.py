@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "portal.orders.piccolo_app",
         "portal.materials.piccolo_app",
         "portal.deliveries.piccolo_app",
+        "portal.progress.piccolo_app",
     ]
 )

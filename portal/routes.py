@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal import health, pages
+from portal import health, pages, pwa
 from portal.audit.controllers import AuditApi, AuditPages
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
@@ -18,6 +18,8 @@ from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
 from portal.orders.transfer_api import OrderTransferApi
 from portal.orders.transfer_pages import OrderTransferPages
+from portal.progress.api import ProgressApi, ProgressStageApi
+from portal.progress.pages import ProgressPages, StagePages
 from tenants.routes import tenant_routes
 
 
@@ -26,6 +28,9 @@ def domain_routes() -> list[Any]:
         health.health,
         pages.show_home,
         pages.switch_locale,
+        pwa.service_worker,
+        pwa.manifest,
+        pwa.offline,
         *tenant_routes(),
         AuditPages,
         AuditApi,
@@ -46,4 +51,8 @@ def domain_routes() -> list[Any]:
         MaterialBalanceApi,
         DispatchFormPages,
         MaterialPages,
+        ProgressApi,
+        ProgressStageApi,
+        ProgressPages,
+        StagePages,
     ]

@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from piccolo.engine.postgres import PostgresEngine
 
@@ -47,6 +49,10 @@ class TenantContext:
 
     def can(self, action: str) -> bool:
         return allowed(self.role, action)
+
+    def today(self) -> date:
+        """Due dates are calendar days in the tenant's time zone."""
+        return datetime.now(ZoneInfo(self.time_zone)).date()
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "materials.dispatch": frozenset({Role.ADMIN, Role.PLANNER}),
     "materials.confirm": SUPPLIER_ROLES,
     "materials.report": SUPPLIER_ROLES,
+    "progress.view": frozenset(Role),
+    "progress.report": SUPPLIER_ROLES,
+    "progress.configure": frozenset({Role.ADMIN}),
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -94,6 +97,9 @@ ACTION_LABELS = {
     "materials.dispatch": N_("Create and send material dispatches"),
     "materials.confirm": N_("Confirm receipt of dispatched material"),
     "materials.report": N_("Report material returned or scrapped"),
+    "progress.view": N_("See production progress and its photos"),
+    "progress.report": N_("Report production progress with photos"),
+    "progress.configure": N_("Set the production stages suppliers report"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

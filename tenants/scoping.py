@@ -8,6 +8,8 @@ suppliers gets nothing. Handlers never write ``.where(X.tenant == ...)``.
 A table opts in to supplier visibility with a class attribute naming the
 path to its supplier: ``supplier_scope = "supplier"`` or
 ``supplier_scope = "order.supplier"``. Without it, supplier roles see no rows.
+Tenant-wide reference data every supplier of the tenant may read (its
+production stages) says ``supplier_scope = SHARED_WITH_SUPPLIERS``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from portal.errors import NotFound
 from tenants.context import SystemScope, TenantContext, current_or_system
 
 T = TypeVar("T", bound=Table)
+
+SHARED_WITH_SUPPLIERS = "*"
 
 
 def _resolve(table: type[Table], path: str) -> Column:
@@ -49,7 +53,7 @@ class Scoped(Generic[T]):
             path = getattr(self.table, "supplier_scope", None)
             if path is None or context.supplier_id is None:
                 conditions.append(WhereRaw("1 = 0"))
-            else:
+            elif path != SHARED_WITH_SUPPLIERS:
                 conditions.append(_resolve(self.table, path) == context.supplier_id)
         return conditions
 

@@ -220,7 +220,7 @@ class DocumentApi(Controller):
 # -- pages ---------------------------------------------------------------------------
 
 
-def _wants_json(request: Request[Any, Any, Any]) -> bool:
+def wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
@@ -298,7 +298,7 @@ class DocumentPages(Controller):
         try:
             document = await _upload_new(request)
         except DomainError as exc:
-            if _wants_json(request):
+            if wants_json(request):
                 return json_error(exc)
             raise
         return self._uploaded(request, document)
@@ -306,7 +306,7 @@ class DocumentPages(Controller):
     def _uploaded(self, request: Request[Any, Any, Any], document: DocumentOut) -> Response[Any]:
         background = _preview_task(request, document)
         location = f"/documents/{document.id}"
-        if _wants_json(request):
+        if wants_json(request):
             return Response({"document": document, "location": location}, status_code=201, media_type=MediaType.JSON, background=background)
         target = safe_next(request.query_params.get("next")) if request.query_params.get("next") else location
         return Redirect(path=target, status_code=303, background=background)
@@ -371,7 +371,7 @@ class DocumentPages(Controller):
         try:
             document = await _upload_version(request, document_id)
         except DomainError as exc:
-            if _wants_json(request) and not isinstance(exc, NotFound):
+            if wants_json(request) and not isinstance(exc, NotFound):
                 return json_error(exc)
             raise
         return self._uploaded(request, document)

@@ -22,6 +22,7 @@ from portal.orders import services
 from portal.orders.forms import line_errors, lines_from_form, posted_lines
 from portal.orders.schemas import OrderCreate, OrderUpdate
 from portal.orders.states import BUYER_EVENTS, RECEIVING_STATES, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
+from portal.progress.services import order_timeline
 from tenants.guards import acting, requires
 from tenants.services.suppliers import list_suppliers
 
@@ -131,10 +132,12 @@ class OrderPages(Controller):
             "orders/detail.html",
             deliveries=(await list_deliveries(order_id=order_id)).items,
             can_ship=context.can("deliveries.ship") and order.status in RECEIVING_STATES,
+            can_report=context.can("progress.report") and order.status in RECEIVING_STATES,
             values=values,
             error=error,
             order=order,
             revisions=await services.list_revisions(order_id),
+            progress=await order_timeline(order_id),
             events=available_events(order.status),
             needs_reason={Event.REJECT.value, Event.CANCEL.value},
             can_edit=acting().can("orders.manage") and order.status not in ("closed", "cancelled", "delivered"),
@@ -212,13 +215,13 @@ class InboxPages(Controller):
     @get("/", name="inbox")
     async def show_inbox(self) -> Template:
         """What needs the supplier now: orders to answer, changes to
-        acknowledge, work due soon or late."""
-        return Template(
-            template_name="orders/inbox.html",
-            context={
-                "inbox": await services.inbox(DUE_SOON_DAYS),
-                "dispatches": await dispatches_to_confirm(),
-                "deliveries": await deliveries_to_receive(),
-                "active_nav": "inbox",
-            },
-        )
+        acknowledge, work due soon or late (also the supplier's home)."""
+        return Template(template_name="orders/inbox.html", context={**await inbox_context(), "active_nav": "inbox"})
+
+
+async def inbox_context() -> dict[str, Any]:
+    return {
+        "inbox": await services.inbox(DUE_SOON_DAYS),
+        "dispatches": await dispatches_to_confirm(),
+        "deliveries": await deliveries_to_receive(),
+    }

@@ -32,6 +32,9 @@ PUBLIC_ROUTES = {
     "/invitations/{token:str}": "the emailed token is the credential",
     "/api/v1/auth/token": "sign-in for API clients",
     "/static/{file_path:path}": "CSS, JS, icons",
+    "/sw.js": "service worker: the app shell's URLs, nothing about anyone",
+    "/manifest.webmanifest": "web app manifest: names and icons",
+    "/offline": "offline page, cached by the service worker at install",
     "/schema": "OpenAPI description",
     "/schema/scalar": "OpenAPI description",
     "/schema/openapi.json": "OpenAPI description",
@@ -106,6 +109,8 @@ SUPPLIER_BOUND = {
     "dispatch_id",
     "return_id",
     "scrap_id",
+    "line_id",
+    "report_id",
 }
 
 
@@ -139,6 +144,29 @@ async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> UUID:
         lines = [DeliveryLineIn(order_line_id=order.lines[0].id, quantity=Decimal(4), lot="L-1")]
         delivery = await create_delivery(DeliveryCreate(order_id=order.id, lines=lines, ship=True))
     return delivery.id
+
+
+async def _seed_progress(tenant: Any, supplier_id: UUID, item_id: UUID) -> dict[str, UUID]:
+    """A progress report of ``supplier_id`` on a line of its accepted order."""
+    from dataclasses import replace
+    from datetime import date, timedelta
+    from decimal import Decimal
+    from uuid import uuid4
+
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+    from portal.progress.schemas import ReportIn
+    from portal.progress.services import create_report
+    from tenants.context import operator_context, tenant_scope
+
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(10), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    order = await orders.fire((await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))).id, "issue")
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        await orders.fire(order.id, "accept")
+        body = ReportIn(client_id=uuid4(), order_line_id=order.lines[0].id, stage="machining", good_quantity=Decimal(2), photos_expected=1)
+        report, _ = await create_report(body)
+    return {"line_id": order.lines[0].id, "report_id": report.id}
 
 
 async def _seed_materials(tenant: Any, supplier_id: UUID) -> dict[str, UUID]:
@@ -199,6 +227,7 @@ async def _seed(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
             ids[-1]["delivery_id"] = await _seed_delivery(tenant, supplier_id, item.id)
             ids[-1]["document_id"], ids[-1]["version_id"] = await seed_document(supplier_id)
             ids[-1].update(await _seed_materials(tenant, supplier_id))
+            ids[-1].update(await _seed_progress(tenant, supplier_id, item.id))
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()

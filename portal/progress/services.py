@@ -1,0 +1,444 @@
+"""Progress reports from the shop floor.
+
+The rules, in one place:
+
+- Supplier roles report on lines of their own orders that are accepted, in
+  production or partly delivered; the first report on an accepted order
+  moves it to "in production" (the supplier need not do that separately).
+- Good + scrap may not exceed the line's open quantity (ordered - accepted
+  on deliveries); scrap needs a reason.
+- Exactly once: ``client_id`` is generated on the phone and unique per
+  supplier. A report sent again returns the stored one; that lookup comes
+  before every other check, so a retry still succeeds after the order has
+  moved on since the first (answered but unheard) attempt.
+- Photos follow the report one request each, up to ``photos_expected``.
+  Each is a document (category photo) attached to the report, so the
+  documents domain checks, stores and versions it; the same bytes sent
+  again are the same photo. A report whose photos did not all arrive shows
+  that to both sides until the phone sends the rest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from piccolo.engine.postgres import PostgresEngine
+
+from portal.audit.services import record
+from portal.db import get_engine
+from portal.documents.attachments import register_attachment_target
+from portal.documents.intake import StagedFile
+from portal.documents.services import new_document_target, store_upload
+from portal.documents.storage import Storage
+from portal.documents.tables import DocumentVersion
+from portal.errors import Conflict, DomainError, PermissionDenied
+from portal.i18n import N_
+from portal.orders import services as orders
+from portal.orders.states import RECEIVING_STATES, Event, Status
+from portal.orders.tables import Order, OrderLine
+from portal.progress.schemas import LineOut, PhotoOut, ReportIn, ReportOut, WorkOrder
+from portal.progress.stages import stage_named
+from portal.progress.tables import ProgressPhoto, ProgressReport
+from portal.quantities import quantity_problem
+from tenants.context import TenantContext, current
+from tenants.scoping import scoped
+from tenants.tables import User
+
+MAX_PHOTOS = 10
+MAX_TEXT = 2000
+# A phone clock a little ahead is tolerated; further ahead is not believed.
+CLOCK_SKEW = timedelta(minutes=5)
+TIMELINE_LIMIT = 200
+ZERO = Decimal(0)
+
+
+class InvalidReport(DomainError):
+    code = "invalid_report"
+    message = N_("Some fields are missing or not valid.")
+
+
+class NotReporting(Conflict):
+    code = "order_not_in_production"
+    message = N_("Progress can be reported only on accepted orders that are in production or partly delivered.")
+
+
+class PhotosComplete(Conflict):
+    code = "report_photos_complete"
+    message = N_("This report already has all its photos.")
+
+
+def _require(action: str) -> TenantContext:
+    context = current()
+    if not context.can(action):
+        raise PermissionDenied()
+    return context
+
+
+# ---------------------------------------------------------------- reading
+
+
+_LINE: Any = ProgressReport.order_line
+REPORT_COLUMNS = (
+    ProgressReport.all_columns(),
+    ProgressReport.order.number,
+    _LINE.line_no,
+    _LINE.item.code,
+)
+
+
+async def _reports(*conditions: Any, limit: int = TIMELINE_LIMIT) -> list[ReportOut]:
+    query = scoped(ProgressReport).select(*REPORT_COLUMNS)
+    for condition in conditions:
+        query = query.where(condition)
+    rows = await query.order_by(ProgressReport.made_at, ascending=False).order_by(ProgressReport.id).limit(limit)
+    if not rows:
+        return []
+    photos = await _photos_of([row["id"] for row in rows])
+    names = await _names({row["reported_by"] for row in rows if row["reported_by"]})
+    return [
+        ReportOut(
+            id=row["id"],
+            client_id=row["client_id"],
+            order_id=row["order"],
+            order_number=row["order.number"],
+            order_line_id=row["order_line"],
+            line_no=row["order_line.line_no"],
+            item_code=row["order_line.item.code"],
+            stage=row["stage"],
+            stage_label=row["stage_label"],
+            good_quantity=Decimal(str(row["good_quantity"])),
+            scrap_quantity=Decimal(str(row["scrap_quantity"])),
+            scrap_reason=row["scrap_reason"],
+            note=row["note"],
+            photos_expected=row["photos_expected"],
+            photos_received=row["photos_received"],
+            photos=photos.get(row["id"], []),
+            reported_by=names.get(row["reported_by"], ""),
+            made_at=row["made_at"],
+            received_at=row["received_at"],
+        )
+        for row in rows
+    ]
+
+
+async def _photos_of(report_ids: list[UUID]) -> dict[UUID, list[PhotoOut]]:
+    rows = await (
+        scoped(ProgressPhoto)
+        .select(ProgressPhoto.id, ProgressPhoto.report, ProgressPhoto.document, ProgressPhoto.position, ProgressPhoto.captured_at)
+        .where(ProgressPhoto.report.is_in(report_ids))
+        .order_by(ProgressPhoto.position)
+    )
+    if not rows:
+        return {}
+    versions = await (
+        scoped(DocumentVersion)
+        .select(DocumentVersion.id, DocumentVersion.document, DocumentVersion.preview_status)
+        .where(DocumentVersion.document.is_in([row["document"] for row in rows]))
+        .order_by(DocumentVersion.version)
+    )
+    # A photo is one version; should someone upload another, the last shows.
+    latest = {row["document"]: row for row in versions}
+    photos: dict[UUID, list[PhotoOut]] = defaultdict(list)
+    for row in rows:
+        version = latest.get(row["document"])
+        if version is None:
+            continue
+        photos[row["report"]].append(
+            PhotoOut(
+                id=row["id"],
+                document_id=row["document"],
+                version_id=version["id"],
+                preview=version["preview_status"],
+                position=row["position"],
+                captured_at=row["captured_at"],
+            )
+        )
+    return photos
+
+
+async def _names(user_ids: set[UUID]) -> dict[UUID, str]:
+    if not user_ids:
+        return {}
+    rows = await User.select(User.id, User.name).where(User.id.is_in(list(user_ids)))
+    return {row["id"]: row["name"] for row in rows}
+
+
+async def get_report(report_id: UUID | str) -> ReportOut:
+    report = await scoped(ProgressReport).get(report_id)
+    (out,) = await _reports(ProgressReport.id == report.id, limit=1)
+    return out
+
+
+async def order_timeline(order_id: UUID | str) -> list[ReportOut]:
+    """Every report on an order, newest first (both sides see it)."""
+    _require("progress.view")
+    order = await scoped(Order).get(order_id)
+    return await _reports(ProgressReport.order == order.id)
+
+
+async def list_reports(order_id: UUID | None = None, order_line_id: UUID | None = None) -> list[ReportOut]:
+    _require("progress.view")
+    conditions = []
+    if order_id is not None:
+        conditions.append(ProgressReport.order == order_id)
+    if order_line_id is not None:
+        conditions.append(ProgressReport.order_line == order_line_id)
+    return await _reports(*conditions)
+
+
+def _open_quantity(line: dict[str, Any]) -> Decimal:
+    return max(ZERO, Decimal(str(line["quantity"])) - Decimal(str(line["delivered_quantity"])))
+
+
+LINE_COLUMNS = (
+    OrderLine.id,
+    OrderLine.order,
+    OrderLine.line_no,
+    OrderLine.operation,
+    OrderLine.quantity,
+    OrderLine.delivered_quantity,
+    OrderLine.due_date,
+    OrderLine.item.code,
+    OrderLine.item.name,
+    OrderLine.item.unit,
+    OrderLine.order.number,
+    OrderLine.order.status,
+)
+
+
+def _line_out(row: dict[str, Any], today: date, last: ReportOut | None) -> LineOut:
+    open_quantity = _open_quantity(row)
+    return LineOut(
+        id=row["id"],
+        order_id=row["order"],
+        order_number=row["order.number"],
+        order_status=row["order.status"],
+        line_no=row["line_no"],
+        item_code=row["item.code"],
+        item_name=row["item.name"],
+        unit=row["item.unit"],
+        operation=row["operation"],
+        quantity=Decimal(str(row["quantity"])),
+        delivered_quantity=Decimal(str(row["delivered_quantity"])),
+        open_quantity=open_quantity,
+        due_date=row["due_date"],
+        overdue=open_quantity > 0 and row["due_date"] < today,
+        last_report=last,
+    )
+
+
+async def _last_reports(line_ids: list[UUID]) -> dict[UUID, ReportOut]:
+    latest: dict[UUID, ReportOut] = {}
+    if line_ids:
+        for report in await _reports(ProgressReport.order_line.is_in(line_ids), limit=len(line_ids) * 20):
+            latest.setdefault(report.order_line_id, report)
+    return latest
+
+
+async def report_line(line_id: UUID | str) -> LineOut:
+    """The line a report screen is about, with its last report (the
+    defaults of the next one)."""
+    context = _require("progress.view")
+    line = await scoped(OrderLine).get(line_id)
+    rows = await scoped(OrderLine).select(*LINE_COLUMNS).where(OrderLine.id == line.id)
+    last = await _last_reports([line.id])
+    return _line_out(rows[0], context.today(), last.get(line.id))
+
+
+async def open_work() -> list[WorkOrder]:
+    """The supplier's orders that can take progress reports, with their
+    open lines: the list the phone starts from (and keeps offline)."""
+    context = _require("progress.view")
+    states = [status.value for status in RECEIVING_STATES]
+    rows = await (
+        scoped(OrderLine)
+        .select(*LINE_COLUMNS, OrderLine.order.due_date)
+        .where(OrderLine.order.status.is_in(states))
+        .where(OrderLine.removed == False)  # noqa: E712
+        .order_by(OrderLine.order.due_date)
+        .order_by(OrderLine.order.number)
+        .order_by(OrderLine.line_no)
+        .limit(500)
+    )
+    rows = [row for row in rows if _open_quantity(row) > 0]
+    last = await _last_reports([row["id"] for row in rows])
+    today = context.today()
+    work: dict[UUID, WorkOrder] = {}
+    for row in rows:
+        order = work.get(row["order"])
+        if order is None:
+            order = work[row["order"]] = WorkOrder(
+                id=row["order"], number=row["order.number"], status=row["order.status"], due_date=row["order.due_date"], lines=[]
+            )
+        order.lines.append(_line_out(row, today, last.get(row["id"])))
+    return list(work.values())
+
+
+async def lines_due(within_days: int) -> list[LineOut]:
+    """Open lines due within ``within_days`` or late, soonest first."""
+    context = current()
+    horizon = context.today() + timedelta(days=within_days)
+    lines = [line for order in await open_work() for line in order.lines if line.due_date <= horizon]
+    return sorted(lines, key=lambda line: (line.due_date, line.order_number, line.line_no))
+
+
+# ---------------------------------------------------------------- writing
+
+
+async def _existing(context: TenantContext, client_id: UUID) -> ProgressReport | None:
+    row: ProgressReport | None = (
+        await scoped(ProgressReport)
+        .objects()
+        .where((ProgressReport.supplier == context.supplier_id) & (ProgressReport.client_id == client_id))
+        .first()
+    )
+    return row
+
+
+def _made_at(value: datetime | None, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return now if value > now + CLOCK_SKEW else value
+
+
+def _check(data: ReportIn, open_quantity: Decimal, unit: str) -> tuple[Decimal, Decimal, dict[str, str], dict[str, Any]]:
+    problems: dict[str, str] = {}
+    good, problem = quantity_problem(data.good_quantity, allow_zero=True)
+    if problem:
+        problems["good_quantity"] = problem
+    scrap, problem = quantity_problem(data.scrap_quantity, allow_zero=True)
+    if problem:
+        problems["scrap_quantity"] = problem
+    if scrap and not data.scrap_reason.strip():
+        problems["scrap_reason"] = N_("Say why pieces were scrapped.")
+    if good is not None and scrap is not None and good + scrap > open_quantity:
+        problems["good_quantity"] = N_("Good and scrap together may not exceed the open quantity of this line: %(open)s %(unit)s.")
+    if len(data.note) > MAX_TEXT or len(data.scrap_reason) > MAX_TEXT:
+        problems["note"] = N_("Use at most 2000 characters.")
+    if not 0 <= data.photos_expected <= MAX_PHOTOS:
+        problems["photos"] = N_("Add at most %(max)s photos.")
+    params = {"open": f"{open_quantity.normalize():f}", "unit": unit, "max": MAX_PHOTOS}
+    return good or ZERO, scrap or ZERO, problems, params
+
+
+async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
+    """Store a report once; the second value says whether this call stored
+    it (False: it was there already)."""
+    context = _require("progress.report")
+    existing = await _existing(context, data.client_id)
+    if existing is not None:
+        return await get_report(existing.id), False
+    line_row = await scoped(OrderLine).get(data.order_line_id)
+    (line,) = await scoped(OrderLine).select(*LINE_COLUMNS).where(OrderLine.id == line_row.id)
+    if line_row.removed or line["order.status"] not in RECEIVING_STATES:
+        raise NotReporting()
+    stage = await stage_named(data.stage)
+    good, scrap, problems, params = _check(data, _open_quantity(line), line["item.unit"])
+    if stage is None:
+        problems["stage"] = N_("Choose a stage.")
+    if problems or stage is None:
+        raise InvalidReport(fields=problems, **params)
+    if line["order.status"] == Status.ACCEPTED.value:
+        await orders.fire(line["order"], Event.START.value)
+    now = datetime.now(UTC)
+    report = scoped(ProgressReport).new(
+        id=uuid4(),
+        supplier=context.supplier_id,
+        order=line["order"],
+        order_line=line["id"],
+        client_id=data.client_id,
+        stage=stage.code,
+        stage_label=stage.label,
+        good_quantity=good,
+        scrap_quantity=scrap,
+        scrap_reason=data.scrap_reason.strip(),
+        note=data.note.strip(),
+        photos_expected=data.photos_expected,
+        reported_by=context.user_id,
+        made_at=_made_at(data.made_at, now),
+        received_at=now,
+    )
+    stored = await (
+        ProgressReport.insert(report)
+        .on_conflict(target=(ProgressReport.tenant, ProgressReport.supplier, ProgressReport.client_id), action="DO NOTHING")
+        .returning(ProgressReport.id)
+    )
+    if not stored:
+        # The same report, sent twice at once: the other request stored it.
+        raced = await _existing(context, data.client_id)
+        assert raced is not None
+        return await get_report(raced.id), False
+    await record(
+        "progress.report",
+        entity_type="progress_report",
+        entity_id=report.id,
+        after={
+            "order_line_id": line["id"],
+            "client_id": data.client_id,
+            "stage": stage.code,
+            "good_quantity": str(good),
+            "scrap_quantity": str(scrap),
+            "photos_expected": data.photos_expected,
+        },
+    )
+    return await get_report(report.id), True
+
+
+async def _lock_report(report_id: UUID) -> None:
+    """Serialises photo uploads of one report (PostgreSQL; SQLite runs one
+    writer at a time): the duplicate check and the count stay exact."""
+    if isinstance(get_engine(), PostgresEngine):
+        await scoped(ProgressReport).select(ProgressReport.id).where(ProgressReport.id == report_id).lock_rows()
+
+
+async def add_photo(storage: Storage, report_id: UUID | str, staged: StagedFile, captured_at: datetime | None) -> tuple[PhotoOut, bool]:
+    """Attach one photo; the same bytes again return the stored photo."""
+    _require("progress.report")
+    report = await scoped(ProgressReport).get(report_id)
+    await _lock_report(report.id)
+    existing = (
+        await scoped(ProgressPhoto).objects().where((ProgressPhoto.report == report.id) & (ProgressPhoto.sha256 == staged.sha256)).first()
+    )
+    if existing is None:
+        fresh = await scoped(ProgressReport).get(report.id)
+        if fresh.photos_received >= fresh.photos_expected:
+            raise PhotosComplete()
+        target = await new_document_target("progress_report", report.id, "photo", "")
+        document = await store_upload(storage, target, staged)
+        existing = scoped(ProgressPhoto).new(
+            id=uuid4(),
+            supplier=report.supplier,
+            report=report.id,
+            document=document.id,
+            sha256=staged.sha256,
+            position=fresh.photos_received + 1,
+            captured_at=_made_at(captured_at, datetime.now(UTC)) if captured_at else None,
+        )
+        await existing.save()
+        await (
+            scoped(ProgressReport)
+            .update({ProgressReport.photos_received: ProgressReport.photos_received + 1})
+            .where(ProgressReport.id == report.id)
+        )
+        created = True
+    else:
+        created = False
+    photos = await _photos_of([report.id])
+    photo = next(p for p in photos[report.id] if p.id == existing.id)
+    return photo, created
+
+
+async def report_attachment_supplier(report_id: UUID) -> UUID | None:
+    report = await scoped(ProgressReport).get(report_id)
+    supplier: UUID = report.supplier
+    return supplier
+
+
+register_attachment_target("progress_report", report_attachment_supplier)

@@ -1,0 +1,246 @@
+/* The page side of the offline outbox and the service worker.
+ *
+ * - Registers the service worker (static/sw.js, served at /sw.js).
+ * - Tells the outbox who is signed in (records of another account on the
+ *   same phone are never sent with this one's session), and tells the
+ *   worker to forget cached pages after sign-out.
+ * - The report form (form[data-outbox-form]) saves the report in IndexedDB
+ *   first, then sends it; field errors from the server come back onto the
+ *   form, a lost connection leaves it queued.
+ * - The outbox panel ([data-outbox-panel]) lists what is queued, with
+ *   "send now" and "discard".
+ * - Sends again on load, when the connection returns and when the page is
+ *   shown again; Background Sync does it too where the browser has it.
+ */
+(function () {
+  "use strict";
+
+  var Outbox = window.PortalOutbox;
+  if (!Outbox || !window.indexedDB) return;
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function worker() {
+    return "serviceWorker" in navigator ? navigator.serviceWorker.ready : Promise.reject(new Error("no worker"));
+  }
+
+  function tellWorker(message) {
+    return worker().then(function (registration) {
+      if (registration.active) registration.active.postMessage(message);
+    }, function () {});
+  }
+
+  function askForSync() {
+    worker().then(function (registration) {
+      if (registration.sync) return registration.sync.register("outbox");
+    }).catch(function () {});
+  }
+
+  // -- the panel -----------------------------------------------------------
+
+  function panel() { return document.querySelector("[data-outbox-panel]"); }
+
+  function photoText(p, item) {
+    var sent = item.photos.filter(function (photo) { return photo.sent; }).length;
+    return p.dataset.msgPhotos.replace("{sent}", sent).replace("{total}", item.photos.length);
+  }
+
+  function button(label, className, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "button " + className;
+    b.textContent = label;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function render() {
+    var p = panel();
+    if (!p) return Promise.resolve();
+    return Promise.all([Outbox.all(), Outbox.getMeta("user")]).then(function (values) {
+      var items = values[0].filter(function (item) { return item.user === values[1]; });
+      var list = p.querySelector("[data-outbox-list]");
+      list.textContent = "";
+      items.forEach(function (item) {
+        var li = document.createElement("li");
+        li.className = "outbox-item state-" + item.state;
+        li.dataset.outboxItem = item.id;
+        var title = document.createElement("strong");
+        title.textContent = item.label;
+        var state = document.createElement("div");
+        state.className = item.state === "refused" ? "field-error" : "hint";
+        var text = item.state === "refused" ? p.dataset.msgRefused + " " + (item.error || "")
+          : item.state === "signed-out" ? p.dataset.msgSignin
+          : item.state === "sending" ? p.dataset.msgSending : p.dataset.msgWaiting;
+        state.textContent = text + (item.photos.length ? " · " + photoText(p, item) : "");
+        var actions = document.createElement("div");
+        actions.className = "outbox-actions";
+        actions.appendChild(button(p.dataset.msgRetry, "primary", function () { retry(item.id); }));
+        actions.appendChild(button(p.dataset.msgDiscard, "", function () { discard(item.id); }));
+        li.appendChild(title);
+        li.appendChild(state);
+        li.appendChild(actions);
+        list.appendChild(li);
+      });
+      p.querySelector("[data-outbox-count]").textContent = items.length;
+      p.hidden = items.length === 0;
+    });
+  }
+
+  function announceSent(count) {
+    var note = document.querySelector("[data-outbox-sent]");
+    var p = panel();
+    if (!note || !p || !count) return;
+    note.textContent = p.dataset.msgSent;
+    note.hidden = false;
+  }
+
+  function retry(id) {
+    Outbox.get(id).then(function (item) {
+      if (!item) return null;
+      item.state = "sending";
+      return Outbox.put(item).then(render).then(function () { return Outbox.send(item, csrfToken()); });
+    }).then(function (result) {
+      if (result && result.outcome === "ok") announceSent(1);
+      return render();
+    });
+  }
+
+  function discard(id) {
+    var p = panel();
+    if (!window.confirm(p.dataset.msgConfirm)) return;
+    Outbox.remove(id).then(render);
+  }
+
+  function flush() {
+    return Outbox.flush(csrfToken()).then(function (results) {
+      announceSent(results.filter(function (r) { return r.outcome === "ok"; }).length);
+      return render();
+    }, function () { return render(); });
+  }
+
+  // -- the report form -----------------------------------------------------
+
+  function showErrors(form, error) {
+    var banner = document.querySelector("[data-report-error]");
+    form.querySelectorAll("[data-error-for]").forEach(function (node) {
+      var message = error.fields[node.dataset.errorFor];
+      node.textContent = message || "";
+      node.hidden = !message;
+    });
+    if (banner) {
+      banner.textContent = error.message;
+      banner.hidden = !error.message;
+      banner.scrollIntoView({ block: "center" });
+    }
+  }
+
+  function itemFrom(form, user) {
+    var fields = {};
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && name !== "_csrf_token") fields[name] = value;
+    });
+    fields.made_at = new Date().toISOString();
+    var photos = (form.portalPhotos || []).map(function (photo) {
+      return { blob: photo.blob, name: photo.name, captured_at: photo.captured_at, sent: false };
+    });
+    return {
+      id: fields.client_id,
+      user: user,
+      url: form.getAttribute("action"),
+      label: form.dataset.label + (fields.good_quantity ? " · " + fields.good_quantity : ""),
+      fields: fields,
+      photos: photos,
+      reportId: null,
+      state: "waiting",
+      error: "",
+      csrf: csrfToken(),
+      created: Date.now(),
+      attempts: 0,
+    };
+  }
+
+  function onSubmit(event) {
+    var form = event.target.closest("form[data-outbox-form]");
+    if (!form) return;
+    event.preventDefault();
+    var submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    var user = document.body.dataset.user;
+    var item = itemFrom(form, user);
+    // Saved on the phone before anything is sent: nothing is lost if the
+    // connection drops half-way or the page is closed.
+    Outbox.put(item).then(function () {
+      askForSync();
+      if (!navigator.onLine) return { outcome: "later" };
+      return Outbox.send(item, csrfToken());
+    }).then(function (result) {
+      if (result.outcome === "refused" && !item.reportId) {
+        // The report itself was refused (a field): fix it here; the form
+        // still holds everything, so the queued copy can go.
+        return Outbox.remove(item.id).then(function () {
+          submit.disabled = false;
+          showErrors(form, result.error);
+        });
+      }
+      var next = form.dataset.next + (result.outcome === "ok" ? "?sent=1" : "");
+      window.location.assign(next);
+      return null;
+    }, function () {
+      submit.disabled = false;
+      showErrors(form, { message: form.dataset.msgFailed, fields: {} });
+    });
+  }
+
+  function newId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  /* Every report gets its own id when the form is shown: a form drawn from
+   * the kept copy of the page (offline) must not reuse the one in it. */
+  function freshIds() {
+    document.querySelectorAll("form[data-outbox-form] input[name=client_id]").forEach(function (input) {
+      input.value = newId();
+    });
+  }
+
+  // -- start -----------------------------------------------------------------
+
+  function start() {
+    var user = document.body.dataset.user || null;
+    Outbox.setMeta("user", user).then(function () {
+      if (!user) {
+        tellWorker({ type: "forget" });
+        return null;
+      }
+      if (/[?&]sent=1/.test(window.location.search)) announceSent(1);
+      return flush();
+    });
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+      var links = Array.prototype.map.call(document.querySelectorAll("a[data-precache]"), function (a) { return a.getAttribute("href"); });
+      if (links.length && user) tellWorker({ type: "precache", urls: links });
+    }
+    freshIds();
+    window.addEventListener("pageshow", function (event) { if (event.persisted) freshIds(); });
+    document.addEventListener("submit", onSubmit);
+    window.addEventListener("online", flush);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") flush();
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
