@@ -66,7 +66,7 @@ async def manifest() -> Response[str]:
         "name": gettext("Outsourcing portal"),
         "short_name": gettext("Portal"),
         "description": gettext("Orders, progress and quality documents shared between a buyer and its suppliers."),
-        "lang": current_locale.get(),
+        "lang": current_locale.get().replace("_", "-"),
         "start_url": "/",
         "scope": "/",
         "display": "standalone",

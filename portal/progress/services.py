@@ -336,6 +336,14 @@ async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
     if existing is not None:
         return await get_report(existing.id), False
     line_row = await scoped(OrderLine).get(data.order_line_id)
+    if isinstance(get_engine(), PostgresEngine):
+        # Reports on one order wait for each other: the one that starts
+        # production does it alone, and a retry racing its first attempt
+        # finds the stored report once that commits.
+        await scoped(Order).select(Order.id).where(Order.id == line_row.order).lock_rows()
+        existing = await _existing(context, data.client_id)
+        if existing is not None:
+            return await get_report(existing.id), False
     (line,) = await scoped(OrderLine).select(*LINE_COLUMNS).where(OrderLine.id == line_row.id)
     if line_row.removed or line["order.status"] not in RECEIVING_STATES:
         raise NotReporting()

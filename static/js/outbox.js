@@ -141,6 +141,12 @@
     }
   }
 
+  function stageName(form) {
+    var checked = form.querySelector("input[name=stage]:checked");
+    var label = checked && checked.closest("label");
+    return label ? label.textContent.trim() : "";
+  }
+
   function itemFrom(form, user) {
     var fields = {};
     new FormData(form).forEach(function (value, name) {
@@ -154,7 +160,7 @@
       id: fields.client_id,
       user: user,
       url: form.getAttribute("action"),
-      label: form.dataset.label + (fields.good_quantity ? " · " + fields.good_quantity : ""),
+      label: [form.dataset.label, stageName(form), fields.good_quantity].filter(Boolean).join(" · "),
       fields: fields,
       photos: photos,
       reportId: null,
@@ -217,24 +223,33 @@
 
   // -- start -----------------------------------------------------------------
 
+  /* What each page needs, after a full load or an htmx navigation. */
+  function pageShown() {
+    var user = document.body.dataset.user || null;
+    freshIds();
+    var links = Array.prototype.map.call(document.querySelectorAll("a[data-precache]"), function (a) { return a.getAttribute("href"); });
+    if (links.length && user) tellWorker({ type: "precache", urls: links });
+    if (/[?&]sent=1/.test(window.location.search)) announceSent(1);
+    return user ? flush() : render();
+  }
+
   function start() {
     var user = document.body.dataset.user || null;
     Outbox.setMeta("user", user).then(function () {
-      if (!user) {
-        tellWorker({ type: "forget" });
-        return null;
-      }
-      if (/[?&]sent=1/.test(window.location.search)) announceSent(1);
-      return flush();
+      if (!user) tellWorker({ type: "forget" });
+      return pageShown();
     });
-    if ("serviceWorker" in navigator) {
-      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
-      var links = Array.prototype.map.call(document.querySelectorAll("a[data-precache]"), function (a) { return a.getAttribute("href"); });
-      if (links.length && user) tellWorker({ type: "precache", urls: links });
-    }
-    freshIds();
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     window.addEventListener("pageshow", function (event) { if (event.persisted) freshIds(); });
     document.addEventListener("submit", onSubmit);
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      if (event.detail.boosted) pageShown();
+    });
+    // A link followed by htmx with no network: load it the ordinary way,
+    // so the worker answers with the kept copy or the offline page.
+    document.body.addEventListener("htmx:sendError", function (event) {
+      if (event.detail.boosted && event.detail.pathInfo) window.location.assign(event.detail.pathInfo.finalRequestPath || event.detail.pathInfo.requestPath);
+    });
     window.addEventListener("online", flush);
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible") flush();

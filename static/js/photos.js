@@ -109,8 +109,9 @@
   }
 
   function start() {
-    document.querySelectorAll("[data-photo-picker]").forEach(function (picker) {
+    document.querySelectorAll("[data-photo-picker]:not([data-ready])").forEach(function (picker) {
       var form = picker.closest("form");
+      picker.dataset.ready = "1";
       form.portalPhotos = [];
       picker.hidden = !("createImageBitmap" in window);
       picker.querySelectorAll("[data-photo-input]").forEach(function (input) {
@@ -123,4 +124,6 @@
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
+  // Pages reached through htmx (the boosted navigation) bring their pickers.
+  document.addEventListener("htmx:afterSettle", start);
 })();

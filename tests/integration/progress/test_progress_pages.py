@@ -90,7 +90,8 @@ def test_the_buyer_sees_the_timeline_with_photos_on_the_order(client: Any, shop:
     assert "Zinc plated" in page
     assert "1 of 2 photos have arrived" in page
     feed = client.get("/progress", headers=_page(client, shop, "planner")).text
-    assert order["number"] in feed and "Surface treatment" in feed
+    assert order["number"] in feed
+    assert "Surface treatment" in feed
 
 
 def test_the_supplier_home_is_what_needs_them_now(client: Any, shop: OrderWorld) -> None:
