@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from uuid import uuid4
 
-from PIL import Image
-
 from tests.integration.deliveries.conftest import accepted_order
 from tests.integration.orders.conftest import OrderWorld, shop
+from tests.support.documents import samples
 
 __all__ = ["accepted_order", "jpeg", "photo", "report", "shop"]
 
 
-def jpeg(seed: int, size: tuple[int, int] = (640, 480)) -> bytes:
-    """A real JPEG; ``seed`` makes different bytes (a different photo)."""
-    image = Image.new("RGB", size, ((seed * 53) % 256, (seed * 101) % 256, (seed * 197) % 256))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
+def jpeg(seed: int) -> bytes:
+    """A real JPEG; each ``seed`` makes different bytes (another photo)."""
+    return samples.jpeg(64 + seed, 48)
 
 
 def report(client: Any, shop: OrderWorld, line_id: str, *, who: str = "supplier_operator", **fields: Any) -> Any:

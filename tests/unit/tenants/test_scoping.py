@@ -15,7 +15,7 @@ from portal.errors import NotFound
 from tenants import context as tenant_context
 from tenants.context import NoTenantContext, SystemScope, TenantContext, current
 from tenants.roles import Role
-from tenants.scoping import scoped
+from tenants.scoping import SHARED_WITH_SUPPLIERS, scoped
 from tenants.tables import Invitation, LoginThrottle, Membership, Supplier, Tenant, User
 
 T = TypeVar("T")
@@ -103,6 +103,20 @@ def test_supplier_user_gets_no_rows_of_tables_not_shared_with_suppliers() -> Non
     context = tenant(Role.SUPPLIER_ADMIN, uuid4())
     conditions = acting_as(context, lambda: scoped(Invitation).conditions())
     assert any("1 = 0" in str(condition.querystring) for condition in conditions[1:])
+
+
+class Stage(Table, tablename="test_scoping_stage"):
+    """Tenant reference data every supplier of the tenant reads."""
+
+    supplier_scope = SHARED_WITH_SUPPLIERS
+    tenant = ForeignKey(Tenant)
+
+
+def test_supplier_user_reads_reference_data_shared_with_all_suppliers_of_its_tenant_only() -> None:
+    context = tenant(Role.SUPPLIER_OPERATOR, uuid4())
+    conditions = acting_as(context, lambda: scoped(Stage).conditions())
+    assert len(conditions) == 1
+    assert context.tenant_id.hex in str(conditions[0].querystring).replace("-", "")
 
 
 def test_buyer_user_is_limited_to_the_tenant_only() -> None:
