@@ -396,7 +396,32 @@ async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
             "photos_expected": data.photos_expected,
         },
     )
-    return await get_report(report.id), True
+    # Everything is known here: the phone's most frequent request reads
+    # nothing back.
+    return (
+        ReportOut(
+            id=report.id,
+            client_id=data.client_id,
+            order_id=line["order"],
+            order_number=line["order.number"],
+            order_line_id=line["id"],
+            line_no=line["line_no"],
+            item_code=line["item.code"],
+            stage=stage.code,
+            stage_label=stage.label,
+            good_quantity=good,
+            scrap_quantity=scrap,
+            scrap_reason=report.scrap_reason,
+            note=report.note,
+            photos_expected=data.photos_expected,
+            photos_received=0,
+            photos=[],
+            reported_by=context.user_name,
+            made_at=report.made_at,
+            received_at=now,
+        ),
+        True,
+    )
 
 
 async def _lock_report(report_id: UUID) -> None:
