@@ -10,6 +10,7 @@ through ``MigrationManager.add_raw``; they do nothing on SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
@@ -64,3 +65,28 @@ async def run_sql(engine: Any, sql: str) -> None:
         return
     for statement in filter(None, (part.strip() for part in sql.split(";"))):
         await transaction.connection.execute(statement)
+
+
+def indexes_and_policies(
+    app_name: str, migration_id: str, description: str, indexes: list[str], policies: str
+) -> Callable[[], Awaitable[Any]]:
+    """The ``forwards`` of a migration that adds a domain's indexes (both
+    databases: each starts with the tenant) and its row-level security
+    policies (PostgreSQL only)."""
+
+    async def forwards() -> Any:
+        from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+        from portal.db import get_engine
+
+        manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+
+        async def run() -> None:
+            engine = get_engine()
+            await run_sql(engine, ";".join(indexes))
+            await run_on_postgres(engine, policies)
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from tenants.rls import policy_sql, run_on_postgres, run_sql
+from tenants.rls import indexes_and_policies, policy_sql
 
 ID = "2026-11-21T11:25:00:000000"
 VERSION = "1.38.0"
@@ -15,16 +13,4 @@ INDEXES = [
 # The policy functions exist already: the tenants app's migrations run first.
 RLS = policy_sql("audit_event") + policy_sql("audit_chain_head")
 
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="audit", description=DESCRIPTION)
-
-    async def run() -> None:
-        from portal.db import get_engine
-
-        engine = get_engine()
-        await run_sql(engine, ";".join(INDEXES))
-        await run_on_postgres(engine, RLS)
-
-    manager.add_raw(run)
-    return manager
+forwards = indexes_and_policies("audit", ID, DESCRIPTION, INDEXES, RLS)

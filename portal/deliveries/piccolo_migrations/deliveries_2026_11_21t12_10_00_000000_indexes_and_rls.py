@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from tenants.rls import policy_sql, run_on_postgres, run_sql
+from tenants.rls import indexes_and_policies, policy_sql
 
 ID = "2026-11-21T12:10:00:000001"
 VERSION = "1.38.0"
@@ -23,16 +21,4 @@ INDEXES = [
 # them to the supplier through their delivery.
 RLS = policy_sql("delivery", supplier_column="supplier") + policy_sql("delivery_line") + policy_sql("delivery_counter")
 
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="deliveries", description=DESCRIPTION)
-
-    async def run() -> None:
-        from portal.db import get_engine
-
-        engine = get_engine()
-        await run_sql(engine, ";".join(INDEXES))
-        await run_on_postgres(engine, RLS)
-
-    manager.add_raw(run)
-    return manager
+forwards = indexes_and_policies("deliveries", ID, DESCRIPTION, INDEXES, RLS)

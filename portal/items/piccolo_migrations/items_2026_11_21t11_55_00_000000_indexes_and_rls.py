@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from tenants.rls import policy_sql, run_on_postgres, run_sql
+from tenants.rls import indexes_and_policies, policy_sql
 
 ID = "2026-11-21T11:55:00:000000"
 VERSION = "1.38.0"
@@ -11,16 +9,6 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS bom_line_tenant_item ON bom_line (tenant, item)",
 ]
 
+RLS = policy_sql("item") + policy_sql("bom_line")
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="items", description=DESCRIPTION)
-
-    async def run() -> None:
-        from portal.db import get_engine
-
-        engine = get_engine()
-        await run_sql(engine, ";".join(INDEXES))
-        await run_on_postgres(engine, policy_sql("item") + policy_sql("bom_line"))
-
-    manager.add_raw(run)
-    return manager
+forwards = indexes_and_policies("items", ID, DESCRIPTION, INDEXES, RLS)

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from tenants.rls import policy_sql, run_on_postgres, run_sql
+from tenants.rls import indexes_and_policies, policy_sql
 
 ID = "2026-11-21T11:55:00:000001"
 VERSION = "1.38.0"
@@ -21,16 +19,4 @@ INDEXES = [
 # scoping layer limits them to the supplier through their order.
 RLS = policy_sql("outsourced_order", supplier_column="supplier") + policy_sql("order_line") + policy_sql("order_revision") + policy_sql("order_counter")
 
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="orders", description=DESCRIPTION)
-
-    async def run() -> None:
-        from portal.db import get_engine
-
-        engine = get_engine()
-        await run_sql(engine, ";".join(INDEXES))
-        await run_on_postgres(engine, RLS)
-
-    manager.add_raw(run)
-    return manager
+forwards = indexes_and_policies("orders", ID, DESCRIPTION, INDEXES, RLS)

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from tenants.rls import policy_sql, run_on_postgres, run_sql
+from tenants.rls import indexes_and_policies, policy_sql
 
 ID = "2026-11-21T14:30:00:000000"
 VERSION = "1.38.0"
@@ -22,16 +20,4 @@ RLS = (
     + policy_sql("progress_photo", supplier_column="supplier")
 )
 
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="progress", description=DESCRIPTION)
-
-    async def run() -> None:
-        from portal.db import get_engine
-
-        engine = get_engine()
-        await run_sql(engine, ";".join(INDEXES))
-        await run_on_postgres(engine, RLS)
-
-    manager.add_raw(run)
-    return manager
+forwards = indexes_and_policies("progress", ID, DESCRIPTION, INDEXES, RLS)
