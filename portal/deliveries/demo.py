@@ -41,7 +41,7 @@ async def load_deliveries_demo(slugs: list[str]) -> bool:
     return created
 
 
-async def _as_member(role: Role, supplier_id: UUID | None = None) -> TenantContext:
+async def as_member(role: Role, supplier_id: UUID | None = None) -> TenantContext:
     """The tenant's own person in ``role`` when there is one, so the demo
     shows who shipped and who received."""
     query = scoped(Membership).select(Membership.user, Membership.user.name, Membership.id).where(Membership.role == role.value)
@@ -63,7 +63,7 @@ async def _order(status: OrderStatus) -> dict[str, Any] | None:
 
 async def _ship(order: dict[str, Any], most: Decimal, lot: str, note: str) -> tuple[UUID, Decimal] | None:
     """Ships up to ``most`` of the first line with something open."""
-    async with tenant_scope(await _as_member(Role.SUPPLIER_ADMIN, order["supplier"])):
+    async with tenant_scope(await as_member(Role.SUPPLIER_ADMIN, order["supplier"])):
         form = await shipping_form(order["id"])
         line = next((line for line in form.lines if line.suggested > 0), None)
         if line is None:
@@ -84,7 +84,7 @@ async def _load_tenant() -> bool:
         if shipped is not None:
             delivery_id, quantity = shipped
             rejected = min(Decimal(2), quantity)
-            async with tenant_scope(await _as_member(Role.QA)):
+            async with tenant_scope(await as_member(Role.QA)):
                 line = (await get_delivery(delivery_id)).lines[0]
                 receipt = ReceiptLineIn(
                     line_id=line.id, accepted_quantity=quantity - rejected, rejected_quantity=rejected, reject_reason=REJECT_REASON

@@ -1,0 +1,94 @@
+"""Demo progress: on the first order in production and the first partly
+delivered order of each demo tenant, the supplier's operator has reported a
+few stages of one line, with photos of the latest ones.
+
+Idempotent: a tenant that has progress reports is left alone."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from decimal import ROUND_DOWN, Decimal
+from uuid import uuid4
+
+from portal.deliveries.demo import as_member
+from portal.documents.intake import StagedFile
+from portal.documents.storage import Storage, open_storage
+from portal.orders.states import Status as OrderStatus
+from portal.orders.tables import Order
+from portal.progress.schemas import ReportIn
+from portal.progress.services import add_photo, create_report, open_work
+from portal.progress.tables import ProgressReport
+from portal.settings import get_settings
+from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.roles import Role
+from tenants.scoping import scoped
+from tenants.tables import Tenant
+
+# (stage, share of the open quantity good at it, photos, note)
+PLAN = {
+    OrderStatus.IN_PRODUCTION: [
+        ("material_received", Decimal("1"), 0, "棒料已到 Bar stock arrived"),
+        ("machining", Decimal("0.4"), 2, "首件已检 First piece checked"),
+    ],
+    OrderStatus.PARTIALLY_DELIVERED: [
+        ("surface_treatment", Decimal("0.8"), 1, "镀锌完成 Zinc plating done"),
+    ],
+}
+
+
+async def load_progress_demo(slugs: list[str]) -> bool:
+    storage = open_storage(get_settings())
+    created = False
+    for slug in slugs:
+        async with system_scope("demo"):
+            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+        if tenant is None:
+            continue
+        async with tenant_scope(operator_context(tenant, "demo-loader")):
+            created = await _load_tenant(storage) or created
+    return created
+
+
+def _photo(storage: Storage, caption: str, shade: int) -> StagedFile:
+    """A small photo-like JPEG with the stage written on it."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (960, 720), (90 + shade * 40, 110, 130))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((240, 180, 720, 540), outline=(230, 230, 230), width=12)
+    draw.text((260, 560), caption, fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    data = buffer.getvalue()
+    staging = storage.staging_dir()
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / f"demo-{uuid4()}.jpg"
+    path.write_bytes(data)
+    return StagedFile(
+        path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(), filename=f"{caption}.jpg", declared_type="image/jpeg"
+    )
+
+
+async def _load_tenant(storage: Storage) -> bool:
+    if await scoped(ProgressReport).exists():
+        return False
+    created = False
+    for status, steps in PLAN.items():
+        order = await scoped(Order).select(Order.id, Order.supplier).where(Order.status == status.value).order_by(Order.number).first()
+        if order is None:
+            continue
+        async with tenant_scope(await as_member(Role.SUPPLIER_OPERATOR, order["supplier"])):
+            lines = [line for work in await open_work() if work.id == order["id"] for line in work.lines]
+            if not lines:
+                continue
+            line = lines[0]
+            for stage, share, photos, note in steps:
+                good = (line.open_quantity * share).quantize(Decimal(1), rounding=ROUND_DOWN)
+                report, _ = await create_report(
+                    ReportIn(client_id=uuid4(), order_line_id=line.id, stage=stage, good_quantity=good, note=note, photos_expected=photos)
+                )
+                for shade in range(photos):
+                    await add_photo(storage, report.id, _photo(storage, f"{line.item_code} {stage} {shade + 1}", shade), None)
+                created = True
+    return created
