@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "portal.materials.piccolo_app",
         "portal.deliveries.piccolo_app",
         "portal.progress.piccolo_app",
+        "portal.quality.piccolo_app",
     ]
 )

@@ -20,6 +20,8 @@ from portal.orders.transfer_api import OrderTransferApi
 from portal.orders.transfer_pages import OrderTransferPages
 from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
+from portal.quality.api import DocumentReviewApi, OrderQcApi, QcRequirementApi
+from portal.quality.pages import QualityPages
 from tenants.routes import tenant_routes
 
 
@@ -55,4 +57,8 @@ def domain_routes() -> list[Any]:
         ProgressStageApi,
         ProgressPages,
         StagePages,
+        QcRequirementApi,
+        OrderQcApi,
+        DocumentReviewApi,
+        QualityPages,
     ]

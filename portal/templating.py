@@ -52,6 +52,25 @@ def _event_label(event: str) -> str:
     return EVENT_LABELS[Event(event)]
 
 
+def _qc_state_label(state: str) -> str:
+    from portal.quality.services import STATE_LABELS
+
+    return STATE_LABELS[state]
+
+
+def _category_label(key: str) -> str:
+    from portal.documents.content import CATEGORIES
+
+    category = CATEGORIES.get(key)
+    return i18n.gettext(category.label) if category else key
+
+
+def _document_categories() -> list[tuple[str, str]]:
+    from portal.documents.content import CATEGORIES
+
+    return [(key, i18n.gettext(category.label)) for key, category in CATEGORIES.items()]
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -68,6 +87,9 @@ def build_environment() -> Environment:
         role_label=_role_label,
         status_label=_status_label,
         event_label=_event_label,
+        qc_state_label=_qc_state_label,
+        category_label=_category_label,
+        document_categories=_document_categories,
         current_locale=i18n.current_locale.get,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=lambda: i18n.current_locale.get().replace("_", "-"),

@@ -66,6 +66,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "progress.view": frozenset(Role),
     "progress.report": SUPPLIER_ROLES,
     "progress.configure": frozenset({Role.ADMIN}),
+    "quality.view": frozenset(Role),
+    "quality.require": frozenset({Role.ADMIN, Role.PLANNER, Role.QA}),
+    "quality.review": frozenset({Role.ADMIN, Role.QA}),
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -100,6 +103,9 @@ ACTION_LABELS = {
     "progress.view": N_("See production progress and its photos"),
     "progress.report": N_("Report production progress with photos"),
     "progress.configure": N_("Set the production stages suppliers report"),
+    "quality.view": N_("See QC checklists and document reviews"),
+    "quality.require": N_("Require QC documents on orders and waive them"),
+    "quality.review": N_("Approve or reject QC documents"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

@@ -23,6 +23,7 @@ from portal.orders.forms import line_errors, lines_from_form, posted_lines
 from portal.orders.schemas import OrderCreate, OrderUpdate
 from portal.orders.states import BUYER_EVENTS, RECEIVING_STATES, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
 from portal.progress.services import order_timeline
+from portal.quality.services import order_checklist, qc_todo
 from tenants.guards import acting, requires
 from tenants.services.suppliers import list_suppliers
 
@@ -138,6 +139,7 @@ class OrderPages(Controller):
             order=order,
             revisions=await services.list_revisions(order_id),
             progress=await order_timeline(order_id),
+            qc=await order_checklist(order_id),
             events=available_events(order.status),
             needs_reason={Event.REJECT.value, Event.CANCEL.value},
             can_edit=acting().can("orders.manage") and order.status not in ("closed", "cancelled", "delivered"),
@@ -224,4 +226,5 @@ async def inbox_context() -> dict[str, Any]:
         "inbox": await services.inbox(DUE_SOON_DAYS),
         "dispatches": await dispatches_to_confirm(),
         "deliveries": await deliveries_to_receive(),
+        "qc": await qc_todo(),
     }

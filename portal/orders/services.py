@@ -104,7 +104,7 @@ def _require(action: str) -> TenantContext:
     return context
 
 
-async def _visible_order(order_id: UUID | str) -> Order:
+async def visible_order(order_id: UUID | str) -> Order:
     """A draft is the buyer's own: to a supplier user it does not exist."""
     order = await scoped(Order).get(order_id)
     if current().is_supplier and order.status not in SHARED_STATES:
@@ -187,7 +187,7 @@ async def _save_guarded(order: Order, expected_version: int | None, **changes: A
 
 async def get_order(order_id: UUID | str) -> OrderOut:
     _require("orders.view")
-    order = await _visible_order(order_id)
+    order = await visible_order(order_id)
     return await _to_out(order)
 
 
@@ -241,7 +241,7 @@ def _overdue(status: str, due: date | None, context: TenantContext) -> bool:
 
 async def list_revisions(order_id: UUID | str) -> list[RevisionOut]:
     _require("orders.view")
-    order = await _visible_order(order_id)
+    order = await visible_order(order_id)
     rows = await scoped(OrderRevision).objects().where(OrderRevision.order == order.id).order_by(OrderRevision.number, ascending=False)
     return [RevisionOut(row.id, row.number, row.reason, _json(row.diff), row.created_at, row.acknowledged_at) for row in rows]
 
@@ -306,7 +306,7 @@ async def update_order(order_id: UUID | str, data: OrderUpdate) -> OrderOut:
     and each change becomes a revision the supplier must acknowledge. A
     line never drops below what was already delivered."""
     context = _require("orders.manage")
-    order = await _visible_order(order_id)
+    order = await visible_order(order_id)
     status = Status(order.status)
     if status not in OPEN_STATES:
         raise OrderNotEditable()
@@ -357,7 +357,7 @@ async def update_order(order_id: UUID | str, data: OrderUpdate) -> OrderOut:
             entity_id=order.id,
             after={"revision": order.revision, "reason": data.reason.strip(), "diff": diff},
         )
-        await _notify_supplier(
+        await notify_supplier(
             order,
             N_("Order %(number)s was changed: please acknowledge"),
             N_("%(buyer)s changed order %(number)s (revision %(revision)s): %(reason)s\n\nOpen it to acknowledge the change:\n%(link)s\n"),
@@ -452,7 +452,7 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     )
     if action is None or not context.can(action):
         raise PermissionDenied()
-    order = await _visible_order(order_id)
+    order = await visible_order(order_id)
     before = Status(order.status)
     after = next_status(before, event)
     if event in NEEDS_REASON and not reason.strip():
@@ -474,7 +474,7 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
         after={"status": after.value, "reason": reason.strip()},
     )
     if event in {Event.ISSUE, Event.REISSUE}:
-        await _notify_supplier(
+        await notify_supplier(
             order,
             N_("New order %(number)s from %(buyer)s"),
             N_("%(buyer)s sent you order %(number)s.\n\nOpen it to accept or reject:\n%(link)s\n"),
@@ -502,7 +502,7 @@ async def acknowledge_revision(order_id: UUID | str, revision_id: UUID | str) ->
     """The supplier confirms it has seen a change; the time it took counts
     towards its acknowledgement KPI."""
     context = _require("orders.respond")
-    order = await _visible_order(order_id)
+    order = await visible_order(order_id)
     revision = await scoped(OrderRevision).get(revision_id)
     if revision.order != order.id:
         raise NotFound()
@@ -540,7 +540,7 @@ async def apply_accepted_quantities(order_id: UUID, accepted: dict[UUID, Decimal
     return await _to_out(order)
 
 
-async def _notify_supplier(order: Order, subject: str, body: str, reason: str = "") -> None:
+async def notify_supplier(order: Order, subject: str, body: str, reason: str = "") -> None:
     """Email the supplier's people at once, in the tenant's language."""
     context = current()
     rows = (
@@ -702,7 +702,7 @@ async def order_attachment_supplier(order_id: UUID) -> UUID | None:
     """Documents on an order (drawings, specs) are shared with its supplier
     from the start (the document carries the supplier when it is stored),
     so drawings attached to a draft are there when the order is issued."""
-    order = await _visible_order(order_id)
+    order = await visible_order(order_id)
     supplier: UUID = order.supplier
     return supplier
 

@@ -111,6 +111,7 @@ SUPPLIER_BOUND = {
     "scrap_id",
     "line_id",
     "report_id",
+    "requirement_id",
 }
 
 
@@ -204,6 +205,7 @@ async def _seed(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     from portal.items.services import ItemIn, create_item
     from portal.orders import services as orders
     from portal.orders.schemas import OrderCreate, OrderLineIn, OrderUpdate
+    from portal.quality.services import RequirementIn, add_requirement
     from tenants.context import operator_context, system_scope, tenant_scope
     from tenants.services.invitations import InvitationCreate, invite
     from tenants.tables import Invitation, Tenant
@@ -228,6 +230,8 @@ async def _seed(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
             ids[-1]["document_id"], ids[-1]["version_id"] = await seed_document(supplier_id)
             ids[-1].update(await _seed_materials(tenant, supplier_id))
             ids[-1].update(await _seed_progress(tenant, supplier_id, item.id))
+            requirement = await add_requirement(order.id, RequirementIn(category="material_certificate"))
+            ids[-1]["requirement_id"] = requirement.id
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()

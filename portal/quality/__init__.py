@@ -1,0 +1,1 @@
+"""Quality: the QC documents an order requires and QA's review of them."""

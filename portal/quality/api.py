@@ -1,0 +1,74 @@
+"""Quality JSON API: QC checklists of orders and reviews of documents, the
+same services as the pages."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from portal.pagination import Page, page_of
+from portal.quality import services
+from portal.quality.services import RequirementIn, RequirementOut, ReviewIn, ReviewOut, WaiveIn
+from tenants.guards import requires
+
+
+class QcRequirementApi(Controller):
+    path = "/api/v1/qc-requirements"
+    tags = ["quality"]
+    guards = [requires("quality.view")]
+
+    @get("/")
+    async def list_requirements(
+        self, status: FromQuery[str | None] = None, order_id: FromQuery[UUID | None] = None, cursor: FromQuery[str | None] = None
+    ) -> Page[RequirementOut]:
+        """Newest first, each with its ``state`` (missing, pending, rejected,
+        approved, waived; filter with ``status``) and the documents that count for it. Supplier users
+        see those of their issued orders."""
+        items, next_cursor = await services.list_requirements(state=status, order_id=order_id, cursor=cursor)
+        return page_of(items, next_cursor)
+
+    @get("/{requirement_id:uuid}")
+    async def get_requirement(self, requirement_id: FromPath[UUID]) -> RequirementOut:
+        return await services.get_requirement(requirement_id)
+
+    @post("/{requirement_id:uuid}/waive", guards=[requires("quality.require")], status_code=200)
+    async def waive_requirement(self, requirement_id: FromPath[UUID], data: JSONBody[WaiveIn]) -> RequirementOut:
+        """Waive with a reason (3-1000 characters); it stays on the checklist."""
+        return await services.waive_requirement(requirement_id, data)
+
+
+class OrderQcApi(Controller):
+    path = "/api/v1/orders/{order_id:uuid}/qc-requirements"
+    tags = ["quality"]
+    guards = [requires("quality.view")]
+
+    @get("/")
+    async def show_checklist(self, order_id: FromPath[UUID]) -> Page[RequirementOut]:
+        """The order's QC checklist, oldest requirement first."""
+        return page_of(await services.order_checklist(order_id))
+
+    @post("/", guards=[requires("quality.require")])
+    async def add_requirement(self, order_id: FromPath[UUID], data: JSONBody[RequirementIn]) -> RequirementOut:
+        """Require a document category (see the documents' categories) on an
+        order that is not closed or cancelled; one open requirement per
+        category."""
+        return await services.add_requirement(order_id, data)
+
+
+class DocumentReviewApi(Controller):
+    path = "/api/v1/documents/{document_id:uuid}/reviews"
+    tags = ["quality"]
+    guards = [requires("quality.view")]
+
+    @get("/")
+    async def list_reviews(self, document_id: FromPath[UUID]) -> Page[ReviewOut]:
+        """Every QA decision on the document, newest first."""
+        return page_of(await services.list_reviews(document_id))
+
+    @post("/", guards=[requires("quality.review")])
+    async def review_document(self, document_id: FromPath[UUID], data: JSONBody[ReviewIn]) -> ReviewOut:
+        """Approve, or reject with a reason, the current version. Send the
+        ``version`` you looked at: 409 when a newer one arrived since."""
+        return await services.review_document(document_id, data)

@@ -1,0 +1,17 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from portal.quality.tables import TABLES
+
+APP_CONFIG = AppConfig(
+    app_name="quality",
+    migrations_folder_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "piccolo_migrations"),
+    table_classes=list(TABLES),
+    migration_dependencies=[
+        "tenants.piccolo_app",
+        "portal.documents.piccolo_app",
+        "portal.orders.piccolo_app",
+    ],
+    commands=[],
+)
