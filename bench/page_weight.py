@@ -104,7 +104,7 @@ async def report_latencies(base: str, reporters: int, reports: int) -> list[floa
         login = {"email": OPERATOR, "password": DEMO_PASSWORD, "tenant": "acme"}
         token = (await client.post("/api/v1/auth/token", json=login)).json()["access_token"]
         headers = {"authorization": f"Bearer {token}"}
-        work = (await client.get("/api/v1/progress-stages", headers=headers)).json()
+        work = (await client.get("/api/v1/progress-stages", headers=headers)).json()["items"]
         stage = work[1]["code"]
         lines = await _open_lines(client, headers)
         latencies: list[float] = []

@@ -1,10 +1,16 @@
-"""The list envelope of the JSON API: ``{"items": [...], "next": cursor}``."""
+"""The list envelope of the JSON API: ``{"items": [...], "next": cursor}``,
+and the cursor of lists ordered newest first by a time and an id."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Generic, TypeVar
+from uuid import UUID
 
 import msgspec
+
+from portal.errors import DomainError
+from portal.i18n import N_
 
 T = TypeVar("T")
 
@@ -16,3 +22,21 @@ class Page(msgspec.Struct, Generic[T], frozen=True):
 
 def page_of(items: list[T], next_cursor: str | None = None) -> Page[T]:
     return Page(items=items, next=next_cursor)
+
+
+class InvalidCursor(DomainError):
+    code = "invalid_cursor"
+    message = N_("Some fields are missing or not valid.")
+
+
+def time_cursor(at: datetime, key: UUID) -> str:
+    """Where the next page starts: after the row made at ``at`` with id ``key``."""
+    return f"{at.isoformat()}|{key}"
+
+
+def read_time_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        at, _, key = cursor.partition("|")
+        return datetime.fromisoformat(at), UUID(key)
+    except ValueError:
+        raise InvalidCursor(fields={"cursor": N_("This page link is not valid.")}) from None

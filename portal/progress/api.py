@@ -10,6 +10,7 @@ from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
+from portal.pagination import Page, page_of
 from portal.progress import services
 from portal.progress.photos import PHOTO_ROUTE, photo_response
 from portal.progress.schemas import PhotoOut, ReportIn, ReportOut, StageOut
@@ -31,10 +32,13 @@ class ProgressApi(Controller):
     guards = [requires("progress.view")]
 
     @get("/")
-    async def list_reports(self, order_id: FromQuery[UUID | None] = None, order_line_id: FromQuery[UUID | None] = None) -> list[ReportOut]:
-        """Newest first (by when they were made), at most 200. Supplier
+    async def list_reports(
+        self, order_id: FromQuery[UUID | None] = None, order_line_id: FromQuery[UUID | None] = None, cursor: FromQuery[str | None] = None
+    ) -> Page[ReportOut]:
+        """Newest first (by when they were made), 100 a page. Supplier
         users see their own reports; buyer roles all of the tenant's."""
-        return await services.list_reports(order_id, order_line_id)
+        items, next_cursor = await services.report_page(order_id, order_line_id, cursor)
+        return page_of(items, next_cursor)
 
     @post("/", guards=[requires("progress.report")])
     async def create_report(self, data: JSONBody[ReportIn]) -> Response[ReportOut]:
@@ -64,9 +68,9 @@ class ProgressStageApi(Controller):
     guards = [requires("progress.view")]
 
     @get("/")
-    async def list_stages(self) -> list[StageOut]:
+    async def list_stages(self) -> Page[StageOut]:
         """The tenant's production stages, in order, labels in the caller's language."""
-        return _stages_out(await active_stages())
+        return page_of(_stages_out(await active_stages()))
 
     @put("/", guards=[requires("progress.configure")])
     async def replace_stages(self, data: JSONBody[StagesIn]) -> list[StageOut]:

@@ -40,6 +40,7 @@ from portal.i18n import N_
 from portal.orders import services as orders
 from portal.orders.states import RECEIVING_STATES, Event, Status
 from portal.orders.tables import Order, OrderLine
+from portal.pagination import read_time_cursor, time_cursor
 from portal.progress.schemas import LineOut, PhotoOut, ReportIn, ReportOut, WorkOrder
 from portal.progress.stages import stage_named
 from portal.progress.tables import ProgressPhoto, ProgressReport
@@ -53,6 +54,7 @@ MAX_TEXT = 2000
 # A phone clock a little ahead is tolerated; further ahead is not believed.
 CLOCK_SKEW = timedelta(minutes=5)
 TIMELINE_LIMIT = 200
+API_PAGE = 100
 ZERO = Decimal(0)
 
 
@@ -94,7 +96,7 @@ async def _reports(*conditions: Any, limit: int = TIMELINE_LIMIT) -> list[Report
     query = scoped(ProgressReport).select(*REPORT_COLUMNS)
     for condition in conditions:
         query = query.where(condition)
-    rows = await query.order_by(ProgressReport.made_at, ascending=False).order_by(ProgressReport.id).limit(limit)
+    rows = await query.order_by(ProgressReport.made_at, ProgressReport.id, ascending=False).limit(limit)
     if not rows:
         return []
     photos = await _photos_of([row["id"] for row in rows])
@@ -180,14 +182,35 @@ async def order_timeline(order_id: UUID | str) -> list[ReportOut]:
     return await _reports(ProgressReport.order == order.id)
 
 
-async def list_reports(order_id: UUID | None = None, order_line_id: UUID | None = None) -> list[ReportOut]:
-    _require("progress.view")
+def _report_filters(order_id: UUID | None, order_line_id: UUID | None) -> list[Any]:
     conditions = []
     if order_id is not None:
         conditions.append(ProgressReport.order == order_id)
     if order_line_id is not None:
         conditions.append(ProgressReport.order_line == order_line_id)
-    return await _reports(*conditions)
+    return conditions
+
+
+async def list_reports(order_id: UUID | None = None, order_line_id: UUID | None = None) -> list[ReportOut]:
+    """The latest reports, newest first, for the pages' feeds."""
+    _require("progress.view")
+    return await _reports(*_report_filters(order_id, order_line_id))
+
+
+async def report_page(
+    order_id: UUID | None = None, order_line_id: UUID | None = None, cursor: str | None = None
+) -> tuple[list[ReportOut], str | None]:
+    """Every report, newest first, a page at a time: ``next`` continues."""
+    _require("progress.view")
+    conditions = _report_filters(order_id, order_line_id)
+    if cursor:
+        at, key = read_time_cursor(cursor)
+        conditions.append((ProgressReport.made_at < at) | ((ProgressReport.made_at == at) & (ProgressReport.id < key)))
+    reports = await _reports(*conditions, limit=API_PAGE + 1)
+    if len(reports) <= API_PAGE:
+        return reports, None
+    last = reports[API_PAGE - 1]
+    return reports[:API_PAGE], time_cursor(last.made_at, last.id)
 
 
 def _open_quantity(line: dict[str, Any]) -> Decimal:

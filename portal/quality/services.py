@@ -40,6 +40,7 @@ from portal.i18n import N_
 from portal.orders import services as orders
 from portal.orders.states import Status
 from portal.orders.tables import Order, OrderLine
+from portal.pagination import read_time_cursor, time_cursor
 from portal.quality.tables import DocumentReview, QcRequirement
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
@@ -399,20 +400,12 @@ async def list_requirements(
     if order_id is not None:
         query = query.where(QcRequirement.order == order_id)
     if cursor:
-        at, key = _parse_cursor(cursor)
+        at, key = read_time_cursor(cursor)
         query = query.where((QcRequirement.created_at < at) | ((QcRequirement.created_at == at) & (QcRequirement.id < key)))
     rows = list(await query.order_by(QcRequirement.created_at, QcRequirement.id, ascending=False).limit(PAGE_SIZE + 1))
-    next_cursor = f"{rows[PAGE_SIZE - 1]['created_at'].isoformat()}|{rows[PAGE_SIZE - 1]['id']}" if len(rows) > PAGE_SIZE else None
+    next_cursor = time_cursor(rows[PAGE_SIZE - 1]["created_at"], rows[PAGE_SIZE - 1]["id"]) if len(rows) > PAGE_SIZE else None
     items = await _with_states(rows[:PAGE_SIZE])
     return [item for item in items if state is None or item.state == state], next_cursor
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        at, _, key = cursor.partition("|")
-        return datetime.fromisoformat(at), UUID(key)
-    except ValueError:
-        raise InvalidQc(fields={"cursor": N_("This page link is not valid.")}) from None
 
 
 # -- reviews --------------------------------------------------------------------

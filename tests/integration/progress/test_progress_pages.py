@@ -116,7 +116,7 @@ def test_the_admin_sets_the_stages_in_their_language(client: Any, shop: OrderWor
     assert "机加工" in shown.text
     saved = client.post("/admin/progress-stages", data={"stages": "来料已收\n机加工\n喷砂"}, headers=headers, follow_redirects=False)
     assert saved.status_code == 303
-    stages = client.get("/api/v1/progress-stages", headers={**shop.as_("supplier_operator"), "accept-language": "en"}).json()
+    stages = client.get("/api/v1/progress-stages", headers={**shop.as_("supplier_operator"), "accept-language": "en"}).json()["items"]
     # Built-in stages typed in Chinese stay built-in (English readers see English).
     assert [s["code"] for s in stages][:2] == ["material_received", "machining"]
     assert [s["label"] for s in stages] == ["Material received", "Machining", "喷砂"]

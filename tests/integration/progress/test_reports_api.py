@@ -15,7 +15,8 @@ from tests.integration.progress.conftest import accepted_order, jpeg, photo, rep
 def _reports(client: Any, shop: OrderWorld, order_id: str, who: str = "planner") -> list[dict[str, Any]]:
     response = client.get("/api/v1/progress-reports", params={"order_id": order_id}, headers=shop.as_(who))
     assert response.status_code == 200, response.text
-    return list(response.json())
+    assert response.json()["next"] is None
+    return list(response.json()["items"])
 
 
 def test_a_report_is_stored_once_and_starts_production(client: Any, shop: OrderWorld) -> None:
@@ -99,7 +100,7 @@ def test_another_supplier_cannot_see_or_extend_a_report(client: Any, shop: Order
     other = shop.as_("other_supplier_admin")
     assert client.get(f"/api/v1/progress-reports/{stored['id']}", headers=other).status_code == 404
     assert photo(client, shop, stored["id"], jpeg(1), who="other_supplier_admin").status_code == 404
-    assert client.get("/api/v1/progress-reports", params={"order_id": order["id"]}, headers=other).json() == []
+    assert client.get("/api/v1/progress-reports", params={"order_id": order["id"]}, headers=other).json() == {"items": [], "next": None}
     # Nor report on the line of an order that is not theirs.
     assert report(client, shop, order["lines"][0]["id"], who="other_supplier_admin").status_code == 404
 
@@ -153,7 +154,7 @@ def test_a_phone_clock_in_the_future_is_not_believed(client: Any, shop: OrderWor
 
 
 def test_stages_are_the_tenants_own_and_old_reports_keep_their_name(client: Any, shop: OrderWorld) -> None:
-    defaults = client.get("/api/v1/progress-stages", headers=shop.as_("supplier_operator")).json()
+    defaults = client.get("/api/v1/progress-stages", headers=shop.as_("supplier_operator")).json()["items"]
     assert [s["code"] for s in defaults][:2] == ["material_received", "machining"]
     order = accepted_order(client, shop)
     line_id = order["lines"][0]["id"]
@@ -167,7 +168,9 @@ def test_stages_are_the_tenants_own_and_old_reports_keep_their_name(client: Any,
     assert saved.status_code == 200, saved.text
     assert [s["label"] for s in saved.json()] == ["Machining", "Anodising"]
     assert saved.json()[0]["code"] == "machining"
-    assert [s["label"] for s in client.get("/api/v1/progress-stages", headers={**shop.as_("supplier_operator"), **english}).json()] == [
+    assert [
+        s["label"] for s in client.get("/api/v1/progress-stages", headers={**shop.as_("supplier_operator"), **english}).json()["items"]
+    ] == [
         "Machining",
         "Anodising",
     ]
@@ -180,3 +183,19 @@ def test_stages_are_the_tenants_own_and_old_reports_keep_their_name(client: Any,
     assert kept["stage_label"] == "Heat treatment"
     empty = client.put("/api/v1/progress-stages", json={"labels": [" "]}, headers=shop.as_("admin"))
     assert empty.status_code == 400
+
+
+def test_the_report_list_pages_with_a_cursor(client: Any, shop: OrderWorld) -> None:
+    order = accepted_order(client, shop, "100")
+    line_id = order["lines"][0]["id"]
+    stored = {report(client, shop, line_id, good_quantity="1").json()["id"] for _ in range(101)}
+    first = client.get("/api/v1/progress-reports", params={"order_id": order["id"]}, headers=shop.as_("planner")).json()
+    assert len(first["items"]) == 100
+    assert first["next"]
+    rest = client.get("/api/v1/progress-reports", params={"order_id": order["id"], "cursor": first["next"]}, headers=shop.as_("planner"))
+    assert rest.json()["next"] is None
+    assert {item["id"] for item in first["items"]} | {item["id"] for item in rest.json()["items"]} == stored
+    made = [item["made_at"] for item in first["items"] + rest.json()["items"]]
+    assert made == sorted(made, reverse=True)
+    bad = client.get("/api/v1/progress-reports", params={"cursor": "yesterday"}, headers=shop.as_("planner"))
+    assert (bad.status_code, set(bad.json()["error"]["fields"])) == (400, {"cursor"})

@@ -1,0 +1,52 @@
+"""Every list endpoint keeps the API's list contract: ``GET`` without a path
+parameter answers ``{"items": [...], "next": <cursor or null>}``. Derived
+from the app's route table, so a list added later is held to it too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.routes import HTTPRoute
+
+from tests.support.factories import World, api_token, bearer, make_world
+
+# GETs without a path parameter that are not lists, with the reason.
+NOT_LISTS = {
+    "/api/v1/me": "the caller's own identity",
+    "/api/v1/orders/import/template": "a spreadsheet file",
+    "/api/v1/orders/export": "a spreadsheet file",
+}
+
+
+def _list_paths(app: Any) -> list[str]:
+    return sorted(
+        route.path
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        and route.path.startswith("/api/v1/")
+        and "{" not in route.path
+        and route.path not in NOT_LISTS
+        and any("GET" in handler.http_methods for handler in route.route_handlers)
+    )
+
+
+@pytest.fixture(scope="module")
+def world(run: Any) -> World:
+    return run(make_world, "lists")
+
+
+@pytest.mark.parametrize("who", ["admin", "supplier_operator"])
+def test_every_list_answers_items_and_next(app: Any, client: Any, world: World, who: str) -> None:
+    headers = bearer(api_token(client, world.accounts[who], world.slug))
+    paths = _list_paths(app)
+    assert {"/api/v1/orders", "/api/v1/progress-reports"} <= set(paths)
+    broken = []
+    for path in paths:
+        response = client.get(path, headers=headers)
+        if response.status_code == 403:
+            continue
+        body = response.json()
+        if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("items"), list) or "next" not in body:
+            broken.append(f"{path}: {response.status_code} {str(body)[:80]}")
+    assert broken == []
