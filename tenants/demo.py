@@ -11,6 +11,7 @@ from portal.deliveries.demo import load_deliveries_demo
 from portal.materials.demo import load_materials_demo
 from portal.orders.demo import load_orders
 from portal.progress.demo import load_progress_demo
+from portal.quality.demo import load_quality_demo
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
 from tenants.services.members import add_membership, ensure_user
@@ -98,4 +99,5 @@ async def load_demo() -> bool:
     created = await load_materials_demo([data.slug for data in TENANTS]) or created
     created = await load_deliveries_demo([data.slug for data in TENANTS]) or created
     created = await load_progress_demo([data.slug for data in TENANTS]) or created
+    created = await load_quality_demo([data.slug for data in TENANTS]) or created
     return created

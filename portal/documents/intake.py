@@ -192,6 +192,14 @@ class StagedFile:
     filename: str
     declared_type: str
 
+    @classmethod
+    def from_bytes(cls, staging: Path, data: bytes, filename: str, declared_type: str) -> StagedFile:
+        """Bytes the app made itself (demo data), staged like a received file."""
+        staging.mkdir(parents=True, exist_ok=True)
+        path = staging / f"made-{uuid.uuid4()}"
+        path.write_bytes(data)
+        return cls(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(), filename=filename, declared_type=declared_type)
+
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
 

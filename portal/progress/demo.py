@@ -6,7 +6,6 @@ Idempotent: a tenant that has progress reports is left alone."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 from decimal import ROUND_DOWN, Decimal
 from uuid import uuid4
@@ -60,14 +59,7 @@ def _photo(storage: Storage, caption: str, shade: int) -> StagedFile:
     draw.text((260, 560), caption, fill=(255, 255, 255))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=80)
-    data = buffer.getvalue()
-    staging = storage.staging_dir()
-    staging.mkdir(parents=True, exist_ok=True)
-    path = staging / f"demo-{uuid4()}.jpg"
-    path.write_bytes(data)
-    return StagedFile(
-        path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(), filename=f"{caption}.jpg", declared_type="image/jpeg"
-    )
+    return StagedFile.from_bytes(storage.staging_dir(), buffer.getvalue(), f"{caption}.jpg", "image/jpeg")
 
 
 async def _load_tenant(storage: Storage) -> bool:
