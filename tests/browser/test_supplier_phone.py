@@ -55,7 +55,7 @@ def _api(live_server: str, path: str) -> Any:
 
 
 def _stored(live_server: str, line_id: str, client_id: str) -> list[dict[str, Any]]:
-    reports = _api(live_server, f"/api/v1/progress-reports?order_line_id={line_id}")
+    reports = _api(live_server, f"/api/v1/progress-reports?order_line_id={line_id}")["items"]
     return [report for report in reports if report["client_id"] == client_id]
 
 
