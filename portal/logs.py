@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -27,6 +28,15 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+
+
+# Pages whose path carries an emailed token, which is the credential itself.
+_TOKEN_PATH = re.compile(r"^/(invitations|password-reset)/[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The path with any secret it carries replaced, so logs hold no tokens."""
+    return _TOKEN_PATH.sub(r"/\1/<token>", path)
 
 
 class RequestLogMiddleware:
@@ -55,7 +65,7 @@ class RequestLogMiddleware:
             self.log.info(
                 "request",
                 method=scope.get("method", ""),
-                path=scope["path"],
+                path=loggable_path(scope["path"]),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
