@@ -13,6 +13,7 @@ from portal.deliveries.transfer import DeliveryExportApi, DeliveryExportPages
 from portal.documents.controllers import DocumentApi, DocumentPages
 from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
+from portal.items.transfer import ItemExportApi, ItemExportPages
 from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturnApi, MaterialScrapApi
 from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.materials.transfer_api import MaterialTransferApi
@@ -41,6 +42,8 @@ def domain_routes() -> list[Any]:
         DocumentApi,
         ItemApi,
         ItemPages,
+        ItemExportApi,
+        ItemExportPages,
         OrderApi,
         OrderPages,
         InboxPages,
