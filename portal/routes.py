@@ -9,11 +9,15 @@ from portal import health, pages, pwa
 from portal.audit.controllers import AuditApi, AuditPages
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
+from portal.deliveries.transfer import DeliveryExportApi, DeliveryExportPages
 from portal.documents.controllers import DocumentApi, DocumentPages
 from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
+from portal.items.transfer import ItemExportApi, ItemExportPages
 from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturnApi, MaterialScrapApi
 from portal.materials.pages import DispatchFormPages, MaterialPages
+from portal.materials.transfer_api import MaterialTransferApi
+from portal.materials.transfer_pages import MaterialTransferPages
 from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
 from portal.orders.transfer_api import OrderTransferApi
@@ -40,6 +44,8 @@ def domain_routes() -> list[Any]:
         DocumentApi,
         ItemApi,
         ItemPages,
+        ItemExportApi,
+        ItemExportPages,
         OrderApi,
         OrderPages,
         InboxPages,
@@ -47,12 +53,16 @@ def domain_routes() -> list[Any]:
         OrderTransferPages,
         DeliveryApi,
         DeliveryPages,
+        DeliveryExportApi,
+        DeliveryExportPages,
         DispatchApi,
         MaterialReturnApi,
         MaterialScrapApi,
         MaterialBalanceApi,
         DispatchFormPages,
         MaterialPages,
+        MaterialTransferApi,
+        MaterialTransferPages,
         ProgressApi,
         ProgressStageApi,
         ProgressPages,

@@ -82,8 +82,18 @@ def _require(action: str) -> None:
 
 
 async def list_items(query: str = "", kind: str | None = None, limit: int = 100) -> list[ItemOut]:
+    return await _matching(query, kind, min(limit, 500))
+
+
+async def items_for_export(query: str = "", kind: str | None = None, limit: int = 50_000) -> list[ItemOut]:
+    """The list's items (same search) without the page's size limit: up to
+    ``limit`` + 1, so the caller can tell that more match."""
+    return await _matching(query, kind, limit + 1)
+
+
+async def _matching(query: str, kind: str | None, limit: int) -> list[ItemOut]:
     _require("items.view")
-    select = scoped(Item).objects().order_by(Item.code).limit(min(limit, 500))
+    select = scoped(Item).objects().order_by(Item.code).limit(limit)
     if query:
         select = select.where((Item.code.ilike(f"%{query}%")) | (Item.name.ilike(f"%{query}%")))
     if kind:

@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 
-from portal.errors import DomainError, PermissionDenied
+from portal.errors import PermissionDenied
 from portal.i18n import N_, gettext
+from portal.imports.exports import ExportTooLarge, InvalidExport
 from portal.imports.writers import FORMATS, BuiltFile, Cell, TableSheet, build_file
 from portal.orders import services
 from portal.orders.importing import COLUMNS as IMPORT_COLUMNS
@@ -58,16 +59,6 @@ EXTRA_COLUMNS = (
 # for the supplier code): an exported file must import again.
 EXPORT_COLUMNS = tuple((column.key, column.label) for column in IMPORT_COLUMNS) + EXTRA_COLUMNS
 WIDTHS = {"order": 18, "supplier_code": 12, "item_code": 16, "shared_note": 30, "supplier_name": 24, "item_name": 24}
-
-
-class InvalidExport(DomainError):
-    code = "invalid_export"
-    message = N_("Some fields are missing or not valid.")
-
-
-class ExportTooLarge(DomainError):
-    code = "export_too_large"
-    message = N_("More than %(max)s lines match: narrow the filters and export again.")
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,13 @@ from zoneinfo import ZoneInfo
 
 from portal.audit.services import record
 from portal.errors import DomainError, PermissionDenied
-from portal.i18n import N_, gettext
+from portal.i18n import N_
 from portal.imports.errors import RowError
 from portal.imports.registry import Created, Importer, Plan, register
 from portal.imports.sheets import Column, Sheet
+from portal.imports.templates import import_template
 from portal.imports.values import number_text, parse_date
-from portal.imports.writers import BuiltFile, TableSheet, build_file
+from portal.imports.writers import BuiltFile
 from portal.items.tables import Item
 from portal.orders import services
 from portal.orders.schemas import OrderCreate, OrderLineIn
@@ -307,22 +308,5 @@ ORDERS = register(OrderImporter())
 
 
 def template_file(fmt: str) -> BuiltFile:
-    """An empty import file in the reader's language: the header row, and in
-    XLSX a second sheet explaining each column."""
-    header = [gettext(column.label) for column in COLUMNS]
-    widths = [max(14, len(label) * 2 + 4) for label in header]
-    sheets = [TableSheet(title=gettext("Orders"), header=header, widths=widths)]
-    if fmt == "xlsx":
-        yes, no = gettext("Yes"), gettext("No")
-        help_rows: list[list[str | None]] = [
-            [gettext(column.label), yes if column.required else no, gettext(column.hint), column.example] for column in COLUMNS
-        ]
-        sheets.append(
-            TableSheet(
-                title=gettext("Help"),
-                header=[gettext("Column"), gettext("Required"), gettext("What to enter"), gettext("Example")],
-                rows=list(help_rows),
-                widths=[18, 10, 90, 18],
-            )
-        )
-    return build_file(fmt, sheets, "orders-import-template")
+    """An empty import file in the reader's language."""
+    return import_template(fmt, COLUMNS, title=N_("Orders"), stem="orders-import-template")

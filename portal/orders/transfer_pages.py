@@ -21,64 +21,30 @@ from litestar.response import Redirect, Template
 
 from portal.errors import DomainError
 from portal.forms import form_values
-from portal.i18n import gettext
-from portal.imports.errors import MB
 from portal.imports.http import UPLOAD_ROUTE, file_response, receive_file
+from portal.imports.preview import column_help, preview
 from portal.imports.registry import ImportRejected, Report, read_upload, run_import
 from portal.imports.sealing import seal, unseal
-from portal.imports.sheets import MAX_FILE_BYTES, MAX_ROWS, Sheet
+from portal.imports.sheets import Sheet
 from portal.orders.exporting import ExportFilters, export_orders
 from portal.orders.importing import COLUMNS, ORDERS, template_file
 from tenants.guards import acting, requires
 
 TEMPLATE = "orders/import.html"
 PREVIEW_BLOCK = "import_preview"
-PREVIEW_ROWS = 100
 SEAL_PURPOSE = "orders.import"
 VARY = {"vary": "HX-Request"}
 
 Format = Annotated[str, QueryParameter(name="format")]
 
 
-def _columns() -> list[dict[str, Any]]:
-    return [
-        {"key": c.key, "label": gettext(c.label), "required": c.required, "hint": gettext(c.hint), "example": c.example} for c in COLUMNS
-    ]
-
-
 def _page_context(**extra: Any) -> dict[str, Any]:
-    return {
-        "columns": _columns(),
-        "labels": {column.key: gettext(column.label) for column in COLUMNS},
-        "max_mb": MAX_FILE_BYTES // MB,
-        "max_rows": MAX_ROWS,
-        "preview": None,
-        "error_message": None,
-        "imported": None,
-        "active_nav": "orders",
-        **extra,
-    }
+    return {**column_help(COLUMNS), "preview": None, "error_message": None, "imported": None, "active_nav": "orders", **extra}
 
 
 def _preview(sheet: Sheet, report: Report, *, sealed: str | None) -> dict[str, Any]:
-    """What the preview shows: counts, every problem (translated, with its
-    column's label), and the rows: those with problems, or the first ones."""
-    errors = [error.translated() for error in report.errors]
-    cells = {(error.row, error.column): error.message for error in errors if error.row is not None}
-    rows_with_errors = {error.row for error in errors if error.row is not None}
-    shown = [row for row in sheet.rows if row.number in rows_with_errors] if rows_with_errors else sheet.rows
-    return {
-        "filename": sheet.filename,
-        "rows": report.rows,
-        "orders": report.groups,
-        "errors": errors,
-        "cells": cells,
-        "row_errors": {error.row: error.message for error in errors if error.row is not None and error.column is None},
-        "shown": shown[:PREVIEW_ROWS],
-        "more_rows": max(0, len(shown) - PREVIEW_ROWS),
-        "columns": [column.key for column in COLUMNS if column.key in sheet.columns],
-        "sealed": sealed,
-    }
+    shown = preview(sheet, report, COLUMNS, sealed=sealed)
+    return {**shown, "orders": shown["groups"]}
 
 
 def _render(request: Request[Any, Any, Any], context: dict[str, Any], status_code: int = 200) -> Template:
