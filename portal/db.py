@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import os
 import sqlite3
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -89,6 +92,23 @@ def open_transaction(engine: Engine[Any], *, writes: bool) -> Any:
     return engine.transaction()
 
 
+_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writer_turn() -> asyncio.Lock:
+    """SQLite lets one writer in at a time and makes the others poll (its
+    busy handler sleeps and retries), so under load a writer that just came
+    can slip in before one that has waited for a second. Writing requests of
+    this process queue here instead, first come first served; another
+    process still meets the busy handler. One lock per event loop: a lock
+    is bound to the loop it is used on."""
+    loop = asyncio.get_running_loop()
+    lock = _sqlite_writers.get(loop)
+    if lock is None:
+        lock = _sqlite_writers[loop] = asyncio.Lock()
+    return lock
+
+
 class TransactionMiddleware:
     """Runs each HTTP request in one database transaction.
 
@@ -109,8 +129,9 @@ class TransactionMiddleware:
             return
         request = _RequestTransaction(send, scope)
         writes = scope.get("method", "GET") not in READ_ONLY_METHODS
+        turn = sqlite_writer_turn() if writes and isinstance(self.engine, SQLiteEngine) else contextlib.nullcontext()
         try:
-            async with open_transaction(self.engine, writes=writes) as transaction:
+            async with turn, open_transaction(self.engine, writes=writes) as transaction:
                 request.transaction = transaction
                 await self.app(scope, receive, request.send)
                 if not request.finished:
