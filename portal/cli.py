@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from portal.settings import ConfigError, Settings, get_settings
+from portal.settings import MB, ConfigError, Settings, get_settings
 
 T = TypeVar("T")
 
@@ -193,6 +193,7 @@ def describe(settings: Settings) -> dict[str, Any]:
         "PORTAL_S3_ENDPOINT": settings.s3_endpoint or "-",
         "PORTAL_SMTP_URL": _mask(settings.smtp_url) if settings.smtp_url else f"unset: emails go to {settings.outbox_dir}/",
         "PORTAL_SECRET_KEY": "set" if os.environ.get("PORTAL_SECRET_KEY") else f"generated in {settings.var_dir}/secret_key",
+        "PORTAL_UPLOAD_LIMITS_MB": ",".join(f"{key}={size // MB}" for key, size in settings.upload_limits.items()),
     }
 
 
