@@ -259,6 +259,30 @@ def storage_gc(older_than: float, dry_run: bool) -> None:
     )
 
 
+@storage_group.command("cors")
+@click.option("--apply", "apply_rule", is_flag=True, help="Set the rule on the bucket (its other CORS rules are kept).")
+def storage_cors(apply_rule: bool) -> None:
+    """Print the CORS rule an S3 bucket needs for the browser's direct
+    uploads from PORTAL_BASE_URL's origin (JSON for put-bucket-cors)."""
+    from portal.documents.maintenance import apply_cors_rule, cors_rule
+    from portal.documents.storage import S3Storage, open_storage
+
+    settings = load_settings()
+    rule = cors_rule(settings.base_url)
+    if not apply_rule:
+        click.echo(json.dumps({"CORSRules": [rule]}, indent=2))
+        return
+    storage = open_storage(settings)
+    if not isinstance(storage, S3Storage):
+        fail("PORTAL_STORAGE_URL: --apply needs s3:// storage (local storage takes no direct uploads)")
+    try:
+        rules = asyncio.run(apply_cors_rule(storage, rule))
+    except Exception as exc:
+        fail(f"PORTAL_STORAGE_URL: could not set the CORS rule on s3://{storage.bucket} ({_reason(exc)})")
+    click.echo(json.dumps({"CORSRules": rules}, indent=2))
+    click.echo(f"portal: CORS rule {rule['ID']!r} set on s3://{storage.bucket} for {rule['AllowedOrigins'][0]}", err=True)
+
+
 @storage_group.command("verify")
 def storage_verify() -> None:
     """Re-hash every stored document version; name each mismatch."""

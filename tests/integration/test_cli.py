@@ -102,6 +102,13 @@ def test_a_bad_upload_limit_stops_serve_and_commands_before_they_start(command: 
     assert "drawings" in line
 
 
+def test_storage_cors_apply_needs_s3_storage() -> None:
+    result = portal("storage", "cors", "--apply", timeout=60)
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert line.startswith("portal: PORTAL_STORAGE_URL: --apply needs s3:// storage")
+
+
 def test_serve_with_unwritable_storage_names_the_storage(tmp_path: Path) -> None:
     # A regular file where the storage directory's parent should be.
     blocker = tmp_path / "not-a-directory"
