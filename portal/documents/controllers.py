@@ -301,6 +301,7 @@ class DocumentPages(Controller):
             attached_type=attached_type or None, attached_id=target_id, category=category or None, search=q, cursor=cursor
         )
         filters = {"attached_type": attached_type or "", "attached_id": str(target_id or ""), "category": category or "", "q": q}
+        attachments = attachment_options()
         context = {
             "documents": rows,
             "next_cursor": next_cursor,
@@ -309,8 +310,8 @@ class DocumentPages(Controller):
             "can_upload": can_upload,
             "widget": widget_context(storage_of(request), attached_type=attached_type or "", attached_id=target_id or ""),
             "category_labels": dict(category_options()),
-            "attachment_labels": dict(attachment_options()),
-            "attachment_options": attachment_options(),
+            "attachment_labels": dict(attachments),
+            "attachment_options": attachments,
             "active_nav": "documents",
         }
         headers = {"vary": "HX-Request"}
