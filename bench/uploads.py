@@ -206,6 +206,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "portal", *step], env=local_env, cwd=ROOT, check=True, capture_output=True)
         with rclone_s3() as s3:
             results = run_all(s3, local_env, data, sha256, md5, args.runs)
+            first_reads = time_first_reads(s3, data, md5)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -216,9 +217,50 @@ def main() -> None:
         print(result.row(args.mb, baseline))
     presign, put, confirm = (statistics.median(step) for step in zip(*STEPS, strict=True))
     print(f"\ndirect path, median per step: presign {presign:.3f} s, PUT to storage {put:.2f} s, confirm {confirm:.3f} s")
-    print("  (confirm's first HEAD of a new object is where rclone computes its MD5 ETag, reading the object on its side)")
+    print("  (confirm's first HEAD of a new object is where rclone computes its MD5 ETag, reading the object on its side;")
+    print("   the 'put_object + HEAD' row pays the same)")
+    print("first metadata read of a fresh object on this S3 server, then the reads after it (seconds):")
+    for order, timings in first_reads:
+        print("  " + ", then ".join(f"{name} {seconds:.3f}" for name, seconds in zip(order, timings, strict=True)))
     print(f"client-side hashing for the direct path (SHA-256 + MD5 of {args.mb} MB, not in the rows above): {client_hashing:.2f} s")
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+
+
+def time_first_reads(s3: RcloneS3, data: bytes, md5_hex: str) -> list[tuple[tuple[str, ...], list[float]]]:
+    """Whether the storage's cost after a PUT depends on which read comes
+    first: each order starts from a freshly stored object."""
+    import base64
+
+    import boto3
+    from botocore.config import Config
+
+    # A ranged GET must not be checked against the whole object's checksum.
+    boto = boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint,
+        region_name=s3.region,
+        aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, response_checksum_validation="when_required"),
+    )
+    bucket = s3.create_bucket("portal-bench-reads")
+    md5_b64 = base64.b64encode(bytes.fromhex(md5_hex)).decode()
+    reads: dict[str, Callable[[str], object]] = {
+        "HEAD": lambda key: boto.head_object(Bucket=bucket, Key=key),
+        "ranged GET": lambda key: boto.get_object(Bucket=bucket, Key=key, Range="bytes=0-65535")["Body"].read(),
+        "LIST": lambda key: boto.list_objects_v2(Bucket=bucket, Prefix=key),
+    }
+    results = []
+    for n, order in enumerate((("HEAD", "ranged GET", "LIST"), ("ranged GET", "LIST", "HEAD"), ("LIST", "HEAD", "ranged GET"))):
+        key = f"reads/{n}"
+        boto.put_object(Bucket=bucket, Key=key, Body=data, ContentMD5=md5_b64)
+        timings = []
+        for name in order:
+            started = time.perf_counter()
+            reads[name](key)
+            timings.append(time.perf_counter() - started)
+        results.append((order, timings))
+    return results
 
 
 def warm_up(client: Client, *, direct: bool) -> None:
@@ -238,6 +280,14 @@ def run_all(s3: RcloneS3, local_env: dict[str, str], data: bytes, sha256: str, m
     def plain() -> None:
         boto.put_object(Bucket=bucket, Key=f"bench/plain-{next(counter)}", Body=data)
 
+    def plain_then_head() -> None:
+        # What a client that checks the stored object pays: on rclone the
+        # first metadata read of a new object (HEAD, GET or LIST alike)
+        # computes its MD5 ETag, reading the whole object on the server.
+        key = f"bench/plain-{next(counter)}"
+        boto.put_object(Bucket=bucket, Key=key, Body=data)
+        boto.head_object(Bucket=bucket, Key=key)
+
     s3_env = {
         **local_env,
         "PORTAL_STORAGE_URL": f"s3://{bucket}",
@@ -246,7 +296,10 @@ def run_all(s3: RcloneS3, local_env: dict[str, str], data: bytes, sha256: str, m
         "AWS_SECRET_ACCESS_KEY": s3.secret_key,
         "AWS_REGION": s3.region,
     }
-    results = [measure("plain boto3 put_object (S3)", runs, plain, None)]
+    results = [
+        measure("plain boto3 put_object (S3)", runs, plain, None),
+        measure("boto3 put_object + HEAD (S3)", runs, plain_then_head, None),
+    ]
     with serve(s3_env) as server:
         client = Client(server)
         warm_up(client, direct=True)

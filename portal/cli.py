@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from portal.settings import ConfigError, Settings, get_settings
+from portal.settings import MB, ConfigError, Settings, get_settings
 
 T = TypeVar("T")
 
@@ -193,6 +193,7 @@ def describe(settings: Settings) -> dict[str, Any]:
         "PORTAL_S3_ENDPOINT": settings.s3_endpoint or "-",
         "PORTAL_SMTP_URL": _mask(settings.smtp_url) if settings.smtp_url else f"unset: emails go to {settings.outbox_dir}/",
         "PORTAL_SECRET_KEY": "set" if os.environ.get("PORTAL_SECRET_KEY") else f"generated in {settings.var_dir}/secret_key",
+        "PORTAL_UPLOAD_LIMITS_MB": ",".join(f"{key}={size // MB}" for key, size in settings.upload_limits.items()),
     }
 
 
@@ -256,6 +257,30 @@ def storage_gc(older_than: float, dry_run: bool) -> None:
         f"portal: {report.scanned} objects scanned, {len(report.orphans)} orphans {verb}, "
         f"{len(report.staged)} unfinished uploads {verb}, {report.too_young} younger than {older_than:g} h kept"
     )
+
+
+@storage_group.command("cors")
+@click.option("--apply", "apply_rule", is_flag=True, help="Set the rule on the bucket (its other CORS rules are kept).")
+def storage_cors(apply_rule: bool) -> None:
+    """Print the CORS rule an S3 bucket needs for the browser's direct
+    uploads from PORTAL_BASE_URL's origin (JSON for put-bucket-cors)."""
+    from portal.documents.maintenance import apply_cors_rule, cors_rule
+    from portal.documents.storage import S3Storage, open_storage
+
+    settings = load_settings()
+    rule = cors_rule(settings.base_url)
+    if not apply_rule:
+        click.echo(json.dumps({"CORSRules": [rule]}, indent=2))
+        return
+    storage = open_storage(settings)
+    if not isinstance(storage, S3Storage):
+        fail("PORTAL_STORAGE_URL: --apply needs s3:// storage (local storage takes no direct uploads)")
+    try:
+        rules = asyncio.run(apply_cors_rule(storage, rule))
+    except Exception as exc:
+        fail(f"PORTAL_STORAGE_URL: could not set the CORS rule on s3://{storage.bucket} ({_reason(exc)})")
+    click.echo(json.dumps({"CORSRules": rules}, indent=2))
+    click.echo(f"portal: CORS rule {rule['ID']!r} set on s3://{storage.bucket} for {rule['AllowedOrigins'][0]}", err=True)
 
 
 @storage_group.command("verify")

@@ -18,6 +18,14 @@ log = structlog.get_logger(__name__)
 # append-only for the app role, and only migrations touch the migration table.
 APPEND_ONLY_TABLES = ("audit_event",)
 OWNER_ONLY_TABLES = ("migration",)
+# Documents are evidence: the app role never deletes them, and may update
+# only the bookkeeping columns named here (version counter, withdrawal,
+# preview state); what was uploaded, by whom and where it is stored stays
+# as first written.
+UPDATABLE_COLUMNS = {
+    "document": ("current_version", "withdrawn", "withdrawn_at", "withdrawn_by", "withdrawn_reason"),
+    "document_version": ("preview_status", "thumbnail_key", "preview_key"),
+}
 
 
 class MigrationFailed(Exception):
@@ -48,6 +56,12 @@ async def grant_app_role(engine: PostgresEngine, role: str) -> None:
         ]
         statements += [f'REVOKE UPDATE, DELETE, TRUNCATE ON "{t}" FROM {quoted}' for t in APPEND_ONLY_TABLES if t in existing]
         statements += [f'REVOKE ALL ON "{t}" FROM {quoted}' for t in OWNER_ONLY_TABLES if t in existing]
+        for table, columns in UPDATABLE_COLUMNS.items():
+            if table in existing:
+                # Revoking the table's UPDATE also drops earlier column grants,
+                # so running this again leaves exactly these columns.
+                statements.append(f'REVOKE UPDATE, DELETE, TRUNCATE ON "{table}" FROM {quoted}')
+                statements.append(f'GRANT UPDATE ({", ".join(columns)}) ON "{table}" TO {quoted}')
         for statement in statements:
             await connection.execute(statement)
     finally:

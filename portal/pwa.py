@@ -28,6 +28,7 @@ SHELL_ASSETS = (
     "js/outbox.js",
     "js/outbox-core.js",
     "js/photos.js",
+    "js/nav.js",
     "img/icon.svg",
     "img/icon-192.png",
 )

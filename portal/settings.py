@@ -13,11 +13,15 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from portal.documents.content import CATEGORIES
+
 log = structlog.get_logger(__name__)
 
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 STORAGE_SCHEMES = ("file", "s3")
 SECRET_KEY_MIN_LENGTH = 32
+MB = 1024 * 1024
+UPLOAD_LIMIT_RANGE_MB = (1, 5000)
 
 
 class ConfigError(Exception):
@@ -45,6 +49,9 @@ class Settings:
     https: bool
     base_url: str
     mail_from: str
+    # Bytes per document category: the defaults of ``CATEGORIES``, some
+    # overridden by PORTAL_UPLOAD_LIMITS_MB.
+    upload_limits: Mapping[str, int]
 
     @property
     def is_production(self) -> bool:
@@ -106,6 +113,7 @@ class Settings:
             # Links in emails come from here, never from a request's Host header.
             base_url=env.get("PORTAL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             mail_from=env.get("PORTAL_MAIL_FROM") or "portal@localhost",
+            upload_limits=parse_upload_limits(env.get("PORTAL_UPLOAD_LIMITS_MB")),
         )
 
 
@@ -130,6 +138,27 @@ def _storage_url(url: str) -> str:
     if parts.scheme == "s3" and not parts.netloc:
         raise ConfigError("PORTAL_STORAGE_URL", "an S3 URL names its bucket: s3://bucket")
     return url
+
+
+def parse_upload_limits(value: str | None) -> dict[str, int]:
+    """``"photo=15,drawing=300"`` -> bytes per category; categories not
+    named keep their default."""
+    limits = {key: category.limit_mb * MB for key, category in CATEGORIES.items()}
+    low, high = UPLOAD_LIMIT_RANGE_MB
+    for part in filter(None, (item.strip() for item in (value or "").split(","))):
+        key, equals, megabytes = (piece.strip() for piece in part.partition("="))
+        if key not in CATEGORIES:
+            raise ConfigError("PORTAL_UPLOAD_LIMITS_MB", f"unknown category {key!r}; use one of {', '.join(CATEGORIES)}")
+        if not equals:
+            raise ConfigError("PORTAL_UPLOAD_LIMITS_MB", f"{key}: give a size, e.g. {key}=25")
+        try:
+            number = int(megabytes)
+        except ValueError:
+            raise ConfigError("PORTAL_UPLOAD_LIMITS_MB", f"{key}: {megabytes!r} is not a whole number of MB") from None
+        if not low <= number <= high:
+            raise ConfigError("PORTAL_UPLOAD_LIMITS_MB", f"{key}: use {low} to {high} MB, not {number}")
+        limits[key] = number * MB
+    return limits
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, *, production: bool) -> str:

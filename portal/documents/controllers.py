@@ -4,6 +4,7 @@ upload widget endpoints). Thin: parse, call one service, answer."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import anyio.to_thread
@@ -14,7 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import File, Redirect, Template
 
 from portal.documents import services
-from portal.documents.attachments import resolve_target
+from portal.documents.attachments import attachment_kinds, resolve_target
 from portal.documents.config import largest_limit, upload_limits
 from portal.documents.content import CATEGORIES, KINDS
 from portal.documents.intake import SPOOL_OPT, UploadForm, read_upload_form
@@ -143,12 +144,14 @@ class DocumentApi(Controller):
         attached_type: FromQuery[str | None] = None,
         attached_id: FromQuery[UUID | None] = None,
         category: FromQuery[str | None] = None,
+        q: FromQuery[str] = "",
         cursor: FromQuery[str | None] = None,
     ) -> Page[DocumentOut]:
         """Documents shared with the caller, newest first, each with its
-        current version; filter by what they are attached to."""
+        current version; filter by what they are attached to, by category,
+        and by ``q`` in the title or a version's file name."""
         rows, next_cursor = await services.list_documents(
-            attached_type=attached_type, attached_id=attached_id, category=category, cursor=cursor
+            attached_type=attached_type, attached_id=attached_id, category=category, search=q, cursor=cursor
         )
         return page_of(rows, next_cursor)
 
@@ -236,6 +239,23 @@ def category_options() -> list[tuple[str, str]]:
     return [(key, gettext(category.label)) for key, category in CATEGORIES.items()]
 
 
+# Names of the records documents hang on, for the list's filter; a kind
+# registered without one here shows its key.
+ATTACHMENT_LABELS = {
+    "supplier": N_("Supplier"),
+    "order": N_("Order"),
+    "order_line": N_("Order line"),
+    "dispatch": N_("Material dispatch"),
+    "delivery": N_("Delivery"),
+    "progress_report": N_("Progress report"),
+    "item": N_("Item"),
+}
+
+
+def attachment_options() -> list[tuple[str, str]]:
+    return [(kind, gettext(ATTACHMENT_LABELS[kind]) if kind in ATTACHMENT_LABELS else kind) for kind in attachment_kinds()]
+
+
 def widget_context(
     storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None
 ) -> dict[str, Any]:
@@ -265,30 +285,37 @@ class DocumentPages(Controller):
         attached_type: FromQuery[str | None] = None,
         attached_id: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
+        q: FromQuery[str] = "",
         cursor: FromQuery[str | None] = None,
     ) -> Template:
-        """All documents the user may see; with an attachment target, the
-        panel for that record (list + upload widget), rendered alone for
-        htmx so that another page can embed it."""
+        """All documents the user may see, filtered and searched; with an
+        attachment target, the panel for that record (list + upload widget).
+        The panel is rendered alone for htmx (another page embeds it, the
+        filters swap it), the whole page for a boosted navigation."""
         target_id = _uuid(attached_id)
         can_upload = False
         if attached_type and target_id:
             await resolve_target(attached_type, target_id)  # 404 for a foreign record
             can_upload = acting().can("documents.upload")
         rows, next_cursor = await services.list_documents(
-            attached_type=attached_type or None, attached_id=target_id, category=category or None, cursor=cursor
+            attached_type=attached_type or None, attached_id=target_id, category=category or None, search=q, cursor=cursor
         )
+        filters = {"attached_type": attached_type or "", "attached_id": str(target_id or ""), "category": category or "", "q": q}
+        attachments = attachment_options()
         context = {
             "documents": rows,
             "next_cursor": next_cursor,
-            "filters": {"attached_type": attached_type or "", "attached_id": str(target_id or ""), "category": category or ""},
+            "filters": filters,
+            "more_url": "/documents?" + urlencode({**filters, "cursor": next_cursor or ""}),
             "can_upload": can_upload,
             "widget": widget_context(storage_of(request), attached_type=attached_type or "", attached_id=target_id or ""),
             "category_labels": dict(category_options()),
-            "active_nav": "",
+            "attachment_labels": dict(attachments),
+            "attachment_options": attachments,
+            "active_nav": "documents",
         }
         headers = {"vary": "HX-Request"}
-        if request.headers.get("hx-request"):
+        if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
             return HTMXBlockTemplate(template_name="documents/index.html", block_name="document_panel", context=context, headers=headers)
         return Template(template_name="documents/index.html", context=context, headers=headers)
 
@@ -357,7 +384,7 @@ class DocumentPages(Controller):
                 "error_message": message,
                 "field_errors": fields,
                 "values": values or {},
-                "active_nav": "",
+                "active_nav": "documents",
             },
             status_code=error.status_code if error else 200,
         )

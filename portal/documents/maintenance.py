@@ -1,4 +1,4 @@
-"""``portal storage gc`` and ``portal storage verify``.
+"""``portal storage gc``, ``portal storage verify`` and ``portal storage cors``.
 
 gc: an object whose version row does not exist is an orphan (an upload
 interrupted after its bytes were stored, a refused direct upload whose
@@ -8,6 +8,10 @@ Keys that ``object_key`` could not have built are reported, never deleted.
 
 verify: re-hash every stored version and report each missing object and
 each size or SHA-256 mismatch.
+
+cors: the CORS rule an S3 bucket needs so that browsers may PUT direct
+uploads from the portal's origin, and setting it without losing the
+bucket's other rules.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 import structlog
 
-from portal.documents.storage import KEY_PATTERN, Storage, StoredObject, base_key, sha256_of
+from portal.documents.storage import KEY_PATTERN, S3Storage, Storage, StoredObject, base_key, sha256_of
 from portal.documents.tables import DocumentVersion
 from tenants.context import system_scope
 
@@ -156,3 +161,51 @@ def _check_one(storage: Storage, key: str, size: int, sha256: str) -> str | None
     except FileNotFoundError:
         return "missing"
     return None
+
+
+# -- CORS for direct uploads ----------------------------------------------------------
+
+CORS_RULE_ID = "portal-direct-uploads"
+# The headers S3Storage.direct_upload signs into the presigned PUT; the
+# browser sends exactly these, so the preflight must allow them.
+DIRECT_UPLOAD_HEADERS = ("Content-Type", "Content-MD5", "x-amz-checksum-sha256")
+# Browsers cache the preflight this long (Chromium caps it at 2 hours).
+CORS_MAX_AGE_SECONDS = 3600
+
+
+class CorsNotKept(Exception):
+    pass
+
+
+def origin_of(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def cors_rule(base_url: str) -> dict[str, Any]:
+    """PUT from the portal's origin with the signed upload headers; nothing
+    else: downloads are presigned GETs the browser navigates to, and
+    thumbnails come through the app, so neither needs CORS."""
+    return {
+        "ID": CORS_RULE_ID,
+        "AllowedOrigins": [origin_of(base_url)],
+        "AllowedMethods": ["PUT"],
+        "AllowedHeaders": list(DIRECT_UPLOAD_HEADERS),
+        "MaxAgeSeconds": CORS_MAX_AGE_SECONDS,
+    }
+
+
+def with_cors_rule(rules: list[dict[str, Any]], rule: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bucket's rules with ours added or replaced; rules of others stay."""
+    return [existing for existing in rules if existing.get("ID") != rule["ID"]] + [rule]
+
+
+async def apply_cors_rule(storage: S3Storage, rule: dict[str, Any]) -> list[dict[str, Any]]:
+    """Set the rule and read it back: a server that answers the PUT without
+    keeping the rule (some S3-compatible ones) is reported, not trusted."""
+    rules = with_cors_rule(await storage.cors_rules(), rule)
+    await storage.set_cors_rules(rules)
+    kept = [existing for existing in await storage.cors_rules() if existing.get("ID") == rule["ID"]]
+    if not kept or kept[0].get("AllowedOrigins") != rule["AllowedOrigins"]:
+        raise CorsNotKept("the storage accepted the CORS rule but does not return it")
+    return rules

@@ -226,11 +226,13 @@ async def list_documents(
     attached_type: str | None = None,
     attached_id: UUID | None = None,
     category: str | None = None,
+    search: str = "",
     cursor: str | None = None,
     limit: int | None = None,
 ) -> tuple[list[DocumentOut], str | None]:
     """Documents the actor may see, newest first; supplier users only those
-    shared with their supplier. ``next`` is the cursor of the next page."""
+    shared with their supplier. ``search`` matches the title or the file
+    name of any version. ``next`` is the cursor of the next page."""
     query = scoped(Document).objects()
     if attached_type:
         query = query.where(Document.attached_type == attached_type)
@@ -238,6 +240,10 @@ async def list_documents(
         query = query.where(Document.attached_id == attached_id)
     if category:
         query = query.where(Document.category == category)
+    if search.strip():
+        term = f"%{search.strip()}%"
+        named = scoped(DocumentVersion).select(DocumentVersion.document).where(DocumentVersion.original_name.ilike(term))
+        query = query.where(Document.title.ilike(term) | Document.id.is_in(named))
     if cursor:
         at, key = _parse_cursor(cursor)
         query = query.where((Document.created_at < at) | ((Document.created_at == at) & (Document.id < key)))

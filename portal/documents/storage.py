@@ -404,6 +404,25 @@ class S3Storage:
         headers = {"Content-Type": "application/octet-stream", "Content-MD5": md5_b64, "x-amz-checksum-sha256": sha256_b64}
         return DirectUpload(url=url, method="PUT", headers=headers, expires_in=expires_in)
 
+    async def cors_rules(self) -> list[dict[str, Any]]:
+        """The bucket's CORS rules (none when it has no configuration)."""
+        return await anyio.to_thread.run_sync(self._cors_rules)
+
+    def _cors_rules(self) -> list[dict[str, Any]]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_bucket_cors(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration":
+                return []
+            raise
+        return list(response.get("CORSRules", []))
+
+    async def set_cors_rules(self, rules: list[dict[str, Any]]) -> None:
+        """Replace the bucket's CORS configuration with ``rules``."""
+        await anyio.to_thread.run_sync(lambda: self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": rules}))
+
     def download_url(self, key: str, *, filename: str, content_type: str, inline: bool) -> str | None:
         from portal.documents.config import DOWNLOAD_URL_SECONDS
 

@@ -5,6 +5,7 @@ direct way, straight from the browser to an S3 server (rclone)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -105,10 +106,21 @@ def test_a_refused_file_shows_a_clear_message_and_nothing_is_listed(phone: Page)
 
 @pytest.fixture(scope="module")
 def s3_server_app() -> Iterator[str]:
-    """A second portal process, on S3 storage (rclone allowing its origin)."""
+    """A second portal process, on S3 storage whose CORS answers follow the
+    rule ``portal storage cors`` prints for it: the browser's direct upload
+    passes its preflight only if that rule allows what it sends."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with rclone_s3(allow_origin=base_url) as server, cors_front(server.endpoint, base_url) as endpoint:
+    printed = subprocess.run(
+        [sys.executable, "-m", "portal", "storage", "cors"],
+        cwd=ROOT,
+        env={**os.environ, "PORTAL_BASE_URL": base_url},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    [rule] = json.loads(printed.stdout)["CORSRules"]
+    with rclone_s3() as server, cors_front(server.endpoint, rule) as endpoint:
         bucket = server.create_bucket("portal-browser")
         env = {
             **os.environ,

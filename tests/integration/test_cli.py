@@ -93,6 +93,22 @@ def test_serve_with_unknown_storage_scheme_is_a_configuration_error() -> None:
     assert "ftp" in line
 
 
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["check"], ["storage", "gc", "--dry-run"]])
+def test_a_bad_upload_limit_stops_serve_and_commands_before_they_start(command: list[str]) -> None:
+    result = portal(*command, env=environment(PORTAL_UPLOAD_LIMITS_MB="photo=15,drawings=300"), timeout=60)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert line.startswith("portal: configuration error: PORTAL_UPLOAD_LIMITS_MB:")
+    assert "drawings" in line
+
+
+def test_storage_cors_apply_needs_s3_storage() -> None:
+    result = portal("storage", "cors", "--apply", timeout=60)
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert line.startswith("portal: PORTAL_STORAGE_URL: --apply needs s3:// storage")
+
+
 def test_serve_with_unwritable_storage_names_the_storage(tmp_path: Path) -> None:
     # A regular file where the storage directory's parent should be.
     blocker = tmp_path / "not-a-directory"
@@ -104,11 +120,12 @@ def test_serve_with_unwritable_storage_names_the_storage(tmp_path: Path) -> None
 
 
 def test_check_prints_the_configuration_and_ok_for_database_and_storage() -> None:
-    result = portal("check", timeout=60)
+    result = portal("check", env=environment(PORTAL_UPLOAD_LIMITS_MB="photo=15"), timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert re.search(r"^database\s+ok$", out, re.MULTILINE), out
     assert re.search(r"^storage\s+ok$", out, re.MULTILINE), out
+    assert re.search(r"^PORTAL_UPLOAD_LIMITS_MB\s+drawing=200,.*photo=15,", out, re.MULTILINE), out
     assert re.search(r"^PORTAL_STORAGE_URL\s+" + re.escape(os.environ["PORTAL_STORAGE_URL"]) + "$", out, re.MULTILINE), out
     database_line = re.search(r"^PORTAL_DATABASE_URL\s+(\S+)$", out, re.MULTILINE)
     assert database_line, out

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from portal.settings import ConfigError, Settings
+from portal.documents.content import CATEGORIES
+from portal.settings import MB, ConfigError, Settings
 
 KEY = "k" * 40
 
@@ -145,3 +146,29 @@ def test_smtp_url_must_be_smtp(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         settings(tmp_path, PORTAL_SECRET_KEY=KEY, PORTAL_SMTP_URL="http://mail")
     assert error.value.variable == "PORTAL_SMTP_URL"
+
+
+def test_upload_limits_default_to_each_categorys_limit(tmp_path: Path) -> None:
+    limits = settings(tmp_path, PORTAL_SECRET_KEY=KEY).upload_limits
+    assert set(limits) == set(CATEGORIES)
+    assert limits["drawing"] == 200 * MB
+    assert limits["photo"] == 25 * MB
+
+
+def test_upload_limits_override_only_the_categories_named(tmp_path: Path) -> None:
+    limits = settings(tmp_path, PORTAL_SECRET_KEY=KEY, PORTAL_UPLOAD_LIMITS_MB=" photo=15, drawing = 300 ,").upload_limits
+    assert limits["photo"] == 15 * MB
+    assert limits["drawing"] == 300 * MB
+    assert limits["spec"] == CATEGORIES["spec"].limit_mb * MB
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [("photos=5", "photos"), ("photo=five", "five"), ("photo=0", "1 to 5000"), ("photo=5001", "1 to 5000"), ("photo", "photo=")],
+)
+def test_bad_upload_limits_are_refused_at_start_naming_the_variable(tmp_path: Path, value: str, named: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        settings(tmp_path, PORTAL_SECRET_KEY=KEY, PORTAL_UPLOAD_LIMITS_MB=value)
+    assert error.value.variable == "PORTAL_UPLOAD_LIMITS_MB"
+    assert str(error.value).startswith("PORTAL_UPLOAD_LIMITS_MB:")
+    assert named in str(error.value)

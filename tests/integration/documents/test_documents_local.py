@@ -249,10 +249,10 @@ def test_refusals_speak_the_users_language(client: Any, world: World, tokens: di
 def test_category_limits_apply_and_refuse_with_413(
     client: Any, world: World, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal.documents import config
+    from portal.settings import get_settings
 
     monkeypatch.setenv("PORTAL_UPLOAD_LIMITS_MB", "photo=1")
-    config.upload_limits.cache_clear()
+    get_settings.cache_clear()
     try:
         import os
 
@@ -268,7 +268,7 @@ def test_category_limits_apply_and_refuse_with_413(
         assert response.json()["error"]["code"] == "file_too_large"
     finally:
         monkeypatch.delenv("PORTAL_UPLOAD_LIMITS_MB")
-        config.upload_limits.cache_clear()
+        get_settings.cache_clear()
 
 
 def test_photos_and_pdfs_get_previews_off_the_request_path(client: Any, run: Any, world: World, tokens: dict[str, str]) -> None:

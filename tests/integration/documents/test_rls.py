@@ -83,3 +83,89 @@ def test_document_tables_are_isolated_by_tenant_and_supplier_in_the_database(run
 def test_the_document_tables_force_row_level_security(postgres: Any) -> None:
     forced = postgres.psql("SELECT relname FROM pg_class WHERE relname IN ('document','document_version') AND relforcerowsecurity")
     assert set(forced.split()) == {"document", "document_version"}
+
+
+def test_the_app_role_cannot_delete_documents_or_rewrite_what_was_uploaded(
+    client: Any, run: Any, world: World, tokens: dict[str, str], postgres: Any
+) -> None:
+    import asyncpg
+
+    from portal.documents.tables import Document
+    from tenants.context import TenantContext, tenant_scope
+    from tenants.roles import Role
+    from tests.integration.documents.conftest import upload, uploaded, wait_for_previews
+    from tests.support.documents import samples
+    from tests.support.factories import bearer
+
+    # The normal flows still work under the narrowed grants: an upload, its
+    # preview (updates the version's preview columns), a new version (bumps
+    # the counter) and a withdrawal.
+    first = samples.png()
+    document = uploaded(
+        client, tokens["qa"], first, name="weld.png", declared="image/png", category="photo", attached_id=world.supplier_ids[0]
+    )
+    wait_for_previews(run)
+    second = uploaded(
+        client,
+        tokens["supplier_operator"],
+        samples.png(color=(200, 20, 20)),
+        name="weld-2.png",
+        declared="image/png",
+        document_id=document["id"],
+    )
+    assert second["current"]["version"] == 2
+    withdrawn = client.post(f"/api/v1/documents/{document['id']}/withdraw", json={"reason": "Wrong part"}, headers=bearer(tokens["qa"]))
+    assert withdrawn.status_code == 200, withdrawn.text
+    versions = client.get(f"/api/v1/documents/{document['id']}/versions", headers=bearer(tokens["qa"])).json()["items"]
+    assert versions[1]["preview"] == "ready"
+
+    context = TenantContext(
+        tenant_id=world.tenant_id, tenant_slug=world.slug, tenant_name="x", time_zone="UTC", currency="CNY", role=Role.ADMIN
+    )
+
+    async def attempt(statement: str, *args: Any) -> None:
+        async with tenant_scope(context):
+            await Document.raw(statement, *args)
+
+    for statement in (
+        "DELETE FROM document_version WHERE document = {}",
+        "DELETE FROM document WHERE id = {}",
+        "UPDATE document SET title = 'forged', supplier = NULL WHERE id = {}",
+        "UPDATE document_version SET sha256 = repeat('0', 64), storage_key = 'elsewhere' WHERE document = {}",
+        "UPDATE document_version SET uploaded_by = NULL WHERE document = {}",
+    ):
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+            run(attempt, statement, UUID(document["id"]))
+    with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+        run(attempt, "TRUNCATE document_version")
+
+    after = client.get(f"/api/v1/documents/{document['id']}/versions", headers=bearer(tokens["qa"])).json()["items"]
+    assert [(item["version"], item["sha256"]) for item in after] == [(item["version"], item["sha256"]) for item in versions]
+    assert (
+        client.get(f"/api/v1/documents/{document['id']}/versions/{after[1]['id']}/content", headers=bearer(tokens["qa"])).content == first
+    )
+    assert client.get(f"/api/v1/documents/{document['id']}", headers=bearer(tokens["qa"])).json()["title"] == "weld"
+    # Still refused to a new version once withdrawn: the rule, not the grant.
+    assert upload(client, tokens["qa"], samples.png(), name="x.png", declared="image/png", document_id=document["id"]).status_code == 409
+
+
+def test_the_grants_name_exactly_the_updatable_document_columns(postgres: Any) -> None:
+    granted = postgres.psql(
+        "SELECT table_name || '.' || column_name FROM information_schema.column_privileges "
+        "WHERE grantee = 'portal_app' AND privilege_type = 'UPDATE' AND table_name IN ('document', 'document_version')"
+    ).split()
+    assert sorted(granted) == [
+        "document.current_version",
+        "document.withdrawn",
+        "document.withdrawn_at",
+        "document.withdrawn_by",
+        "document.withdrawn_reason",
+        "document_version.preview_key",
+        "document_version.preview_status",
+        "document_version.thumbnail_key",
+    ]
+    table_rights = postgres.psql(
+        "SELECT privilege_type FROM information_schema.table_privileges "
+        "WHERE grantee = 'portal_app' AND table_name = 'document_version' ORDER BY 1"
+    ).split()
+    assert table_rights == ["INSERT", "SELECT"]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -386,3 +387,47 @@ def test_the_md5_we_announce_is_what_s3_checks(s3: S3Storage, tmp_path: Path) ->
     assert _md5_b64(digest.hex()) == base64.b64encode(digest).decode()
     assert _md5_b64(base64.b64encode(digest).decode()) == base64.b64encode(digest).decode()
     assert _md5_b64("zz") is None
+
+
+def _portal(s3_server: RcloneS3, bucket: str, *args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "PORTAL_STORAGE_URL": f"s3://{bucket}",
+        "PORTAL_S3_ENDPOINT": s3_server.endpoint,
+        "AWS_ACCESS_KEY_ID": s3_server.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
+        "PORTAL_BASE_URL": "https://portal.example.com/",
+    }
+    return subprocess.run([sys.executable, "-m", "portal", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_storage_cors_prints_the_rule_for_the_portals_origin(s3_server: RcloneS3, s3: S3Storage) -> None:
+    import json
+
+    printed = _portal(s3_server, s3.bucket, "storage", "cors")
+    assert printed.returncode == 0, printed.stderr
+    [rule] = json.loads(printed.stdout)["CORSRules"]
+    assert rule["AllowedOrigins"] == ["https://portal.example.com"]
+    assert rule["AllowedMethods"] == ["PUT"]
+    # What this storage's presigned PUT makes the browser send.
+    ticket = s3.direct_upload(object_key(uuid4(), uuid4(), uuid4()), size=3, md5_b64="a" * 24, sha256_b64="b" * 44, expires_in=60)
+    assert {name.lower() for name in ticket.headers} <= {name.lower() for name in rule["AllowedHeaders"]}
+
+
+def test_storage_cors_apply_says_in_one_line_when_the_server_has_no_cors_rules(s3_server: RcloneS3, s3: S3Storage) -> None:
+    # rclone serve s3 implements no PutBucketCors (it takes the request for
+    # a CreateBucket): the command must fail plainly, naming the storage,
+    # and leave the bucket as it was. AWS S3 and MinIO accept the rule.
+    s3.client.put_object(Bucket=s3.bucket, Key="cors-probe", Body=b"still here")
+    applied = _portal(s3_server, s3.bucket, "storage", "cors", "--apply")
+    assert applied.returncode == 1
+    lines = applied.stderr.strip().splitlines()
+    assert len(lines) == 1, applied.stderr
+    assert lines[0].startswith(f"portal: PORTAL_STORAGE_URL: could not set the CORS rule on s3://{s3.bucket} (")
+    assert "Traceback" not in applied.stderr
+    assert s3.client.get_object(Bucket=s3.bucket, Key="cors-probe")["Body"].read() == b"still here"
+    s3.client.delete_object(Bucket=s3.bucket, Key="cors-probe")

@@ -23,7 +23,6 @@ ACCESS_KEY = "portal-test-key"
 SECRET_KEY = "portal-test-secret-0123456789"
 REGION = "us-east-1"
 STARTUP_SECONDS = 20.0
-CORS_HEADERS = "Authorization, Content-Type, Content-MD5, x-amz-checksum-sha256, x-amz-content-sha256, x-amz-date"
 
 
 def rclone_binary() -> str:
@@ -73,7 +72,7 @@ def _answers(port: int) -> bool:
 
 
 @contextmanager
-def rclone_s3(*, allow_origin: str | None = None) -> Iterator[RcloneS3]:
+def rclone_s3() -> Iterator[RcloneS3]:
     """Start the server; stop it and remove its folder afterwards."""
     root = Path(tempfile.mkdtemp(prefix="portal-rclone-"))
     port = free_port()
@@ -89,8 +88,6 @@ def rclone_s3(*, allow_origin: str | None = None) -> Iterator[RcloneS3]:
         os.devnull,
         str(root / "data"),
     ]
-    if allow_origin:
-        command[3:3] = ["--allow-origin", allow_origin]
     (root / "data").mkdir()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -126,18 +123,23 @@ class _Limited:
 
 
 @contextmanager
-def cors_front(endpoint: str, origin: str) -> Iterator[str]:
-    """A forwarder in front of the S3 server that answers CORS preflights
-    the way a bucket's CORS rule does on AWS S3 or MinIO (rclone's own answer
-    lists a fixed set of request headers, without the signed Content-MD5 and
-    checksum the direct upload sends). Everything else, Host header
-    included, goes through unchanged, so signatures still match."""
+def cors_front(endpoint: str, rule: dict[str, Any]) -> Iterator[str]:
+    """A forwarder in front of the S3 server that answers CORS the way AWS
+    S3 or MinIO do for a bucket with one CORS ``rule`` (the one
+    ``portal storage cors`` prints): a preflight passes only for an allowed
+    origin, method and request headers, otherwise 403 (rclone implements no
+    bucket CORS rules; its own answer lists a fixed set of headers).
+    Everything else, Host header included, goes through unchanged, so
+    signatures still match."""
     import http.client
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import urlsplit
 
     target = urlsplit(endpoint)
+    origins = set(rule["AllowedOrigins"])
+    methods = set(rule["AllowedMethods"])
+    allowed_headers = {name.lower() for name in rule.get("AllowedHeaders", [])}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -146,11 +148,20 @@ def cors_front(endpoint: str, origin: str) -> Iterator[str]:
             return
 
         def do_OPTIONS(self) -> None:
+            origin = self.headers.get("Origin", "")
+            method = self.headers.get("Access-Control-Request-Method", "")
+            requested = {name.strip().lower() for name in self.headers.get("Access-Control-Request-Headers", "").split(",") if name.strip()}
+            if origin not in origins or method not in methods or not requested <= allowed_headers:
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Access-Control-Allow-Origin", origin)
-            self.send_header("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST")
-            self.send_header("Access-Control-Allow-Headers", CORS_HEADERS)
-            self.send_header("Access-Control-Max-Age", "600")
+            self.send_header("Access-Control-Allow-Methods", ", ".join(sorted(methods)))
+            self.send_header("Access-Control-Allow-Headers", ", ".join(sorted(requested)))
+            self.send_header("Access-Control-Max-Age", str(rule.get("MaxAgeSeconds", 0)))
+            self.send_header("Vary", "Origin")
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -171,7 +182,8 @@ def cors_front(endpoint: str, origin: str) -> Iterator[str]:
             for name, value in response.getheaders():
                 if name.lower() not in ("transfer-encoding", "connection", "content-length", "access-control-allow-origin"):
                     self.send_header(name, value)
-            self.send_header("Access-Control-Allow-Origin", origin)
+            if self.headers.get("Origin", "") in origins:
+                self.send_header("Access-Control-Allow-Origin", self.headers["Origin"])
             # A HEAD answer has no body but names the object's length.
             self.send_header("Content-Length", response.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data)))
             self.end_headers()

@@ -8,11 +8,10 @@ import io
 import pytest
 
 from portal.documents import content
-from portal.documents.config import MB, parse_limits
-from portal.settings import ConfigError
+from portal.settings import MB, parse_upload_limits
 from tests.support.documents import samples
 
-LIMITS = parse_limits(None)
+LIMITS = parse_upload_limits(None)
 
 
 def inspect(data: bytes, name: str, declared: str, category: str) -> content.Inspection:
@@ -132,17 +131,6 @@ def test_safe_names_keep_what_can_be_kept(name: str, safe: str) -> None:
 def test_path_like_or_control_character_names_are_refused(name: str) -> None:
     with pytest.raises(content.BadFileName):
         content.check_name(name)
-
-
-def test_upload_limits_come_from_the_environment() -> None:
-    limits = parse_limits("photo=5, drawing=300")
-    assert limits["photo"] == 5 * MB
-    assert limits["drawing"] == 300 * MB
-    assert limits["spec"] == content.CATEGORIES["spec"].limit_mb * MB
-    for bad in ("photos=5", "photo=five", "photo=0"):
-        with pytest.raises(ConfigError) as error:
-            parse_limits(bad)
-        assert error.value.variable == "PORTAL_UPLOAD_LIMITS_MB"
 
 
 def test_expected_kind_refuses_early_by_declaration() -> None:
