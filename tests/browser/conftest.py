@@ -49,6 +49,12 @@ PHONE: dict[str, Any] = {
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
 
 
+def screenshot_path(tmp_path: Path, name: str) -> str:
+    """Where a screenshot goes: the test's own folder, or the README's
+    pictures when PORTAL_SCREENSHOT_DIR=docs/screenshots asks to refresh them."""
+    return str(Path(os.environ.get("PORTAL_SCREENSHOT_DIR") or tmp_path) / name)
+
+
 def _answers_health(base_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:

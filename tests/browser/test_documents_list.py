@@ -7,20 +7,19 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT
+from tests.browser.conftest import ROOT, screenshot_path
 from tests.browser.test_documents_upload import assert_fits_phone, sign_in
 from tests.browser.test_home_layout import OVERFLOW_JS, too_small_targets, watch_errors
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = "docs/screenshots/phone-documents.png"
 
-
-def test_an_operator_opens_documents_from_the_bar_and_filters_them(phone: Page) -> None:
+def test_an_operator_opens_documents_from_the_bar_and_filters_them(phone: Page, tmp_path: Path) -> None:
     # The demo's progress photos get their previews from the sweep (the
     # demo loader renders none itself).
     rendered = subprocess.run([sys.executable, "-m", "portal", "storage", "thumbnails"], cwd=ROOT, capture_output=True, text=True)
@@ -37,19 +36,21 @@ def test_an_operator_opens_documents_from_the_bar_and_filters_them(phone: Page) 
     assert rows.first.locator("img.thumb").evaluate("img => img.naturalWidth") > 0
     assert rows.first.locator("a.download").get_attribute("href", timeout=1000) is not None
     phone.evaluate("document.fonts.ready.then(() => true)")
-    phone.screenshot(path=SCREENSHOT)
+    phone.screenshot(path=screenshot_path(tmp_path, "phone-documents.png"))
 
     assert_fits_phone(phone)
     layout = phone.evaluate(OVERFLOW_JS)
     assert layout["outside"] == []
     assert too_small_targets(phone) == []
 
-    count = rows.count()
-    phone.select_option("#documents-category", "drawing")
+    # The demo shows the operator photos and QC reports; no invoices.
+    photos = rows.filter(has_text="照片").count()
+    assert 0 < photos < rows.count()
+    phone.select_option("#documents-category", "invoice")
     # The panel is swapped in place and the address follows the filter.
-    expect(phone).to_have_url(re.compile(r"/documents\?q=&category=drawing&attached_type=$"))
+    expect(phone).to_have_url(re.compile(r"/documents\?q=&category=invoice&attached_type=$"))
     expect(phone.locator("#documents-panel .document-row")).to_have_count(0)
     expect(phone.locator("#documents-panel")).to_contain_text("没有符合条件的文件。")
     phone.select_option("#documents-category", "photo")
-    expect(phone.locator("#documents-panel .document-row")).to_have_count(count)
+    expect(phone.locator("#documents-panel .document-row")).to_have_count(photos)
     assert errors == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import urllib.request
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tenants.demo import DEMO_PASSWORD
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, screenshot_path
 from tests.browser.test_sign_in_and_invite import assert_fits_phone, sign_in
 
 pytestmark = pytest.mark.browser
@@ -115,12 +114,6 @@ def test_the_app_is_installable(browser: Browser, live_server: str, tmp_path: Pa
         context.close()
 
 
-def _screenshot_to(tmp_path: Path, name: str) -> str:
-    """Where a screenshot goes: the test's own folder, or the README's
-    pictures when PORTAL_SCREENSHOT_DIR=docs/screenshots asks to refresh them."""
-    return str(Path(os.environ.get("PORTAL_SCREENSHOT_DIR") or tmp_path) / name)
-
-
 def test_a_report_with_two_photos_sent_online(
     browser: Browser, live_server: str, camera_photos: list[dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -142,7 +135,7 @@ def test_a_report_with_two_photos_sent_online(
                    createImageBitmap(p.blob).then(b => [p.blob.size, Math.max(b.width, b.height), p.blob.type])))"""
         )
         assert all(size < 500 * 1024 and edge == 1600 and kind == "image/jpeg" for size, edge, kind in sizes), sizes
-        page.screenshot(path=_screenshot_to(tmp_path, "phone-progress-report.png"), full_page=True)
+        page.screenshot(path=screenshot_path(tmp_path, "phone-progress-report.png"), full_page=True)
         page.click("button.send-report")
         expect(page).to_have_url(re.compile(r"/progress\?sent=1$"), timeout=30_000)
         expect(page.locator("[data-outbox-sent]")).to_be_visible()
@@ -181,7 +174,7 @@ def test_a_report_made_offline_survives_a_reload_and_arrives_once(
         page.reload()  # still offline: the queue is on the phone
         expect(page.locator("[data-outbox-item]")).to_have_count(1)
         assert_fits_phone(page)
-        page.screenshot(path=_screenshot_to(tmp_path, "phone-outbox-offline.png"), full_page=True)
+        page.screenshot(path=screenshot_path(tmp_path, "phone-outbox-offline.png"), full_page=True)
         assert _stored(live_server, line_id, client_id) == []
 
         context.set_offline(False)
