@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import File, Redirect, Template
 
 from portal.documents import services
-from portal.documents.attachments import resolve_target
+from portal.documents.attachments import may_upload, resolve_target
 from portal.documents.config import largest_limit, upload_limits
 from portal.documents.content import CATEGORIES, KINDS
 from portal.documents.intake import SPOOL_OPT, UploadForm, read_upload_form
@@ -237,7 +237,7 @@ def category_options() -> list[tuple[str, str]]:
 
 
 def widget_context(
-    storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None
+    storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None, category: str = "other"
 ) -> dict[str, Any]:
     """What ``documents/_upload.html`` needs."""
     limits = upload_limits()
@@ -248,6 +248,7 @@ def widget_context(
         "attached_id": str(attached_id),
         "document": document,
         "categories": category_options(),
+        "category": category if category in CATEGORIES else "other",
         "accept": accept,
         "limits_mb": {key: value // (1024 * 1024) for key, value in limits.items()},
     }
@@ -266,15 +267,17 @@ class DocumentPages(Controller):
         attached_id: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
+        upload_category: FromQuery[str | None] = None,
     ) -> Template:
         """All documents the user may see; with an attachment target, the
         panel for that record (list + upload widget), rendered alone for
-        htmx so that another page can embed it."""
+        htmx so that another page can embed it. ``upload_category`` is the
+        widget's preselected category (a packing list on a delivery)."""
         target_id = _uuid(attached_id)
         can_upload = False
         if attached_type and target_id:
             await resolve_target(attached_type, target_id)  # 404 for a foreign record
-            can_upload = acting().can("documents.upload")
+            can_upload = may_upload(attached_type)
         rows, next_cursor = await services.list_documents(
             attached_type=attached_type or None, attached_id=target_id, category=category or None, cursor=cursor
         )
@@ -283,7 +286,9 @@ class DocumentPages(Controller):
             "next_cursor": next_cursor,
             "filters": {"attached_type": attached_type or "", "attached_id": str(target_id or ""), "category": category or ""},
             "can_upload": can_upload,
-            "widget": widget_context(storage_of(request), attached_type=attached_type or "", attached_id=target_id or ""),
+            "widget": widget_context(
+                storage_of(request), attached_type=attached_type or "", attached_id=target_id or "", category=upload_category or "other"
+            ),
             "category_labels": dict(category_options()),
             "active_nav": "",
         }
