@@ -18,7 +18,7 @@ A document carries one supplier. Records that several suppliers may read
 (an item's drawings, read by the supplier of every issued order of that
 item) register which of their records a supplier may read instead:
 
-    share_with_suppliers("item", items_on_orders_of)
+    share_with_suppliers("item", items_on_shared_orders)
 
 Supplier users then read (never change) documents attached to those records;
 the scoping layer applies the rule (``Document.supplier_share``) and, on

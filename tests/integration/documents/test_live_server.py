@@ -157,8 +157,14 @@ def wait_for(condition: Any, seconds: float = 20) -> None:
         time.sleep(0.05)
 
 
-def titles(server: Server, token: str) -> set[str]:
-    items = httpx.get(f"{server.base}/api/v1/documents", headers={"authorization": f"Bearer {token}"}, timeout=30).json()["items"]
+def titles(server: Server, token: str, supplier: str) -> set[str]:
+    """Titles of the documents on one supplier (the demo has others)."""
+    items = httpx.get(
+        f"{server.base}/api/v1/documents",
+        params={"attached_type": "supplier", "attached_id": supplier},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()["items"]
     return {item["title"] for item in items}
 
 
@@ -191,7 +197,7 @@ def test_a_slow_upload_blocks_nobody_and_a_kill_mid_upload_leaves_no_row(server:
 
     assert len(spool_files(installation)) == 1  # a hard kill leaves its spool file
     server.start()
-    assert titles(server, sign_in(server, "admin@acme.example")) == {"quick photo"}
+    assert titles(server, sign_in(server, "admin@acme.example"), supplier) == {"quick photo"}
 
     young = portal(installation, "storage", "gc")
     assert young.returncode == 0, young.stderr
@@ -228,7 +234,7 @@ def test_storage_commands_catch_up_and_check(server: Server, installation: dict[
     assert intact.returncode == 0, intact.stderr
     assert "stored versions intact" in intact.stdout
 
-    key = f"tenants/{_tenant_of(installation)}/documents/{document['id']}/{document['current']['id']}"
+    key = f"tenants/{_tenant_of(installation, document['id'])}/documents/{document['id']}/{document['current']['id']}"
     blob = Path(installation["PORTAL_VAR_DIR"]) / "blobs" / key
     original = blob.read_bytes()
     blob.write_bytes(original.replace(b"%%EOF", b"%%EoF"))
@@ -239,8 +245,9 @@ def test_storage_commands_catch_up_and_check(server: Server, installation: dict[
     blob.write_bytes(original)
 
 
-def _tenant_of(installation: dict[str, str]) -> str:
+def _tenant_of(installation: dict[str, str], document_id: str) -> str:
+    """The tenant folder holding this document (the demo stores documents of both tenants)."""
     blobs = Path(installation["PORTAL_VAR_DIR"]) / "blobs" / "tenants"
-    tenants = [path.name for path in blobs.iterdir()]
+    tenants = [path.name for path in blobs.iterdir() if (path / "documents" / document_id).is_dir()]
     assert len(tenants) == 1
     return tenants[0]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+import pytest
+
 from tests.integration.documents.conftest import upload, uploaded
 from tests.integration.orders.conftest import OrderWorld, draft, fire
 from tests.support.documents import samples
@@ -173,3 +175,41 @@ def test_item_drawings_reach_the_suppliers_of_issued_orders_of_that_item_only(cl
     newer = uploaded(client, token["planner"], samples.dxf(), name="flange-b.dxf", declared="image/vnd.dxf", document_id=drawing["id"])
     assert newer["current"]["version"] == 2
     assert _readable(client, token["supplier_admin"], newer) == [200, 200, 200, 200]
+
+
+async def _unfiltered_documents(tenant_id: Any, supplier_id: Any) -> set[str]:
+    """Documents and versions a supplier user's queries return with no
+    filter at all: what row-level security alone lets through."""
+    from portal.documents.tables import Document, DocumentVersion
+    from tenants.context import TenantContext, tenant_scope
+    from tenants.roles import Role
+
+    context = TenantContext(
+        tenant_id=tenant_id,
+        tenant_slug="x",
+        tenant_name="x",
+        time_zone="UTC",
+        currency="CNY",
+        role=Role.SUPPLIER_ADMIN,
+        supplier_id=supplier_id,
+    )
+    async with tenant_scope(context):
+        documents = {str(row["id"]) for row in await Document.select(Document.id)}
+        versions = {str(row["document"]) for row in await DocumentVersion.select(DocumentVersion.document)}
+    assert versions == documents
+    return documents
+
+
+@pytest.mark.postgres
+def test_row_level_security_alone_keeps_draft_and_unrelated_documents_from_suppliers(client: Any, run: Any, shop: OrderWorld) -> None:
+    planner = api_token(client, shop.world.accounts["planner"], shop.world.slug)
+    drawing = uploaded(client, planner, samples.pdf(), category="drawing", attached_type="item", attached_id=shop.part_id)
+    sheet = uploaded(client, planner, samples.pdf(), category="spec", attached_type="item", attached_id=shop.material_id)
+    order = draft(client, shop)
+    on_order = uploaded(client, planner, samples.pdf(), category="drawing", attached_type="order", attached_id=order["id"])
+    own, other = shop.world.supplier_ids
+    assert run(_unfiltered_documents, shop.world.tenant_id, own) == set()
+    assert fire(client, shop, order["id"], "planner", "issue").status_code == 200
+    assert run(_unfiltered_documents, shop.world.tenant_id, own) == {drawing["id"], on_order["id"]}
+    assert sheet["id"] not in run(_unfiltered_documents, shop.world.tenant_id, own)
+    assert run(_unfiltered_documents, shop.world.tenant_id, other) == set()
