@@ -20,6 +20,7 @@ pytestmark = pytest.mark.browser
 
 
 def _send_dispatch(planner: Page, lot: str) -> str:
+    sign_in(planner, "planner@acme.example")
     planner.goto("/materials/dispatches/new")
     supplier_value = planner.locator("#f-supplier_id option", has_text="S-PM").get_attribute("value")
     planner.select_option("#f-supplier_id", value=supplier_value)
