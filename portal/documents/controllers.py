@@ -355,7 +355,7 @@ class DocumentPages(Controller):
             context={
                 "document": document,
                 "versions": versions,
-                "can_upload": me.can("documents.upload") and document.status == "active",
+                "can_upload": services.may_add_version(document.attached_type, document.supplier_id) and document.status == "active",
                 "can_withdraw": me.can("documents.withdraw") and document.status == "active",
                 "widget": widget_context(storage_of(request), document=document),
                 "category_labels": dict(category_options()),

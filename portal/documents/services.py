@@ -29,7 +29,7 @@ import structlog
 
 from portal.audit.services import record
 from portal.documents import content
-from portal.documents.attachments import resolve_upload_target
+from portal.documents.attachments import may_upload, resolve_upload_target
 from portal.documents.config import FULL_READ_LIMIT, UPLOAD_TICKET_SECONDS, UPLOAD_URL_SECONDS, upload_limits
 from portal.documents.imaging import PREVIEWABLE
 from portal.documents.intake import StagedFile
@@ -395,13 +395,20 @@ async def new_document_target(attached_type: str, attached_id: UUID | str | None
     return Target(uuid4(), True, attached_type, target_id, supplier_id, category, title)
 
 
+def may_add_version(attached_type: str, supplier_id: UUID | None) -> bool:
+    """New versions need the upload permissions of the document's kind; a
+    document shared with a supplier only for reading (an item's drawing)
+    takes no versions from supplier users."""
+    context = current()
+    if context.is_supplier and supplier_id != context.supplier_id:
+        return False
+    return may_upload(attached_type)
+
+
 async def version_target(document_id: UUID | str) -> Target:
     """An existing, visible, not withdrawn document takes a new version."""
     document = await scoped(Document).get(document_id)
-    context = current()
-    if context.is_supplier and document.supplier != context.supplier_id:
-        # Shared with the supplier for reading (an item's drawing): its
-        # versions stay the buyer's to add.
+    if not may_add_version(document.attached_type, document.supplier):
         raise PermissionDenied()
     if document.withdrawn:
         raise DocumentWithdrawn()

@@ -172,6 +172,8 @@ def test_item_drawings_reach_the_suppliers_of_issued_orders_of_that_item_only(cl
         == 404
     )
     assert upload(client, token["qa"], samples.pdf(), category="drawing", attached_type="item", attached_id=shop.part_id).status_code == 403
+    qa_version = upload(client, token["qa"], samples.dxf(), name="qa.dxf", declared="image/vnd.dxf", document_id=drawing["id"])
+    assert qa_version.status_code == 403, qa_version.text
     newer = uploaded(client, token["planner"], samples.dxf(), name="flange-b.dxf", declared="image/vnd.dxf", document_id=drawing["id"])
     assert newer["current"]["version"] == 2
     assert _readable(client, token["supplier_admin"], newer) == [200, 200, 200, 200]

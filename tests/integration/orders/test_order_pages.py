@@ -108,6 +108,10 @@ def test_order_page_shows_the_items_drawings_to_its_supplier_once_issued(client:
     assert page.status_code == 200
     assert "Flange drawing rev B" in page.text
     assert f"/documents/{drawing['id']}" in page.text
+    detail = client.get(f"/documents/{drawing['id']}", headers=_page(client, shop, "supplier_operator"))
+    assert detail.status_code == 200
+    assert "Flange drawing rev B" in detail.text
+    assert "data-upload" not in detail.text  # read only: no new version from the supplier
     assert "/documents?attached_type=order&amp;attached_id=" + order["id"] + "&amp;upload_category=drawing" in page.text
     # The panel the page loads: the order's own documents with the widget, drawing preselected.
     panel = client.get(
