@@ -9,7 +9,11 @@ A table opts in to supplier visibility with a class attribute naming the
 path to its supplier: ``supplier_scope = "supplier"`` or
 ``supplier_scope = "order.supplier"``. Without it, supplier roles see no rows.
 Tenant-wide reference data every supplier of the tenant may read (its
-production stages) says ``supplier_scope = SHARED_WITH_SUPPLIERS``.
+production stages) says ``supplier_scope = SHARED_WITH_SUPPLIERS``. A table
+whose rows a supplier may also read when they belong to someone else (an
+item's drawings, read by the suppliers of the item's issued orders) adds a
+classmethod ``supplier_share(supplier_id)`` returning an extra condition;
+it widens reads only: updates and deletes keep to the supplier's own rows.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class Scoped(Generic[T]):
         self.table = table
         self.context = current_or_system()
 
-    def conditions(self) -> list[Any]:
+    def conditions(self, *, reading: bool = True) -> list[Any]:
         context = self.context
         if isinstance(context, SystemScope):
             return []
@@ -54,11 +58,14 @@ class Scoped(Generic[T]):
             if path is None or context.supplier_id is None:
                 conditions.append(WhereRaw("1 = 0"))
             elif path != SHARED_WITH_SUPPLIERS:
-                conditions.append(_resolve(self.table, path) == context.supplier_id)
+                own = _resolve(self.table, path) == context.supplier_id
+                share = getattr(self.table, "supplier_share", None) if reading else None
+                extra = share(context.supplier_id) if share is not None else None
+                conditions.append(own if extra is None else own | extra)
         return conditions
 
-    def _limit(self, query: Any) -> Any:
-        for condition in self.conditions():
+    def _limit(self, query: Any, *, reading: bool = True) -> Any:
+        for condition in self.conditions(reading=reading):
             query = query.where(condition)
         return query
 
@@ -75,12 +82,12 @@ class Scoped(Generic[T]):
         return self._limit(self.table.exists())
 
     def update(self, values: dict[Any, Any] | None = None, **kwargs: Any) -> Any:
-        return self._limit(self.table.update(values, **kwargs))
+        return self._limit(self.table.update(values, **kwargs), reading=False)
 
     def delete(self) -> Any:
         """For master data replaced as a whole (a bill of material); records
         users uploaded or confirmed are never deleted."""
-        return self._limit(self.table.delete())
+        return self._limit(self.table.delete(), reading=False)
 
     async def get(self, pk: UUID | str) -> T:
         """The row with this id, or NotFound: a foreign id and a missing one

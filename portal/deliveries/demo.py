@@ -2,8 +2,8 @@
 partially delivered demo order, and a notice in transit against the order in
 production, waiting for the planner to receive it.
 
-Idempotent: a tenant that has deliveries is left alone, and a tenant without
-such orders is skipped. The orders keep their status (a partial receipt of a
+Idempotent: a tenant that has these two notices (by their lots) is left
+alone, and a tenant without such orders is skipped. The orders keep their status (a partial receipt of a
 partially delivered order leaves it partially delivered; a notice in transit
 changes nothing), so the demo still shows an order in every status."""
 
@@ -16,7 +16,7 @@ from uuid import UUID
 
 from portal.deliveries.schemas import DeliveryCreate, DeliveryLineIn, ReceiptIn, ReceiptLineIn
 from portal.deliveries.services import create_delivery, get_delivery, receive_delivery, shipping_form
-from portal.deliveries.tables import Delivery
+from portal.deliveries.tables import DeliveryLine
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order
 from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
@@ -25,6 +25,7 @@ from tenants.scoping import scoped
 from tenants.tables import Membership, Tenant
 
 REJECT_REASON = "表面划伤 Surface scratches"
+PARTIAL_LOT, TRANSIT_LOT = "L2611-01", "L2611-02"
 
 
 async def load_deliveries_demo(slugs: list[str]) -> bool:
@@ -75,12 +76,14 @@ async def _ship(order: dict[str, Any], most: Decimal, lot: str, note: str) -> tu
 
 
 async def _load_tenant() -> bool:
-    if await scoped(Delivery).exists():
+    # The demo orders come with notices of their own (what they delivered):
+    # look for these two by their lots.
+    if await scoped(DeliveryLine).exists().where(DeliveryLine.lot.is_in([PARTIAL_LOT, TRANSIT_LOT])):
         return False
     created = False
     partial = await _order(OrderStatus.PARTIALLY_DELIVERED)
     if partial is not None:
-        shipped = await _ship(partial, Decimal(20), "L2611-01", "顺丰快运 SF Freight, 沪A-12345")
+        shipped = await _ship(partial, Decimal(20), PARTIAL_LOT, "顺丰快运 SF Freight, 沪A-12345")
         if shipped is not None:
             delivery_id, quantity = shipped
             rejected = min(Decimal(2), quantity)
@@ -93,5 +96,5 @@ async def _load_tenant() -> bool:
             created = True
     producing = await _order(OrderStatus.IN_PRODUCTION)
     if producing is not None:
-        created = await _ship(producing, Decimal(30), "L2611-02", "自提 Picked up by the buyer's truck") is not None or created
+        created = await _ship(producing, Decimal(30), TRANSIT_LOT, "自提 Picked up by the buyer's truck") is not None or created
     return created

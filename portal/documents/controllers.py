@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import File, Redirect, Template
 
 from portal.documents import services
-from portal.documents.attachments import attachment_kinds, resolve_target
+from portal.documents.attachments import attachment_kinds, may_upload, resolve_target
 from portal.documents.config import largest_limit, upload_limits
 from portal.documents.content import CATEGORIES, KINDS
 from portal.documents.intake import SPOOL_OPT, UploadForm, read_upload_form
@@ -257,7 +257,7 @@ def attachment_options() -> list[tuple[str, str]]:
 
 
 def widget_context(
-    storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None
+    storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None, category: str = "other"
 ) -> dict[str, Any]:
     """What ``documents/_upload.html`` needs."""
     limits = upload_limits()
@@ -268,6 +268,7 @@ def widget_context(
         "attached_id": str(attached_id),
         "document": document,
         "categories": category_options(),
+        "category": category if category in CATEGORIES else "other",
         "accept": accept,
         "limits_mb": {key: value // (1024 * 1024) for key, value in limits.items()},
     }
@@ -287,16 +288,19 @@ class DocumentPages(Controller):
         category: FromQuery[str | None] = None,
         q: FromQuery[str] = "",
         cursor: FromQuery[str | None] = None,
+        upload_category: FromQuery[str | None] = None,
     ) -> Template:
         """All documents the user may see, filtered and searched; with an
         attachment target, the panel for that record (list + upload widget).
         The panel is rendered alone for htmx (another page embeds it, the
-        filters swap it), the whole page for a boosted navigation."""
+        filters swap it), the whole page for a boosted navigation.
+        ``upload_category`` is the widget's preselected category (a packing
+        list on a delivery)."""
         target_id = _uuid(attached_id)
         can_upload = False
         if attached_type and target_id:
             await resolve_target(attached_type, target_id)  # 404 for a foreign record
-            can_upload = acting().can("documents.upload")
+            can_upload = may_upload(attached_type)
         rows, next_cursor = await services.list_documents(
             attached_type=attached_type or None, attached_id=target_id, category=category or None, search=q, cursor=cursor
         )
@@ -308,7 +312,9 @@ class DocumentPages(Controller):
             "filters": filters,
             "more_url": "/documents?" + urlencode({**filters, "cursor": next_cursor or ""}),
             "can_upload": can_upload,
-            "widget": widget_context(storage_of(request), attached_type=attached_type or "", attached_id=target_id or ""),
+            "widget": widget_context(
+                storage_of(request), attached_type=attached_type or "", attached_id=target_id or "", category=upload_category or "other"
+            ),
             "category_labels": dict(category_options()),
             "attachment_labels": dict(attachments),
             "attachment_options": attachments,
@@ -377,7 +383,7 @@ class DocumentPages(Controller):
             context={
                 "document": document,
                 "versions": versions,
-                "can_upload": me.can("documents.upload") and document.status == "active",
+                "can_upload": services.may_add_version(document.attached_type, document.supplier_id) and document.status == "active",
                 "can_withdraw": me.can("documents.withdraw") and document.status == "active",
                 "widget": widget_context(storage_of(request), document=document),
                 "category_labels": dict(category_options()),

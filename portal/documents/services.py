@@ -29,7 +29,7 @@ import structlog
 
 from portal.audit.services import record
 from portal.documents import content
-from portal.documents.attachments import resolve_target
+from portal.documents.attachments import may_upload, resolve_upload_target
 from portal.documents.config import FULL_READ_LIMIT, UPLOAD_TICKET_SECONDS, UPLOAD_URL_SECONDS, upload_limits
 from portal.documents.imaging import PREVIEWABLE
 from portal.documents.intake import StagedFile
@@ -261,6 +261,57 @@ def _parse_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise InvalidDocument(fields={"cursor": N_("This value is missing or not valid.")}) from None
 
 
+async def list_attached(attached_type: str, attached_ids: list[UUID]) -> dict[UUID, list[DocumentOut]]:
+    """Documents the actor may see on several records of one kind (an
+    order's items), newest first per record."""
+    if not attached_ids:
+        return {}
+    rows = await (
+        scoped(Document)
+        .objects()
+        .where((Document.attached_type == attached_type) & Document.attached_id.is_in(list(attached_ids)))
+        .order_by(Document.created_at, Document.id, ascending=False)
+    )
+    found: dict[UUID, list[DocumentOut]] = {}
+    for document in await _with_current(list(rows)):
+        found.setdefault(document.attached_id, []).append(document)
+    return found
+
+
+async def share_attached(targets: dict[str, list[UUID]], supplier_id: UUID) -> list[UUID]:
+    """Documents on these records that are not shared with anyone yet become
+    shared with ``supplier_id``, versions included, each with an audit
+    event. An order calls it when it is issued: until then its drawings are
+    the buyer's own."""
+    condition: Any = None
+    for kind, ids in targets.items():
+        if ids:
+            part = (Document.attached_type == kind) & Document.attached_id.is_in(list(ids))
+            condition = part if condition is None else condition | part
+    if condition is None:
+        return []
+    rows = await (
+        scoped(Document).update({Document.supplier: supplier_id}).where(Document.supplier.is_null()).where(condition).returning(Document.id)
+    )
+    shared = [row["id"] for row in rows]
+    if not shared:
+        return []
+    await (
+        scoped(DocumentVersion)
+        .update({DocumentVersion.supplier: supplier_id})
+        .where(DocumentVersion.document.is_in(shared) & DocumentVersion.supplier.is_null())
+    )
+    for document_id in shared:
+        await record(
+            "document.share",
+            entity_type="document",
+            entity_id=document_id,
+            before={"supplier_id": None},
+            after={"supplier_id": supplier_id},
+        )
+    return shared
+
+
 async def get_document(document_id: UUID | str) -> DocumentOut:
     row = await scoped(Document).get(document_id)
     return (await _with_current([row]))[0]
@@ -346,13 +397,25 @@ async def new_document_target(attached_type: str, attached_id: UUID | str | None
         target_id = None
     if target_id is None:
         raise InvalidDocument(fields={"attached_id": N_("This value is missing or not valid.")})
-    supplier_id = await resolve_target(attached_type, target_id)
+    supplier_id = await resolve_upload_target(attached_type, target_id)
     return Target(uuid4(), True, attached_type, target_id, supplier_id, category, title)
+
+
+def may_add_version(attached_type: str, supplier_id: UUID | None) -> bool:
+    """New versions need the upload permissions of the document's kind; a
+    document shared with a supplier only for reading (an item's drawing)
+    takes no versions from supplier users."""
+    context = current()
+    if context.is_supplier and supplier_id != context.supplier_id:
+        return False
+    return may_upload(attached_type)
 
 
 async def version_target(document_id: UUID | str) -> Target:
     """An existing, visible, not withdrawn document takes a new version."""
     document = await scoped(Document).get(document_id)
+    if not may_add_version(document.attached_type, document.supplier):
+        raise PermissionDenied()
     if document.withdrawn:
         raise DocumentWithdrawn()
     return Target(document.id, False, document.attached_type, document.attached_id, document.supplier, document.category, document.title)

@@ -9,11 +9,15 @@ keys; nothing is deleted by users.
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID as UUIDValue
+
 from piccolo.columns import UUID, BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.documents.attachments import shared_condition
 from tenants.tables import Supplier, Tenant, User
 
 HASH_LENGTH = 64
@@ -39,6 +43,12 @@ class Document(Table):
     withdrawn_at = Timestamptz(null=True, default=None)
     withdrawn_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     withdrawn_reason = Text(default="")
+
+    @classmethod
+    def supplier_share(cls, supplier_id: UUIDValue) -> Any | None:
+        """What a supplier reads beyond its own documents (the scoping layer
+        widens reads, never writes, with it)."""
+        return shared_condition(cls.attached_type, cls.attached_id, supplier_id)
 
 
 class DocumentVersion(Table):
@@ -66,6 +76,13 @@ class DocumentVersion(Table):
     preview_status = Varchar(length=10, default="none")
     thumbnail_key = Varchar(length=320, null=True, default=None)
     preview_key = Varchar(length=320, null=True, default=None)
+
+    @classmethod
+    def supplier_share(cls, supplier_id: UUIDValue) -> Any | None:
+        condition = Document.supplier_share(supplier_id)
+        if condition is None:
+            return None
+        return cls.document.is_in(Document.select(Document.id).where(condition))
 
 
 TABLES = (Document, DocumentVersion)

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from portal.audit.services import record
+from portal.documents.attachments import register_attachment_target
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import BomLine, Item
@@ -211,3 +212,14 @@ async def set_bom(item_id: UUID | str, lines: list[BomLineIn]) -> list[BomLineOu
         after={"lines": [msgspec.structs.asdict(x) for x in after]},
     )
     return after
+
+
+async def item_attachment_supplier(item_id: UUID) -> UUID | None:
+    """Drawings of an item are the buyer's master data, shared with no one
+    supplier: the suppliers of the item's issued orders read them through
+    the rule the orders package registers (``share_with_suppliers``)."""
+    await scoped(Item).get(item_id)
+    return None
+
+
+register_attachment_target("item", item_attachment_supplier, upload_action="items.manage")

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.deliveries.services import deliveries_to_receive, list_deliveries
+from portal.documents.content import CATEGORIES
 from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.i18n import gettext
@@ -129,8 +130,12 @@ class OrderPages(Controller):
     async def _detail(self, order_id: UUID, error: DomainError | None = None, values: dict[str, str] | None = None) -> Template:
         order = await services.get_order(order_id)
         context = acting()
+        drawings = await services.order_item_drawings(order_id)
+        items = {line.item_id: line for line in order.lines if not line.removed}
         return form_page(
             "orders/detail.html",
+            item_documents=[(line, drawings[item_id]) for item_id, line in items.items() if item_id in drawings],
+            category_labels={key: gettext(category.label) for key, category in CATEGORIES.items()},
             deliveries=(await list_deliveries(order_id=order_id)).items,
             can_ship=context.can("deliveries.ship") and order.status in RECEIVING_STATES,
             can_report=context.can("progress.report") and order.status in RECEIVING_STATES,

@@ -11,10 +11,13 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.query.functions.aggregate import Count
 
 from portal.audit.services import record
-from portal.documents.attachments import register_attachment_target
+from portal.db import get_engine
+from portal.documents.attachments import register_attachment_target, share_with_suppliers
+from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.items.tables import Item
@@ -466,6 +469,8 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     if event is Event.ACCEPT:
         changes["accepted_at"] = datetime.now(UTC)
     await _save_guarded(order, version, **changes)
+    if event in {Event.ISSUE, Event.REISSUE}:
+        await _share_order_documents(order)
     await record(
         f"order.{event.value}",
         entity_type="order",
@@ -700,9 +705,19 @@ def _summary(row: dict[str, Any], context: TenantContext) -> OrderSummary:
 
 async def order_attachment_supplier(order_id: UUID) -> UUID | None:
     """Documents on an order (drawings, specs) are shared with its supplier
-    from the start (the document carries the supplier when it is stored),
-    so drawings attached to a draft are there when the order is issued."""
+    once the order is issued. A draft is the buyer's own: its documents are
+    stored unshared and ``fire`` shares them when it issues the order (with
+    the supplier the order has then)."""
     order = await visible_order(order_id)
+    status = order.status
+    if status == Status.DRAFT.value and isinstance(get_engine(), PostgresEngine):
+        # Lock and re-read: an issue running at the same time either waits
+        # for this upload to commit (and then shares it) or has committed
+        # and this upload is shared at once. SQLite has one writer anyway.
+        row = await scoped(Order).select(Order.status).where(Order.id == order.id).lock_rows().first()
+        status = row["status"]
+    if status == Status.DRAFT.value:
+        return None
     supplier: UUID = order.supplier
     return supplier
 
@@ -712,5 +727,33 @@ async def order_line_attachment_supplier(line_id: UUID) -> UUID | None:
     return await order_attachment_supplier(line.order)
 
 
+async def _share_order_documents(order: Order) -> None:
+    lines = await scoped(OrderLine).select(OrderLine.id).where(OrderLine.order == order.id)
+    await share_attached({"order": [order.id], "order_line": [line["id"] for line in lines]}, order.supplier)
+
+
+def items_on_shared_orders(supplier_id: UUID) -> Any:
+    """The items whose drawings a supplier reads: those on the lines of its
+    orders that were issued (any state but draft), lines a revision removed
+    excepted. Never other items."""
+    return (
+        scoped(OrderLine)
+        .select(OrderLine.item)
+        .where(OrderLine.order.supplier == supplier_id)
+        .where(OrderLine.order.status.is_in(sorted(status.value for status in SHARED_STATES)))
+        .where(OrderLine.removed == False)  # noqa: E712
+    )
+
+
+async def order_item_drawings(order_id: UUID | str) -> dict[UUID, list[DocumentOut]]:
+    """Documents on the items of an order that the actor may read, per item:
+    for a supplier user, those of its issued orders only (the scoping rule
+    above); a draft answers NotFound to it like a missing order."""
+    order = await visible_order(order_id)
+    lines = await scoped(OrderLine).select(OrderLine.item).where(OrderLine.order == order.id).where(OrderLine.removed == False)  # noqa: E712
+    return await list_attached("item", sorted({line["item"] for line in lines}, key=str))
+
+
 register_attachment_target("order", order_attachment_supplier)
 register_attachment_target("order_line", order_line_attachment_supplier)
+share_with_suppliers("item", items_on_shared_orders)

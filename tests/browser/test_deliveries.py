@@ -55,12 +55,12 @@ def test_operator_ships_on_a_phone_and_the_planner_receives_with_a_reject(phone:
         expect(planner.locator("h1")).to_contain_text(number)
         planner.fill("#a-0", "2")
         planner.fill("#r-0", "1")
-        planner.click("button[type=submit]")
+        planner.click("form.receive-form button[type=submit]")
         # A reject needs a reason: the form comes back with what was typed.
         expect(planner.locator("#e-why-0")).to_be_visible()
         expect(planner.locator("#a-0")).to_have_value("2")
         planner.fill("#why-0", "尺寸超差 Out of tolerance")
-        planner.click("button[type=submit]")
+        planner.click("form.receive-form button[type=submit]")
         expect(planner.locator(".alert.ok")).to_be_visible()
         expect(planner.locator(".reject-reason")).to_contain_text("尺寸超差")
     finally:

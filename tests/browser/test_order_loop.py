@@ -37,7 +37,7 @@ def test_issue_accept_revise_acknowledge(phone: Page, browser: Browser, live_ser
     planner.click("form button[type=submit]:not(#add-line)")
     expect(planner).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}$"))
     number = planner.locator("h1").inner_text()
-    planner.click("button[type=submit][class*=primary]")
+    planner.click("form.action button[type=submit][class*=primary]")
     expect(planner.locator(".badge.status-issued")).to_be_visible()
 
     supplier = phone_for(browser, live_server)

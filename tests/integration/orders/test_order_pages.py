@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.integration.documents.conftest import uploaded
 from tests.integration.orders.conftest import OrderWorld, draft, due, fire
+from tests.support.documents import samples
 from tests.support.factories import api_token, page_headers
 
 
@@ -92,3 +94,42 @@ def test_supplier_accepts_and_acknowledges_through_the_pages(client: Any, shop: 
     )
     assert ack.status_code == 303
     assert "earlier date" not in client.get("/inbox", headers=supplier).text
+
+
+def test_order_page_shows_the_items_drawings_to_its_supplier_once_issued(client: Any, shop: OrderWorld) -> None:
+    planner = api_token(client, shop.world.accounts["planner"], shop.world.slug)
+    drawing = uploaded(
+        client, planner, samples.pdf(), category="drawing", title="Flange drawing rev B", attached_type="item", attached_id=shop.part_id
+    )
+    order = draft(client, shop)
+    assert client.get(f"/orders/{order['id']}", headers=_page(client, shop, "supplier_admin")).status_code == 404
+    fire(client, shop, order["id"], "planner", "issue")
+    page = client.get(f"/orders/{order['id']}", headers=_page(client, shop, "supplier_operator"))
+    assert page.status_code == 200
+    assert "Flange drawing rev B" in page.text
+    assert f"/documents/{drawing['id']}" in page.text
+    detail = client.get(f"/documents/{drawing['id']}", headers=_page(client, shop, "supplier_operator"))
+    assert detail.status_code == 200
+    assert "Flange drawing rev B" in detail.text
+    assert "data-upload" not in detail.text  # read only: no new version from the supplier
+    assert "/documents?attached_type=order&amp;attached_id=" + order["id"] + "&amp;upload_category=drawing" in page.text
+    # The panel the page loads: the order's own documents with the widget, drawing preselected.
+    panel = client.get(
+        f"/documents?attached_type=order&attached_id={order['id']}&upload_category=drawing",
+        headers={**_page(client, shop, "planner"), "hx-request": "true"},
+    )
+    assert panel.status_code == 200
+    assert '<option value="drawing" selected>' in panel.text
+    assert "<html" not in panel.text
+
+
+def test_item_page_offers_drawing_uploads_to_admins_and_planners_only(client: Any, shop: OrderWorld) -> None:
+    url = f"/documents?attached_type=item&attached_id={shop.part_id}&upload_category=drawing"
+    item_page = client.get(f"/items/{shop.part_id}", headers=_page(client, shop, "planner"))
+    assert item_page.status_code == 200
+    assert url.replace("&", "&amp;") in item_page.text
+    assert "data-upload" in client.get(url, headers={**_page(client, shop, "planner"), "hx-request": "true"}).text
+    qa = client.get(url, headers={**_page(client, shop, "qa"), "hx-request": "true"})
+    assert qa.status_code == 200
+    assert "data-upload" not in qa.text
+    assert client.get(url, headers=_page(client, shop, "supplier_admin")).status_code == 404

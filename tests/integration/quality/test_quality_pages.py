@@ -95,10 +95,11 @@ def test_the_suppliers_home_lists_what_it_owes_and_what_was_rejected(client: Any
     assert "Wrong drawing revision" in section
     # The order page tells the supplier where to send each one.
     page = client.get(f"/orders/{order['id']}", headers=_page(client, shop, "supplier_operator")).text
-    assert f'href="/documents?attached_type=order&amp;attached_id={order["id"]}&amp;category=material_certificate"' in page
+    wanted = "category=material_certificate&amp;upload_category=material_certificate"
+    assert f'href="/documents?attached_type=order&amp;attached_id={order["id"]}&amp;{wanted}"' in page
     upload = client.get(
         "/documents",
-        params={"attached_type": "order", "attached_id": order["id"], "category": "material_certificate"},
+        params={"attached_type": "order", "attached_id": order["id"], "upload_category": "material_certificate"},
         headers=_page(client, shop, "supplier_operator"),
     ).text
     assert '<option value="material_certificate" selected>' in upload

@@ -123,3 +123,29 @@ def test_buyer_user_is_limited_to_the_tenant_only() -> None:
     context = tenant(Role.QA)
     conditions = acting_as(context, lambda: scoped(Invitation).conditions())
     assert len(conditions) == 1
+
+
+class Drawing(Table, tablename="test_scoping_drawing"):
+    """Rows of one supplier that a rule also lets other suppliers read."""
+
+    supplier_scope = "supplier"
+    tenant = ForeignKey(Tenant)
+    supplier = ForeignKey(Supplier)
+    shared_marker = uuid4()
+
+    @classmethod
+    def supplier_share(cls, supplier_id: Any) -> Any:
+        return cls.id == cls.shared_marker
+
+
+def test_a_supplier_share_widens_reads_and_never_writes() -> None:
+    own = uuid4()
+    context = tenant(Role.SUPPLIER_OPERATOR, own)
+    reading = acting_as(context, lambda: scoped(Drawing).conditions())
+    writing = acting_as(context, lambda: scoped(Drawing).conditions(reading=False))
+    assert Drawing.shared_marker.hex in str(reading[1].querystring).replace("-", "")
+    assert own.hex in str(reading[1].querystring).replace("-", "")
+    assert Drawing.shared_marker.hex not in str(writing[1].querystring).replace("-", "")
+    assert own.hex in str(writing[1].querystring).replace("-", "")
+    update = acting_as(context, lambda: scoped(Drawing).update({Drawing.supplier: own}))
+    assert Drawing.shared_marker.hex not in str(update).replace("-", "")
