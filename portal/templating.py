@@ -46,6 +46,18 @@ def _status_label(status: str) -> str:
     return Status(status).label
 
 
+def _delivery_status_label(status: str) -> str:
+    from portal.deliveries.states import Status
+
+    return Status(status).label
+
+
+def _revision_word(word: str) -> str:
+    from portal.orders.services import REVISION_WORDS
+
+    return REVISION_WORDS.get(word, word)
+
+
 def _event_label(event: str) -> str:
     from portal.orders.states import EVENT_LABELS, Event
 
@@ -86,6 +98,8 @@ def build_environment() -> Environment:
         me=signed_in,
         role_label=_role_label,
         status_label=_status_label,
+        delivery_status_label=_delivery_status_label,
+        revision_word=_revision_word,
         event_label=_event_label,
         qc_state_label=_qc_state_label,
         category_label=_category_label,

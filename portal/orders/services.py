@@ -371,6 +371,20 @@ async def update_order(order_id: UUID | str, data: OrderUpdate) -> OrderOut:
     return await _to_out(order)
 
 
+# The words of a revision's diff (kept in English in the stored diff), as
+# the order page shows them to each reader in their language.
+REVISION_WORDS = {
+    "added": N_("added"),
+    "changed": N_("changed"),
+    "removed": N_("removed"),
+    "item": N_("Item"),
+    "quantity": N_("Quantity"),
+    "unit_price": N_("Unit price"),
+    "due_date": N_("Due date"),
+    "operation": N_("Operation"),
+}
+
+
 def _line_state(line: OrderLine) -> dict[str, str]:
     return {
         "item": str(line.item),

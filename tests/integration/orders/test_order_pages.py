@@ -133,3 +133,26 @@ def test_item_page_offers_drawing_uploads_to_admins_and_planners_only(client: An
     assert qa.status_code == 200
     assert "data-upload" not in qa.text
     assert client.get(url, headers=_page(client, shop, "supplier_admin")).status_code == 404
+
+
+def test_the_order_page_speaks_the_readers_language_for_revisions_and_deliveries(client: Any, shop: OrderWorld) -> None:
+    from tests.integration.deliveries.conftest import create, receive
+
+    issued = fire(client, shop, draft(client, shop)["id"], "planner", "issue").json()
+    line = issued["lines"][0]
+    change = {
+        "version": issued["version"],
+        "reason": "Forecast up",
+        "lines": [{"id": line["id"], "item_id": line["item_id"], "quantity": "120", "unit_price": line["unit_price"], "due_date": due(20)}],
+    }
+    assert client.patch(f"/api/v1/orders/{issued['id']}", json=change, headers=shop.as_("planner")).status_code == 200
+    order = fire(client, shop, issued["id"], "supplier_admin", "accept").json()
+    notice = create(client, shop, order, "10").json()
+    assert receive(client, shop, notice, ("10", "0", "")).status_code == 200
+
+    chinese = client.get(f"/orders/{issued['id']}", headers={**_page(client, shop, "planner"), "accept-language": "zh-CN"}).text
+    assert "修改 · 数量 100 → 120" in chinese
+    assert ">已收货</span>" in chinese
+    english = client.get(f"/orders/{issued['id']}", headers={**_page(client, shop, "planner"), "accept-language": "en"}).text
+    assert "changed · Quantity 100 → 120" in english
+    assert ">Received</span>" in english
