@@ -1,4 +1,5 @@
-"""Exporting the dispatch list and the material balances to CSV or XLSX.
+"""Exporting the dispatch list, the material balances and the returns and
+scrap reports to CSV or XLSX.
 
 Each export is its list: the same filters and the same services
 (``services.list_dispatches`` walked page by page, ``services.balances``),
@@ -20,7 +21,7 @@ from portal.imports.exports import check_format, check_size, export_file, local_
 from portal.imports.writers import BuiltFile, Cell
 from portal.materials import services
 from portal.materials.importing import COLUMNS as IMPORT_COLUMNS
-from portal.materials.schemas import DispatchSummary
+from portal.materials.schemas import DispatchSummary, MovementOut
 from portal.materials.states import Status
 from portal.materials.tables import Dispatch, DispatchLine
 from tenants.scoping import scoped
@@ -63,6 +64,20 @@ BALANCE_COLUMNS = (
     ("excess_scrap", N_("Scrap beyond allowance")),
 )
 BALANCE_WIDTHS = {"supplier_name": 24, "item_code": 16, "item_name": 24}
+
+MOVEMENT_COLUMNS = (
+    ("reported_at", N_("Reported at")),
+    ("supplier_name", N_("Supplier name")),
+    ("item_code", N_("Item code")),
+    ("item_name", N_("Item name")),
+    ("lot", N_("Lot / batch")),
+    ("quantity", N_("Quantity")),
+    ("unit", N_("Unit")),
+    ("reason", N_("Reason")),
+    ("reported_by", N_("Reported by")),
+)
+MOVEMENT_WIDTHS = {"reported_at": 18, "supplier_name": 24, "item_code": 16, "item_name": 24, "reason": 30}
+MOVEMENT_TITLES = {services.RETURN: (N_("Material returns"), "material-returns"), services.SCRAP: (N_("Material scrap"), "material-scrap")}
 
 
 @dataclass(frozen=True)
@@ -199,3 +214,33 @@ async def export_balances(supplier_id: UUID | None, item_id: UUID | None, fmt: s
     return await export_file(
         fmt, title=N_("Material balances"), columns=BALANCE_COLUMNS, rows=rows, stem="material-balances", widths=BALANCE_WIDTHS
     )
+
+
+async def export_movements(kind: str, supplier_id: UUID | None, item_id: UUID | None, fmt: str) -> BuiltFile:
+    """Returns or scrap reports (same filters and scoping as their list,
+    every page, newest first) as a file."""
+    check_format(fmt)
+    found: list[MovementOut] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = await services.list_movements(kind, supplier_id, item_id, cursor, services.MAX_PAGE)
+        found += page
+        check_size(len(found))
+        if cursor is None:
+            break
+    rows: list[list[Cell]] = [
+        [
+            local_time(row.reported_at),
+            row.supplier_name,
+            row.item_code,
+            row.item_name,
+            row.lot,
+            services.plain(row.quantity),
+            row.unit,
+            row.reason,
+            row.reported_by,
+        ]
+        for row in found
+    ]
+    title, stem = MOVEMENT_TITLES[kind]
+    return await export_file(fmt, title=title, columns=MOVEMENT_COLUMNS, rows=rows, stem=stem, widths=MOVEMENT_WIDTHS)

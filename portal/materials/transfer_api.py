@@ -14,7 +14,8 @@ from litestar.params import FromQuery, QueryParameter
 from portal.imports.errors import RowErrorOut
 from portal.imports.http import UPLOAD_ROUTE, file_response, receive_file
 from portal.imports.registry import ImportRejected, Report, read_upload, run_import
-from portal.materials.exporting import DispatchFilters, export_balances, export_dispatches
+from portal.materials import services
+from portal.materials.exporting import DispatchFilters, export_balances, export_dispatches, export_movements
 from portal.materials.importing import DISPATCHES, CreatedDispatch, template_file
 from tenants.guards import requires
 
@@ -125,3 +126,19 @@ class MaterialTransferApi(Controller):
         as ``format`` csv or xlsx, one row per supplier x material. Supplier
         users get their own supplier's rows only."""
         return file_response(await export_balances(supplier_id, item_id, fmt))
+
+    @get("/material-returns/export", guards=[requires("materials.view")], media_type="application/octet-stream")
+    async def export_material_returns(
+        self, fmt: Format = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
+    ) -> Response[bytes]:
+        """The returns (same filters as ``GET /api/v1/material-returns``, all
+        pages) as ``format`` csv or xlsx. Supplier users get their own only."""
+        return file_response(await export_movements(services.RETURN, supplier_id, item_id, fmt))
+
+    @get("/material-scrap/export", guards=[requires("materials.view")], media_type="application/octet-stream")
+    async def export_material_scrap(
+        self, fmt: Format = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
+    ) -> Response[bytes]:
+        """The scrap reports (same filters as ``GET /api/v1/material-scrap``,
+        all pages) as ``format`` csv or xlsx. Supplier users get their own only."""
+        return file_response(await export_movements(services.SCRAP, supplier_id, item_id, fmt))

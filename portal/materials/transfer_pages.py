@@ -25,7 +25,8 @@ from portal.imports.preview import column_help, preview
 from portal.imports.registry import ImportRejected, Report, read_upload, run_import
 from portal.imports.sealing import seal, unseal
 from portal.imports.sheets import Sheet
-from portal.materials.exporting import DispatchFilters, export_balances, export_dispatches
+from portal.materials import services
+from portal.materials.exporting import DispatchFilters, export_balances, export_dispatches, export_movements
 from portal.materials.importing import COLUMNS, DISPATCHES, template_file
 from tenants.guards import acting, requires
 
@@ -121,3 +122,13 @@ class MaterialTransferPages(Controller):
     async def export_balances(self, fmt: Format = "csv", supplier_id: FromQuery[str | None] = None) -> Response[bytes]:
         """The balances with the same supplier filter as the page."""
         return file_response(await export_balances(_uuid(supplier_id), None, fmt))
+
+    @get("/reports/returns/export", guards=VIEW, media_type="application/octet-stream")
+    async def export_returns(self, fmt: Format = "csv") -> Response[bytes]:
+        """Every return the returns and scrap page lists."""
+        return file_response(await export_movements(services.RETURN, None, None, fmt))
+
+    @get("/reports/scrap/export", guards=VIEW, media_type="application/octet-stream")
+    async def export_scrap(self, fmt: Format = "csv") -> Response[bytes]:
+        """Every scrap report the returns and scrap page lists."""
+        return file_response(await export_movements(services.SCRAP, None, None, fmt))

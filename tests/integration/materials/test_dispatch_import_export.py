@@ -399,3 +399,34 @@ def test_export_links_of_the_pages_download_the_lists(client: Any, shop: OrderWo
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 2  # the header, and the steel held by this supplier
+
+
+def test_returns_and_scrap_export_their_lists_and_suppliers_get_their_own(client: Any, shop: OrderWorld) -> None:
+    for supplier, who in ((0, "supplier_operator"), (1, "other_supplier_admin")):
+        sent = sent_dispatch(client, shop, ("100", f"A{supplier}"), supplier=supplier)
+        assert receipt(client, shop, sent, ("100", ""), who=who).status_code == 200
+        body = {"item_id": shop.material_id, "quantity": f"{supplier + 1}.5", "lot": f"A{supplier}", "reason": f"Cracked {supplier}"}
+        assert client.post("/api/v1/material-returns", json=body, headers=shop.as_(who)).status_code == 201
+        assert client.post("/api/v1/material-scrap", json=body, headers=shop.as_(who)).status_code == 201
+    english = {"accept-language": "en"}
+    for path in ("/api/v1/material-returns/export", "/api/v1/material-scrap/export"):
+        response = client.get(path, params={"format": "xlsx"}, headers={**shop.as_("planner"), **english})
+        assert response.status_code == 200, response.text
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+        values = [list(row) for row in sheet.iter_rows(values_only=True)]
+        assert values[0][:6] == ["Reported at", "Supplier name", "Item code", "Item name", "Lot / batch", "Quantity"]
+        # Newest first, as on the list, with quantities as numbers.
+        assert [(row[4], Decimal(str(row[5])), row[7]) for row in values[1:]] == [
+            ("A1", Decimal("2.5"), "Cracked 1"),
+            ("A0", Decimal("1.5"), "Cracked 0"),
+        ], path
+        own = export(client, shop, path, "supplier_admin")
+        assert len(own) == 1
+        assert "A1" not in str(own)
+        assert "A0" in str(own)
+    listing = client.get("/materials/reports", headers=page(client, shop, "supplier_admin")).text
+    for kind in ("returns", "scrap"):
+        assert f"/materials/reports/{kind}/export?format=xlsx" in listing
+        downloaded = client.get(f"/materials/reports/{kind}/export", params={"format": "csv"}, headers=page(client, shop, "planner"))
+        assert downloaded.status_code == 200
+        assert "Cracked 0" in downloaded.content.decode("utf-8-sig")
