@@ -20,11 +20,12 @@ APPEND_ONLY_TABLES = ("audit_event",)
 OWNER_ONLY_TABLES = ("migration",)
 # Documents are evidence: the app role never deletes them, and may update
 # only the bookkeeping columns named here (version counter, withdrawal,
-# preview state); what was uploaded, by whom and where it is stored stays
-# as first written.
+# preview state, and the supplier it is shared with: a draft order's
+# documents are shared when the order is issued); what was uploaded, by
+# whom and where it is stored stays as first written.
 UPDATABLE_COLUMNS = {
-    "document": ("current_version", "withdrawn", "withdrawn_at", "withdrawn_by", "withdrawn_reason"),
-    "document_version": ("preview_status", "thumbnail_key", "preview_key"),
+    "document": ("current_version", "supplier", "withdrawn", "withdrawn_at", "withdrawn_by", "withdrawn_reason"),
+    "document_version": ("preview_status", "thumbnail_key", "preview_key", "supplier"),
 }
 
 

@@ -156,12 +156,14 @@ def test_the_grants_name_exactly_the_updatable_document_columns(postgres: Any) -
     ).split()
     assert sorted(granted) == [
         "document.current_version",
+        "document.supplier",
         "document.withdrawn",
         "document.withdrawn_at",
         "document.withdrawn_by",
         "document.withdrawn_reason",
         "document_version.preview_key",
         "document_version.preview_status",
+        "document_version.supplier",
         "document_version.thumbnail_key",
     ]
     table_rights = postgres.psql(
