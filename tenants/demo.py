@@ -8,10 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from portal.deliveries.demo import load_deliveries_demo
+from portal.documents.previews import render_pending_previews
+from portal.documents.storage import open_storage
 from portal.materials.demo import load_materials_demo
 from portal.orders.demo import load_orders
 from portal.progress.demo import load_progress_demo
 from portal.quality.demo import load_quality_demo
+from portal.settings import get_settings
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
 from tenants.services.members import add_membership, ensure_user
@@ -100,4 +103,7 @@ async def load_demo() -> bool:
     created = await load_deliveries_demo([data.slug for data in TENANTS]) or created
     created = await load_progress_demo([data.slug for data in TENANTS]) or created
     created = await load_quality_demo([data.slug for data in TENANTS]) or created
+    # Demo documents are stored outside any request, so no upload's
+    # background task renders their thumbnails: render them here, once.
+    await render_pending_previews(open_storage(get_settings()))
     return created

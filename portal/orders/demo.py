@@ -18,7 +18,6 @@ from portal.deliveries.demo import as_member
 from portal.deliveries.schemas import DeliveryCreate, DeliveryLineIn, ReceiptIn, ReceiptLineIn
 from portal.deliveries.services import create_delivery, receive_delivery
 from portal.documents.intake import StagedFile
-from portal.documents.previews import render_preview
 from portal.documents.services import new_document_target, store_upload
 from portal.documents.storage import Storage, open_storage
 from portal.items.services import BomLineIn, ItemIn, create_item, set_bom
@@ -145,16 +144,14 @@ async def _deliver(order: OrderOut, share: Decimal, number: int) -> OrderOut:
 
 async def _attach(order: OrderOut, part: Item) -> None:
     """A drawing of the part (its suppliers read it once an order is issued)
-    and an assembly note on the order, with their previews rendered."""
+    and an assembly note on the order."""
     storage = open_storage(get_settings())
     for attached_type, attached_id, title in (
         ("item", part.id, f"{part.code} 图纸 Drawing rev A"),
         ("order", order.id, f"{order.number} 装配说明 Assembly note"),
     ):
         target = await new_document_target(attached_type, attached_id, "drawing", title)
-        document = await store_upload(storage, target, _drawing(storage, title))
-        if document.current is not None:
-            await render_preview(storage, document.current.id)
+        await store_upload(storage, target, _drawing(storage, title))
 
 
 def _drawing(storage: Storage, caption: str) -> StagedFile:

@@ -5,14 +5,12 @@ the demo's progress photos, every target big enough for a gloved thumb."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, screenshot_path
+from tests.browser.conftest import screenshot_path
 from tests.browser.test_documents_upload import assert_fits_phone, sign_in
 from tests.browser.test_home_layout import OVERFLOW_JS, too_small_targets, watch_errors
 
@@ -20,10 +18,6 @@ pytestmark = pytest.mark.browser
 
 
 def test_an_operator_opens_documents_from_the_bar_and_filters_them(phone: Page, tmp_path: Path) -> None:
-    # The demo's progress photos get their previews from the sweep (the
-    # demo loader renders none itself).
-    rendered = subprocess.run([sys.executable, "-m", "portal", "storage", "thumbnails"], cwd=ROOT, capture_output=True, text=True)
-    assert rendered.returncode == 0, rendered.stderr
     errors = watch_errors(phone)
     sign_in(phone, "operator@precision.example")
     phone.locator("nav.appnav a[href='/documents']").click()
