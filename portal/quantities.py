@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from portal.i18n import N_
 
 QUANTITY_DECIMALS = 6
 CURRENCY_DECIMALS = {"CNY": 2, "USD": 2, "EUR": 2, "JPY": 0, "HKD": 2, "KRW": 0, "GBP": 2}
 MAX_QUANTITY = Decimal("1e12")
+QUANTUM = Decimal(1).scaleb(-QUANTITY_DECIMALS)
+
+
+def plain(value: Decimal | int | str) -> Decimal:
+    """A quantity or price as people write it, the same from both databases:
+    rounded to the quantity precision, no trailing zeros, never in exponent
+    form (12.500000 -> 12.5, 1E+2 -> 100). PostgreSQL returns its column's
+    scale (100.000000), SQLite does not."""
+    rounded = Decimal(value).quantize(QUANTUM, rounding=ROUND_HALF_UP).normalize()
+    return rounded.quantize(Decimal(1)) if rounded == rounded.to_integral_value() else rounded
 
 
 def decimals_of(value: Decimal) -> int:

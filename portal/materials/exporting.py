@@ -24,6 +24,7 @@ from portal.materials.importing import COLUMNS as IMPORT_COLUMNS
 from portal.materials.schemas import DispatchSummary, MovementOut
 from portal.materials.states import Status
 from portal.materials.tables import Dispatch, DispatchLine
+from portal.quantities import plain
 from tenants.scoping import scoped
 
 CHUNK = 500
@@ -91,7 +92,7 @@ class DispatchFilters:
 
 
 def _quantity(value: Any) -> Decimal | None:
-    return None if value is None else services.plain(value)
+    return None if value is None else plain(value)
 
 
 async def _dispatches(filters: DispatchFilters) -> list[DispatchSummary]:
@@ -153,7 +154,7 @@ async def dispatch_rows(filters: DispatchFilters) -> list[list[Cell]]:
         status = gettext(Status(dispatch.status).label)
         for line in lines.get(dispatch.id, []):
             received = _quantity(line["received_quantity"])
-            quantity = services.plain(line["quantity"])
+            quantity = plain(line["quantity"])
             rows.append(
                 [
                     dispatch.number,
@@ -168,7 +169,7 @@ async def dispatch_rows(filters: DispatchFilters) -> list[list[Cell]]:
                     line["item.name"],
                     line["item.unit"],
                     received,
-                    None if received is None else services.plain(received - quantity),
+                    None if received is None else plain(received - quantity),
                     line["discrepancy_reason"],
                     yes if line["flagged"] else "",
                     local_time(dispatch.created_at),
@@ -235,7 +236,7 @@ async def export_movements(kind: str, supplier_id: UUID | None, item_id: UUID | 
             row.item_code,
             row.item_name,
             row.lot,
-            services.plain(row.quantity),
+            plain(row.quantity),
             row.unit,
             row.reason,
             row.reported_by,

@@ -18,7 +18,7 @@ import base64
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
@@ -46,7 +46,7 @@ from portal.notifications.mail import Email, send_email
 from portal.orders.states import OPEN_STATES as ORDER_OPEN_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
-from portal.quantities import QUANTITY_DECIMALS, quantity_problem
+from portal.quantities import plain, quantity_problem
 from portal.settings import get_settings
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
@@ -66,7 +66,6 @@ ORDER_STATES_FOR_DISPATCH = frozenset(ORDER_OPEN_STATES - {OrderStatus.DRAFT})
 # Names the stable id of a balance row (supplier x material).
 BALANCE_NAMESPACE = UUID("6b1f7a52-3c1e-4d5e-9a51-0d3f6f1c2b7e")
 ZERO = Decimal(0)
-QUANTUM = Decimal(1).scaleb(-QUANTITY_DECIMALS)
 NOT_POSITIVE = quantity_problem(0)[1]
 
 
@@ -139,14 +138,6 @@ class Figures:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def plain(value: Decimal | int | str) -> Decimal:
-    """A quantity as people write it, the same from both databases: rounded
-    to the quantity precision, no trailing zeros, never in exponent form
-    (12.500000 -> 12.5, 1E+2 -> 100)."""
-    rounded = Decimal(value).quantize(QUANTUM, rounding=ROUND_HALF_UP).normalize()
-    return rounded.quantize(Decimal(1)) if rounded == rounded.to_integral_value() else rounded
 
 
 def _require(action: str) -> TenantContext:

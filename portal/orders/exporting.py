@@ -33,7 +33,7 @@ from portal.orders.importing import COLUMNS as IMPORT_COLUMNS
 from portal.orders.schemas import OrderSummary
 from portal.orders.states import Status
 from portal.orders.tables import Order, OrderLine
-from portal.quantities import CURRENCY_DECIMALS
+from portal.quantities import CURRENCY_DECIMALS, plain
 from tenants.context import current
 from tenants.scoping import scoped
 
@@ -70,12 +70,6 @@ class ExportFilters:
     due_before: date | None = None
     overdue: bool = False
     q: str = ""
-
-
-def _plain(value: Decimal) -> Decimal:
-    """100.000000 -> 100, 1.250000 -> 1.25 (never 1E+2)."""
-    normalized = value.normalize()
-    return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized  # type: ignore[operator]
 
 
 def _money(value: Decimal, currency: str) -> Decimal:
@@ -155,7 +149,7 @@ async def export_rows(filters: ExportFilters) -> list[list[Cell]]:
                     order["supplier.code"],
                     line["item.code"],
                     line["operation"],
-                    _plain(quantity),
+                    plain(quantity),
                     _money(price, currency),
                     line["due_date"],
                     order["notes_shared"],
@@ -163,8 +157,8 @@ async def export_rows(filters: ExportFilters) -> list[list[Cell]]:
                     summary.supplier_name,
                     line["item.name"],
                     line["item.unit"],
-                    _plain(delivered),
-                    _plain(max(Decimal(0), quantity - delivered)),
+                    plain(delivered),
+                    plain(max(Decimal(0), quantity - delivered)),
                     _money(quantity * price, currency),
                     currency,
                     summary.due_date,

@@ -45,7 +45,7 @@ from portal.orders.states import (
     next_status,
 )
 from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision
-from portal.quantities import CURRENCY_DECIMALS, price_problem, quantity_problem
+from portal.quantities import CURRENCY_DECIMALS, plain, price_problem, quantity_problem
 from portal.settings import get_settings
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
@@ -388,8 +388,8 @@ REVISION_WORDS = {
 def _line_state(line: OrderLine) -> dict[str, str]:
     return {
         "item": str(line.item),
-        "quantity": str(line.quantity),
-        "unit_price": str(line.unit_price),
+        "quantity": str(plain(line.quantity)),
+        "unit_price": str(plain(line.unit_price)),
         "due_date": line.due_date.isoformat(),
         "operation": line.operation,
     }
@@ -403,8 +403,8 @@ async def _apply_lines(order: Order, existing: dict[UUID, OrderLine], wanted: li
     for line in wanted:
         new_state = {
             "item": str(line.item_id),
-            "quantity": str(Decimal(line.quantity)),
-            "unit_price": str(Decimal(line.unit_price)),
+            "quantity": str(plain(line.quantity)),
+            "unit_price": str(plain(line.unit_price)),
             "due_date": line.due_date.isoformat(),
             "operation": line.operation.strip(),
         }
