@@ -37,6 +37,7 @@ from portal.documents.storage import DirectUpload, S3Storage, Storage, StoredObj
 from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
+from portal.pagination import read_time_cursor, time_cursor
 from portal.settings import get_settings
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
@@ -245,20 +246,12 @@ async def list_documents(
         named = scoped(DocumentVersion).select(DocumentVersion.document).where(DocumentVersion.original_name.ilike(term))
         query = query.where(Document.title.ilike(term) | Document.id.is_in(named))
     if cursor:
-        at, key = _parse_cursor(cursor)
+        at, key = read_time_cursor(cursor)
         query = query.where((Document.created_at < at) | ((Document.created_at == at) & (Document.id < key)))
     limit = max(1, min(limit or PAGE_SIZE, PAGE_SIZE))
     rows = list(await query.order_by(Document.created_at, Document.id, ascending=False).limit(limit + 1))
-    next_cursor = f"{rows[limit - 1].created_at.isoformat()}|{rows[limit - 1].id}" if len(rows) > limit else None
+    next_cursor = time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return await _with_current(rows[:limit]), next_cursor
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        at, _, key = cursor.partition("|")
-        return datetime.fromisoformat(at), UUID(key)
-    except ValueError:
-        raise InvalidDocument(fields={"cursor": N_("This value is missing or not valid.")}) from None
 
 
 async def list_attached(attached_type: str, attached_ids: list[UUID]) -> dict[UUID, list[DocumentOut]]:
