@@ -41,7 +41,7 @@ from portal.pagination import read_time_cursor, time_cursor
 from portal.settings import get_settings
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
-from tenants.tables import User
+from tenants.services.members import user_names
 
 log = structlog.get_logger(__name__)
 
@@ -167,13 +167,6 @@ class UploadMismatch(content.FileRefused):
 # -- lookups ----------------------------------------------------------------------
 
 
-async def _names(user_ids: set[UUID]) -> dict[UUID, str]:
-    if not user_ids:
-        return {}
-    rows = await User.select(User.id, User.name).where(User.id.is_in(list(user_ids)))
-    return {row["id"]: row["name"] for row in rows}
-
-
 def _version_out(row: DocumentVersion, names: dict[UUID, str]) -> VersionOut:
     return VersionOut(
         id=row.id,
@@ -218,7 +211,7 @@ async def _with_current(rows: list[Document]) -> list[DocumentOut]:
         known = latest.get(version.document)
         if known is None or version.version > known.version:
             latest[version.document] = version
-    names = await _names({version.uploaded_by for version in latest.values() if version.uploaded_by})
+    names = await user_names({version.uploaded_by for version in latest.values() if version.uploaded_by})
     return [_document_out(row, _version_out(latest[row.id], names) if row.id in latest else None) for row in rows]
 
 
@@ -319,7 +312,7 @@ async def list_versions(document_id: UUID | str) -> list[VersionOut]:
         .where(DocumentVersion.document == document.id)
         .order_by(DocumentVersion.version, ascending=False)
     )
-    names = await _names({row.uploaded_by for row in rows if row.uploaded_by})
+    names = await user_names({row.uploaded_by for row in rows if row.uploaded_by})
     return [_version_out(row, names) for row in rows]
 
 
@@ -341,7 +334,7 @@ async def version_row(document_id: UUID | str, version_id: UUID | str | None = N
 
 async def get_version(document_id: UUID | str, version_id: UUID | str) -> VersionOut:
     row = await version_row(document_id, version_id)
-    return _version_out(row, await _names({row.uploaded_by} if row.uploaded_by else set()))
+    return _version_out(row, await user_names({row.uploaded_by} if row.uploaded_by else set()))
 
 
 # -- uploads -------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from portal.progress.tables import ProgressPhoto, ProgressReport
 from portal.quantities import quantity_problem
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
-from tenants.tables import User
+from tenants.services.members import user_names
 
 MAX_PHOTOS = 10
 MAX_TEXT = 2000
@@ -100,7 +100,7 @@ async def _reports(*conditions: Any, limit: int = TIMELINE_LIMIT) -> list[Report
     if not rows:
         return []
     photos = await _photos_of([row["id"] for row in rows])
-    names = await _names({row["reported_by"] for row in rows if row["reported_by"]})
+    names = await user_names({row["reported_by"] for row in rows if row["reported_by"]})
     return [
         ReportOut(
             id=row["id"],
@@ -160,13 +160,6 @@ async def _photos_of(report_ids: list[UUID]) -> dict[UUID, list[PhotoOut]]:
             )
         )
     return photos
-
-
-async def _names(user_ids: set[UUID]) -> dict[UUID, str]:
-    if not user_ids:
-        return {}
-    rows = await User.select(User.id, User.name).where(User.id.is_in(list(user_ids)))
-    return {row["id"]: row["name"] for row in rows}
 
 
 async def get_report(report_id: UUID | str) -> ReportOut:

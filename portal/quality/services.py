@@ -44,7 +44,7 @@ from portal.pagination import read_time_cursor, time_cursor
 from portal.quality.tables import DocumentReview, QcRequirement
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
-from tenants.tables import User
+from tenants.services.members import user_names
 
 APPROVED, REJECTED, PENDING = "approved", "rejected", "pending"
 MISSING, WAIVED = "missing", "waived"
@@ -483,7 +483,7 @@ async def list_reviews(document_id: UUID | str) -> list[ReviewOut]:
         .where(DocumentReview.document == document.id)
         .order_by(DocumentReview.reviewed_at, ascending=False)
     )
-    names = await _names({row["reviewed_by"] for row in rows if row["reviewed_by"]})
+    names = await user_names({row["reviewed_by"] for row in rows if row["reviewed_by"]})
     return [
         ReviewOut(
             id=row["id"],
@@ -503,13 +503,6 @@ async def review_state(document_id: UUID | str) -> tuple[str, str]:
     document = await scoped(Document).get(document_id)
     row = {"id": document.id, "current_version": document.current_version}
     return (await _reviews([row]))[document.id]
-
-
-async def _names(user_ids: set[UUID]) -> dict[UUID, str]:
-    # Users are not tenant rows: names only for ids this tenant's reviews name.
-    if not user_ids:
-        return {}
-    return {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(User.id.is_in(list(user_ids)))}
 
 
 # -- what needs whom now --------------------------------------------------------

@@ -169,3 +169,12 @@ async def add_membership(user: User, role: Role, supplier_id: UUID | None = None
         after={"user": user.id, "email": user.email, "role": role.value, "supplier": supplier_id},
     )
     return membership
+
+
+async def user_names(user_ids: set[UUID]) -> dict[UUID, str]:
+    """Names of the given users, for showing who did something. Users are
+    not tenant rows: callers pass only ids their own scoped rows name."""
+    if not user_ids:
+        return {}
+    rows = await User.select(User.id, User.name).where(User.id.is_in(list(user_ids)))
+    return {row["id"]: row["name"] for row in rows}
