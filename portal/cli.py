@@ -185,6 +185,8 @@ def check() -> None:
 
 
 def describe(settings: Settings) -> dict[str, Any]:
+    from portal.audit.keys import ring_of
+
     return {
         "PORTAL_ENV": settings.environment,
         "PORT": settings.port,
@@ -193,6 +195,8 @@ def describe(settings: Settings) -> dict[str, Any]:
         "PORTAL_S3_ENDPOINT": settings.s3_endpoint or "-",
         "PORTAL_SMTP_URL": _mask(settings.smtp_url) if settings.smtp_url else f"unset: emails go to {settings.outbox_dir}/",
         "PORTAL_SECRET_KEY": "set" if os.environ.get("PORTAL_SECRET_KEY") else f"generated in {settings.var_dir}/secret_key",
+        "PORTAL_AUDIT_KEY": f"{'set' if settings.audit_key else 'derived from PORTAL_SECRET_KEY'} (key id {ring_of(settings).current.id})",
+        "PORTAL_AUDIT_OLD_KEYS": len(settings.audit_old_keys),
         "PORTAL_UPLOAD_LIMITS_MB": ",".join(f"{key}={size // MB}" for key, size in settings.upload_limits.items()),
     }
 
@@ -223,6 +227,37 @@ def audit_verify() -> None:
             click.echo(problem, err=True)
         sys.exit(1)
     click.echo("portal: audit trail intact")
+
+
+@audit.command("checkpoint")
+@click.option("--tenant", "slugs", multiple=True, help="Only this tenant (slug); may be repeated.")
+def audit_checkpoint(slugs: tuple[str, ...]) -> None:
+    """Sign each tenant's chain head into the document storage (when it moved),
+    so that verify detects a later truncated or rewritten tail."""
+    load_settings()
+    from portal.audit.checkpoints import CheckpointRefused, write_checkpoints
+    from tenants.context import system_scope
+    from tenants.tables import Tenant
+
+    async def checkpoint() -> int:
+        tenant_ids = None
+        if slugs:
+            async with system_scope("audit-checkpoint"):
+                rows = await Tenant.select(Tenant.id, Tenant.slug).where(Tenant.slug.is_in(list(slugs)))
+            unknown = sorted(set(slugs) - {row["slug"] for row in rows})
+            if unknown:
+                fail(f"no tenant {', '.join(unknown)}")
+            tenant_ids = [row["id"] for row in rows]
+        return await write_checkpoints(tenant_ids=tenant_ids)
+
+    try:
+        written = run(checkpoint)
+    except CheckpointRefused as exc:
+        for problem in exc.problems:
+            click.echo(f"refused: {problem}", err=True)
+        click.echo(f"portal: {exc.written} audit checkpoints written; run `portal audit verify`", err=True)
+        sys.exit(1)
+    click.echo(f"portal: {written} audit checkpoints written")
 
 
 @main.group("storage")

@@ -52,6 +52,12 @@ class Settings:
     # Bytes per document category: the defaults of ``CATEGORIES``, some
     # overridden by PORTAL_UPLOAD_LIMITS_MB.
     upload_limits: Mapping[str, int]
+    # PORTAL_AUDIT_KEY keys the audit chain; unset, a key derived from
+    # secret_key does (portal.audit.keys). Retired keys, or retired secret
+    # keys the audit key was derived from, stay in PORTAL_AUDIT_OLD_KEYS so
+    # the events and checkpoints they signed still verify.
+    audit_key: str | None = None
+    audit_old_keys: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -114,6 +120,8 @@ class Settings:
             base_url=env.get("PORTAL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             mail_from=env.get("PORTAL_MAIL_FROM") or "portal@localhost",
             upload_limits=parse_upload_limits(env.get("PORTAL_UPLOAD_LIMITS_MB")),
+            audit_key=_audit_key(env.get("PORTAL_AUDIT_KEY") or None),
+            audit_old_keys=tuple(filter(None, (part.strip() for part in env.get("PORTAL_AUDIT_OLD_KEYS", "").split(",")))),
         )
 
 
@@ -159,6 +167,12 @@ def parse_upload_limits(value: str | None) -> dict[str, int]:
             raise ConfigError("PORTAL_UPLOAD_LIMITS_MB", f"{key}: use {low} to {high} MB, not {number}")
         limits[key] = number * MB
     return limits
+
+
+def _audit_key(key: str | None) -> str | None:
+    if key is not None and len(key) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError("PORTAL_AUDIT_KEY", f"must be at least {SECRET_KEY_MIN_LENGTH} characters")
+    return key
 
 
 def _secret_key(env: Mapping[str, str], var_dir: Path, *, production: bool) -> str:

@@ -1,5 +1,10 @@
 """The canonical form of an audit event and its hash: the one definition that
-``record`` writes and ``verify`` recomputes, so the two can never drift."""
+``record`` writes and ``verify`` recomputes, so the two can never drift.
+
+An event's hash is an HMAC-SHA256 of its canonical form under the audit key
+named by its ``key_id``: without the key, nobody who can write the database
+can recompute it. Events written before the chain was keyed have an empty
+``key_id`` and keep their plain SHA-256 (see ``portal.audit.legacy``)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+
+from portal.audit.keys import AuditKey, KeyRing
 
 # The prev_hash of a tenant's first event.
 GENESIS_HASH = "0" * 64
@@ -79,24 +86,39 @@ class EventFields:
     after: Any
     address: str
     prev_hash: str
+    key_id: str = ""
 
     def canonical(self) -> str:
-        return canonical_json(
-            {
-                "tenant": str(self.tenant),
-                "seq": self.seq,
-                "at": iso_utc(self.at),
-                "actor": str(self.actor) if self.actor is not None else None,
-                "actor_label": self.actor_label,
-                "action": self.action,
-                "entity_type": self.entity_type,
-                "entity_id": self.entity_id,
-                "before": self.before,
-                "after": self.after,
-                "address": self.address,
-                "prev_hash": self.prev_hash,
-            }
-        )
+        fields: dict[str, Any] = {
+            "tenant": str(self.tenant),
+            "seq": self.seq,
+            "at": iso_utc(self.at),
+            "actor": str(self.actor) if self.actor is not None else None,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "entity_type": self.entity_type,
+            "entity_id": self.entity_id,
+            "before": self.before,
+            "after": self.after,
+            "address": self.address,
+            "prev_hash": self.prev_hash,
+        }
+        # Unkeyed events keep the form they were hashed in; a keyed one
+        # names its key, so it cannot pass for one under another key.
+        if self.key_id:
+            fields["key_id"] = self.key_id
+        return canonical_json(fields)
 
-    def digest(self) -> str:
-        return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
+    def digest(self, key: AuditKey | None) -> str:
+        """The HMAC under ``key``, or with None the plain SHA-256 that only
+        events from before the chain was keyed carry."""
+        if key is None:
+            return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
+        return key.sign(self.canonical())
+
+    def expected_hash(self, ring: KeyRing) -> str | None:
+        """What this event's hash must be; None when its key is not known here."""
+        if not self.key_id:
+            return self.digest(None)
+        key = ring.get(self.key_id)
+        return self.digest(key) if key is not None else None

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from portal.audit.hashing import GENESIS_HASH, EventFields, json_safe
+from portal.audit.keys import key_ring
 from portal.audit.tables import AuditChainHead, AuditEvent
 from tenants.context import TenantContext, current_or_system
 from tenants.scoping import scoped
@@ -59,6 +60,7 @@ async def record(
             raise ValueError(f"system scope {context.name!r} must name the tenant of an audit event")
         tenant, actor, actor_label, address = tenant_id, None, f"system:{context.name}", ""
     seq, prev_hash = await _advance_head(tenant)
+    key = key_ring().current
     fields = EventFields(
         tenant=tenant,
         seq=seq,
@@ -74,8 +76,9 @@ async def record(
         after=json_safe(after),
         address=address,
         prev_hash=prev_hash,
+        key_id=key.id,
     )
-    digest = fields.digest()
+    digest = fields.digest(key)
     event = AuditEvent(
         id=uuid4(),
         tenant=tenant,
@@ -91,6 +94,7 @@ async def record(
         address=address,
         prev_hash=prev_hash,
         hash=digest,
+        key_id=key.id,
     )
     await event.save()
     await AuditChainHead.raw(_MOVE_HEAD, digest, tenant)

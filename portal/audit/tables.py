@@ -2,17 +2,21 @@
 
 ``AuditEvent`` rows are never updated or deleted (on PostgreSQL the app role
 has no UPDATE or DELETE on the table). Each event carries the hash of the
-one before it in its tenant's chain; ``AuditChainHead`` holds the end of each
-chain and is the row writers lock to take the next sequence number.
+one before it in its tenant's chain, keyed with the audit key named by
+``key_id`` (empty for events from before the chain was keyed);
+``AuditChainHead`` holds the end of each chain and is the row writers lock to
+take the next sequence number, and ``legacy_seal`` the signed end of the
+unkeyed events it had when keys came in (``portal.audit.legacy``).
 """
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, UUID, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.audit.keys import KEY_ID_LENGTH
 from tenants.tables import Tenant, User
 
 HASH_LENGTH = 64
@@ -35,6 +39,7 @@ class AuditEvent(Table, tablename="audit_event"):
     address = Varchar(length=64, default="")
     prev_hash = Varchar(length=HASH_LENGTH)
     hash = Varchar(length=HASH_LENGTH)
+    key_id = Varchar(length=KEY_ID_LENGTH, default="")
 
 
 class AuditChainHead(Table, tablename="audit_chain_head"):
@@ -42,6 +47,7 @@ class AuditChainHead(Table, tablename="audit_chain_head"):
     tenant = ForeignKey(Tenant, null=False, unique=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     seq = Integer()
     hash = Varchar(length=HASH_LENGTH)
+    legacy_seal = Text(default="")
 
 
 TABLES = (AuditEvent, AuditChainHead)

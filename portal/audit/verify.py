@@ -7,7 +7,17 @@ and saying what happened to it:
   recomputed so the next event no longer links to it;
 - deleted: a seq is missing, or the chain head is ahead of the last event;
 - reordered: an event's hash was computed for another seq, or it links to
-  an event other than the one before it.
+  an event other than the one before it;
+- unkeyed: an event carries a plain hash where only the events sealed when
+  the chain was keyed may (a keyed event rewritten without the key);
+- forged: a checkpoint or the legacy seal whose signature does not hold;
+- unverifiable: an event signed with a key that is not configured.
+
+Against the newest checkpoint whose signature holds (and the legacy seal),
+the event at the signed seq must still exist and have the signed hash:
+that catches a tail deleted with the chain head moved back, and a tail
+rewritten under a recomputed head. Verify only reads: it never writes a
+checkpoint (``portal audit checkpoint`` and the periodic job do).
 """
 
 from __future__ import annotations
@@ -18,10 +28,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
+from portal.audit.checkpoints import LEGACY_SEAL, BadCheckpoint, Checkpoint, newest_checkpoint, parse
 from portal.audit.hashing import GENESIS_HASH, EventFields
+from portal.audit.keys import KeyRing, key_ring
 from portal.audit.tables import AuditChainHead, AuditEvent
 from portal.db import open_transaction
+from portal.documents.storage import Storage, open_storage
 from portal.errors import NotFound
+from portal.settings import get_settings
 from tenants.context import TenantContext, current_or_system, system_scope
 from tenants.scoping import scoped
 from tenants.tables import Tenant
@@ -31,9 +45,11 @@ BATCH_SIZE = 500
 MAX_TRACE = 50
 
 
-async def verify_all() -> list[str]:
-    """Check every tenant's chain in the named system scope "audit-verify";
-    an intact trail gives []."""
+async def verify_all(storage: Storage | None = None) -> list[str]:
+    """Check every tenant's chain, against its newest checkpoint in
+    ``storage`` (the configured one by default), in the named system scope
+    "audit-verify"; an intact trail gives []."""
+    storage = storage or open_storage(get_settings())
     engine = AuditEvent._meta.db
     # A read transaction: the writing one system_scope would open locks every
     # SQLite writer out for the whole walk.
@@ -41,18 +57,19 @@ async def verify_all() -> list[str]:
         tenants = await Tenant.select(Tenant.id).order_by(Tenant.slug)
         problems: list[str] = []
         for row in tenants:
-            problems += await verify_tenant(row["id"])
+            problems += await verify_tenant(row["id"], storage)
         return problems
 
 
-async def verify_tenant(tenant_id: UUID) -> list[str]:
+async def verify_tenant(tenant_id: UUID, storage: Storage | None = None) -> list[str]:
     """Check one tenant's chain; [] when intact. A tenant context may only
     check its own tenant (NotFound otherwise, as for any foreign id)."""
     context = current_or_system()
     if isinstance(context, TenantContext) and context.tenant_id != tenant_id:
         raise NotFound()
     slug = await Tenant.select(Tenant.slug).where(Tenant.id == tenant_id).first()
-    return await _Walk(tenant_id, slug["slug"] if slug else str(tenant_id)).run()
+    walk = _Walk(tenant_id, slug["slug"] if slug else str(tenant_id), key_ring(), storage or open_storage(get_settings()))
+    return await walk.run()
 
 
 @dataclass
@@ -65,7 +82,9 @@ class _Stored:
     action: str
     prev_hash: str
     hash: str
+    key_id: str
     fields: EventFields | None
+    ring: KeyRing
     intact: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,14 +94,20 @@ class _Stored:
     def name(self) -> str:
         return f"event seq {self.seq} ({self.id}, {self.action})"
 
+    @property
+    def key_unknown(self) -> bool:
+        return bool(self.key_id) and self.ring.get(self.key_id) is None
+
     def hashes_as(self, seq: int) -> bool:
-        return self.fields is not None and replace(self.fields, seq=seq).digest() == self.hash
+        return self.fields is not None and replace(self.fields, seq=seq).expected_hash(self.ring) == self.hash
 
 
 class _Walk:
-    def __init__(self, tenant_id: UUID, slug: str) -> None:
+    def __init__(self, tenant_id: UUID, slug: str, ring: KeyRing, storage: Storage) -> None:
         self.tenant_id = tenant_id
         self.slug = slug
+        self.ring = ring
+        self.storage = storage
         self.problems: list[str] = []
         self._written_seqs: dict[UUID, int | None] = {}
 
@@ -95,25 +120,60 @@ class _Walk:
         # deletion. Such events are still walked; only the head check skips them.
         head = (
             await scoped(AuditChainHead)
-            .select(AuditChainHead.seq, AuditChainHead.hash)
+            .select(AuditChainHead.seq, AuditChainHead.hash, AuditChainHead.legacy_seal)
             .where(AuditChainHead.tenant == self.tenant_id)
             .first()
         )
+        seal = self._legacy_seal(head)
+        found = await newest_checkpoint(self.storage, self.tenant_id, self.ring)
+        for line in found.rejected:
+            self.report("forged", line)
+        pins = [pin for pin in (seal, found.checkpoint) if pin is not None]
+        pinned: dict[int, _Stored] = {}
         expected = 1
         previous: _Stored | None = None
         at_head: _Stored | None = None
         async for event in self._events():
             await self._check(event, previous, expected)
+            if event.intact and not event.key_id and (seal is None or event.seq > seal.seq):
+                sealed = f"the legacy seal ends at seq {seal.seq}" if seal is not None else "this chain has no legacy seal"
+                self.report("unkeyed", f"{event.name} is hashed without the audit key, as only events from before keys may be ({sealed})")
             expected = max(expected, event.seq + 1)
             if head is not None and event.seq == head["seq"]:
                 at_head = event
+            if any(pin.seq == event.seq for pin in pins):
+                pinned[event.seq] = event
             previous = event
         self._check_head(head, previous, at_head)
+        for pin in pins:
+            self._check_pin(pin, pinned.get(pin.seq), previous)
         return self.problems
+
+    def _legacy_seal(self, head: Mapping[str, Any] | None) -> Checkpoint | None:
+        if head is None or not head["legacy_seal"]:
+            return None
+        try:
+            return parse(head["legacy_seal"], kind=LEGACY_SEAL, tenant=self.tenant_id, ring=self.ring)
+        except BadCheckpoint as exc:
+            self.report("forged", f"the legacy seal on the chain head: {exc}")
+            return None
+
+    def _check_pin(self, pin: Checkpoint, event: _Stored | None, last: _Stored | None) -> None:
+        """The signed seq must still be there, with the signed hash."""
+        if event is None:
+            after = f"after {last.name}" if last is not None and last.seq < pin.seq else "from the chain"
+            self.report("deleted", f"seq {pin.seq} missing {after}: {pin.label} signed the chain up to seq {pin.seq}")
+        elif event.hash != pin.hash:
+            self.report("edited", f"{event.name} is not the event {pin.label} signed: the chain was rewritten up to here")
 
     async def _check(self, event: _Stored, previous: _Stored | None, expected: int) -> None:
         if event.seq > expected:
             self.report("deleted", f"{_seqs(expected, event.seq - 1)} missing before {event.name}")
+        if event.key_unknown:
+            self.report(
+                "unverifiable", f"{event.name} is signed with audit key {event.key_id}, which is not configured (PORTAL_AUDIT_OLD_KEYS)"
+            )
+            return
         if not event.intact:
             written_as = await self._written_seq(event, depth=0)
             if written_as is None:
@@ -177,7 +237,7 @@ class _Walk:
 
     async def _find(self, condition: Any) -> _Stored | None:
         row = await self._query().where(condition).first()
-        return _stored(row) if row is not None else None
+        return _stored(row, self.ring) if row is not None else None
 
     async def _events(self) -> AsyncIterator[_Stored]:
         """The tenant's events in seq order, a batch at a time."""
@@ -188,7 +248,7 @@ class _Walk:
                 query = query.where(AuditEvent.seq > after)
             rows = await query.order_by(AuditEvent.seq).limit(BATCH_SIZE)
             for row in rows:
-                yield _stored(row)
+                yield _stored(row, self.ring)
             if len(rows) < BATCH_SIZE:
                 return
             after = rows[-1]["seq"]
@@ -197,7 +257,7 @@ class _Walk:
         return scoped(AuditEvent).select().where(AuditEvent.tenant == self.tenant_id)
 
 
-def _stored(row: Mapping[str, Any]) -> _Stored:
+def _stored(row: Mapping[str, Any], ring: KeyRing) -> _Stored:
     try:
         before, after = _parse_json(row["before"]), _parse_json(row["after"])
     except ValueError:
@@ -216,6 +276,7 @@ def _stored(row: Mapping[str, Any]) -> _Stored:
             after=after,
             address=row["address"],
             prev_hash=row["prev_hash"],
+            key_id=row["key_id"],
         )
     return _Stored(
         id=UUID(str(row["id"])),
@@ -223,7 +284,9 @@ def _stored(row: Mapping[str, Any]) -> _Stored:
         action=row["action"],
         prev_hash=row["prev_hash"],
         hash=row["hash"],
+        key_id=row["key_id"],
         fields=fields,
+        ring=ring,
     )
 
 

@@ -2,8 +2,9 @@
 S3-compatible bucket. One small interface; boto3 is synchronous, so every S3
 call runs in a worker thread, never on the event loop.
 
-Object keys are built here, from tenant, document and version ids, and
-nowhere else; a key never comes from a client. Methods named ``open`` and
+Object keys are built here, from tenant, document and version ids (and the
+audit trail's checkpoints from tenant and sequence number), and nowhere
+else; a key never comes from a client. Methods named ``open`` and
 ``walk`` block: call them inside a worker thread.
 """
 
@@ -36,6 +37,12 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 KEY_PATTERN = re.compile(
     rf"^tenants/(?P<tenant>{_UUID})/documents/(?P<document>{_UUID})/(?P<version>{_UUID})(?P<suffix>\.thumb\.webp|\.preview\.webp)?$"
 )
+# Audit checkpoints live outside ``tenants/``: document garbage collection
+# and verification never see them. The name's first number counts down as
+# the sequence number rises, so a listing (ascending on every store) starts
+# with the newest checkpoint.
+CHECKPOINT_PATTERN = re.compile(rf"^audit/(?P<tenant>{_UUID})/checkpoints/(?P<countdown>\d{{12}})-(?P<seq>\d+)\.json$")
+_CHECKPOINT_SEQ_LIMIT = 10**12 - 1
 # Staged files are named by the app (a random UUID), never by the client.
 STAGING_DIR = ".incoming"
 
@@ -53,16 +60,36 @@ def object_key(tenant_id: UUID, document_id: UUID, version_id: UUID) -> str:
     return f"tenants/{UUID(str(tenant_id))}/documents/{UUID(str(document_id))}/{UUID(str(version_id))}"
 
 
+def checkpoint_prefix(tenant_id: UUID) -> str:
+    """Where a tenant's audit checkpoints are listed."""
+    return f"audit/{UUID(str(tenant_id))}/checkpoints/"
+
+
+def checkpoint_key(tenant_id: UUID, seq: int) -> str:
+    """The one place audit checkpoint keys are made."""
+    if not 0 <= seq <= _CHECKPOINT_SEQ_LIMIT:
+        raise InvalidKey(f"checkpoint seq {seq}")
+    return f"{checkpoint_prefix(tenant_id)}{_CHECKPOINT_SEQ_LIMIT - seq:012d}-{seq}.json"
+
+
 def preview_keys(key: str) -> tuple[str, str]:
     """The thumbnail's and the preview's keys for a version's key."""
-    checked(key)
+    if not KEY_PATTERN.match(key):
+        raise InvalidKey(key)
     return key + THUMB_SUFFIX, key + PREVIEW_SUFFIX
 
 
 def checked(key: str) -> str:
-    if not KEY_PATTERN.match(key):
+    """``key`` when one of the key builders above could have made it."""
+    if not (KEY_PATTERN.match(key) or CHECKPOINT_PATTERN.match(key)):
         raise InvalidKey(key)
     return key
+
+
+def checked_prefix(prefix: str) -> str:
+    if not re.fullmatch(rf"audit/{_UUID}/checkpoints/", prefix):
+        raise InvalidKey(prefix)
+    return prefix
 
 
 def base_key(key: str) -> str:
@@ -113,6 +140,12 @@ class Storage(Protocol):
         """Store a finished local file under ``key``; the file is consumed."""
 
     async def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    async def read_bytes(self, key: str) -> bytes | None:
+        """A small object's bytes, None when there is none under ``key``."""
+
+    async def list_keys(self, prefix: str, limit: int) -> list[str]:
+        """The first ``limit`` keys under ``prefix``, in ascending order."""
 
     async def stat(self, key: str) -> StoredObject | None: ...
 
@@ -182,6 +215,25 @@ class LocalStorage:
             handle.flush()
             os.fsync(handle.fileno())
         self._put_file(key, Path(handle.name))
+
+    async def read_bytes(self, key: str) -> bytes | None:
+        return await anyio.to_thread.run_sync(self._read_bytes, key)
+
+    def _read_bytes(self, key: str) -> bytes | None:
+        try:
+            return self.local_path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    async def list_keys(self, prefix: str, limit: int) -> list[str]:
+        return await anyio.to_thread.run_sync(self._list_keys, prefix, limit)
+
+    def _list_keys(self, prefix: str, limit: int) -> list[str]:
+        try:
+            names = sorted(os.listdir(self.root / checked_prefix(prefix)))
+        except FileNotFoundError:
+            return []
+        return [prefix + name for name in names if CHECKPOINT_PATTERN.match(prefix + name)][:limit]
 
     async def stat(self, key: str) -> StoredObject | None:
         return await anyio.to_thread.run_sync(self._stat, key)
@@ -306,6 +358,28 @@ class S3Storage:
 
     def _put_bytes(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=checked(key), Body=data, ContentType="application/octet-stream")
+
+    async def read_bytes(self, key: str) -> bytes | None:
+        return await anyio.to_thread.run_sync(self._read_bytes, key)
+
+    def _read_bytes(self, key: str) -> bytes | None:
+        with tempfile.TemporaryFile(dir=self.staging_dir()) as handle:
+            try:
+                self._download(checked(key), handle)
+            except FileNotFoundError:
+                return None
+            handle.seek(0)
+            return handle.read()
+
+    async def list_keys(self, prefix: str, limit: int) -> list[str]:
+        return await anyio.to_thread.run_sync(self._list_keys, prefix, limit)
+
+    def _list_keys(self, prefix: str, limit: int) -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=checked_prefix(prefix), PaginationConfig={"MaxItems": limit}):
+            keys += [item["Key"] for item in page.get("Contents", []) if CHECKPOINT_PATTERN.match(item["Key"])]
+        return sorted(keys)[:limit]
 
     async def stat(self, key: str) -> StoredObject | None:
         return await anyio.to_thread.run_sync(self._stat, key)

@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from portal.audit.hashing import GENESIS_HASH, EventFields
+from portal.audit.keys import key_ring
 from portal.audit.services import NoTransaction, list_events, record
 from portal.audit.tables import AuditChainHead, AuditEvent
 from portal.audit.verify import verify_all, verify_tenant
@@ -67,7 +68,9 @@ async def record_orders(context: TenantContext, count: int = 5) -> list[AuditEve
 
 
 def fields_of(event: AuditEvent) -> EventFields:
-    """What the event's hash covers, as ``record`` hashed it: the forger's view."""
+    """What the event's hash covers, as ``record`` hashed it: the view of a
+    forger who also holds the audit key (the tests of forgers without it are
+    in test_audit_keys.py)."""
     return EventFields(
         tenant=event.tenant,
         seq=event.seq,
@@ -81,6 +84,7 @@ def fields_of(event: AuditEvent) -> EventFields:
         after=json.loads(event.after),
         address=event.address,
         prev_hash=event.prev_hash,
+        key_id=event.key_id,
     )
 
 
@@ -156,8 +160,10 @@ def test_stored_event_reads_back_as_hashed(run: Run) -> None:
         after=json.loads(row["after"]),
         address=row["address"],
         prev_hash=row["prev_hash"],
+        key_id=row["key_id"],
     )
-    assert fields.digest() == row["hash"] == event.hash
+    assert row["key_id"] == key_ring().current.id
+    assert fields.digest(key_ring().current) == row["hash"] == event.hash
 
 
 def test_edited_event_is_named(run: Run, tamper: Tamper) -> None:
@@ -182,7 +188,7 @@ def test_edited_event_with_recomputed_hash_is_named(run: Run, tamper: Tamper) ->
     tamper(
         'UPDATE audit_event SET "after" = :after, hash = :hash WHERE tenant = :tenant AND seq = 3',
         after='{"status": "cancelled"}',
-        hash=forged.digest(),
+        hash=forged.digest(key_ring().current),
         tenant=context.tenant_id,
     )
 
@@ -245,8 +251,8 @@ def test_swap_with_recomputed_hashes_is_named_reordered(run: Run, tamper: Tamper
     moved_up, moved_down = dataclasses.replace(fields_of(events[2]), seq=2), dataclasses.replace(fields_of(events[1]), seq=3)
 
     tamper(SWAP, tenant=context.tenant_id, first=2, second=3)
-    tamper(REHASH, tenant=context.tenant_id, seq=2, hash=moved_up.digest())
-    tamper(REHASH, tenant=context.tenant_id, seq=3, hash=moved_down.digest())
+    tamper(REHASH, tenant=context.tenant_id, seq=2, hash=moved_up.digest(key_ring().current))
+    tamper(REHASH, tenant=context.tenant_id, seq=3, hash=moved_down.digest(key_ring().current))
 
     problems = run(problems_of, context.tenant_id)
     assert f"tenant {context.tenant_slug}: reordered: event seq 3 ({events[1].id}, order.issue) follows event seq 1" in "\n".join(problems)
