@@ -161,8 +161,10 @@ class _Walk:
     def _check_pin(self, pin: Checkpoint, event: _Stored | None, last: _Stored | None) -> None:
         """The signed seq must still be there, with the signed hash."""
         if event is None:
-            after = f"after {last.name}" if last is not None and last.seq < pin.seq else "from the chain"
-            self.report("deleted", f"seq {pin.seq} missing {after}: {pin.label} signed the chain up to seq {pin.seq}")
+            missing = f"seq {pin.seq} missing"
+            if last is not None and last.seq < pin.seq:
+                missing = f"{_seqs(last.seq + 1, pin.seq)} missing after {last.name}"
+            self.report("deleted", f"{missing}: {pin.label} signed the chain up to seq {pin.seq}")
         elif event.hash != pin.hash:
             self.report("edited", f"{event.name} is not the event {pin.label} signed: the chain was rewritten up to here")
 
