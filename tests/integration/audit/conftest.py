@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -15,6 +16,7 @@ from portal.settings import get_settings
 from tenants.context import TenantContext, system_scope
 from tenants.roles import Role
 from tenants.tables import Tenant, User
+from tests.support.postgres import DATABASE, PostgresCluster
 
 Tamper = Callable[..., None]
 
@@ -48,18 +50,22 @@ def tamper(database_kind: str, request: pytest.FixtureRequest) -> Tamper:
     superuser owner. ``:name`` in ``sql`` stands for ``params["name"]``;
     statements are separated by ";"."""
     if database_kind == "postgresql":
-        cluster = request.getfixturevalue("postgres")
+        return owner_sql(request.getfixturevalue("postgres"), DATABASE)
+    return sqlite_sql(get_settings().sqlite_path)
 
-        def on_postgres(sql: str, **params: object) -> None:
-            # psql -c takes no bind parameters: inline them as quoted literals.
-            def literal(match: re.Match[str]) -> str:
-                return "'" + str(params[match[1]]).replace("'", "''") + "'"
 
-            cluster.psql(re.sub(r":(\w+)", literal, sql))
+def owner_sql(cluster: PostgresCluster, database: str) -> Tamper:
+    def on_postgres(sql: str, **params: object) -> None:
+        # psql -c takes no bind parameters: inline them as quoted literals.
+        def literal(match: re.Match[str]) -> str:
+            return "'" + str(params[match[1]]).replace("'", "''") + "'"
 
-        return on_postgres
-    path = get_settings().sqlite_path
+        cluster.psql(re.sub(r":(\w+)", literal, sql), database=database)
 
+    return on_postgres
+
+
+def sqlite_sql(path: Path) -> Tamper:
     def on_sqlite(sql: str, **params: object) -> None:
         values = {name: value if isinstance(value, int) else str(value) for name, value in params.items()}
         with closing(sqlite3.connect(path, timeout=30)) as connection, connection:
