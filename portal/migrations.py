@@ -24,6 +24,8 @@ OWNER_ONLY_TABLES = ("migration",)
 # documents are shared when the order is issued); what was uploaded, by
 # whom and where it is stored stays as first written.
 UPDATABLE_COLUMNS = {
+    # The chain head moves; its legacy seal is written once, by a migration.
+    "audit_chain_head": ("seq", "hash"),
     "document": ("current_version", "supplier", "withdrawn", "withdrawn_at", "withdrawn_by", "withdrawn_reason"),
     "document_version": ("preview_status", "thumbnail_key", "preview_key", "supplier"),
 }

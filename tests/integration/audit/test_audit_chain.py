@@ -415,6 +415,27 @@ def test_app_role_cannot_change_or_remove_audit_events(run: Run) -> None:
 
 
 @pytest.mark.postgres
+def test_app_role_can_move_the_chain_head_but_not_touch_its_seal_or_remove_it(run: Run) -> None:
+    import asyncpg
+
+    context = run(new_tenant)
+    run(record_orders, context, 1)
+
+    async def attempt(statement: str) -> None:
+        async with tenant_scope(context):
+            await AuditChainHead.raw(statement, context.tenant_id)
+
+    for statement in (
+        "UPDATE audit_chain_head SET legacy_seal = '' WHERE tenant = {}",
+        "DELETE FROM audit_chain_head WHERE tenant = {}",
+    ):
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+            run(attempt, statement)
+    run(record_orders, context, 1)
+    assert run(problems_of, context.tenant_id) == []
+
+
+@pytest.mark.postgres
 def test_rls_hides_other_tenants_audit_rows_from_unscoped_queries(run: Run) -> None:
     context = run(new_tenant)
     other = run(new_tenant)
