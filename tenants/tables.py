@@ -123,4 +123,14 @@ class LoginThrottle(Table):
     locked_until = Timestamptz(null=True, default=None)
 
 
-TABLES = (Tenant, Supplier, User, Membership, AuthSession, Invitation, PasswordReset, LoginThrottle)
+class UsedToken(Table):
+    """Single-use signed tokens (by ``jti``) that were already redeemed, kept
+    until the token would have expired anyway. In the database, not in a
+    process, so a second use fails on every app process."""
+
+    id = UUID(primary_key=True)
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = (Tenant, Supplier, User, Membership, AuthSession, Invitation, PasswordReset, LoginThrottle, UsedToken)
