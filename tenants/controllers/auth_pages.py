@@ -123,9 +123,15 @@ class AuthPages(Controller):
         row, tenant, has_account = await invitations.open_invitation(token)
         try:
             user_id = await invitations.accept_invitation(
-                token, invitations.InvitationAccept(password=values.get("password", ""), name=values.get("name", ""))
+                token,
+                invitations.InvitationAccept(password=values.get("password", ""), name=values.get("name", "")),
+                address=client_address(request.scope),
             )
         except DomainError as exc:
+            if isinstance(exc, invitations.WrongPasswordForExistingAccount):
+                # Nothing else was written before the password check: keep
+                # only the throttle's count of this failure.
+                keep_changes_on_error(request.scope)
             values.pop("password", None)
             return form_page(
                 "auth/invitation.html",
