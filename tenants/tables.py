@@ -14,7 +14,6 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
-    Numeric,
     Text,
     Timestamptz,
     Varchar,
@@ -22,6 +21,8 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
+
+from portal.decimals import ExactNumeric
 
 
 class Tenant(Table):
@@ -34,8 +35,8 @@ class Tenant(Table):
     # Fractions: 0.05 lets a supplier deliver 5 % over the ordered quantity;
     # 0.02 lets a received material quantity differ 2 % from the dispatch
     # before it counts as a discrepancy.
-    over_delivery_tolerance = Numeric(digits=(6, 4), default=Decimal("0.05"))
-    dispatch_tolerance = Numeric(digits=(6, 4), default=Decimal("0.02"))
+    over_delivery_tolerance = ExactNumeric(digits=(6, 4), default=Decimal("0.05"))
+    dispatch_tolerance = ExactNumeric(digits=(6, 4), default=Decimal("0.02"))
     created_at = Timestamptz(default=TimestamptzNow())
 
 
