@@ -29,6 +29,7 @@ from portal.templating import STATIC_DIR, template_config
 from tenants.middleware import AuthMiddleware
 
 API_VERSION = "0.1.0"
+CSRF_EXEMPT = [r"^/api/", r"^/health$"]
 
 
 def create_app() -> Litestar:
@@ -72,9 +73,12 @@ def create_app() -> Litestar:
             secret=settings.secret_key,
             cookie_secure=settings.https,
             cookie_httponly=False,
-            # The API takes bearer tokens only, never the session cookie,
-            # so another site cannot make a browser call it.
-            exclude=["/api/", "/health"],
+            # The API takes bearer API tokens only, never the session cookie,
+            # so another site cannot make a browser call it. Anchored: Litestar
+            # searches the pattern anywhere in the path, and a page path
+            # holding "/api/" or "/health" (a path parameter can) must keep
+            # its check.
+            exclude=CSRF_EXEMPT,
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),

@@ -19,6 +19,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+import portal.decimals  # noqa: F401 - exact Decimal storage on SQLite, registered before any query
 from portal.i18n import N_, gettext
 
 if TYPE_CHECKING:

@@ -2,8 +2,9 @@
 
 Set here rather than in a dependency: Litestar resolves dependencies in
 separate tasks, so a ContextVar set there may never reach the handler. The
-API takes only bearer tokens and pages only the session cookie, so a
-cookie can never authorise an API call made by another site.
+API takes only bearer API tokens and pages only the session cookie holding a
+page token, so a cookie can never authorise an API call (which has no CSRF
+check) and a token taken from one door does not open the other.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from portal.db import NO_TRANSACTION_PREFIXES
 from portal.errors import NotAuthenticated
 from tenants import context as tenant_context
 from tenants.services.auth import resolve
+from tenants.tokens import TokenKind
 
 SESSION_COOKIE = "portal_session"
 
@@ -23,9 +25,19 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
 
 
+def is_api(scope: Scope) -> bool:
+    return str(scope["path"]).startswith("/api/")
+
+
+def kind_of(scope: Scope) -> TokenKind:
+    """The one kind of token this request's door accepts."""
+    return TokenKind.API if is_api(scope) else TokenKind.PAGE
+
+
 def token_from(scope: Scope) -> str | None:
+    """The bearer header on the API, the session cookie elsewhere."""
     headers = _headers(scope)
-    if scope["path"].startswith("/api/"):
+    if is_api(scope):
         scheme, _, token = headers.get("authorization", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
     for part in headers.get("cookie", "").split(";"):
@@ -52,7 +64,7 @@ class AuthMiddleware:
         context = None
         if token:
             try:
-                context = await resolve(token, address=client_address(scope))
+                context = await resolve(token, kind=kind_of(scope), address=client_address(scope))
             except NotAuthenticated:
                 # A stale cookie is simply no session; guards answer 401.
                 context = None

@@ -14,7 +14,6 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
-    Numeric,
     Text,
     Timestamptz,
     Varchar,
@@ -22,6 +21,8 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
+
+from portal.decimals import ExactNumeric
 
 
 class Tenant(Table):
@@ -34,8 +35,8 @@ class Tenant(Table):
     # Fractions: 0.05 lets a supplier deliver 5 % over the ordered quantity;
     # 0.02 lets a received material quantity differ 2 % from the dispatch
     # before it counts as a discrepancy.
-    over_delivery_tolerance = Numeric(digits=(6, 4), default=Decimal("0.05"))
-    dispatch_tolerance = Numeric(digits=(6, 4), default=Decimal("0.02"))
+    over_delivery_tolerance = ExactNumeric(digits=(6, 4), default=Decimal("0.05"))
+    dispatch_tolerance = ExactNumeric(digits=(6, 4), default=Decimal("0.02"))
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -123,4 +124,14 @@ class LoginThrottle(Table):
     locked_until = Timestamptz(null=True, default=None)
 
 
-TABLES = (Tenant, Supplier, User, Membership, AuthSession, Invitation, PasswordReset, LoginThrottle)
+class UsedToken(Table):
+    """Single-use signed tokens (by ``jti``) that were already redeemed, kept
+    until the token would have expired anyway. In the database, not in a
+    process, so a second use fails on every app process."""
+
+    id = UUID(primary_key=True)
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = (Tenant, Supplier, User, Membership, AuthSession, Invitation, PasswordReset, LoginThrottle, UsedToken)

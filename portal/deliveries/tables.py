@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY
 from portal.orders.tables import Order, OrderLine
 from tenants.tables import Supplier, Tenant, User
@@ -51,9 +52,9 @@ class DeliveryLine(Table):
     line_no = Integer()
     order_line = ForeignKey(OrderLine, on_delete=OnDelete.restrict, null=False, index=True)
     lot = Varchar(length=60, default="")
-    quantity = Numeric(digits=QUANTITY)
-    accepted_quantity = Numeric(digits=QUANTITY, null=True, default=None)
-    rejected_quantity = Numeric(digits=QUANTITY, null=True, default=None)
+    quantity = ExactNumeric(digits=QUANTITY)
+    accepted_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
+    rejected_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
     reject_reason = Text(default="")
 
 

@@ -59,14 +59,14 @@ def body_limit() -> int:
 
 
 def _has_signed_token(scope: Scope) -> bool:
-    from tenants.middleware import token_from
+    from tenants.middleware import kind_of, token_from
     from tenants.tokens import InvalidToken, decode_token
 
     token = token_from(scope)
     if not token:
         return False
     try:
-        decode_token(token)
+        decode_token(token, kind=kind_of(scope))
     except InvalidToken:
         return False
     return True

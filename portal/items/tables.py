@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from piccolo.columns import UUID, Boolean, ForeignKey, Numeric, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.decimals import ExactNumeric
 from tenants.tables import Tenant
 
 QUANTITY = (18, 6)
@@ -36,8 +37,8 @@ class BomLine(Table):
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
     item = ForeignKey(Item, on_delete=OnDelete.restrict, null=False, index=True)
     material = ForeignKey(Item, on_delete=OnDelete.restrict, null=False)
-    quantity_per_unit = Numeric(digits=QUANTITY)
-    scrap_rate = Numeric(digits=(6, 4), default=Decimal(0))
+    quantity_per_unit = ExactNumeric(digits=QUANTITY)
+    scrap_rate = ExactNumeric(digits=(6, 4), default=Decimal(0))
 
 
 TABLES = (Item, BomLine)

@@ -862,13 +862,15 @@ async def balances(supplier_id: UUID | None = None, item_id: UUID | None = None)
     # a BOM material never sent to the supplier is the supplier's own.
     suppliers = {supplier for supplier, _ in figures}
     if suppliers:
-        output = (
+        lines = (
             await scoped(OrderLine)
             .select(OrderLine.order.supplier, OrderLine.item, OrderLine.delivered_quantity)
             .where(OrderLine.order.supplier.is_in(list(suppliers)))
             .where(OrderLine.order.status != OrderStatus.DRAFT.value)
-            .where(OrderLine.delivered_quantity > 0)
         )
+        # Compared here, not in SQL: SQLite keeps exact decimals as text
+        # (portal/decimals.py), where "0.000" > "0".
+        output = [row for row in lines if Decimal(row["delivered_quantity"]) > 0]
         uses = await _bom_uses({row["item"] for row in output})
         for row in output:
             for material, per_unit, scrap_rate in uses.get(row["item"], []):

@@ -3,11 +3,12 @@ back or lost (returns and scrap reports), and per-tenant dispatch numbers."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY, Item
 from portal.orders.tables import Order
 from tenants.tables import Supplier, Tenant, User
@@ -48,9 +49,9 @@ class DispatchLine(Table):
     line_no = Integer()
     item = ForeignKey(Item, on_delete=OnDelete.restrict, null=False)
     lot = Varchar(length=80, default="")
-    quantity = Numeric(digits=QUANTITY)
+    quantity = ExactNumeric(digits=QUANTITY)
     # Null until the supplier confirms the receipt.
-    received_quantity = Numeric(digits=QUANTITY, null=True, default=None)
+    received_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
     discrepancy_reason = Text(default="")
     # Received quantity outside the tenant's dispatch tolerance.
     flagged = Boolean(default=False)
@@ -69,7 +70,7 @@ class MaterialMovement(Table):
     kind = Varchar(length=20)
     item = ForeignKey(Item, on_delete=OnDelete.restrict, null=False)
     lot = Varchar(length=80, default="")
-    quantity = Numeric(digits=QUANTITY)
+    quantity = ExactNumeric(digits=QUANTITY)
     reason = Text(default="")
     # The dispatch the material came with, when the supplier names it.
     dispatch = ForeignKey(Dispatch, on_delete=OnDelete.restrict, null=True, default=None)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY, Item
 from tenants.tables import Supplier, Tenant, User
 
@@ -48,11 +49,11 @@ class OrderLine(Table):
     line_no = Integer()
     item = ForeignKey(Item, on_delete=OnDelete.restrict, null=False)
     operation = Varchar(length=200, default="")
-    quantity = Numeric(digits=QUANTITY)
-    unit_price = Numeric(digits=MONEY)
+    quantity = ExactNumeric(digits=QUANTITY)
+    unit_price = ExactNumeric(digits=MONEY)
     due_date = Date()
     # Accepted by the buyer on receipt; the deliveries domain keeps it current.
-    delivered_quantity = Numeric(digits=QUANTITY, default=Decimal(0))
+    delivered_quantity = ExactNumeric(digits=QUANTITY, default=Decimal(0))
     # Lines dropped by a revision stay, marked: nothing is deleted.
     removed = Boolean(default=False)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.decimals import ExactNumeric
 from portal.documents.tables import Document
 from portal.items.tables import QUANTITY
 from portal.orders.tables import Order, OrderLine
@@ -48,8 +49,8 @@ class ProgressReport(Table):
     stage = Varchar(length=40)
     # The stage's name when reported: renaming a stage does not rewrite history.
     stage_label = Varchar(length=100)
-    good_quantity = Numeric(digits=QUANTITY)
-    scrap_quantity = Numeric(digits=QUANTITY, default=Decimal(0))
+    good_quantity = ExactNumeric(digits=QUANTITY)
+    scrap_quantity = ExactNumeric(digits=QUANTITY, default=Decimal(0))
     scrap_reason = Text(default="")
     note = Text(default="")
     photos_expected = Integer(default=0)

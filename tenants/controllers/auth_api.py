@@ -13,6 +13,7 @@ from portal.db import keep_changes_on_error
 from tenants.guards import acting, requires_login
 from tenants.middleware import client_address
 from tenants.services import auth
+from tenants.tokens import TokenKind
 
 
 class TokenRequest(msgspec.Struct, frozen=True):
@@ -58,7 +59,7 @@ class AuthApi(Controller):
             data.tenant,
             address=client_address(request.scope),
             user_agent=request.headers.get("user-agent", ""),
-            lifetime=auth.API_TOKEN_LIFETIME,
+            kind=TokenKind.API,
         )
         if isinstance(result, auth.TenantChoice):
             raise auth.TenantRequired(fields={"tenant": auth.TenantRequired.message})

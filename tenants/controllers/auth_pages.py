@@ -10,11 +10,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.db import keep_changes_on_error
-from portal.errors import DomainError, NotAuthenticated
+from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.pages import safe_next
 from portal.settings import get_settings
-from tenants import tokens
 from tenants.guards import acting, requires_login
 from tenants.middleware import SESSION_COOKIE, client_address
 from tenants.services import auth, invitations, password_reset
@@ -76,10 +75,7 @@ class AuthPages(Controller):
     @post("/login/tenant")
     async def choose_tenant(self, request: Request[Any, Any, Any]) -> Redirect | Template:
         values = await form_values(request)
-        try:
-            user_id = tokens.decode_choice_token(values.get("choice_token", ""))
-        except tokens.InvalidToken:
-            raise NotAuthenticated() from None
+        user_id = await auth.redeem_choice_token(values.get("choice_token", ""))
         result = await auth.open_session_for(
             user_id, values.get("tenant") or None, address=client_address(request.scope), user_agent=_agent(request)
         )
@@ -127,9 +123,15 @@ class AuthPages(Controller):
         row, tenant, has_account = await invitations.open_invitation(token)
         try:
             user_id = await invitations.accept_invitation(
-                token, invitations.InvitationAccept(password=values.get("password", ""), name=values.get("name", ""))
+                token,
+                invitations.InvitationAccept(password=values.get("password", ""), name=values.get("name", "")),
+                address=client_address(request.scope),
             )
         except DomainError as exc:
+            if isinstance(exc, invitations.WrongPasswordForExistingAccount):
+                # Nothing else was written before the password check: keep
+                # only the throttle's count of this failure.
+                keep_changes_on_error(request.scope)
             values.pop("password", None)
             return form_page(
                 "auth/invitation.html",

@@ -3,13 +3,15 @@
 Scheme (see docs/security.md): a signed JWT names a server-side session.
 Every request re-reads the session, the membership and the user, so logout,
 a revoked membership or a changed role take effect at once, whatever the
-token's expiry says. Page sessions last a work shift; API tokens an hour.
+token's expiry says. Page sessions and API tokens are different kinds of
+token (own audience, own lifetime: ``tenants.tokens.KINDS``); a session is
+opened for one kind and each door accepts only its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,10 +23,7 @@ from tenants.context import TenantContext, peek, reveal_own_memberships, tenant_
 from tenants.passwords import verify_password
 from tenants.roles import Role
 from tenants.services import throttle
-from tenants.tables import AuthSession, Membership, User
-
-PAGE_SESSION_LIFETIME = timedelta(hours=12)
-API_TOKEN_LIFETIME = timedelta(hours=1)
+from tenants.tables import AuthSession, Membership, UsedToken, User
 
 
 class LoginFailed(DomainError):
@@ -96,7 +95,13 @@ async def _memberships_of(user_id: UUID) -> list[dict[str, Any]]:
 
 
 async def authenticate(
-    email: str, password: str, tenant_slug: str | None, *, address: str, user_agent: str = "", lifetime: timedelta = PAGE_SESSION_LIFETIME
+    email: str,
+    password: str,
+    tenant_slug: str | None,
+    *,
+    address: str,
+    user_agent: str = "",
+    kind: tokens.TokenKind = tokens.TokenKind.PAGE,
 ) -> Authenticated | TenantChoice:
     """Checks the password (throttled, same answer for unknown accounts) and
     opens a session for the chosen tenant, or asks which tenant."""
@@ -108,11 +113,11 @@ async def authenticate(
         await throttle.record_failure(email, address)
         raise LoginFailed()
     await throttle.record_success(email)
-    return await open_session_for(user.id, tenant_slug, address=address, user_agent=user_agent, lifetime=lifetime)
+    return await open_session_for(user.id, tenant_slug, address=address, user_agent=user_agent, kind=kind)
 
 
 async def open_session_for(
-    user_id: UUID, tenant_slug: str | None, *, address: str, user_agent: str = "", lifetime: timedelta = PAGE_SESSION_LIFETIME
+    user_id: UUID, tenant_slug: str | None, *, address: str, user_agent: str = "", kind: tokens.TokenKind = tokens.TokenKind.PAGE
 ) -> Authenticated | TenantChoice:
     memberships = await _memberships_of(user_id)
     if tenant_slug:
@@ -126,7 +131,29 @@ async def open_session_for(
     else:
         options = [MembershipChoice(row["tenant"]["slug"], row["tenant"]["name"], Role(row["role"])) for row in memberships]
         return TenantChoice(tokens.issue_choice_token(user_id), options)
-    return await _start_session(chosen[0], address=address, user_agent=user_agent, lifetime=lifetime)
+    return await _start_session(chosen[0], address=address, user_agent=user_agent, kind=kind)
+
+
+async def redeem_choice_token(token: str) -> UUID:
+    """The user a tenant-choice token proves, once: its ``jti`` is recorded
+    in the database (which every app process shares), so a second use
+    answers NotAuthenticated however quickly it comes. Records of expired
+    tokens are useless and are removed on the way."""
+    try:
+        claims = tokens.decode_choice_token(token)
+    except tokens.InvalidToken:
+        raise NotAuthenticated() from None
+    await UsedToken.delete().where(UsedToken.expires_at < datetime.now(UTC))
+    # The primary key decides between two concurrent uses: the loser's
+    # insert does nothing (on PostgreSQL after waiting for the winner).
+    recorded = (
+        await UsedToken.insert(UsedToken(id=claims.token_id, expires_at=claims.expires_at))
+        .on_conflict(action="DO NOTHING")
+        .returning(UsedToken.id)
+    )
+    if not recorded:
+        raise NotAuthenticated()
+    return claims.user_id
 
 
 def _context(row: dict[str, Any], session_id: UUID, address: str) -> TenantContext:
@@ -148,8 +175,9 @@ def _context(row: dict[str, Any], session_id: UUID, address: str) -> TenantConte
     )
 
 
-async def _start_session(membership: dict[str, Any], *, address: str, user_agent: str, lifetime: timedelta) -> Authenticated:
+async def _start_session(membership: dict[str, Any], *, address: str, user_agent: str, kind: tokens.TokenKind) -> Authenticated:
     now = datetime.now(UTC)
+    lifetime = tokens.lifetime_of(kind)
     session = AuthSession(
         user=membership["user"]["id"],
         membership=membership["id"],
@@ -168,19 +196,20 @@ async def _start_session(membership: dict[str, Any], *, address: str, user_agent
         user_id=session.user,
         tenant_id=membership["tenant"]["id"],
         membership_id=membership["id"],
-        lifetime=lifetime,
+        kind=kind,
     )
     return Authenticated(
         token=token, expires_in=int(lifetime.total_seconds()), session_id=session.id, tenant_slug=membership["tenant"]["slug"]
     )
 
 
-async def resolve(token: str, *, address: str = "") -> TenantContext:
-    """The context a token stands for, checked against the database now:
-    a revoked session, a removed membership, another tenant's id in the
-    claims or a deactivated user all end here with NotAuthenticated."""
+async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> TenantContext:
+    """The context a token of ``kind`` stands for, checked against the
+    database now: a token of the other kind, a revoked session, a removed
+    membership, another tenant's id in the claims or a deactivated user all
+    end here with NotAuthenticated."""
     try:
-        claims = tokens.decode_token(token)
+        claims = tokens.decode_token(token, kind=kind)
         session_id, user_id = UUID(claims["jti"]), UUID(claims["sub"])
         tenant_id, membership_id = UUID(claims["tid"]), UUID(claims["mid"])
     except (tokens.InvalidToken, ValueError, KeyError):

@@ -15,10 +15,11 @@ from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.notifications.mail import Email, send_email
 from portal.settings import get_settings
-from tenants.context import TenantContext, current, peek, system_scope, tenant_scope
+from tenants.context import TenantContext, current, system_scope, tenant_scope
 from tenants.passwords import check_password_rule, verify_password
 from tenants.roles import Role
 from tenants.scoping import scoped
+from tenants.services import throttle
 from tenants.services.members import add_membership, check_role_and_supplier, ensure_user, parse_role
 from tenants.tables import Invitation, Membership, Tenant, User
 
@@ -185,13 +186,20 @@ async def open_invitation(token: str) -> tuple[Invitation, Tenant, bool]:
         return row, tenant, has_account
 
 
-async def accept_invitation(token: str, data: InvitationAccept) -> UUID:
-    """Uses the link up; returns the user id so the caller can sign them in."""
+async def accept_invitation(token: str, data: InvitationAccept, *, address: str) -> UUID:
+    """Uses the link up; returns the user id so the caller can sign them in.
+    For an existing account the password is checked like a sign-in, under
+    the same throttle (per account and per address): an invitation link is
+    no way around the lock-out. The caller keeps a failure's count although
+    it answers with an error."""
     row, tenant, has_account = await open_invitation(token)
     if has_account:
+        await throttle.check_not_locked(row.email, address)
         user = await User.objects().where(User.email == row.email).first()
         if not verify_password(user.password_hash if user and user.active else None, data.password):
+            await throttle.record_failure(row.email, address)
             raise WrongPasswordForExistingAccount(fields={"password": WrongPasswordForExistingAccount.message})
+        await throttle.record_success(row.email)
     else:
         check_password_rule(data.password)
     invitee = TenantContext(
@@ -202,7 +210,7 @@ async def accept_invitation(token: str, data: InvitationAccept) -> UUID:
         currency=tenant.currency,
         role=Role.ADMIN,
         user_name=f"invitation:{row.email}",
-        address=_address(),
+        address=address,
     )
     async with tenant_scope(invitee):
         user = await ensure_user(row.email, data.name or row.name, data.password)
@@ -211,8 +219,3 @@ async def accept_invitation(token: str, data: InvitationAccept) -> UUID:
         await row.save()
         await record("invitation.accept", entity_type="invitation", entity_id=row.id, after={"user": user.id})
     return user.id
-
-
-def _address() -> str:
-    context = peek()
-    return context.address if isinstance(context, TenantContext) else ""

@@ -6,8 +6,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from piccolo.engine.sqlite import SQLiteEngine
 
 from portal.audit.services import record
+from portal.db import get_engine
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from tenants.context import current
@@ -115,10 +117,37 @@ async def get_member(membership_id: UUID | str) -> MemberOut:
     return _to_out(data)
 
 
+async def _lock_active_admins() -> list[UUID]:
+    """The tenant's active admin memberships, held until the transaction
+    ends, so that two admins demoting or deactivating each other at once
+    are served one after the other and the second sees the first's change.
+
+    PostgreSQL: the rows are locked (FOR UPDATE, in id order so two lockers
+    never deadlock); a waiter re-checks each row against the condition once
+    it gets it, so an admin demoted meanwhile drops out of its list.
+    SQLite has no row locks: a writing request runs in an IMMEDIATE
+    transaction (``portal.db.open_transaction``), which holds the one write
+    lock from its first statement, so the count and the update are never
+    interleaved with another writer's."""
+    query = (
+        scoped(Membership)
+        .select(Membership.id)
+        .where(Membership.role == Role.ADMIN.value)
+        .where(Membership.active.eq(True))
+        .order_by(Membership.id)
+    )
+    if not isinstance(get_engine(), SQLiteEngine):
+        query = query.lock_rows("UPDATE")
+    return [row["id"] for row in await query]
+
+
 async def update_member(membership_id: UUID | str, data: MemberUpdate) -> MemberOut:
     """Role changes and deactivation apply at once: sessions of a changed
-    membership are ended, and the last active admin cannot be removed."""
+    membership are ended, and the last active admin cannot be removed, even
+    by two admins removing each other at the same moment."""
     _require_admin()
+    # Lock first, read the row after: what the check sees is what is saved.
+    admins = await _lock_active_admins()
     row = await scoped(Membership).get(membership_id)
     before = msgspec.structs.asdict(await get_member(row.id))
     role = parse_role(data.role) if data.role is not None else Role(row.role)
@@ -130,10 +159,8 @@ async def update_member(membership_id: UUID | str, data: MemberUpdate) -> Member
     await check_role_and_supplier(role, supplier_id)
     active = row.active if data.active is None else data.active
     losing_admin = Role(row.role) == Role.ADMIN and row.active and (role != Role.ADMIN or not active)
-    if losing_admin:
-        admins = await scoped(Membership).count().where(Membership.role == Role.ADMIN.value).where(Membership.active.eq(True))
-        if admins <= 1:
-            raise LastAdmin()
+    if losing_admin and [admin for admin in admins if admin != row.id] == []:
+        raise LastAdmin()
     row.role, row.supplier, row.active = role.value, supplier_id, active
     await row.save()
     await revoke_sessions_of_membership(row.id)

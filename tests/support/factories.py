@@ -68,9 +68,49 @@ def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
+def page_token(client: Any, account: Account, tenant: str) -> str:
+    """A page session (the cookie's token) opened through the sign-in page."""
+    csrf = csrf_token(client)
+    response = page_post(client, "/login", {"email": account.email, "password": PASSWORD, "tenant": tenant}, csrf=csrf)
+    assert response.status_code == 303, response.text
+    return str(response.cookies["portal_session"])
+
+
+async def _page_session_of(user_id: UUID, tenant_id: UUID) -> str:
+    from portal.db import get_engine, open_transaction
+    from tenants.context import system_scope
+    from tenants.services.auth import Authenticated, open_session_for
+    from tenants.tables import Tenant
+    from tenants.tokens import TokenKind
+
+    async with open_transaction(get_engine(), writes=True):
+        async with system_scope("test-factory"):
+            slug = await Tenant.select(Tenant.slug).where(Tenant.id == tenant_id).first()
+        assert slug is not None
+        result = await open_session_for(user_id, slug["slug"], address="testclient", kind=TokenKind.PAGE)
+    assert isinstance(result, Authenticated)
+    return result.token
+
+
+def as_page_session(client: Any, token: str) -> str:
+    """Page and API tokens are different kinds and each door takes only its
+    own (docs/security.md). Tests holding an API token get a page session of
+    the same user and tenant, opened by the sign-in service; a page token,
+    or anything that is no valid token, is passed on as it is."""
+    from tenants.tokens import InvalidToken, TokenKind, decode_token
+
+    try:
+        claims = decode_token(token, kind=TokenKind.API)
+    except InvalidToken:
+        return token
+    return client.blocking_portal.call(_page_session_of, UUID(claims["sub"]), UUID(claims["tid"]))  # type: ignore[no-any-return]
+
+
 def page_headers(client: Any, token: str) -> dict[str, str]:
     """Cookie session plus a matching CSRF pair, without touching the shared
-    client's cookie jar (one TestClient serves every role)."""
+    client's cookie jar (one TestClient serves every role). ``token`` may be
+    an API token: see ``as_page_session``."""
+    token = as_page_session(client, token)
     client.cookies.clear()
     response = client.get("/login")
     csrf = response.cookies.get("csrftoken")
@@ -96,7 +136,7 @@ def page_post(client: Any, path: str, data: dict[str, str], *, csrf: str | None,
     cookie jar is empty before and after."""
     cookies = [f"csrftoken={csrf}"] if csrf else []
     if session:
-        cookies.append(f"portal_session={session}")
+        cookies.append(f"portal_session={as_page_session(client, session)}")
     form = {**data, "_csrf_token": csrf} if csrf else dict(data)
     headers = {"cookie": "; ".join(cookies)} if cookies else {}
     client.cookies.clear()
@@ -107,8 +147,9 @@ def page_post(client: Any, path: str, data: dict[str, str], *, csrf: str | None,
 
 
 def page_get(client: Any, path: str, *, session: str | None = None) -> Any:
-    """A page GET with only the given session cookie; redirects not followed."""
-    headers = {"cookie": f"portal_session={session}"} if session else {}
+    """A page GET with only the given session cookie (an API token is turned
+    into a page session, see ``as_page_session``); redirects not followed."""
+    headers = {"cookie": f"portal_session={as_page_session(client, session)}"} if session else {}
     client.cookies.clear()
     try:
         return client.get(path, headers=headers, follow_redirects=False)

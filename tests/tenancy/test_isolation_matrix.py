@@ -18,7 +18,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from tenants.roles import POLICY, Role
-from tests.support.factories import World, api_token, make_world, page_headers
+from tests.support.factories import World, api_token, make_world, page_headers, page_token
 
 # Routes that anyone may call, with the reason. Everything else needs a session.
 PUBLIC_ROUTES = {
@@ -115,6 +115,15 @@ SUPPLIER_BOUND = {
 }
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """An identity's API token (bearer) and page session (cookie): separate
+    kinds of token, each refused by the other door."""
+
+    api: str
+    page: str
+
+
 @dataclass
 class Worlds:
     home: World
@@ -122,7 +131,7 @@ class Worlds:
     own_ids: dict[str, Any]
     other_supplier_ids: dict[str, Any]
     foreign_ids: dict[str, Any]
-    tokens: dict[str, str]
+    tokens: dict[str, Credentials]
 
 
 async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> UUID:
@@ -249,14 +258,17 @@ def worlds(client: Any, run: Any) -> Worlds:
     home, foreign = run(make_world, "home"), run(make_world, "foreign")
     own, other_supplier = run(_seed, home)
     foreign_ids, _ = run(_seed, foreign)
-    tokens = {identity: api_token(client, home.accounts[identity], home.slug) for identity in IDENTITIES}
+    tokens = {
+        identity: Credentials(api_token(client, home.accounts[identity], home.slug), page_token(client, home.accounts[identity], home.slug))
+        for identity in IDENTITIES
+    }
     return Worlds(home, foreign, own, other_supplier, foreign_ids, tokens)
 
 
-def _call(client: Any, endpoint: Endpoint, url: str, token: str | None) -> Any:
+def _call(client: Any, endpoint: Endpoint, url: str, token: Credentials | None) -> Any:
     headers: dict[str, str] = {}
     if token is not None:
-        headers = {"authorization": f"Bearer {token}"} if endpoint.is_api else page_headers(client, token)
+        headers = {"authorization": f"Bearer {token.api}"} if endpoint.is_api else page_headers(client, token.page)
     kwargs: dict[str, Any] = {"headers": headers, "follow_redirects": False}
     if endpoint.method in ("POST", "PATCH", "PUT"):
         if endpoint.is_api:
@@ -300,7 +312,7 @@ def _outcome(response: Any) -> tuple[int, str | None]:
     return response.status_code, None
 
 
-def _same_as_missing(client: Any, endpoint: Endpoint, ids: dict[str, Any], identity: str, token: str) -> str | None:
+def _same_as_missing(client: Any, endpoint: Endpoint, ids: dict[str, Any], identity: str, token: Credentials) -> str | None:
     """A problem line when the object answers differently from an id that
     does not exist, or gets through at all."""
     missing = {name: uuid4() for name in ids}

@@ -227,8 +227,82 @@ def test_an_existing_account_accepts_with_its_own_password(client: Any, run: Any
     # Accepting never replaces the password of an existing account.
     accepted = page_post(client, f"/invitations/{token}", {"name": "Someone else", "password": PASSWORD}, csrf=csrf)
     assert accepted.status_code == 303, accepted.text
-    me = client.get("/api/v1/me", headers=bearer(accepted.cookies["portal_session"])).json()
+    assert page_get(client, "/account", session=accepted.cookies["portal_session"]).status_code == 200
+    me = client.get("/api/v1/me", headers=bearer(api_token(client, person, world.slug))).json()
     assert me["tenant"] == world.slug
     assert me["role"] == "qa"
     assert me["name"] == f"supplier_admin {home.slug}"
     assert {row["tenant"] for row in me["memberships"]} == {home.slug, world.slug}
+
+
+def invite_existing(client: Any, run: Any, world: World, var_dir: Path) -> tuple[Any, str]:
+    """An invitation to ``world`` for the finance account of a fresh tenant;
+    returns that account and the token of the link."""
+    home = run(make_world)
+    person = home.accounts["finance"]
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    assert invite(client, admin, email=person.email, role="qa").status_code in (200, 201)
+    return person, link_token(outbox_to(var_dir, person.email)[-1], "/invitations/")
+
+
+async def throttle_failures(key: str) -> int:
+    from tenants.context import system_scope
+    from tenants.tables import LoginThrottle
+
+    async with system_scope("test-read-throttle"):
+        row = await LoginThrottle.select(LoginThrottle.failures).where(LoginThrottle.key == key).first()
+    return int(row["failures"]) if row else 0
+
+
+def test_wrong_password_on_an_invitation_counts_like_a_failed_sign_in(client: Any, run: Any, world: World, var_dir: Path) -> None:
+    # One failure on the shared "testclient" address (see the budget in
+    # test_login_throttle.py): the page keeps its count although it answers
+    # with an error.
+    person, token = invite_existing(client, run, world, var_dir)
+    csrf = csrf_token(client)
+    wrong = page_post(client, f"/invitations/{token}", {"password": PASSWORD + "-wrong"}, csrf=csrf)
+    assert wrong.status_code == 401
+    assert run(throttle_failures, f"email:{person.email}") == 1
+    accepted = page_post(client, f"/invitations/{token}", {"password": PASSWORD}, csrf=csrf)
+    assert accepted.status_code == 303, accepted.text
+    # A right password clears the account's count, as a sign-in does.
+    assert run(throttle_failures, f"email:{person.email}") == 0
+
+
+async def _attempt(action: Any) -> str | None:
+    """One sign-in or acceptance in its own transaction, committed even when
+    it fails (as the pages and the API do), and its error code."""
+    from portal.db import get_engine, open_transaction
+    from portal.errors import DomainError
+
+    async with open_transaction(get_engine(), writes=True):
+        try:
+            await action()
+        except DomainError as exc:
+            return exc.code
+    return None
+
+
+def test_invitation_shares_the_sign_in_lock_out(client: Any, run: Any, world: World, var_dir: Path) -> None:
+    from tenants.services import auth, invitations
+    from tenants.services.throttle import ACCOUNT
+
+    # Its own address, so the shared test address keeps its budget.
+    address = f"198.51.100.{uuid4().int % 250 + 1}-{uuid4().hex[:6]}"
+    person, token = invite_existing(client, run, world, var_dir)
+
+    def sign_in(password: str) -> Any:
+        return lambda: auth.authenticate(person.email, password, None, address=address)
+
+    def accept(password: str) -> Any:
+        return lambda: invitations.accept_invitation(token, invitations.InvitationAccept(password=password), address=address)
+
+    failures = [run(_attempt, sign_in(PASSWORD + "-wrong")) for _ in range(ACCOUNT.max_failures - 1)]
+    assert failures == ["invalid_credentials"] * (ACCOUNT.max_failures - 1)
+    assert run(_attempt, accept(PASSWORD + "-wrong")) == "invalid_credentials"
+    # Both limits counted the invitation's failure like a sign-in.
+    assert run(throttle_failures, f"email:{person.email}") == ACCOUNT.max_failures
+    assert run(throttle_failures, f"addr:{address}") == ACCOUNT.max_failures
+    # The account is now locked for both doors, the right password included.
+    assert run(_attempt, accept(PASSWORD)) == "too_many_attempts"
+    assert run(_attempt, sign_in(PASSWORD)) == "too_many_attempts"
