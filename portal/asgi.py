@@ -21,7 +21,7 @@ from portal.documents.intake import SpoolUploadMiddleware
 from portal.documents.storage import open_storage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.i18n import LocaleMiddleware
-from portal.logs import RequestLogMiddleware, configure_logging
+from portal.logs import configure_logging, log_requests
 from portal.routes import domain_routes
 from portal.security_headers import security_headers_hook
 from portal.settings import get_settings
@@ -52,7 +52,7 @@ def create_app() -> Litestar:
         cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
         include_in_schema=False,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[*domain_routes(), static],
         lifespan=[lifespan],
         state=State({"engine": engine, "storage": storage, "settings": settings}),
@@ -60,7 +60,6 @@ def create_app() -> Litestar:
         # Outermost first: the transaction wraps authentication (which reads
         # the session and sets the RLS settings) and everything after it.
         middleware=[
-            RequestLogMiddleware,
             # Upload bodies are received onto disk before the transaction
             # opens: a slow upload must not hold the write lock or a pooled
             # connection (portal/documents/intake.py).
@@ -92,6 +91,7 @@ def create_app() -> Litestar:
         ),
         debug=False,
     )
+    return log_requests(app)
 
 
 def __getattr__(name: str) -> Any:

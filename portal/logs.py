@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import structlog
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,7 +41,16 @@ def loggable_path(path: str) -> str:
 
 
 class RequestLogMiddleware:
-    """One log line per request: method, path, status, duration."""
+    """One log line per request: method, path, the status the client got,
+    duration.
+
+    It must wrap the whole application (``log_requests``), not sit among the
+    route middleware: Litestar answers unknown paths before any route
+    middleware runs, and an exception raised inside the route middleware
+    (a 413 from the upload spool, a 503 when the database is down) becomes
+    a response only in the exception handler around everything. A logger
+    inside that handler would see the exception, not the answer.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,17 +61,14 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        # Stays 500 only when no answer started at all: the server then
+        # answers 500 itself.
         status = 500
+        logged = False
 
-        async def remember_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, remember_status)
-        finally:
+        def write() -> None:
+            nonlocal logged
+            logged = True
             self.log.info(
                 "request",
                 method=scope.get("method", ""),
@@ -69,3 +76,27 @@ class RequestLogMiddleware:
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+            # Written when the last byte is out, before any background task
+            # of the response runs: the time is what the client waited.
+            if message["type"] == "http.response.body" and not message.get("more_body", False) and not logged:
+                write()
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if not logged:
+                write()
+
+
+def log_requests(app: Litestar) -> Litestar:
+    """Put the request log around everything the app answers, error
+    handlers included (Litestar keeps its outermost handler in
+    ``asgi_handler``, which ``__call__`` invokes with the hooked send)."""
+    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    return app

@@ -7,17 +7,21 @@ thread. Nothing depends on that task having run: ``portal storage
 thumbnails`` renders every preview still pending, and running it twice does
 nothing the second time. Previews are derived data, not business state:
 they are not written to the audit trail.
+
+Renderings run on a small executor of their own, never on the shared
+thread pool: however many uploads arrive, at most ``RENDER_CONCURRENCY``
+decode at once, each within ``imaging.DECODE_BUDGET``, and the others wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import anyio.to_thread
 import structlog
 
 from portal.documents.content import Kind
@@ -29,6 +33,9 @@ from tenants.context import system_scope
 log = structlog.get_logger(__name__)
 
 _RUNNING: set[asyncio.Task[Any]] = set()
+RENDER_CONCURRENCY = 2
+# Threads start on first use; shared by every event loop of the process.
+_RENDERERS = ThreadPoolExecutor(max_workers=RENDER_CONCURRENCY, thread_name_prefix="preview")
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ async def _render(storage: Storage, job: PreviewJob) -> str:
     thumb_key, preview_key = preview_keys(job.key)
     keys: tuple[str | None, str | None]
     try:
-        thumb, preview = await anyio.to_thread.run_sync(_render_blocking, storage, job)
+        thumb, preview = await asyncio.get_running_loop().run_in_executor(_RENDERERS, _render_blocking, storage, job)
         await storage.put_bytes(thumb_key, thumb)
         await storage.put_bytes(preview_key, preview)
         status, keys = "ready", (thumb_key, preview_key)
