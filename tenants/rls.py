@@ -30,12 +30,43 @@ $$;
 """
 
 
-def policy_sql(table: str, *, supplier_column: str | None = None, extra: str | None = None) -> str:
+# True for a supplier user's transaction: the rules that hide what is not
+# shared yet (a draft order and what hangs off it) apply to it alone.
+SUPPLIER_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION portal_as_supplier() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(current_setting('app.system', true), '') <> 'on'
+     AND coalesce(current_setting('app.supplier_id', true), '') <> ''
+$$;
+"""
+
+
+def policy_sql(
+    table: str,
+    *,
+    supplier_column: str | None = None,
+    extra: str | None = None,
+    visible: str | None = None,
+    parents: dict[str, str] | None = None,
+) -> str:
     """ENABLE and FORCE RLS on ``table`` with one policy: rows of the current
-    tenant, and for supplier users only rows of their supplier."""
+    tenant, and for supplier users only rows of their supplier.
+
+    For supplier users a row must also be shared: ``visible`` is the row's
+    own condition (an order: not a draft) and ``parents`` maps foreign key
+    columns to parent tables whose row must be visible to the same user. The
+    parent is read through a subquery, which the parent's own policy limits,
+    so the rule follows the chain (photo -> report -> order) by itself; a
+    null foreign key names no parent. ``SUPPLIER_FUNCTIONS`` must exist."""
     condition = "portal_tenant_ok(tenant)"
     if supplier_column:
         condition += f' AND portal_supplier_ok("{supplier_column}")'
+    shared = [visible] if visible else []
+    for column, parent in (parents or {}).items():
+        # Names come from migrations, never from input.
+        shared.append(f'("{column}" IS NULL OR "{column}" IN (SELECT id FROM "{parent}"))')  # noqa: S608
+    if shared:
+        condition += f" AND (NOT portal_as_supplier() OR ({' AND '.join(shared)}))"
     if extra:
         condition = f"({condition}) OR ({extra})"
     return f"""
@@ -60,6 +91,8 @@ async def run_sql(engine: Any, sql: str) -> None:
     transaction = engine.current_transaction.get()
     if transaction is None:
         raise RuntimeError("run_sql runs inside a migration transaction")
+    if not sql.strip():
+        return
     if isinstance(engine, PostgresEngine):
         await transaction.connection.execute(sql)
         return

@@ -14,6 +14,16 @@ whose rows a supplier may also read when they belong to someone else (an
 item's drawings, read by the suppliers of the item's issued orders) adds a
 classmethod ``supplier_share(supplier_id)`` returning an extra condition;
 it widens reads only: updates and deletes keep to the supplier's own rows.
+
+A supplier sees a row only while what it hangs off is shared with it: a
+draft order is the buyer's own, and so are its lines, revisions, QC
+requirements, deliveries and progress reports. A table says when a row of
+its own is shared with a classmethod ``supplier_visible()`` (an order: once
+issued) and names the foreign keys of its parents in ``supplier_parents``
+(an order line: ``("order",)``); a supplier user then sees a row only when
+each parent row is visible to it by these same rules, for reads and writes
+alike. The row-level security policies repeat the rule
+(``tenants.rls.policy_sql(parents=...)``).
 """
 
 from __future__ import annotations
@@ -62,6 +72,22 @@ class Scoped(Generic[T]):
                 share = getattr(self.table, "supplier_share", None) if reading else None
                 extra = share(context.supplier_id) if share is not None else None
                 conditions.append(own if extra is None else own | extra)
+                conditions += self._shared_with_supplier()
+        return conditions
+
+    def _shared_with_supplier(self) -> list[Any]:
+        """The row is shared (``supplier_visible``) and so is each parent it
+        names in ``supplier_parents``, by the parent's own rules."""
+        table: Any = self.table
+        conditions: list[Any] = []
+        visible = getattr(table, "supplier_visible", None)
+        if visible is not None:
+            conditions.append(visible())
+        for name in getattr(table, "supplier_parents", ()):
+            column = getattr(table, name)
+            parent = column._foreign_key_meta.resolved_references
+            inside = column.is_in(Scoped(parent).select(parent._meta.primary_key))
+            conditions.append(column.is_null() | inside if column._meta.null else inside)
         return conditions
 
     def _limit(self, query: Any, *, reading: bool = True) -> Any:

@@ -18,6 +18,7 @@ class Delivery(Table):
     in transit until the buyer records the receipt (or the supplier cancels)."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("order",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -45,6 +46,7 @@ class DeliveryLine(Table):
     buyer records the receipt; then they add up to ``quantity``."""
 
     supplier_scope = "delivery.supplier"
+    supplier_parents = ("delivery",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)

@@ -55,6 +55,7 @@ class DocumentVersion(Table):
     # The version carries its document's supplier, so that scoping and the
     # row-level security policy need no join to keep supplier users out.
     supplier_scope = "supplier"
+    supplier_parents = ("document",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)

@@ -3,6 +3,8 @@ back or lost (returns and scrap reports), and per-tenant dispatch numbers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -19,6 +21,12 @@ class Dispatch(Table):
     its orders. Numbered per tenant and year (MD-2026-00001)."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("order",)
+
+    @classmethod
+    def supplier_visible(cls) -> Any:
+        """A draft is the buyer's own: the supplier sees the dispatch once sent."""
+        return cls.status != "draft"
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -41,6 +49,7 @@ class DispatchLine(Table):
     the database as well, not only through the scoping layer."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("dispatch",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -63,6 +72,7 @@ class MaterialMovement(Table):
     supplier; never edited or deleted."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("dispatch",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)

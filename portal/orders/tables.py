@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
@@ -18,6 +19,11 @@ MONEY = (18, 4)
 
 class Order(Table, tablename="outsourced_order"):
     supplier_scope = "supplier"
+
+    @classmethod
+    def supplier_visible(cls) -> Any:
+        """A draft is the buyer's own: the supplier sees the order once issued."""
+        return cls.status != "draft"
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -42,6 +48,7 @@ class Order(Table, tablename="outsourced_order"):
 
 class OrderLine(Table):
     supplier_scope = "order.supplier"
+    supplier_parents = ("order",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -63,6 +70,7 @@ class OrderRevision(Table):
     acknowledged it (null until then)."""
 
     supplier_scope = "order.supplier"
+    supplier_parents = ("order",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)

@@ -39,6 +39,7 @@ class ProgressReport(Table):
     report."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("order",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -67,6 +68,7 @@ class ProgressPhoto(Table):
     documents domain) with the time the camera took it."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("report",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)

@@ -19,6 +19,7 @@ class QcRequirement(Table):
     deleted: the checklist keeps its history."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("order",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -40,6 +41,7 @@ class DocumentReview(Table):
     version has none until QA looks at it (pending)."""
 
     supplier_scope = "supplier"
+    supplier_parents = ("document",)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)

@@ -1,0 +1,201 @@
+"""What the isolation matrix seeds: one object of every kind a route can
+name, for each supplier of a tenant, plus objects whose parent is hidden from
+the supplier (a draft order with its line, QC requirement and drawing; a
+draft dispatch). Built through the services, the way users build them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from tenants.roles import Role
+from tests.support.factories import World, add_member
+
+
+async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> UUID:
+    """A shipped notice of ``supplier_id`` against an accepted order of its own."""
+    from dataclasses import replace
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.deliveries.schemas import DeliveryCreate, DeliveryLineIn
+    from portal.deliveries.services import create_delivery
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+    from tenants.context import operator_context, tenant_scope
+
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(10), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    order = await orders.fire((await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))).id, "issue")
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        await orders.fire(order.id, "accept")
+        lines = [DeliveryLineIn(order_line_id=order.lines[0].id, quantity=Decimal(4), lot="L-1")]
+        delivery = await create_delivery(DeliveryCreate(order_id=order.id, lines=lines, ship=True))
+    return delivery.id
+
+
+async def _seed_progress(tenant: Any, supplier_id: UUID, item_id: UUID) -> dict[str, UUID]:
+    """A progress report of ``supplier_id`` on a line of its accepted order."""
+    from dataclasses import replace
+    from datetime import date, timedelta
+    from decimal import Decimal
+    from uuid import uuid4
+
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+    from portal.progress.schemas import ReportIn
+    from portal.progress.services import create_report
+    from tenants.context import operator_context, tenant_scope
+
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(10), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    order = await orders.fire((await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))).id, "issue")
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        await orders.fire(order.id, "accept")
+        body = ReportIn(client_id=uuid4(), order_line_id=order.lines[0].id, stage="machining", good_quantity=Decimal(2), photos_expected=1)
+        report, _ = await create_report(body)
+    return {"line_id": order.lines[0].id, "report_id": report.id}
+
+
+async def _seed_materials(tenant: Any, supplier_id: UUID) -> dict[str, UUID]:
+    """A sent dispatch to ``supplier_id``, and a return and a scrap report by
+    that supplier."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from portal.items.services import ItemIn, create_item
+    from portal.items.tables import Item
+    from portal.materials import services as materials
+    from portal.materials.schemas import DispatchCreate, DispatchLineIn, MovementCreate
+    from tenants.context import operator_context, tenant_scope
+    from tenants.scoping import scoped
+
+    found = await scoped(Item).select(Item.id).where(Item.code == "M-1").first()
+    material_id = found["id"] if found else (await create_item(ItemIn(code="M-1", name="Steel", unit="kg", kind="material"))).id
+    line = DispatchLineIn(item_id=material_id, quantity=Decimal(10), lot="H-1")
+    sent = await materials.send_dispatch((await materials.create_dispatch(DispatchCreate(supplier_id=supplier_id, lines=[line]))).id)
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        returned = await materials.report_movement("return", MovementCreate(item_id=material_id, quantity=Decimal(1)))
+        scrapped = await materials.report_movement("scrap", MovementCreate(item_id=material_id, quantity=Decimal(1), reason="matrix"))
+    return {"dispatch_id": sent.id, "return_id": returned.id, "scrap_id": scrapped.id}
+
+
+@dataclass
+class Seeded:
+    """Ids keyed by route parameter name, and the words that name them
+    (order numbers, the supplier's name) for the leak scan."""
+
+    first: dict[str, Any]
+    second: dict[str, Any]
+    # The first supplier's objects whose parent it cannot see yet.
+    hidden: dict[str, Any]
+    first_marks: list[str] = field(default_factory=list)
+    second_marks: list[str] = field(default_factory=list)
+    hidden_marks: list[str] = field(default_factory=list)
+
+
+async def _seed_hidden(tenant: Any, supplier_id: UUID, item_id: UUID) -> tuple[dict[str, UUID], str]:
+    """A draft order of ``supplier_id`` with its line, a QC requirement and a
+    drawing, and a draft dispatch to it: all still the buyer's own."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.documents.services import new_document_target, store_upload
+    from portal.documents.storage import open_storage
+    from portal.items.tables import Item
+    from portal.materials import services as materials
+    from portal.materials.schemas import DispatchCreate, DispatchLineIn
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+    from portal.quality.services import RequirementIn, add_requirement
+    from portal.settings import get_settings
+    from tenants.scoping import scoped
+    from tests.support.documents.samples import png, stage
+
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(3), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    draft = await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))
+    requirement = await add_requirement(draft.id, RequirementIn(category="material_certificate"))
+    storage = open_storage(get_settings())
+    target = await new_document_target("order", draft.id, "photo", "Draft drawing")
+    document = await store_upload(storage, target, stage(storage, png(), "draft.png", "image/png"))
+    assert document.current is not None
+    material = await scoped(Item).select(Item.id).where(Item.code == "M-1").first()
+    dispatch_line = DispatchLineIn(item_id=material["id"], quantity=Decimal(2), lot="H-DRAFT")
+    dispatch = await materials.create_dispatch(DispatchCreate(supplier_id=supplier_id, lines=[dispatch_line]))
+    ids = {
+        "order_id": draft.id,
+        "line_id": draft.lines[0].id,
+        "requirement_id": requirement.id,
+        "document_id": document.id,
+        "version_id": document.current.id,
+        "dispatch_id": dispatch.id,
+    }
+    return ids, draft.number
+
+
+async def seed(world: World) -> Seeded:
+    """One object of every kind a route can name, for the first supplier and
+    (where objects belong to a supplier) for the second, and the first
+    supplier's hidden ones."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.audit.tables import AuditEvent
+    from portal.items.services import ItemIn, create_item
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn, OrderUpdate
+    from portal.quality.services import RequirementIn, add_requirement
+    from tenants.context import operator_context, system_scope, tenant_scope
+    from tenants.services.invitations import InvitationCreate, invite
+    from tenants.tables import Invitation, Supplier, Tenant
+    from tests.support.documents.samples import seed_document
+
+    async with system_scope("isolation-matrix"):
+        tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
+    ids: list[dict[str, Any]] = []
+    marks: list[list[str]] = []
+    async with system_scope("isolation-matrix"):
+        rows = await Supplier.select(Supplier.id, Supplier.name).where(Supplier.tenant == world.tenant_id)
+    supplier_names = {row["id"]: row["name"] for row in rows}
+    async with tenant_scope(operator_context(tenant, "isolation-matrix")):
+        await invite(InvitationCreate(email=f"invitee.{world.slug}@test.example", role="planner"))
+        item = await create_item(ItemIn(code="P-1", name="Part"))
+        for supplier_id in world.supplier_ids:
+            due = date.today() + timedelta(days=10)
+            line = OrderLineIn(item_id=item.id, quantity=Decimal(5), unit_price=Decimal(2), due_date=due)
+            order = await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))
+            order = await orders.fire(order.id, "issue")
+            changed = OrderLineIn(id=order.lines[0].id, item_id=item.id, quantity=Decimal(6), unit_price=Decimal(2), due_date=due)
+            await orders.update_order(order.id, OrderUpdate(version=order.version, lines=[changed], reason="more"))
+            revision = (await orders.list_revisions(order.id))[0]
+            ids.append({"supplier_id": supplier_id, "order_id": order.id, "revision_id": revision.id})
+            ids[-1]["delivery_id"] = await _seed_delivery(tenant, supplier_id, item.id)
+            ids[-1]["document_id"], ids[-1]["version_id"] = await seed_document(supplier_id)
+            ids[-1].update(await _seed_materials(tenant, supplier_id))
+            ids[-1].update(await _seed_progress(tenant, supplier_id, item.id))
+            requirement = await add_requirement(order.id, RequirementIn(category="material_certificate"))
+            ids[-1]["requirement_id"] = requirement.id
+            marks.append([order.number, *(supplier_names[supplier_id],)])
+        hidden, hidden_number = await _seed_hidden(tenant, world.supplier_ids[0], item.id)
+    async with system_scope("isolation-matrix"):
+        event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
+        invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()
+    # A member of its own, so that routes changing a membership (role,
+    # deactivation) leave the signed-in identities alone.
+    spare = await add_member(world.slug, f"spare.{world.slug}@test.example", "planner")
+    shared = {
+        "membership_id": spare,
+        "event_id": event["id"],
+        "invitation_id": invitation["id"],
+        "item_id": item.id,
+    }
+    return Seeded(
+        first={**shared, **ids[0]},
+        second={**shared, **ids[1]},
+        hidden={**shared, **ids[0], **hidden},
+        first_marks=marks[0],
+        second_marks=marks[1],
+        hidden_marks=[hidden_number],
+    )
