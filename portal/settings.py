@@ -22,6 +22,10 @@ STORAGE_SCHEMES = ("file", "s3")
 SECRET_KEY_MIN_LENGTH = 32
 MB = 1024 * 1024
 UPLOAD_LIMIT_RANGE_MB = (1, 5000)
+# "cheap" argon2 parameters exist for the test suite, which hashes hundreds of
+# passwords; production refuses them.
+PASSWORD_HASH_STRENGTHS = ("strong", "cheap")
+LOGIN_DELAY_STEP_SECONDS = 0.2
 
 
 class ConfigError(Exception):
@@ -52,6 +56,9 @@ class Settings:
     # Bytes per document category: the defaults of ``CATEGORIES``, some
     # overridden by PORTAL_UPLOAD_LIMITS_MB.
     upload_limits: Mapping[str, int]
+    hash_strength: str = "strong"
+    # Added to a failed sign-in's answer per failure counted on its keys.
+    login_delay_step: float = LOGIN_DELAY_STEP_SECONDS
 
     @property
     def is_production(self) -> bool:
@@ -114,6 +121,8 @@ class Settings:
             base_url=env.get("PORTAL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             mail_from=env.get("PORTAL_MAIL_FROM") or "portal@localhost",
             upload_limits=parse_upload_limits(env.get("PORTAL_UPLOAD_LIMITS_MB")),
+            hash_strength=_hash_strength(env.get("PORTAL_PASSWORD_HASH", "strong"), production=environment == "production"),
+            login_delay_step=_login_delay_step(env.get("PORTAL_LOGIN_DELAY_STEP")),
         )
 
 
@@ -129,6 +138,26 @@ def _database_url(variable: str, url: str) -> str:
     if scheme == "sqlite" and not url.startswith("sqlite:///"):
         raise ConfigError(variable, "a SQLite URL has three slashes: sqlite:///var/portal.db")
     return url
+
+
+def _hash_strength(strength: str, *, production: bool) -> str:
+    if strength not in PASSWORD_HASH_STRENGTHS:
+        raise ConfigError("PORTAL_PASSWORD_HASH", f"use 'strong' or 'cheap', not {strength!r}")
+    if production and strength != "strong":
+        raise ConfigError("PORTAL_PASSWORD_HASH", "only 'strong' in production: 'cheap' is for the test suite")
+    return strength
+
+
+def _login_delay_step(value: str | None) -> float:
+    if value is None:
+        return LOGIN_DELAY_STEP_SECONDS
+    try:
+        step = float(value)
+    except ValueError:
+        raise ConfigError("PORTAL_LOGIN_DELAY_STEP", f"must be a number of seconds, not {value!r}") from None
+    if not 0 <= step <= 1:
+        raise ConfigError("PORTAL_LOGIN_DELAY_STEP", f"use 0 to 1 seconds, not {value}")
+    return step
 
 
 def _storage_url(url: str) -> str:
