@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,6 +71,7 @@ def _join_run(name: str, root: Path, template: PostgresCluster | None) -> None:
     var_dir = root / name
     var_dir.mkdir()
     _state["var_dir"] = var_dir
+    _state["template"] = template
     os.environ.update(PORTAL_VAR_DIR=str(var_dir), PORTAL_STORAGE_URL=f"file://{var_dir}/blobs")
     if template is not None:
         cluster = template.copy(f"portal_{name}")
@@ -212,6 +214,28 @@ def postgres() -> PostgresCluster:
 def var_dir() -> Path:
     """This process's var dir (outbox, blobs), which the app uses too."""
     return _state["var_dir"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def fresh_installation() -> Callable[[str], dict[str, str]]:
+    """``fresh_installation(label)``: the environment (a copy of
+    ``os.environ``) of a new, migrated, empty installation with its own var
+    dir and database, for a server process or a command to work on."""
+
+    def make(label: str) -> dict[str, str]:
+        var = _state["var_dir"].parent / f"{_state['var_dir'].name}-{label}-{uuid.uuid4().hex[:8]}"
+        var.mkdir()
+        env = {**os.environ, "PORTAL_VAR_DIR": str(var), "PORTAL_STORAGE_URL": f"file://{var}/blobs"}
+        template: PostgresCluster | None = _state["template"]
+        if template is not None:
+            cluster = template.copy(var.name.replace("-", "_"))
+            env.update(PORTAL_DATABASE_URL=cluster.app_url, PORTAL_MIGRATION_DATABASE_URL=cluster.owner_url)
+        else:
+            shutil.copyfile(var.parent / "template" / "portal.db", var / "portal.db")
+            env["PORTAL_DATABASE_URL"] = f"sqlite:///{var}/portal.db"
+        return env
+
+    return make
 
 
 @pytest.fixture(scope="session")
