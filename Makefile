@@ -19,9 +19,10 @@ run: install i18n-compile
 	$(BIN)/portal demo --if-empty
 	$(BIN)/portal serve
 
+# Three phases (SQLite, PostgreSQL, browser) on xdist workers, a summary
+# line each at the end: see tests/support/suite.py.
 test: install system-deps i18n-compile lint
-	$(BIN)/pytest
-	PORTAL_TEST_DATABASE=postgresql $(BIN)/pytest tests/integration tests/tenancy
+	$(BIN)/python -m tests.support.suite
 
 lint: install
 	$(BIN)/ruff check portal tenants tests bench

@@ -22,6 +22,10 @@ STORAGE_SCHEMES = ("file", "s3")
 SECRET_KEY_MIN_LENGTH = 32
 MB = 1024 * 1024
 UPLOAD_LIMIT_RANGE_MB = (1, 5000)
+# "cheap" argon2 parameters exist for the test suite, which hashes hundreds of
+# passwords; production refuses them.
+PASSWORD_HASH_STRENGTHS = ("strong", "cheap")
+LOGIN_DELAY_STEP_SECONDS = 0.2
 
 
 class ConfigError(Exception):
@@ -58,6 +62,9 @@ class Settings:
     # the events and checkpoints they signed still verify.
     audit_key: str | None = None
     audit_old_keys: tuple[str, ...] = ()
+    hash_strength: str = "strong"
+    # Added to a failed sign-in's answer per failure counted on its keys.
+    login_delay_step: float = LOGIN_DELAY_STEP_SECONDS
 
     @property
     def is_production(self) -> bool:
@@ -122,6 +129,8 @@ class Settings:
             upload_limits=parse_upload_limits(env.get("PORTAL_UPLOAD_LIMITS_MB")),
             audit_key=_audit_key(env.get("PORTAL_AUDIT_KEY") or None),
             audit_old_keys=tuple(filter(None, (part.strip() for part in env.get("PORTAL_AUDIT_OLD_KEYS", "").split(",")))),
+            hash_strength=_hash_strength(env.get("PORTAL_PASSWORD_HASH", "strong"), production=environment == "production"),
+            login_delay_step=_login_delay_step(env.get("PORTAL_LOGIN_DELAY_STEP")),
         )
 
 
@@ -137,6 +146,26 @@ def _database_url(variable: str, url: str) -> str:
     if scheme == "sqlite" and not url.startswith("sqlite:///"):
         raise ConfigError(variable, "a SQLite URL has three slashes: sqlite:///var/portal.db")
     return url
+
+
+def _hash_strength(strength: str, *, production: bool) -> str:
+    if strength not in PASSWORD_HASH_STRENGTHS:
+        raise ConfigError("PORTAL_PASSWORD_HASH", f"use 'strong' or 'cheap', not {strength!r}")
+    if production and strength != "strong":
+        raise ConfigError("PORTAL_PASSWORD_HASH", "only 'strong' in production: 'cheap' is for the test suite")
+    return strength
+
+
+def _login_delay_step(value: str | None) -> float:
+    if value is None:
+        return LOGIN_DELAY_STEP_SECONDS
+    try:
+        step = float(value)
+    except ValueError:
+        raise ConfigError("PORTAL_LOGIN_DELAY_STEP", f"must be a number of seconds, not {value!r}") from None
+    if not 0 <= step <= 1:
+        raise ConfigError("PORTAL_LOGIN_DELAY_STEP", f"use 0 to 1 seconds, not {value}")
+    return step
 
 
 def _storage_url(url: str) -> str:

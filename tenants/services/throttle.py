@@ -14,6 +14,7 @@ import anyio
 
 from portal.errors import DomainError
 from portal.i18n import N_
+from portal.settings import get_settings
 from tenants.tables import LoginThrottle
 
 WINDOW = timedelta(minutes=15)
@@ -67,7 +68,11 @@ async def record_failure(email: str, address: str) -> None:
             row.locked_until = now + LOCK
         await row.save()
         worst = max(worst, row.failures)
-    await anyio.sleep(min(MAX_DELAY_SECONDS, 0.2 * worst))
+    await anyio.sleep(delay_seconds(worst, get_settings().login_delay_step))
+
+
+def delay_seconds(failures: int, step: float) -> float:
+    return min(MAX_DELAY_SECONDS, step * failures)
 
 
 async def record_success(email: str) -> None:

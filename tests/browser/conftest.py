@@ -1,9 +1,9 @@
 """Browser tests: the real app served by uvicorn in a subprocess, driven by
 Debian's Chromium through Playwright.
 
-The server inherits this process's environment, which the top-level
-conftest fixed in ``pytest_configure`` (temporary var dir, migrated
-database), so it serves the same data the other tests see.
+The server runs on an installation of its own (var dir, database) with the
+demo data, made once per test process: the demo never lands in the database
+the other tests use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -92,12 +92,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
+def live_installation(fresh_installation: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    """The environment of the live server's installation, demo data loaded:
+    the demo accounts are what a person trying the portal signs in with."""
+    env = fresh_installation("live")
+    subprocess.run([sys.executable, "-m", "portal", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_outbox(live_installation: dict[str, str]) -> Path:
+    """Where the live server writes its emails."""
+    return Path(live_installation["PORTAL_VAR_DIR"]) / "outbox"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_installation: dict[str, str]) -> Iterator[str]:
     """Base URL of the app served over real HTTP, with the demo data loaded."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    # The demo accounts are what a person trying the portal signs in with.
-    subprocess.run([sys.executable, "-m", "portal", "demo"], cwd=ROOT, env=os.environ.copy(), check=True, capture_output=True)
     # A file, not a pipe: nobody reads the server's log while tests run, and a
     # full pipe would block the server.
     with tempfile.TemporaryFile() as log:
@@ -105,7 +118,7 @@ def live_server() -> Iterator[str]:
             [sys.executable, "-m", "portal", "serve", "--port", str(port)],
             cwd=ROOT,
             # Links in emails point at this server.
-            env={**os.environ, "PORTAL_BASE_URL": base_url},
+            env={**live_installation, "PORTAL_BASE_URL": base_url},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from uuid import uuid4
 
 import pytest
@@ -105,8 +105,9 @@ def test_a_refused_file_shows_a_clear_message_and_nothing_is_listed(phone: Page)
 
 
 @pytest.fixture(scope="module")
-def s3_server_app() -> Iterator[str]:
-    """A second portal process, on S3 storage whose CORS answers follow the
+def s3_server_app(fresh_installation: Callable[[str], dict[str, str]]) -> Iterator[str]:
+    """A second portal process, on an installation of its own with the demo
+    data and on S3 storage whose CORS answers follow the
     rule ``portal storage cors`` prints for it: the browser's direct upload
     passes its preflight only if that rule allows what it sends."""
     port = free_port()
@@ -123,7 +124,7 @@ def s3_server_app() -> Iterator[str]:
     with rclone_s3() as server, cors_front(server.endpoint, rule) as endpoint:
         bucket = server.create_bucket("portal-browser")
         env = {
-            **os.environ,
+            **fresh_installation("s3"),
             "PORTAL_STORAGE_URL": f"s3://{bucket}",
             "PORTAL_S3_ENDPOINT": endpoint,
             "AWS_ACCESS_KEY_ID": server.access_key,

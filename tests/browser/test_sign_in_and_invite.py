@@ -4,7 +4,6 @@ password and lands signed in, seeing only what a supplier may see."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from uuid import uuid4
@@ -31,8 +30,7 @@ def assert_fits_phone(page: Page) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
 
 
-def invitation_link(email: str) -> str:
-    outbox = Path(os.environ["PORTAL_VAR_DIR"]) / "outbox"
+def invitation_link(outbox: Path, email: str) -> str:
     for message in reversed(read_outbox(outbox)):
         if message["To"] == email:
             body = message.get_body(("plain",))
@@ -43,7 +41,7 @@ def invitation_link(email: str) -> str:
     raise AssertionError(f"no invitation email to {email}")
 
 
-def test_admin_invites_an_operator_who_accepts_on_a_phone(phone: Page, browser: Browser) -> None:
+def test_admin_invites_an_operator_who_accepts_on_a_phone(phone: Page, browser: Browser, live_outbox: Path) -> None:
     sign_in(phone, "admin@acme.example")
     expect(phone.locator("h1")).to_contain_text("周敏")
     assert_fits_phone(phone)
@@ -61,7 +59,7 @@ def test_admin_invites_an_operator_who_accepts_on_a_phone(phone: Page, browser: 
     expect(phone.locator(".alert.ok")).to_be_visible()
     expect(phone.locator("body")).to_contain_text(email)
 
-    link = invitation_link(email)
+    link = invitation_link(live_outbox, email)
     base_url = link.split("/invitations/")[0]
     context = browser.new_context(base_url=base_url, viewport={"width": 360, "height": 740}, is_mobile=True, locale="zh-CN")
     try:

@@ -1,5 +1,8 @@
 """A throwaway PostgreSQL cluster for the tests, started with initdb/pg_ctl.
 
+One cluster serves a whole run; each test process (each xdist worker) has
+its own database in it, copied from a migrated template.
+
 initdb and postgres refuse to run as root: as root the cluster belongs to
 the ``postgres`` system user and the commands run through runuser.
 """
@@ -11,7 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tests.support.ports import free_port
@@ -35,10 +38,12 @@ def _as_cluster_user(command: list[str]) -> list[str]:
     return command
 
 
-@dataclass
+@dataclass(frozen=True)
 class PostgresCluster:
     directory: Path
     port: int
+    # The database psql and the URLs name: this process's own.
+    database: str = DATABASE
 
     @classmethod
     def start(cls) -> PostgresCluster:
@@ -65,7 +70,7 @@ class PostgresCluster:
         cluster.psql(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
         return cluster
 
-    def psql(self, sql: str, database: str = DATABASE) -> str:
+    def psql(self, sql: str, database: str | None = None) -> str:
         result = subprocess.run(
             [
                 str(postgres_bin() / "psql"),
@@ -76,7 +81,7 @@ class PostgresCluster:
                 "-U",
                 OWNER,
                 "-d",
-                database,
+                database or self.database,
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-At",
@@ -89,13 +94,19 @@ class PostgresCluster:
         )
         return result.stdout
 
+    def copy(self, name: str) -> PostgresCluster:
+        """A new database ``name`` copied from this one (which nobody may be
+        connected to), as the same cluster seen from that database."""
+        self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{self.database}"', database="postgres")
+        return replace(self, database=name)
+
     @property
     def owner_url(self) -> str:
-        return f"postgresql://{OWNER}@127.0.0.1:{self.port}/{DATABASE}"
+        return f"postgresql://{OWNER}@127.0.0.1:{self.port}/{self.database}"
 
     @property
     def app_url(self) -> str:
-        return f"postgresql://{APP_ROLE}:{APP_PASSWORD}@127.0.0.1:{self.port}/{DATABASE}"
+        return f"postgresql://{APP_ROLE}:{APP_PASSWORD}@127.0.0.1:{self.port}/{self.database}"
 
     def stop(self) -> None:
         subprocess.run(

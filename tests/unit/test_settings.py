@@ -172,3 +172,28 @@ def test_bad_upload_limits_are_refused_at_start_naming_the_variable(tmp_path: Pa
     assert error.value.variable == "PORTAL_UPLOAD_LIMITS_MB"
     assert str(error.value).startswith("PORTAL_UPLOAD_LIMITS_MB:")
     assert named in str(error.value)
+
+
+def test_passwords_are_hashed_at_full_strength_unless_the_tests_ask(tmp_path: Path) -> None:
+    assert settings(tmp_path, PORTAL_SECRET_KEY=KEY).hash_strength == "strong"
+    assert settings(tmp_path, PORTAL_SECRET_KEY=KEY, PORTAL_PASSWORD_HASH="cheap").hash_strength == "cheap"
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [({"PORTAL_PASSWORD_HASH": "md5"}, "'md5'"), ({"PORTAL_ENV": "production", "PORTAL_PASSWORD_HASH": "cheap"}, "production")],
+)
+def test_cheap_or_unknown_password_hashing_is_refused(tmp_path: Path, env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        settings(tmp_path, PORTAL_SECRET_KEY=KEY, **env)
+    assert error.value.variable == "PORTAL_PASSWORD_HASH"
+    assert problem in error.value.problem
+
+
+def test_login_delay_step_defaults_to_a_fifth_of_a_second_and_is_checked(tmp_path: Path) -> None:
+    assert settings(tmp_path, PORTAL_SECRET_KEY=KEY).login_delay_step == 0.2
+    assert settings(tmp_path, PORTAL_SECRET_KEY=KEY, PORTAL_LOGIN_DELAY_STEP="0").login_delay_step == 0
+    for bad in ("soon", "-1", "5"):
+        with pytest.raises(ConfigError) as error:
+            settings(tmp_path, PORTAL_SECRET_KEY=KEY, PORTAL_LOGIN_DELAY_STEP=bad)
+        assert error.value.variable == "PORTAL_LOGIN_DELAY_STEP"

@@ -1,20 +1,18 @@
-"""Failed sign-ins lock the account, and an unknown email the same way.
+"""Failed sign-ins lock the account, and an unknown email the same way,
+and each failure slows the next answer.
 
-Budget of failed sign-ins: besides the per-account limit (5), the throttle
-counts failures per client address (20 in 15 minutes), and the TestClient's
-address is always "testclient". Every failed sign-in in the whole session
-counts towards that one address; at 20 the address is locked and every
-later sign-in in the run (including ``api_token`` in other tests) answers
-429. This file makes 10 failures, test_sign_in_pages.py,
-test_password_reset.py and test_invitations.py one each, test_sign_in.py
-two: keep the total for tests/integration/tenants under ~16 when adding
-more (or, like test_invitations.py, call the service with an address of
-the test's own).
+Besides the per-account limit (5) the throttle counts failures per client
+address (20 in 15 minutes), and the TestClient's address is always
+"testclient": tests/conftest.py forgets every failed sign-in before each
+test, so a test may fail as many as it needs below that limit. The tests
+run with no slow-down (PORTAL_LOGIN_DELAY_STEP=0), except the one test of
+the delay here.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +20,8 @@ from uuid import uuid4
 
 import pytest
 
-from tenants.services.throttle import ACCOUNT
+from portal.settings import get_settings
+from tenants.services.throttle import ACCOUNT, MAX_DELAY_SECONDS, delay_seconds, record_failure
 from tests.support.factories import PASSWORD, World, make_world
 
 WRONG = PASSWORD + "-wrong"
@@ -37,10 +36,10 @@ class Locked:
     unknown_answers: list[Any]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def locked(client: Any, run: Any) -> Locked:
     """One existing account and one unknown email, each failed until locked:
-    10 failed sign-ins in all (see the budget above)."""
+    10 failed sign-ins in all, below the address's limit of 20."""
     world = run(make_world)
     known = world.accounts["finance"].email
     unknown = f"nobody-{uuid4().hex[:10]}@test.example"
@@ -119,3 +118,35 @@ def test_lock_holds_one_account_only(client: Any, locked: Locked) -> None:
     # far away), and the lock never reveals which emails exist.
     response = token_request(client, locked.world.accounts["qa"].email, PASSWORD, locked.world.slug)
     assert response.status_code == 200, response.text
+
+
+def test_the_delay_grows_with_each_failure_up_to_a_cap() -> None:
+    steps = [delay_seconds(failures, 0.2) for failures in range(1, 15)]
+    assert steps[:3] == pytest.approx([0.2, 0.4, 0.6])
+    assert steps == sorted(steps)
+    assert max(steps) == MAX_DELAY_SECONDS
+
+
+async def failed_twice(email: str, address: str) -> None:
+    from tenants.context import system_scope
+
+    async with system_scope("test-throttle-delay"):
+        await record_failure(email, address)
+        await record_failure(email, address)
+
+
+def test_a_failed_sign_in_waits_before_answering(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The one test that sleeps: at the production step, two failures on
+    # fresh keys wait 0.2 s and then 0.4 s. Only the lower bound is checked;
+    # how much longer a loaded machine takes says nothing.
+    monkeypatch.setenv("PORTAL_LOGIN_DELAY_STEP", "0.2")
+    get_settings.cache_clear()
+    try:
+        started = time.monotonic()
+        run(failed_twice, f"slow-{uuid4().hex[:10]}@test.example", f"addr-{uuid4().hex[:10]}")
+        waited = time.monotonic() - started
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert get_settings().login_delay_step == 0
+    assert waited >= delay_seconds(1, 0.2) + delay_seconds(2, 0.2)
