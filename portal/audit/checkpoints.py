@@ -147,6 +147,8 @@ async def write_checkpoints(storage: Storage | None = None, *, tenant_ids: Colle
 
     Only signs what the chain head says; run ``portal audit verify`` to
     check the events behind it."""
+    if tenant_ids is not None and not tenant_ids:
+        return 0
     storage = storage or open_storage(get_settings())
     ring = key_ring()
     async with open_transaction(get_engine(), writes=False), system_scope(CHECKPOINT):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
-from portal.audit.checkpoints import LEGACY_SEAL, BadCheckpoint, Checkpoint, newest_checkpoint, parse
+from portal.audit.checkpoints import LEGACY_SEAL, BadCheckpoint, Checkpoint, Found, newest_checkpoint, parse
 from portal.audit.hashing import GENESIS_HASH, EventFields
 from portal.audit.keys import KeyRing, key_ring
 from portal.audit.tables import AuditChainHead, AuditEvent
@@ -51,25 +51,32 @@ async def verify_all(storage: Storage | None = None) -> list[str]:
     "audit-verify"; an intact trail gives []."""
     storage = storage or open_storage(get_settings())
     engine = AuditEvent._meta.db
-    # A read transaction: the writing one system_scope would open locks every
-    # SQLite writer out for the whole walk.
+    # Read transactions (the writing one system_scope would open locks every
+    # SQLite writer out for the whole walk), one per tenant: a SQLite reader
+    # sees the database as of its first read, and the tenant's checkpoint is
+    # read before that, so a head signed meanwhile is never missing from it.
     async with open_transaction(engine, writes=False), system_scope("audit-verify"):
         tenants = await Tenant.select(Tenant.id).order_by(Tenant.slug)
-        problems: list[str] = []
-        for row in tenants:
-            problems += await verify_tenant(row["id"], storage)
-        return problems
+    problems: list[str] = []
+    for row in tenants:
+        found = await newest_checkpoint(storage, row["id"], key_ring())
+        async with open_transaction(engine, writes=False), system_scope("audit-verify"):
+            problems += await verify_tenant(row["id"], storage, found=found)
+    return problems
 
 
-async def verify_tenant(tenant_id: UUID, storage: Storage | None = None) -> list[str]:
-    """Check one tenant's chain; [] when intact. A tenant context may only
-    check its own tenant (NotFound otherwise, as for any foreign id)."""
+async def verify_tenant(tenant_id: UUID, storage: Storage | None = None, *, found: Found | None = None) -> list[str]:
+    """Check one tenant's chain against its newest checkpoint (``found``,
+    read from ``storage`` when not given); [] when intact. A tenant context
+    may only check its own tenant (NotFound otherwise, as for any foreign id)."""
     context = current_or_system()
     if isinstance(context, TenantContext) and context.tenant_id != tenant_id:
         raise NotFound()
+    ring = key_ring()
+    if found is None:
+        found = await newest_checkpoint(storage or open_storage(get_settings()), tenant_id, ring)
     slug = await Tenant.select(Tenant.slug).where(Tenant.id == tenant_id).first()
-    walk = _Walk(tenant_id, slug["slug"] if slug else str(tenant_id), key_ring(), storage or open_storage(get_settings()))
-    return await walk.run()
+    return await _Walk(tenant_id, slug["slug"] if slug else str(tenant_id), ring, found).run()
 
 
 @dataclass
@@ -103,11 +110,11 @@ class _Stored:
 
 
 class _Walk:
-    def __init__(self, tenant_id: UUID, slug: str, ring: KeyRing, storage: Storage) -> None:
+    def __init__(self, tenant_id: UUID, slug: str, ring: KeyRing, found: Found) -> None:
         self.tenant_id = tenant_id
         self.slug = slug
         self.ring = ring
-        self.storage = storage
+        self.found = found
         self.problems: list[str] = []
         self._written_seqs: dict[UUID, int | None] = {}
 
@@ -125,10 +132,9 @@ class _Walk:
             .first()
         )
         seal = self._legacy_seal(head)
-        found = await newest_checkpoint(self.storage, self.tenant_id, self.ring)
-        for line in found.rejected:
+        for line in self.found.rejected:
             self.report("forged", line)
-        pins = [pin for pin in (seal, found.checkpoint) if pin is not None]
+        pins = [pin for pin in (seal, self.found.checkpoint) if pin is not None]
         pinned: dict[int, _Stored] = {}
         expected = 1
         previous: _Stored | None = None

@@ -14,6 +14,8 @@ from portal.documents.storage import (
     LocalStorage,
     base_key,
     checked,
+    checkpoint_key,
+    checkpoint_prefix,
     content_disposition,
     object_key,
     preview_keys,
@@ -41,6 +43,8 @@ def test_keys_are_built_from_ids_only() -> None:
         f"/tenants/{uuid4()}/documents/{uuid4()}/{uuid4()}",
         f"tenants/{uuid4()}/documents/{uuid4()}/{uuid4()}.html",
         f"tenants/{str(uuid4()).upper()}/documents/{uuid4()}/{uuid4()}",
+        f"audit/{uuid4()}/checkpoints/../../{uuid4()}.json",
+        f"audit/{uuid4()}/checkpoints/999999999994-5.json.html",
         "",
     ],
 )
@@ -90,6 +94,31 @@ def test_local_storage_stores_reads_lists_and_deletes(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert list(storage.staging_dir().iterdir()) == []
+
+
+def test_checkpoint_keys_are_built_from_tenant_and_seq_and_list_newest_first(tmp_path: Path) -> None:
+    tenant = uuid4()
+    storage = LocalStorage(tmp_path / "blobs")
+
+    async def scenario() -> list[str]:
+        for seq in (9, 10, 1000):
+            await storage.put_bytes(checkpoint_key(tenant, seq), b"{}")
+        await storage.put_bytes(checkpoint_key(uuid4(), 11), b"{}")
+        return await storage.list_keys(checkpoint_prefix(tenant), 2)
+
+    newest = asyncio.run(scenario())
+
+    assert checkpoint_key(tenant, 5) == f"audit/{tenant}/checkpoints/999999999994-5.json"
+    assert checked(checkpoint_key(tenant, 5)) == checkpoint_key(tenant, 5)
+    assert newest == [checkpoint_key(tenant, 1000), checkpoint_key(tenant, 10)]
+    assert asyncio.run(storage.read_bytes(checkpoint_key(tenant, 9))) == b"{}"
+    assert asyncio.run(storage.read_bytes(checkpoint_key(tenant, 8))) is None
+    # Document maintenance walks tenants/ only: checkpoints are never orphans.
+    assert list(storage.walk()) == []
+    with pytest.raises(InvalidKey):
+        preview_keys(checkpoint_key(tenant, 5))
+    with pytest.raises(InvalidKey):
+        asyncio.run(storage.list_keys("audit/../", 1))
 
 
 def test_the_csp_names_only_well_formed_extra_origins() -> None:
