@@ -16,7 +16,7 @@ from portal.settings import get_settings
 from tenants.context import TenantContext, system_scope
 from tenants.roles import Role
 from tenants.tables import Tenant, User
-from tests.support.postgres import DATABASE, PostgresCluster
+from tests.support.postgres import PostgresCluster
 
 Tamper = Callable[..., None]
 
@@ -50,11 +50,11 @@ def tamper(database_kind: str, request: pytest.FixtureRequest) -> Tamper:
     superuser owner. ``:name`` in ``sql`` stands for ``params["name"]``;
     statements are separated by ";"."""
     if database_kind == "postgresql":
-        return owner_sql(request.getfixturevalue("postgres"), DATABASE)
+        return owner_sql(request.getfixturevalue("postgres"))
     return sqlite_sql(get_settings().sqlite_path)
 
 
-def owner_sql(cluster: PostgresCluster, database: str) -> Tamper:
+def owner_sql(cluster: PostgresCluster, database: str | None = None) -> Tamper:
     def on_postgres(sql: str, **params: object) -> None:
         # psql -c takes no bind parameters: inline them as quoted literals.
         def literal(match: re.Match[str]) -> str:

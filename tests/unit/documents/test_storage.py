@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -21,6 +21,9 @@ from portal.documents.storage import (
     preview_keys,
 )
 from portal.security_headers import content_security_policy
+
+# Fixed ids: xdist workers must collect the same parametrized ids.
+TENANT = UUID("0b3f4c1e-9a4d-4b9e-8f1a-2c5d6e7f8091")
 
 
 def test_keys_are_built_from_ids_only() -> None:
@@ -39,12 +42,12 @@ def test_keys_are_built_from_ids_only() -> None:
     [
         "../etc/passwd",
         "tenants/../../etc/passwd",
-        f"tenants/{uuid4()}/documents/{uuid4()}/../{uuid4()}",
-        f"/tenants/{uuid4()}/documents/{uuid4()}/{uuid4()}",
-        f"tenants/{uuid4()}/documents/{uuid4()}/{uuid4()}.html",
-        f"tenants/{str(uuid4()).upper()}/documents/{uuid4()}/{uuid4()}",
-        f"audit/{uuid4()}/checkpoints/../../{uuid4()}.json",
-        f"audit/{uuid4()}/checkpoints/999999999994-5.json.html",
+        f"tenants/{TENANT}/documents/{TENANT}/../{TENANT}",
+        f"/tenants/{TENANT}/documents/{TENANT}/{TENANT}",
+        f"tenants/{TENANT}/documents/{TENANT}/{TENANT}.html",
+        f"tenants/{str(TENANT).upper()}/documents/{TENANT}/{TENANT}",
+        f"audit/{TENANT}/checkpoints/../../{TENANT}.json",
+        f"audit/{TENANT}/checkpoints/999999999994-5.json.html",
         "",
     ],
 )
