@@ -8,6 +8,6 @@ APP_CONFIG = AppConfig(
     app_name="materials",
     migrations_folder_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "piccolo_migrations"),
     table_classes=list(TABLES),
-    migration_dependencies=["tenants.piccolo_app", "portal.items.piccolo_app", "portal.orders.piccolo_app"],
+    migration_dependencies=["tenants.piccolo_app", "portal.items.piccolo_app", "portal.orders.piccolo_app", "portal.documents.piccolo_app"],
     commands=[],
 )

@@ -27,6 +27,7 @@ from piccolo.query.functions.aggregate import Count
 
 from portal.audit.services import record
 from portal.documents.attachments import register_attachment_target
+from portal.documents.services import share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.items.tables import BomLine, Item
@@ -352,9 +353,12 @@ async def dispatches_to_confirm() -> list[DispatchSummary]:
 async def dispatch_attachment_supplier(dispatch_id: UUID) -> UUID | None:
     """Hook for the documents package (receipt photos, damage reports): the
     resolver of ``attached_type="dispatch"``. A foreign, missing or (for
-    supplier users) draft dispatch raises NotFound; otherwise documents on
-    the dispatch are shared with its supplier."""
+    supplier users) draft dispatch raises NotFound. Documents on a sent
+    dispatch are shared with its supplier; on a draft they are the buyer's
+    own until ``send_dispatch`` shares them."""
     dispatch = await _visible_dispatch(dispatch_id)
+    if dispatch.status not in SHARED_STATES:
+        return None
     supplier: UUID = dispatch.supplier
     return supplier
 
@@ -517,6 +521,7 @@ async def send_dispatch(dispatch_id: UUID | str) -> DispatchOut:
     if problems:
         raise InvalidDispatch(fields=problems)
     await _move(dispatch, before, after, sent_at=datetime.now(UTC), sent_by=context.user_id)
+    await share_attached({"dispatch": [dispatch.id]}, dispatch.supplier)
     await record(
         "dispatch.send", entity_type="dispatch", entity_id=dispatch.id, before={"status": before.value}, after={"status": after.value}
     )

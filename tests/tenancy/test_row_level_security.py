@@ -66,3 +66,102 @@ def test_the_app_role_cannot_bypass_rls(postgres: Any) -> None:
         "SELECT relname FROM pg_class WHERE relname IN ('supplier','membership','invitation','audit_event') AND relforcerowsecurity"
     )
     assert set(forced.split()) == {"supplier", "membership", "invitation", "audit_event"}
+
+
+async def _rows_by_table(tenant_id: Any, role: str, supplier_id: Any = None) -> dict[str, set[Any]]:
+    """Every row id of the tables hanging off orders, dispatches and
+    documents, read with no filter at all: only the policies limit them."""
+    from portal.deliveries.tables import Delivery, DeliveryLine
+    from portal.documents.tables import Document, DocumentVersion
+    from portal.materials.tables import Dispatch, DispatchLine
+    from portal.orders.tables import Order, OrderLine, OrderRevision
+    from portal.progress.tables import ProgressReport
+    from portal.quality.tables import QcRequirement
+    from tenants.context import TenantContext, tenant_scope
+    from tenants.roles import Role
+
+    tables: dict[str, Any] = {
+        "order": Order,
+        "line": OrderLine,
+        "revision": OrderRevision,
+        "requirement": QcRequirement,
+        "delivery": Delivery,
+        "delivery_line": DeliveryLine,
+        "report": ProgressReport,
+        "document": Document,
+        "version": DocumentVersion,
+        "dispatch": Dispatch,
+        "dispatch_line": DispatchLine,
+    }
+    context = TenantContext(
+        tenant_id=tenant_id, tenant_slug="x", tenant_name="x", time_zone="UTC", currency="CNY", role=Role(role), supplier_id=supplier_id
+    )
+    async with tenant_scope(context):
+        return {name: {row["id"] for row in await table.select(table.id)} for name, table in tables.items()}
+
+
+async def _children(seeded: Any) -> dict[str, dict[str, set[Any]]]:
+    """The lines of the seeded orders and dispatches, by who may see them."""
+    from portal.deliveries.tables import DeliveryLine
+    from portal.materials.tables import DispatchLine
+    from portal.orders.tables import OrderLine
+    from tenants.context import system_scope
+
+    found: dict[str, dict[str, set[Any]]] = {}
+    async with system_scope("rls-test"):
+        for label, ids in (("own", seeded.first), ("other", seeded.second), ("hidden", seeded.hidden)):
+            lines = await OrderLine.select(OrderLine.id).where(OrderLine.order == ids["order_id"])
+            dispatch_lines = await DispatchLine.select(DispatchLine.id).where(DispatchLine.dispatch == ids["dispatch_id"])
+            delivery_lines = await DeliveryLine.select(DeliveryLine.id).where(DeliveryLine.delivery == ids["delivery_id"])
+            found[label] = {
+                "line": {row["id"] for row in lines},
+                "dispatch_line": {row["id"] for row in dispatch_lines},
+                "delivery_line": {row["id"] for row in delivery_lines},
+            }
+    return found
+
+
+def test_a_supplier_user_sees_nothing_that_hangs_off_a_record_not_shared_with_it(run: Any) -> None:
+    """Draft orders and dispatches, their lines, QC requirements and drawings,
+    and another supplier's order and delivery lines stay out of unfiltered
+    queries of a supplier user; the buyer sees them all."""
+    from tests.tenancy.matrix_seed import seed
+
+    home = run(make_world, "rls")
+    seeded = run(seed, home)
+    children = run(_children, seeded)
+    supplier = run(_rows_by_table, home.tenant_id, "supplier_admin", home.supplier_ids[0])
+    planner = run(_rows_by_table, home.tenant_id, "planner")
+
+    hidden = {
+        "order": {seeded.hidden["order_id"]},
+        "line": {seeded.hidden["line_id"]} | children["hidden"]["line"],
+        "requirement": {seeded.hidden["requirement_id"]},
+        "document": {seeded.hidden["document_id"]},
+        "version": {seeded.hidden["version_id"]},
+        "dispatch": {seeded.hidden["dispatch_id"]},
+        "dispatch_line": children["hidden"]["dispatch_line"],
+    }
+    other = {
+        "line": children["other"]["line"],
+        "revision": {seeded.second["revision_id"]},
+        "delivery_line": children["other"]["delivery_line"],
+        "report": {seeded.second["report_id"]},
+    }
+    own = {
+        "line": children["own"]["line"],
+        "revision": {seeded.first["revision_id"]},
+        "delivery_line": children["own"]["delivery_line"],
+        "dispatch_line": children["own"]["dispatch_line"],
+        "version": {seeded.first["version_id"]},
+    }
+    for table, ids in {**hidden, **other}.items():
+        assert ids, table
+    for table, ids in hidden.items():
+        assert supplier[table] & ids == set(), f"a supplier user reads {table} rows of a draft"
+        assert ids <= planner[table], table
+    for table, ids in other.items():
+        assert supplier[table] & ids == set(), f"a supplier user reads another supplier's {table} rows"
+    for table, ids in own.items():
+        assert ids, table
+        assert ids <= supplier[table], f"a supplier user no longer reads its own {table} rows"
