@@ -8,8 +8,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -53,24 +53,11 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture
-def fresh_env(tmp_path: Path, database_kind: str, request: pytest.FixtureRequest) -> dict[str, str]:
+def fresh_env(fresh_installation: Callable[[str], dict[str, str]]) -> dict[str, str]:
     """The environment of a new, migrated installation with an empty database
-    of the same kind as the test run's and its own var directory."""
-    var = tmp_path / "var"
-    changes: dict[str, str | None] = {"PORTAL_VAR_DIR": str(var), "PORTAL_STORAGE_URL": f"file://{var}/blobs"}
-    if database_kind == "postgresql":
-        cluster: Any = request.getfixturevalue("postgres")
-        name = f"cli_{uuid4().hex[:12]}"
-        cluster.psql(f"CREATE DATABASE {name}", database="postgres")
-        changes["PORTAL_DATABASE_URL"] = cluster.app_url.rsplit("/", 1)[0] + "/" + name
-        changes["PORTAL_MIGRATION_DATABASE_URL"] = cluster.owner_url.rsplit("/", 1)[0] + "/" + name
-    else:
-        changes["PORTAL_DATABASE_URL"] = f"sqlite:///{var}/portal.db"
-        changes["PORTAL_MIGRATION_DATABASE_URL"] = None
-    env = environment(**changes)
-    migrated = portal("migrate", env=env)
-    assert migrated.returncode == 0, migrated.stderr
-    return env
+    of the same kind as the test run's and its own var directory (a copy of
+    the run's migrated template: `portal migrate` has tests of its own)."""
+    return environment(fresh_installation("cli"))
 
 
 def test_serve_with_unreachable_database_fails_fast_with_one_line(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ class Phase:
     def summary(self) -> str:
         counts = ", ".join(f"{self.counts.get(key, 0)} {key}" for key in ("passed", "failed", "skipped", "errors"))
         verdict = "; ".join(self.problems()) or "ok"
-        return f"phase {self.name:<10} {counts} in {self.seconds:.0f} s: {verdict}  [{' '.join(self.command('N')[1:])}]"
+        return f"phase {self.name:<10} {counts} in {self.seconds:.0f} s: {verdict}  [pytest {' '.join(self.command('N')[3:])}]"
 
 
 def phases() -> tuple[list[Phase], list[Phase]]:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -46,22 +46,10 @@ def portal(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def installation(tmp_path_factory: pytest.TempPathFactory, database_kind: str, request: pytest.FixtureRequest) -> dict[str, str]:
-    var = tmp_path_factory.mktemp("live") / "var"
-    changes: dict[str, str | None] = {"PORTAL_VAR_DIR": str(var), "PORTAL_STORAGE_URL": f"file://{var}/blobs"}
-    if database_kind == "postgresql":
-        cluster: Any = request.getfixturevalue("postgres")
-        name = f"live_{uuid4().hex[:12]}"
-        cluster.psql(f"CREATE DATABASE {name}", database="postgres")
-        changes["PORTAL_DATABASE_URL"] = cluster.app_url.rsplit("/", 1)[0] + "/" + name
-        changes["PORTAL_MIGRATION_DATABASE_URL"] = cluster.owner_url.rsplit("/", 1)[0] + "/" + name
-    else:
-        changes["PORTAL_DATABASE_URL"] = f"sqlite:///{var}/portal.db"
-        changes["PORTAL_MIGRATION_DATABASE_URL"] = None
-    env = environment(**changes)
-    for step in (("migrate",), ("demo",)):
-        result = portal(env, *step)
-        assert result.returncode == 0, result.stderr
+def installation(fresh_installation: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    env = environment(**fresh_installation("live-upload"))
+    result = portal(env, "demo")
+    assert result.returncode == 0, result.stderr
     return env
 
 
