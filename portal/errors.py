@@ -77,7 +77,7 @@ _HTTP_MESSAGES = {
     413: ("too_large", N_("The upload is too large.")),
     429: ("too_many_requests", N_("Too many attempts. Please wait a moment and try again.")),
 }
-_UNAVAILABLE = ("database_unavailable", N_("The service is briefly unavailable. Nothing was lost; please try again in a moment."))
+_UNAVAILABLE = ("database_unavailable", N_("The service is briefly unavailable. Your saved work is safe; please try again in a moment."))
 _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
 
 
@@ -106,14 +106,20 @@ def error_response(
         body["fields"] = fields
     if is_api(request):
         return Response({"error": body}, status_code=status, media_type=MediaType.JSON, headers=headers)
-    # A page the outage refused can simply be asked for again.
-    retry = request.url.path + (f"?{request.url.query}" if request.url.query else "") if status == 503 and request.method == "GET" else None
+    retry = _same_page(request) if status == 503 and request.method == "GET" else None
     return Template(
         template_name="errors/error.html",
         context={"error": body, "status": status, "retry": retry},
         status_code=status,
         headers=headers,
     )
+
+
+def _same_page(request: Request[Any, Any, Any]) -> str:
+    """A page the outage refused, to ask for again: always a path on this
+    site (a request for ``//host/x`` must not become a link elsewhere)."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return "/" + request.url.path.lstrip("/") + query
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
