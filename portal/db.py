@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# A PostgreSQL host that drops packets (rather than refusing) would hold
+# each request for asyncpg's default minute before its 503.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Paths that need no transaction: static files never touch the database and
 # /health runs its own probe so that it can report a broken database.
@@ -46,7 +49,7 @@ def create_engine(settings: Settings, *, role: str = "app") -> Engine[Any]:
     # stderr when it cannot connect; `portal serve` reports that itself.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1), "timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS})
 
 
 @functools.cache
