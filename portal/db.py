@@ -21,6 +21,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 import portal.decimals  # noqa: F401 - exact Decimal storage on SQLite, registered before any query
 from portal.i18n import N_, gettext
+from portal.outage import OUTAGE, RETRY_AFTER_SECONDS, database_unavailable
 
 if TYPE_CHECKING:
     from portal.settings import Settings
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# A PostgreSQL host that drops packets (rather than refusing) would hold
+# each request for asyncpg's default minute before its 503.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Paths that need no transaction: static files never touch the database and
 # /health runs its own probe so that it can report a broken database.
@@ -46,7 +50,7 @@ def create_engine(settings: Settings, *, role: str = "app") -> Engine[Any]:
     # stderr when it cannot connect; `portal serve` reports that itself.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+        return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1), "timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS})
 
 
 @functools.cache
@@ -133,14 +137,18 @@ class TransactionMiddleware:
         turn = sqlite_writer_turn() if writes and isinstance(self.engine, SQLiteEngine) else contextlib.nullcontext()
         try:
             async with turn, open_transaction(self.engine, writes=writes) as transaction:
+                # A connection and a BEGIN: the database answers again.
+                OUTAGE.recovered()
                 request.transaction = transaction
                 await self.app(scope, receive, request.send)
                 if not request.finished:
                     await transaction.rollback()
-        except Exception:
+        except Exception as exc:
             # After a failed commit the client already has its 503; the
-            # transaction's own exit then fails too and must not raise again.
-            if not request.commit_failed:
+            # transaction's own exit then fails too and must not raise
+            # again. Nor may a connection lost after the answer went out:
+            # nothing of this request was committed.
+            if not (request.commit_failed or (request.finished and database_unavailable(exc))):
                 raise
 
 
@@ -162,12 +170,21 @@ class _RequestTransaction:
         if message["type"] == "http.response.start" and not self.finished:
             self.finished = True
             if message["status"] >= 400 and not self._scope.get("state", {}).get("commit_on_error"):
-                await self.transaction.rollback()
+                try:
+                    await self.transaction.rollback()
+                except Exception as exc:
+                    # The error answer (often the outage's own 503) still
+                    # goes out; a lost connection committed nothing.
+                    if not database_unavailable(exc):
+                        raise
             else:
                 try:
                     await self.transaction.commit()
-                except Exception:
-                    log.exception("commit_failed")
+                except Exception as exc:
+                    if database_unavailable(exc):
+                        OUTAGE.failed(exc)
+                    else:
+                        log.exception("commit_failed")
                     self.commit_failed = True
                     await _send_commit_failure(self._send)
         if not self.commit_failed:
@@ -180,7 +197,11 @@ async def _send_commit_failure(send: Send) -> None:
     start: Any = {
         "type": "http.response.start",
         "status": 503,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+        ],
     }
     end: Any = {"type": "http.response.body", "body": body}
     await send(start)

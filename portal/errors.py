@@ -12,9 +12,10 @@ import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from portal.i18n import DEFAULT_LOCALE, N_, current_locale, gettext, locale_for
+from portal.outage import OUTAGE, RETRY_AFTER_SECONDS, database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +77,7 @@ _HTTP_MESSAGES = {
     413: ("too_large", N_("The upload is too large.")),
     429: ("too_many_requests", N_("Too many attempts. Please wait a moment and try again.")),
 }
+_UNAVAILABLE = ("database_unavailable", N_("The service is briefly unavailable. Your saved work is safe; please try again in a moment."))
 _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
 
 
@@ -104,12 +106,20 @@ def error_response(
         body["fields"] = fields
     if is_api(request):
         return Response({"error": body}, status_code=status, media_type=MediaType.JSON, headers=headers)
+    retry = _same_page(request) if status == 503 and request.method == "GET" else None
     return Template(
         template_name="errors/error.html",
-        context={"error": body, "status": status},
+        context={"error": body, "status": status, "retry": retry},
         status_code=status,
         headers=headers,
     )
+
+
+def _same_page(request: Request[Any, Any, Any]) -> str:
+    """A page the outage refused, to ask for again: always a path on this
+    site (a request for ``//host/x`` must not become a link elsewhere)."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return "/" + request.url.path.lstrip("/") + query
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -151,6 +161,11 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
 
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     speak_the_requests_language(request)
+    if database_unavailable(exc):
+        OUTAGE.failed(exc)
+        code, message = _UNAVAILABLE
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, code, gettext(message), headers=headers)
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     code, message = _SERVER_ERROR
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, gettext(message))

@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from portal.db import ping
 from portal.documents.storage import Storage
+from portal.outage import OUTAGE, database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -19,8 +20,14 @@ async def probe(engine: Any, storage: Storage) -> dict[str, str]:
     try:
         await ping(engine)
         parts["database"] = "ok"
+        OUTAGE.recovered()
     except Exception as exc:
-        log.warning("health_database_failed", error=str(exc))
+        # Probed every few seconds by a load balancer: an outage is logged
+        # once, when it starts, not on every probe.
+        if database_unavailable(exc):
+            OUTAGE.failed(exc)
+        else:
+            log.warning("health_database_failed", error=str(exc))
         parts["database"] = "error"
     try:
         await storage.check()

@@ -29,6 +29,14 @@ def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("asyncpg.pool").addFilter(_quiet_pool_retries)
+
+
+def _quiet_pool_retries(record: logging.LogRecord) -> bool:
+    """While PostgreSQL is down, asyncpg's pool retries its minimum size in
+    the background and logs a traceback on every attempt; the outage is
+    logged once by ``portal.outage`` instead."""
+    return not record.getMessage().startswith("Failed to restore the pool connection floor")
 
 
 # Pages whose path carries an emailed token, which is the credential itself.

@@ -46,7 +46,7 @@ def installation_env(var: Path, cluster: PostgresCluster | None = None, **extra:
         **extra,
     )
     if cluster is None:
-        env["PORTAL_DATABASE_URL"] = f"sqlite:///{var}/portal.db"
+        env.setdefault("PORTAL_DATABASE_URL", f"sqlite:///{var}/portal.db")
     else:
         name = f"live_{uuid4().hex[:12]}"
         cluster.psql(f"CREATE DATABASE {name}", database="postgres")

@@ -58,13 +58,8 @@ class PostgresCluster:
             check=True,
             capture_output=True,
         )
-        options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        subprocess.run(
-            _as_cluster_user([str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log"), "-w", "start"]),
-            check=True,
-            capture_output=True,
-        )
         cluster = cls(directory, port)
+        cluster.resume()
         cluster.psql(f"CREATE DATABASE {DATABASE}", database="postgres")
         # The app connects as a role that owns nothing and cannot bypass RLS.
         cluster.psql(f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
@@ -107,6 +102,19 @@ class PostgresCluster:
     @property
     def app_url(self) -> str:
         return f"postgresql://{APP_ROLE}:{APP_PASSWORD}@127.0.0.1:{self.port}/{self.database}"
+
+    def resume(self) -> None:
+        """Start the server (again) on the same data and port."""
+        settings = "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        options = f"-p {self.port} -k {self.directory} {settings}"
+        command = [str(postgres_bin() / "pg_ctl"), "-D", str(self.directory / "data"), "-o", options, "-l", str(self.directory / "log")]
+        subprocess.run(_as_cluster_user([*command, "-w", "start"]), check=True, capture_output=True)
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data, as an outage would: open
+        connections are cut."""
+        command = [str(postgres_bin() / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop"]
+        subprocess.run(_as_cluster_user(command), check=True, capture_output=True)
 
     def stop(self) -> None:
         subprocess.run(

@@ -24,14 +24,15 @@ from portal.documents.imaging import DECODE_BUDGET
 from portal.documents.previews import RENDER_CONCURRENCY
 from tests.support import bombs
 from tests.support.live import LiveWorld, Server, install, installation_env
+from tests.support.postgres import PostgresCluster
 
 MIB = 1024 * 1024
 BOUND = RENDER_CONCURRENCY * DECODE_BUDGET + 64 * MIB
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, LiveWorld]]:
-    env = installation_env(Path(tmp_path_factory.mktemp("preview-memory")))
+def live(tmp_path_factory: pytest.TempPathFactory, pass_cluster: PostgresCluster | None) -> Iterator[tuple[Server, LiveWorld]]:
+    env = installation_env(Path(tmp_path_factory.mktemp("preview-memory")), pass_cluster)
     world = install(env)
     server = Server(env)
     server.start()

@@ -17,11 +17,12 @@ import pytest
 from portal.documents.intake import body_limit
 from tests.support.documents import samples
 from tests.support.live import LiveWorld, Server, install, installation_env
+from tests.support.postgres import PostgresCluster
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, LiveWorld]]:
-    env = installation_env(Path(tmp_path_factory.mktemp("request-log")))
+def live(tmp_path_factory: pytest.TempPathFactory, pass_cluster: PostgresCluster | None) -> Iterator[tuple[Server, LiveWorld]]:
+    env = installation_env(Path(tmp_path_factory.mktemp("request-log")), pass_cluster)
     world = install(env)
     server = Server(env)
     server.start()
