@@ -1,6 +1,6 @@
 from tenants.rls import SUPPLIER_FUNCTIONS, indexes_and_policies, policy_sql
 
-ID = "2026-12-05T09:00:00:000000"
+ID = "2026-12-05T09:00:30:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "a draft dispatch and its lines are hidden from the supplier in the database too"
 
