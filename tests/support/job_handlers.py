@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,27 @@ class Refused(Exception):
 async def record(payload: dict[str, Any]) -> None:
     folder = Path(payload["dir"])
     key = payload["key"]
-    attempt = len(list(folder.glob(f"{key}.attempt.*"))) + 1
-    (folder / f"{key}.attempt.{attempt}").write_text(str(os.getpid()))
+    attempt = await asyncio.to_thread(_start, folder, key)
     if attempt <= int(payload.get("fail", 0)):
         raise Refused(f"refused attempt {attempt} of {key}")
     if payload.get("hold"):
-        while not (folder / f"{key}.release").exists():
-            await asyncio.sleep(0.02)
+        await asyncio.to_thread(_wait_for, folder / f"{key}.release")
+    await asyncio.to_thread(_effect, folder, key)
+
+
+def _start(folder: Path, key: str) -> int:
+    attempt = len(list(folder.glob(f"{key}.attempt.*"))) + 1
+    (folder / f"{key}.attempt.{attempt}").write_text(str(os.getpid()))
+    return attempt
+
+
+def _wait_for(path: Path) -> None:
+    # Another process writes the file: there is no event to wait on.
+    while not path.exists():
+        time.sleep(0.02)
+
+
+def _effect(folder: Path, key: str) -> None:
     try:
         with (folder / f"{key}.effect").open("x") as handle:
             handle.write(str(os.getpid()))

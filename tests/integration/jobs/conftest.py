@@ -62,10 +62,6 @@ class Worker:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
 
-    def output(self) -> str:
-        assert self.process is not None and self.process.stdout is not None
-        return self.process.stdout.read().decode(errors="replace")
-
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()

@@ -33,8 +33,7 @@ class HeldHandler(RecordingHandler):
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.waiting.set()
-        while not self.release.is_set():
-            await asyncio.sleep(0.02)
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -56,7 +55,9 @@ def live(
     tmp_path_factory: pytest.TempPathFactory, pass_cluster: PostgresCluster | None, held_smtp: Any
 ) -> Iterator[tuple[Server, LiveWorld]]:
     smtp, _ = held_smtp
-    env = installation_env(Path(tmp_path_factory.mktemp("mail-jobs")), pass_cluster, PORTAL_SMTP_URL=smtp.url, PORTAL_JOBS_POLL_SECONDS="0.2")
+    env = installation_env(
+        Path(tmp_path_factory.mktemp("mail-jobs")), pass_cluster, PORTAL_SMTP_URL=smtp.url, PORTAL_JOBS_POLL_SECONDS="0.2"
+    )
     world = install(env)
     server = Server(env)
     server.start()

@@ -60,10 +60,14 @@ def test_a_failing_job_backs_off_then_is_parked_with_its_error_and_an_admin_retr
     assert listing.returncode == 0, listing.stderr
     assert str(job_id) in listing.stdout
     assert "refused attempt 3 of b" in listing.stdout
-    again = subprocess.run([sys.executable, "-m", "portal", "jobs", "retry", str(job_id)], env=env, cwd=ROOT, capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-m", "portal", "jobs", "retry", str(job_id)], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     assert again.returncode == 0, again.stderr
     assert (job(run, job_id).status, job(run, job_id).attempts) == (QUEUED, 0)
-    missing = subprocess.run([sys.executable, "-m", "portal", "jobs", "retry", str(uuid4())], env=env, cwd=ROOT, capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, "-m", "portal", "jobs", "retry", str(uuid4())], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     assert missing.returncode == 1
     assert "no parked or failed job" in missing.stderr
 
@@ -130,9 +134,7 @@ def test_two_workers_share_the_queue_and_never_run_the_same_job(run: Any, effect
     assert ran_in <= {str(first.pid), str(second.pid)}
 
 
-def test_a_worker_killed_in_the_middle_of_a_job_leaves_it_to_run_again_with_its_effect_once(
-    run: Any, effects: Path, workers: Any
-) -> None:
+def test_a_worker_killed_in_the_middle_of_a_job_leaves_it_to_run_again_with_its_effect_once(run: Any, effects: Path, workers: Any) -> None:
     # The job stops after its effect's first half: started, effect not yet written.
     job_id = run(lambda: enqueue("test.record", record(effects, "f", hold=True)))
     doomed = workers(concurrency=1)
