@@ -18,6 +18,8 @@ from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturn
 from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.materials.transfer_api import MaterialTransferApi
 from portal.materials.transfer_pages import MaterialTransferPages
+from portal.notifications.api import NotificationApi, WebhookApi
+from portal.notifications.pages import NotificationPages
 from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
 from portal.orders.transfer_api import OrderTransferApi
@@ -41,6 +43,9 @@ def domain_routes() -> list[Any]:
         *tenant_routes(),
         AuditPages,
         AuditApi,
+        NotificationApi,
+        NotificationPages,
+        WebhookApi,
         DocumentPages,
         DocumentApi,
         ItemApi,

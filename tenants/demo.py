@@ -11,6 +11,7 @@ from portal.deliveries.demo import load_deliveries_demo
 from portal.documents.previews import render_pending_previews
 from portal.documents.storage import open_storage
 from portal.materials.demo import load_materials_demo
+from portal.notifications.demo import load_notifications_demo
 from portal.orders.demo import load_orders
 from portal.progress.demo import load_progress_demo
 from portal.quality.demo import load_quality_demo
@@ -106,4 +107,6 @@ async def load_demo() -> bool:
     # The demo's pages show thumbnails at once: render them here rather
     # than wait for a job runner (their queued jobs then find nothing to do).
     await render_pending_previews(open_storage(get_settings()))
+    # Every event above told its people now, some of it already read.
+    await load_notifications_demo()
     return created

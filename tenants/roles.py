@@ -72,6 +72,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "statements.view": frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN}),
     "statements.manage": frozenset({Role.ADMIN, Role.FINANCE}),
     "statements.approve": frozenset({Role.ADMIN, Role.FINANCE}),
+    "notifications.view": frozenset(Role),
+    "webhooks.manage": frozenset({Role.ADMIN}),
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -112,6 +114,8 @@ ACTION_LABELS = {
     "statements.view": N_("See period statements"),
     "statements.manage": N_("Compute, close and send period statements; propose adjustments"),
     "statements.approve": N_("Approve another person's statement adjustments"),
+    "notifications.view": N_("See and manage their own notifications"),
+    "webhooks.manage": N_("Register webhooks for the company's systems"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

@@ -229,7 +229,8 @@ def fresh_installation() -> Callable[[str], dict[str, str]]:
     def make(label: str) -> dict[str, str]:
         var = _state["var_dir"].parent / f"{_state['var_dir'].name}-{label}-{uuid.uuid4().hex[:8]}"
         var.mkdir()
-        env = {**os.environ, "PORTAL_VAR_DIR": str(var), "PORTAL_STORAGE_URL": f"file://{var}/blobs"}
+        # A server of its own runs its jobs in process, as `make run` does.
+        env = {**os.environ, "PORTAL_VAR_DIR": str(var), "PORTAL_STORAGE_URL": f"file://{var}/blobs", "PORTAL_JOBS_IN_PROCESS": "true"}
         template: PostgresCluster | None = _state["template"]
         if template is not None:
             cluster = template.copy(var.name.replace("-", "_"))

@@ -57,6 +57,7 @@ from portal.deliveries.tables import Delivery, DeliveryCounter, DeliveryLine
 from portal.documents.attachments import register_attachment_target
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext
+from portal.notifications.services import emit
 from portal.orders.services import apply_accepted_quantities
 from portal.orders.states import RECEIVING_STATES, SHARED_STATES
 from portal.orders.states import Status as OrderStatus
@@ -662,6 +663,7 @@ async def _ship(delivery: Delivery, context: TenantContext) -> None:
         before={"status": before.value},
         after={"status": after.value, "number": delivery.number, "order": order.id},
     )
+    await _tell("delivery.shipped", delivery)
 
 
 async def cancel_delivery(delivery_id: UUID | str, reason: str) -> DeliveryOut:
@@ -788,7 +790,15 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
     )
     if accepted_total > 0:
         await apply_accepted_quantities(order.id, {key: value for key, value in accepted_per_order_line.items() if value > 0})
+    await _tell("delivery.received", delivery)
     return await _to_out(delivery)
+
+
+async def _tell(kind: str, delivery: Delivery) -> None:
+    """Record an event about ``delivery`` for the notifications."""
+    supplier = await Supplier.select(Supplier.name).where(Supplier.id == delivery.supplier).first()
+    params = {"number": delivery.number, "buyer": current().tenant_name, "supplier": supplier["name"] if supplier else ""}
+    await emit(kind, link=f"/deliveries/{delivery.id}", supplier=delivery.supplier, record=("delivery", delivery.id), params=params)
 
 
 register_attachment_target("delivery", attachment_supplier)

@@ -55,6 +55,8 @@ HANDLERS: dict[str, Handler] = {
     for handler in (
         Handler("mail.send", "portal.notifications.mail:deliver_job", max_attempts=10, timeout=timedelta(minutes=2)),
         Handler("documents.preview", "portal.documents.previews:preview_job", max_attempts=5),
+        Handler("notifications.dispatch", "portal.notifications.services:dispatch_job"),
+        Handler("webhooks.deliver", "portal.notifications.webhooks:deliver_job", max_attempts=40, timeout=timedelta(minutes=1)),
     )
 }
 
@@ -64,6 +66,8 @@ PERIODIC: dict[str, Periodic] = {
         Periodic("audit.checkpoint", "portal.audit.checkpoints:checkpoint_job", timedelta(hours=1)),
         Periodic("documents.previews", "portal.documents.previews:sweep_job", timedelta(minutes=15)),
         Periodic("jobs.prune", "portal.jobs.queue:prune_job", timedelta(hours=6)),
+        # Slots start at 00:00 UTC: the digest reaches China at 08:00.
+        Periodic("notifications.digest", "portal.notifications.services:digest_job", timedelta(days=1)),
     )
 }
 

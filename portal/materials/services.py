@@ -29,7 +29,7 @@ from portal.audit.services import record
 from portal.documents.attachments import register_attachment_target
 from portal.documents.services import share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
-from portal.i18n import N_, gettext, use_locale
+from portal.i18n import N_
 from portal.items.tables import BomLine, Item
 from portal.materials.schemas import (
     BalanceOut,
@@ -43,15 +43,14 @@ from portal.materials.schemas import (
 )
 from portal.materials.states import COUNTED_STATES, SHARED_STATES, Event, Status, next_status
 from portal.materials.tables import Dispatch, DispatchCounter, DispatchLine, MaterialMovement
-from portal.notifications.mail import Email, queue_email
+from portal.notifications.services import emit
 from portal.orders.states import OPEN_STATES as ORDER_OPEN_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
 from portal.quantities import plain, quantity_problem
-from portal.settings import get_settings
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
-from tenants.tables import Membership, Supplier, Tenant
+from tenants.tables import Supplier, Tenant
 
 PAGE_SIZE = 50
 MAX_PAGE = 200
@@ -525,34 +524,18 @@ async def send_dispatch(dispatch_id: UUID | str) -> DispatchOut:
     await record(
         "dispatch.send", entity_type="dispatch", entity_id=dispatch.id, before={"status": before.value}, after={"status": after.value}
     )
-    await _notify_supplier(dispatch)
+    await _tell("dispatch.sent", dispatch)
     return await _to_out(dispatch)
 
 
-async def _notify_supplier(dispatch: Dispatch) -> None:
-    """Email the supplier's people at once, in the tenant's language."""
+async def _tell(kind: str, dispatch: Dispatch) -> None:
+    """Record an event about ``dispatch`` for the notifications."""
     context = current()
-    rows = (
-        await scoped(Membership)
-        .select(Membership.user.email)
-        .where(Membership.supplier == dispatch.supplier)
-        .where(Membership.active.eq(True))
-        .output(nested=True)
+    supplier = await Supplier.select(Supplier.name).where(Supplier.id == dispatch.supplier).first()
+    params = {"number": dispatch.number, "buyer": context.tenant_name, "supplier": supplier["name"] if supplier else ""}
+    await emit(
+        kind, link=f"/materials/dispatches/{dispatch.id}", supplier=dispatch.supplier, record=("dispatch", dispatch.id), params=params
     )
-    tenant = await Tenant.select(Tenant.locale, Tenant.name).where(Tenant.id == context.tenant_id).first()
-    params = {
-        "number": dispatch.number,
-        "buyer": tenant["name"] if tenant else "",
-        "link": f"{get_settings().base_url}/materials/dispatches/{dispatch.id}",
-    }
-    with use_locale(tenant["locale"] if tenant else "zh_CN"):
-        subject = gettext(N_("Material on its way: dispatch %(number)s from %(buyer)s"), **params)
-        body = gettext(
-            N_("%(buyer)s sent you material with dispatch %(number)s.\n\nWhen it arrives, confirm what you received:\n%(link)s\n"),
-            **params,
-        )
-    for row in rows:
-        await queue_email(Email(to=row["user"]["email"], subject=subject, text=body))
 
 
 # ---------------------------------------------------------------- the supplier's receipt
@@ -620,6 +603,8 @@ async def confirm_receipt(dispatch_id: UUID | str, data: ReceiptIn) -> DispatchO
             ],
         },
     )
+    if discrepancy:
+        await _tell("dispatch.discrepancy", dispatch)
     return await _to_out(dispatch)
 
 

@@ -19,9 +19,9 @@ from portal.db import get_engine
 from portal.documents.attachments import register_attachment_target, share_with_suppliers
 from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
-from portal.i18n import N_, gettext, use_locale
+from portal.i18n import N_
 from portal.items.tables import Item
-from portal.notifications.mail import Email, queue_email
+from portal.notifications.services import emit
 from portal.orders.schemas import (
     BoardOut,
     InboxOut,
@@ -46,10 +46,9 @@ from portal.orders.states import (
 )
 from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision
 from portal.quantities import CURRENCY_DECIMALS, plain, price_problem, quantity_problem
-from portal.settings import get_settings
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
-from tenants.tables import Membership, Supplier, Tenant
+from tenants.tables import Supplier
 
 PAGE_SIZE = 50
 MAX_LINES = 500
@@ -362,12 +361,7 @@ async def update_order(order_id: UUID | str, data: OrderUpdate) -> OrderOut:
             entity_id=order.id,
             after={"revision": order.revision, "reason": data.reason.strip(), "diff": diff},
         )
-        await notify_supplier(
-            order,
-            N_("Order %(number)s was changed: please acknowledge"),
-            N_("%(buyer)s changed order %(number)s (revision %(revision)s): %(reason)s\n\nOpen it to acknowledge the change:\n%(link)s\n"),
-            reason=data.reason.strip(),
-        )
+        await tell("order.revised", order, reason=data.reason.strip())
     elif diff or changes:
         await record("order.update", entity_type="order", entity_id=order.id, after={"diff": diff})
     return await _to_out(order)
@@ -495,11 +489,11 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
         after={"status": after.value, "reason": reason.strip()},
     )
     if event in {Event.ISSUE, Event.REISSUE}:
-        await notify_supplier(
-            order,
-            N_("New order %(number)s from %(buyer)s"),
-            N_("%(buyer)s sent you order %(number)s.\n\nOpen it to accept or reject:\n%(link)s\n"),
-        )
+        await tell("order.issued", order)
+    elif event is Event.ACCEPT:
+        await tell("order.accepted", order)
+    elif event is Event.REJECT:
+        await tell("order.rejected", order, reason=reason.strip())
     return await _to_out(order)
 
 
@@ -532,6 +526,7 @@ async def acknowledge_revision(order_id: UUID | str, revision_id: UUID | str) ->
         revision.acknowledged_by = context.user_id
         await revision.save()
         await record("order.acknowledge", entity_type="order", entity_id=order.id, after={"revision": revision.number})
+        await tell("order.acknowledged", order, revision=revision.number)
     return RevisionOut(revision.id, revision.number, revision.reason, _json(revision.diff), revision.created_at, revision.acknowledged_at)
 
 
@@ -561,23 +556,24 @@ async def apply_accepted_quantities(order_id: UUID, accepted: dict[UUID, Decimal
     return await _to_out(order)
 
 
-async def notify_supplier(order: Order, subject: str, body: str, reason: str = "") -> None:
-    """Email the supplier's people at once, in the tenant's language."""
+async def tell(kind: str, order: Order, **params: Any) -> None:
+    """Record an event about ``order`` for the notifications (who hears of
+    it, how and in which language is decided there)."""
     context = current()
-    rows = (
-        await scoped(Membership)
-        .select(Membership.user.email)
-        .where(Membership.supplier == order.supplier)
-        .where(Membership.active.eq(True))
-        .output(nested=True)
+    supplier = await Supplier.select(Supplier.name).where(Supplier.id == order.supplier).first()
+    await emit(
+        kind,
+        link=f"/orders/{order.id}",
+        supplier=order.supplier,
+        record=("order", order.id),
+        params={
+            "number": order.number,
+            "buyer": context.tenant_name,
+            "supplier": supplier["name"] if supplier else "",
+            "revision": order.revision,
+            **params,
+        },
     )
-    tenant = await Tenant.select(Tenant.locale, Tenant.name).where(Tenant.id == context.tenant_id).first()
-    link = f"{get_settings().base_url}/orders/{order.id}"
-    params = {"number": order.number, "buyer": tenant["name"] if tenant else "", "revision": order.revision, "reason": reason, "link": link}
-    with use_locale(tenant["locale"] if tenant else "zh_CN"):
-        subject_text, body_text = gettext(subject, **params), gettext(body, **params)
-    for row in rows:
-        await queue_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
 
 
 # ---------------------------------------------------------------- board and inbox

@@ -349,6 +349,8 @@ async def add_requirement(order_id: UUID | str, data: RequirementIn) -> Requirem
         entity_id=order.id,
         after={"requirement": str(requirement.id), "category": data.category, "note": note},
     )
+    if Status(order.status) in WORKING_STATES:
+        await orders.tell("qc.requested", order, category=CATEGORIES[data.category].label)
     return await get_requirement(requirement.id)
 
 
@@ -437,23 +439,18 @@ async def review_document(document_id: UUID | str, data: ReviewIn) -> ReviewOut:
         entity_id=document.id,
         after={"version": document.current_version, "decision": data.decision, "reason": reason},
     )
-    if data.decision == REJECTED:
-        await _tell_supplier(document, reason)
+    await _tell_supplier(document, data.decision, reason)
     return (await list_reviews(document.id))[0]
 
 
-async def _tell_supplier(document: Document, reason: str) -> None:
+async def _tell_supplier(document: Document, decision: str, reason: str) -> None:
     order_id = await _order_of(document)
     if order_id is None:
         return
     order = await scoped(Order).get(order_id)
     if Status(order.status) in WORKING_STATES:
-        await orders.notify_supplier(
-            order,
-            N_("QC document rejected on order %(number)s"),
-            N_("%(buyer)s rejected a QC document on order %(number)s: %(reason)s\n\nSend a corrected version:\n%(link)s\n"),
-            reason=f"{document.title}: {reason}",
-        )
+        kind = "qc.rejected" if decision == REJECTED else "qc.approved"
+        await orders.tell(kind, order, document=document.title, reason=reason)
 
 
 async def _order_of(document: Document) -> UUID | None:

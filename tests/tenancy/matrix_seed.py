@@ -109,6 +109,30 @@ async def _seed_statement(tenant: Any, supplier_id: UUID, finance_user: UUID, pe
     return {"statement_id": statement.id, "adjustment_id": pending.id}
 
 
+async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict[str, Any]], UUID]:
+    """A notification of each person's own, a webhook endpoint with one
+    delivery; every event the seed recorded runs through the jobs."""
+    from portal.jobs.runner import run_due_jobs
+    from portal.notifications.services import emit
+    from portal.notifications.tables import Notification
+    from portal.notifications.webhooks import WebhookIn, create_endpoint
+    from tenants.context import operator_context, system_scope, tenant_scope
+
+    events = {}
+    async with tenant_scope(operator_context(tenant, "isolation-matrix")):
+        endpoint = await create_endpoint(WebhookIn(url="http://127.0.0.1:9/matrix", events=["order.revised"]))
+        for identity, account in world.accounts.items():
+            events[identity] = await emit("order.revised", users=[account.user_id], params={"number": f"N-{identity}"}, link="/")
+    # The webhook's deliveries fail (nothing listens on port 9) and wait for a retry.
+    await run_due_jobs()
+    personal = {}
+    async with system_scope("isolation-matrix"):
+        for identity, event_id in events.items():
+            row = await Notification.select(Notification.id).where(Notification.event_id == event_id).first()
+            personal[identity] = {"notification_id": row["id"]}
+    return personal, endpoint.id
+
+
 @dataclass
 class Seeded:
     """Ids keyed by route parameter name, and the words that name them
@@ -118,6 +142,8 @@ class Seeded:
     second: dict[str, Any]
     # The first supplier's objects whose parent it cannot see yet.
     hidden: dict[str, Any]
+    # Objects that belong to one person: each identity's own (a notification).
+    personal: dict[str, dict[str, Any]] = field(default_factory=dict)
     first_marks: list[str] = field(default_factory=list)
     second_marks: list[str] = field(default_factory=list)
     hidden_marks: list[str] = field(default_factory=list)
@@ -215,13 +241,18 @@ async def seed(world: World) -> Seeded:
     # A member of its own, so that routes changing a membership (role,
     # deactivation) leave the signed-in identities alone.
     spare = await add_member(world.slug, f"spare.{world.slug}@test.example", "planner")
+    personal, webhook_id = await _seed_notifications(world, tenant)
     shared = {
         "membership_id": spare,
         "event_id": event["id"],
         "invitation_id": invitation["id"],
         "item_id": item.id,
+        "webhook_id": webhook_id,
     }
+    ids[0]["notification_id"] = personal["supplier_admin"]["notification_id"]
+    ids[1]["notification_id"] = personal["other_supplier_admin"]["notification_id"]
     return Seeded(
+        personal=personal,
         first={**shared, **ids[0]},
         second={**shared, **ids[1]},
         hidden={**shared, **ids[0], **hidden},

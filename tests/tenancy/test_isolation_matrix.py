@@ -82,6 +82,9 @@ SUPPLIER_BOUND = {
     "statement_id",
     "adjustment_id",
 }
+# Objects of one person alone: with "own" ids each caller gets its own
+# (Seeded.personal); anyone else's answers like a missing one.
+PERSONAL = {"notification_id"}
 # Objects seeded with a parent the first supplier cannot see (Seeded.hidden);
 # a draft statement and a pending adjustment are finance's own.
 HIDDEN = {"order_id", "line_id", "requirement_id", "document_id", "version_id", "dispatch_id", "statement_id", "adjustment_id"}
@@ -132,6 +135,8 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/statement-adjustments"): {"supplier_id": "{supplier_id}", "period": "2025-03", "amount": "1", "reason": "matrix"},
     ("PUT", "/api/v1/settings/reconciliation"): {"cutoff_day": 31, "cutoff_minutes": 1440, "tax_rate": "0.13"},
     ("PUT", "/api/v1/material-prices"): {"item_id": "{item_id}", "unit_price": "2"},
+    ("PUT", "/api/v1/notifications/preferences"): [],
+    ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,
@@ -256,6 +261,8 @@ def _call(client: Any, worlds: Worlds, endpoint: Endpoint, ids: dict[str, Any], 
     """Call ``endpoint`` with ``ids`` in its path as ``identity`` (None:
     anonymous). ``query`` and ``body`` override the query string and the
     body; otherwise a write sends its sample body filled with ``ids``."""
+    if identity is not None and ids is worlds.own:
+        ids = {**ids, **worlds.home_seed.personal.get(identity, {})}
     headers: dict[str, str] = {}
     if identity is not None and (endpoint.method, endpoint.path) in ENDS_SESSION:
         token = api_token(client, worlds.home.accounts[identity], worlds.home.slug)
@@ -404,6 +411,20 @@ def test_another_suppliers_ids_answer_like_missing_ones(endpoint: Endpoint, clie
     problems = [
         _like_missing(client, worlds, endpoint, worlds.other_supplier, identity, "the other supplier's ids") for identity in SUPPLIER_USERS
     ]
+    assert [problem for problem in problems if problem] == []
+
+
+@_params([endpoint for endpoint in ENDPOINTS if PERSONAL & set(endpoint.id_params)])
+def test_another_persons_objects_answer_like_missing_ones(endpoint: Endpoint, client: Any, worlds: Worlds) -> None:
+    """A notification is its recipient's alone: a colleague in the same
+    tenant (and supplier) gets what a missing id gets."""
+    personal = worlds.home_seed.personal
+    problems = []
+    for identity in IDENTITIES:
+        for other in ("supplier_operator", "planner"):
+            if other != identity:
+                ids = {**worlds.own, **personal[other]}
+                problems.append(_like_missing(client, worlds, endpoint, ids, identity, f"{other}'s ids"))
     assert [problem for problem in problems if problem] == []
 
 

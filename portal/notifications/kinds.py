@@ -1,0 +1,123 @@
+"""Every kind of event people hear about, and who hears it: the one place
+that decides audience, urgency and the default channel. A domain adding
+events (NCRs, handover steps, statements) adds its kinds here with
+``register_kind`` or a line in ``KINDS``.
+
+Titles and bodies are catalog message ids formatted with the event's
+``params``; they are rendered in the reader's language when shown or sent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from portal.i18n import N_, gettext
+from tenants.roles import Role
+
+SUPPLIER_USERS = frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR})
+EMAIL_MODES = ("instant", "digest", "off")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    title: str
+    body: str
+    # Roles that hear of it: supplier roles only within the event's supplier.
+    roles: frozenset[Role]
+    # Urgent kinds cannot be switched off: in-app always, email at least in the digest.
+    urgent: bool = False
+    email: str = "instant"
+    # Parameters that are catalog ids themselves (a document category).
+    translated: tuple[str, ...] = ()
+
+    def render(self, params: dict[str, Any]) -> tuple[str, str]:
+        """Title and body in the current locale; a missing parameter shows empty."""
+        values: defaultdict[str, Any] = defaultdict(str, params)
+        for name in self.translated:
+            if values[name]:
+                values[name] = gettext(values[name])
+        return gettext(self.title) % values, (gettext(self.body) % values if self.body else "")
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "order.issued",
+            N_("New order %(number)s from %(buyer)s"),
+            N_("Open it to accept or reject."),
+            SUPPLIER_USERS,
+            urgent=True,
+        ),
+        Kind(
+            "order.revised",
+            N_("Order %(number)s was changed: please acknowledge"),
+            N_("Change: %(reason)s"),
+            SUPPLIER_USERS,
+            urgent=True,
+        ),
+        Kind("order.accepted", N_("%(supplier)s accepted order %(number)s"), "", frozenset({Role.PLANNER})),
+        Kind(
+            "order.rejected",
+            N_("%(supplier)s rejected order %(number)s"),
+            N_("Reason: %(reason)s"),
+            frozenset({Role.PLANNER}),
+            urgent=True,
+        ),
+        Kind(
+            "order.acknowledged",
+            N_("%(supplier)s acknowledged the change to order %(number)s"),
+            "",
+            frozenset({Role.PLANNER}),
+            email="digest",
+        ),
+        Kind(
+            "dispatch.sent",
+            N_("Material on its way: dispatch %(number)s from %(buyer)s"),
+            N_("When it arrives, confirm what you received."),
+            SUPPLIER_USERS,
+        ),
+        Kind(
+            "dispatch.discrepancy",
+            N_("%(supplier)s reported a discrepancy on dispatch %(number)s"),
+            "",
+            frozenset({Role.PLANNER}),
+            urgent=True,
+        ),
+        Kind("delivery.shipped", N_("%(supplier)s shipped delivery %(number)s"), "", frozenset({Role.PLANNER, Role.QA}), email="digest"),
+        Kind("delivery.received", N_("Delivery %(number)s was received"), "", SUPPLIER_USERS),
+        Kind(
+            "qc.requested",
+            N_("Order %(number)s needs a QC document: %(category)s"),
+            "",
+            SUPPLIER_USERS,
+            translated=("category",),
+        ),
+        Kind("qc.approved", N_("QC document approved on order %(number)s"), N_("%(document)s"), SUPPLIER_USERS, email="digest"),
+        Kind(
+            "qc.rejected",
+            N_("QC document rejected on order %(number)s"),
+            N_("%(document)s: %(reason)s"),
+            SUPPLIER_USERS,
+            urgent=True,
+        ),
+        Kind(
+            "webhook.disabled",
+            N_("A webhook was disabled: %(url)s"),
+            N_("It kept failing for a day: %(reason)s"),
+            frozenset({Role.ADMIN}),
+            urgent=True,
+        ),
+    )
+}
+
+
+def register_kind(kind: Kind) -> None:
+    KINDS[kind.name] = kind
+
+
+def kind_of(name: str) -> Kind:
+    return KINDS[name]

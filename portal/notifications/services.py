@@ -1,0 +1,385 @@
+"""Events to notifications: a domain service records what happened with
+``emit`` (one call, in its own transaction: a rolled-back change tells
+nobody, a committed one is never lost); the ``notifications.dispatch`` job
+then decides, here and only here, who hears of it, on which channel and in
+which language: in-app rows, email now or in the daily digest, and the
+tenant's webhooks.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+import structlog
+
+from portal.errors import DomainError, NotFound
+from portal.i18n import N_, use_locale
+from portal.jobs import enqueue
+from portal.notifications.kinds import EMAIL_MODES, KINDS, Kind, kind_of
+from portal.notifications.mail import Email, queue_email
+from portal.notifications.tables import Notification, NotificationPreference
+from portal.pagination import read_time_cursor, time_cursor
+from portal.settings import get_settings
+from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
+from tenants.roles import Role
+from tenants.scoping import scoped
+from tenants.tables import Membership, Tenant
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 30
+
+
+class InvalidPreference(DomainError):
+    code = "invalid_preference"
+    message = N_("Some fields are missing or not valid.")
+
+
+# ---------------------------------------------------------------- recording events
+
+
+async def emit(
+    kind: str,
+    *,
+    link: str = "",
+    supplier: UUID | None = None,
+    params: dict[str, Any] | None = None,
+    record: tuple[str, UUID] | None = None,
+    users: Iterable[UUID] | None = None,
+) -> UUID:
+    """Record that ``kind`` happened in the acting tenant (the one call a
+    domain service makes). ``supplier`` is the supplier the event concerns
+    (its users hear supplier-side kinds); ``params`` fill the kind's title
+    and body; ``link`` is the portal path the notification opens;
+    ``record`` (type, id) goes to webhooks; ``users`` names the recipients
+    instead of the kind's roles (a mention, an escalation). Returns the
+    event's id."""
+    if kind not in KINDS:
+        raise KeyError(f"unknown notification kind {kind!r}: add it to portal/notifications/kinds.py")
+    context = current()
+    event_id = uuid4()
+    payload = {
+        "event_id": event_id,
+        "kind": kind,
+        "tenant": context.tenant_id,
+        "supplier": supplier,
+        "link": link,
+        "params": {key: str(value) for key, value in (params or {}).items()},
+        "record": {"type": record[0], "id": str(record[1])} if record else None,
+        "users": [str(user) for user in users] if users is not None else None,
+        "actor": context.user_id,
+        "at": datetime.now(UTC).isoformat(),
+    }
+    await enqueue("notifications.dispatch", payload, tenant=context.tenant_id)
+    return event_id
+
+
+# ---------------------------------------------------------------- the dispatch job
+
+
+async def dispatch_job(payload: dict[str, Any]) -> None:
+    """The ``notifications.dispatch`` job: one event to its people and
+    webhooks. Runs again harmlessly: a person gets one notification (and one
+    email) per event, an endpoint one delivery."""
+    from portal.notifications.webhooks import queue_deliveries
+
+    kind = kind_of(payload["kind"])
+    tenant_id = UUID(payload["tenant"])
+    async with system_scope("notifications"):
+        tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
+    if tenant is None:
+        return
+    async with tenant_scope(operator_context(tenant, "notifications")):
+        recipients = await _recipients(kind, payload)
+        choices = await _choices(kind, [row["user"] for row in recipients])
+        for row in recipients:
+            in_app, email = choices.get(row["user"], (True, kind.email))
+            if not in_app and email == "off":
+                continue
+            created = await _insert(row, payload, "sent" if email == "instant" else "digest" if email == "digest" else "none")
+            if created and email == "instant":
+                await queue_email(_email(kind, payload, row, tenant.locale))
+        await queue_deliveries(tenant_id, payload)
+
+
+async def _recipients(kind: Kind, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = await (
+        scoped(Membership)
+        .select(
+            Membership.user, Membership.role, Membership.supplier, Membership.user.email, Membership.user.locale, Membership.user.active
+        )
+        .where(Membership.active.eq(True))
+    )
+    rows = [row for row in rows if row["user.active"]]
+    supplier = payload.get("supplier")
+    chosen = payload.get("users")
+    found: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        role = Role(row["role"])
+        if chosen is not None:
+            wanted = str(row["user"]) in chosen and (not role.is_supplier or supplier is None or str(row["supplier"]) == supplier)
+        else:
+            wanted = role in kind.roles and (not role.is_supplier or (supplier is not None and str(row["supplier"]) == supplier))
+            wanted = wanted and str(row["user"]) != str(payload.get("actor"))
+        if wanted and row["user"] not in found:
+            found[row["user"]] = row
+    return list(found.values())
+
+
+async def _choices(kind: Kind, users: list[Any]) -> dict[Any, tuple[bool, str]]:
+    if not users:
+        return {}
+    rows = await (
+        scoped(NotificationPreference)
+        .select(NotificationPreference.user, NotificationPreference.in_app, NotificationPreference.email)
+        .where(NotificationPreference.kind == kind.name)
+        .where(NotificationPreference.user.is_in(users))
+    )
+    return {row["user"]: _effective(kind, row["in_app"], row["email"]) for row in rows}
+
+
+def _effective(kind: Kind, in_app: bool, email: str) -> tuple[bool, str]:
+    # Urgent kinds stay in the app whatever was stored.
+    return (True if kind.urgent else in_app), email
+
+
+async def _insert(row: dict[str, Any], payload: dict[str, Any], email: str) -> bool:
+    supplier = row["supplier"] if Role(row["role"]).is_supplier else None
+    values = scoped(Notification).new(
+        user=row["user"],
+        supplier=supplier,
+        event_id=UUID(str(payload["event_id"])),
+        kind=payload["kind"],
+        params=json.dumps(payload.get("params") or {}, ensure_ascii=False),
+        link=payload.get("link") or "",
+        email=email,
+    )
+    inserted = await Notification.insert(values).on_conflict(action="DO NOTHING").returning(Notification.id)
+    return bool(inserted)
+
+
+def _email(kind: Kind, payload: dict[str, Any], row: dict[str, Any], tenant_locale: str) -> Email:
+    link = f"{get_settings().base_url}{payload.get('link') or '/notifications'}"
+    with use_locale(row["user.locale"] or tenant_locale or "zh_CN"):
+        title, body = kind.render(payload.get("params") or {})
+    text = "\n\n".join(part for part in (title, body, link) if part) + "\n"
+    markup = "".join(f"<p>{html.escape(part)}</p>" for part in (title, body) if part)
+    markup += f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>'
+    return Email(to=row["user.email"], subject=title, text=text, html=markup)
+
+
+# ---------------------------------------------------------------- the daily digest
+
+
+async def digest_job(payload: dict[str, Any]) -> None:
+    """The periodic ``notifications.digest`` job: one email per person and
+    tenant with what waited for the digest, then those rows are digested."""
+    async with system_scope("notifications-digest"):
+        rows = await (
+            Notification.select(
+                Notification.id,
+                Notification.tenant,
+                Notification.kind,
+                Notification.params,
+                Notification.link,
+                Notification.user.email,
+                Notification.user.locale,
+                Notification.tenant.locale,
+            )
+            .where(Notification.email == "digest")
+            .order_by(Notification.created_at)
+        )
+    groups: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["tenant"], row["user.email"]), []).append(row)
+    base = get_settings().base_url
+    for (tenant, address), items in groups.items():
+        with use_locale(items[0]["user.locale"] or items[0]["tenant.locale"] or "zh_CN"):
+            from portal.i18n import ngettext
+
+            subject = ngettext(
+                "Your daily summary: %(count)s notification", "Your daily summary: %(count)s notifications", len(items), count=len(items)
+            )
+            lines = []
+            for item in items:
+                title, _body = kind_of(item["kind"]).render(json.loads(item["params"] or "{}"))
+                lines.append(f"- {title}\n  {base}{item['link'] or '/notifications'}")
+        async with system_scope("notifications-digest"):
+            done = await (
+                Notification.update({Notification.email: "digested"})
+                .where(Notification.id.is_in([item["id"] for item in items]) & (Notification.email == "digest"))
+                .returning(Notification.id)
+            )
+            if done:
+                await queue_email(Email(to=address, subject=subject, text="\n".join(lines) + "\n"))
+        log.info("notification_digest", tenant=str(tenant), items=len(items))
+
+
+# ---------------------------------------------------------------- reading
+
+
+class NotificationOut(msgspec.Struct, frozen=True):
+    id: UUID
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+COLUMNS = (
+    Notification.id,
+    Notification.kind,
+    Notification.params,
+    Notification.link,
+    Notification.created_at,
+    Notification.read_at,
+)
+
+
+def _me() -> TenantContext:
+    context = current()
+    if context.user_id is None:
+        raise NotFound()
+    return context
+
+
+def _mine() -> Any:
+    return scoped(Notification).select(*COLUMNS).where(Notification.user == _me().user_id)
+
+
+def _out(row: dict[str, Any]) -> NotificationOut:
+    kind = KINDS.get(row["kind"])
+    params = json.loads(row["params"] or "{}")
+    title, body = kind.render(params) if kind else (row["kind"], "")
+    return NotificationOut(row["id"], row["kind"], title, body, row["link"], row["created_at"], row["read_at"])
+
+
+async def list_notifications(
+    cursor: str | None = None, unread: bool = False, limit: int = PAGE_SIZE
+) -> tuple[list[NotificationOut], str | None]:
+    """The signed-in person's notifications in this tenant, newest first."""
+    query = _mine()
+    if unread:
+        query = query.where(Notification.read_at.is_null())
+    if cursor:
+        at, key = read_time_cursor(cursor)
+        query = query.where((Notification.created_at < at) | ((Notification.created_at == at) & (Notification.id < key)))
+    rows = await query.order_by(Notification.created_at, ascending=False).order_by(Notification.id, ascending=False).limit(limit + 1)
+    items = [_out(row) for row in rows[:limit]]
+    following = time_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+    return items, following
+
+
+async def unread_count() -> int:
+    context = _me()
+    count: int = await scoped(Notification).count().where(Notification.user == context.user_id).where(Notification.read_at.is_null())
+    return count
+
+
+async def get_notification(notification_id: UUID) -> NotificationOut:
+    row = await _mine().where(Notification.id == notification_id).first()
+    if row is None:
+        raise NotFound()
+    return _out(row)
+
+
+async def mark_read(notification_id: UUID) -> NotificationOut:
+    """Read now (the first time counts; reading again changes nothing)."""
+    found = await get_notification(notification_id)
+    if found.read_at is None:
+        await (
+            scoped(Notification)
+            .update({Notification.read_at: datetime.now(UTC)})
+            .where((Notification.id == notification_id) & (Notification.user == _me().user_id) & Notification.read_at.is_null())
+        )
+    return await get_notification(notification_id)
+
+
+async def mark_all_read() -> int:
+    rows = await (
+        scoped(Notification)
+        .update({Notification.read_at: datetime.now(UTC)})
+        .where((Notification.user == _me().user_id) & Notification.read_at.is_null())
+        .returning(Notification.id)
+    )
+    return len(rows)
+
+
+# ---------------------------------------------------------------- preferences
+
+
+class PreferenceOut(msgspec.Struct, frozen=True):
+    kind: str
+    label: str
+    urgent: bool
+    in_app: bool
+    email: str
+
+
+class PreferenceIn(msgspec.Struct, frozen=True):
+    kind: str
+    in_app: bool = True
+    email: str = "instant"
+
+
+def _relevant(context: TenantContext) -> list[Kind]:
+    return [kind for kind in KINDS.values() if context.role in kind.roles]
+
+
+async def list_preferences() -> list[PreferenceOut]:
+    """Each kind of event this person's role hears of, with the channels in
+    force (their choice, or the kind's default)."""
+    context = _me()
+    rows = await scoped(NotificationPreference).select().where(NotificationPreference.user == context.user_id)
+    stored = {row["kind"]: row for row in rows}
+    items = []
+    for kind in _relevant(context):
+        row = stored.get(kind.name)
+        in_app, email = _effective(kind, row["in_app"], row["email"]) if row else (True, kind.email)
+        items.append(PreferenceOut(kind.name, kind.render({})[0], kind.urgent, in_app, email))
+    return items
+
+
+async def set_preferences(choices: list[PreferenceIn]) -> list[PreferenceOut]:
+    """Save the person's channels per kind. Urgent kinds (a new order, a
+    change to acknowledge, a rejection) cannot be switched off: the in-app
+    notification stays."""
+    context = _me()
+    relevant = {kind.name: kind for kind in _relevant(context)}
+    problems: dict[str, str] = {}
+    for choice in choices:
+        kind = relevant.get(choice.kind)
+        if kind is None:
+            problems[choice.kind] = N_("Unknown kind of notification.")
+        elif choice.email not in EMAIL_MODES:
+            problems[choice.kind] = N_("Choose instant, digest or off.")
+        elif kind.urgent and not choice.in_app:
+            problems[choice.kind] = N_("Urgent notifications cannot be switched off.")
+    if problems:
+        raise InvalidPreference(fields=problems)
+    for choice in choices:
+        values = {NotificationPreference.in_app: choice.in_app, NotificationPreference.email: choice.email}
+        updated = await (
+            scoped(NotificationPreference)
+            .update({**values, NotificationPreference.updated_at: datetime.now(UTC)})
+            .where((NotificationPreference.user == context.user_id) & (NotificationPreference.kind == choice.kind))
+            .returning(NotificationPreference.id)
+        )
+        if not updated:
+            row = scoped(NotificationPreference).new(
+                user=context.user_id,
+                supplier=context.supplier_id if context.is_supplier else None,
+                kind=choice.kind,
+                in_app=choice.in_app,
+                email=choice.email,
+            )
+            await row.save()
+    return await list_preferences()

@@ -1,0 +1,94 @@
+"""Notifications (one row per recipient), each user's channel choices, and
+the tenant's webhook endpoints with their deliveries."""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from tenants.tables import Supplier, Tenant, User
+
+
+class Notification(Table):
+    """What one person was told about one event. Title and body are not
+    stored: they are rendered from ``kind`` and ``params`` in the reader's
+    language whenever shown. A supplier user's rows carry its supplier, so
+    scoping and row-level security keep them to that supplier; the services
+    keep every row to its ``user``."""
+
+    supplier_scope = "supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    event_id = UUID()
+    kind = Varchar(length=60)
+    params = Text(default="{}")
+    link = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    read_at = Timestamptz(null=True, default=None)
+    # none (in-app only), sent (emailed at once), digest (waits for the
+    # daily digest), digested.
+    email = Varchar(length=10, default="none")
+
+
+class NotificationPreference(Table):
+    """A user's channel choice for one kind of event in one tenant; no row
+    means the kind's default."""
+
+    supplier_scope = "supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    kind = Varchar(length=60)
+    in_app = Boolean(default=True)
+    # instant, digest or off.
+    email = Varchar(length=10, default="instant")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookEndpoint(Table):
+    """An HTTPS endpoint of the tenant's ERP/MES that receives chosen events,
+    signed with its own secret. Buyer-side only: suppliers see none."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    url = Varchar(length=500)
+    secret = Varchar(length=100)
+    # JSON list of event kinds; ["*"] for all.
+    events = Text(default='["*"]')
+    description = Varchar(length=200, default="")
+    active = Boolean(default=True)
+    # Set at the first failure of a run of failures, cleared by a success.
+    failing_since = Timestamptz(null=True, default=None)
+    disabled_at = Timestamptz(null=True, default=None)
+    disabled_reason = Varchar(length=300, default="")
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(Table):
+    """One event sent (or being sent) to one endpoint: the body as signed,
+    each attempt's outcome."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    endpoint = ForeignKey(WebhookEndpoint, on_delete=OnDelete.restrict, null=False)
+    event_id = UUID()
+    kind = Varchar(length=60)
+    body = Text()
+    # pending, delivered, failed (gave up), skipped (endpoint disabled).
+    status = Varchar(length=10, default="pending")
+    attempts = Integer(default=0)
+    response_code = Integer(null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    delivered_at = Timestamptz(null=True, default=None)
+
+
+TABLES = (Notification, NotificationPreference, WebhookEndpoint, WebhookDelivery)
