@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "portal.reconciliation.piccolo_app",
         "portal.jobs.piccolo_app",
         "portal.notifications.piccolo_app",
+        "portal.sla.piccolo_app",
     ]
 )

@@ -29,6 +29,7 @@ from portal.progress.pages import ProgressPages, StagePages
 from portal.quality.api import DocumentReviewApi, OrderQcApi, QcRequirementApi
 from portal.quality.pages import QualityPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
+from portal.sla.api import ResponseRuleApi, ResponseRulePages
 from tenants.routes import tenant_routes
 
 
@@ -46,6 +47,8 @@ def domain_routes() -> list[Any]:
         NotificationApi,
         NotificationPages,
         WebhookApi,
+        ResponseRuleApi,
+        ResponseRulePages,
         DocumentPages,
         DocumentApi,
         ItemApi,

@@ -16,6 +16,7 @@ from portal.orders.demo import load_orders
 from portal.progress.demo import load_progress_demo
 from portal.quality.demo import load_quality_demo
 from portal.settings import get_settings
+from portal.sla.services import ensure_demo_rule
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
 from tenants.services.members import add_membership, ensure_user
@@ -30,6 +31,23 @@ TENANTS = [
     TenantCreate(slug="globex", name="Globex Industries", locale="en", time_zone="Asia/Shanghai", currency="USD"),
 ]
 
+# Each demo tenant holds its suppliers to its own response times.
+DEMO_RULES = {
+    "acme": [
+        ("accept_hours", 24),
+        ("acknowledge_hours", 12),
+        ("receipt_hours", 48),
+        ("remind_before_hours", 4),
+        ("progress_margin_percent", 15),
+    ],
+    "globex": [
+        ("accept_hours", 48),
+        ("acknowledge_hours", 24),
+        ("receipt_hours", 72),
+        ("remind_before_hours", 8),
+        ("progress_margin_percent", 20),
+    ],
+}
 SUPPLIERS = {
     "acme": [
         SupplierCreate(code="S-PM", name="精密机加工厂 Precision Machining", contact_name="王工", contact_phone="13800000001"),
@@ -86,6 +104,7 @@ async def load_demo() -> bool:
             codes = {
                 row["code"]: row["id"] for row in await Supplier.select(Supplier.code, Supplier.id).where(Supplier.tenant == tenant.id)
             }
+            await ensure_demo_rule(DEMO_RULES[data.slug])
             for supplier in SUPPLIERS[data.slug]:
                 if supplier.code not in codes:
                     codes[supplier.code] = (await create_supplier(supplier)).id

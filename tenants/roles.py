@@ -74,6 +74,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "statements.approve": frozenset({Role.ADMIN, Role.FINANCE}),
     "notifications.view": frozenset(Role),
     "webhooks.manage": frozenset({Role.ADMIN}),
+    "sla.view": frozenset(Role),
+    "sla.configure": frozenset({Role.ADMIN}),
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -116,6 +118,8 @@ ACTION_LABELS = {
     "statements.approve": N_("Approve another person's statement adjustments"),
     "notifications.view": N_("See and manage their own notifications"),
     "webhooks.manage": N_("Register webhooks for the company's systems"),
+    "sla.view": N_("See the response times suppliers are held to"),
+    "sla.configure": N_("Set the response times and the progress margin"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

@@ -67,6 +67,7 @@ PERIODIC: dict[str, Periodic] = {
         Periodic("documents.previews", "portal.documents.previews:sweep_job", timedelta(minutes=15)),
         Periodic("jobs.prune", "portal.jobs.queue:prune_job", timedelta(hours=6)),
         # Slots start at 00:00 UTC: the digest reaches China at 08:00.
+        Periodic("sla.check", "portal.sla.services:check_job", timedelta(minutes=5)),
         Periodic("notifications.digest", "portal.notifications.services:digest_job", timedelta(days=1)),
     )
 }

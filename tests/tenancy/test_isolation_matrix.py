@@ -136,6 +136,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/settings/reconciliation"): {"cutoff_day": 31, "cutoff_minutes": 1440, "tax_rate": "0.13"},
     ("PUT", "/api/v1/material-prices"): {"item_id": "{item_id}", "unit_price": "2"},
     ("PUT", "/api/v1/notifications/preferences"): [],
+    ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",

@@ -1,0 +1,108 @@
+"""Response-time rules with a controllable clock: a reminder before the
+limit, the escalation after it to the supplier admin and the planner who
+issued the order, the breach recorded with its times and resolved when
+done; a line behind plan warned once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from portal.jobs.runner import run_due_jobs
+from tests.integration.orders.conftest import OrderWorld, draft, fire, shop
+
+__all__ = ["shop"]
+
+
+def kinds(client: Any, shop: OrderWorld, who: str, order_id: str) -> list[str]:
+    items = client.get("/api/v1/notifications", headers=shop.as_(who)).json()["items"]
+    return [item["kind"] for item in items if item["link"] == f"/orders/{order_id}"]
+
+
+def breach(run: Any, record_id: str, kind: str) -> Any:
+    from uuid import UUID
+
+    from portal.sla.tables import ResponseBreach
+    from tenants.context import system_scope
+
+    async def read() -> Any:
+        async with system_scope("test"):
+            return (
+                await ResponseBreach.select().where((ResponseBreach.record_id == UUID(record_id)) & (ResponseBreach.kind == kind)).first()
+            )
+
+    return run(read)
+
+
+def test_the_admin_sets_the_rule_and_bad_values_are_refused(client: Any, shop: OrderWorld) -> None:
+    defaults = client.get("/api/v1/settings/response-times", headers=shop.as_("supplier_admin"))
+    assert defaults.status_code == 200
+    assert defaults.json()["accept_hours"] == 48
+    body = {"accept_hours": 24, "acknowledge_hours": 12, "receipt_hours": 48, "remind_before_hours": 4, "progress_margin_percent": 15}
+    saved = client.put("/api/v1/settings/response-times", json=body, headers=shop.as_("admin"))
+    assert saved.status_code == 200, saved.text
+    assert client.get("/api/v1/settings/response-times", headers=shop.as_("planner")).json()["accept_hours"] == 24
+    refused = client.put("/api/v1/settings/response-times", json={**body, "accept_hours": 0}, headers=shop.as_("admin"))
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["fields"]) == ["accept_hours"]
+    assert client.put("/api/v1/settings/response-times", json=body, headers=shop.as_("planner")).status_code == 403
+
+
+def test_an_order_not_accepted_is_reminded_then_escalated_then_resolved(client: Any, run: Any, shop: OrderWorld) -> None:
+    from portal.sla.services import check
+
+    order = fire(client, shop, draft(client, shop)["id"], "planner", "issue").json()
+    issued = datetime.fromisoformat(order["issued_at"])
+    run(run_due_jobs)
+    # Defaults: 48 h to accept, the reminder 8 h before.
+    run(lambda: check(issued + timedelta(hours=39)))
+    run(run_due_jobs)
+    assert "sla.reminder" not in kinds(client, shop, "supplier_admin", order["id"])
+
+    run(lambda: check(issued + timedelta(hours=41)))
+    run(lambda: check(issued + timedelta(hours=42)))
+    run(run_due_jobs)
+    assert kinds(client, shop, "supplier_admin", order["id"]).count("sla.reminder") == 1
+    assert kinds(client, shop, "supplier_operator", order["id"]).count("sla.reminder") == 1
+    assert "sla.reminder" not in kinds(client, shop, "planner", order["id"])
+
+    run(lambda: check(issued + timedelta(hours=49)))
+    run(lambda: check(issued + timedelta(hours=50)))
+    run(run_due_jobs)
+    assert kinds(client, shop, "supplier_admin", order["id"]).count("sla.escalated") == 1
+    assert kinds(client, shop, "planner", order["id"]).count("sla.escalated") == 1
+    assert "sla.escalated" not in kinds(client, shop, "supplier_operator", order["id"])
+    assert "sla.escalated" not in kinds(client, shop, "other_supplier_admin", order["id"])
+
+    row = breach(run, order["id"], "accept")
+    assert row["due_at"] == issued + timedelta(hours=48)
+    assert row["reminded_at"] == issued + timedelta(hours=41)
+    assert row["escalated_at"] == issued + timedelta(hours=49)
+    assert row["resolved_at"] is None
+    assert fire(client, shop, order["id"], "supplier_admin", "accept").status_code == 200
+    run(lambda: check(issued + timedelta(hours=51)))
+    assert breach(run, order["id"], "accept")["resolved_at"] == issued + timedelta(hours=51)
+
+
+def test_a_line_whose_progress_lags_the_time_elapsed_is_warned_once(client: Any, run: Any, shop: OrderWorld) -> None:
+    from portal.sla.services import check
+
+    order = fire(client, shop, draft(client, shop, days=10)["id"], "planner", "issue").json()
+    assert fire(client, shop, order["id"], "supplier_admin", "accept").status_code == 200
+    issued = datetime.fromisoformat(order["issued_at"])
+    run(lambda: check(issued + timedelta(days=1)))
+    run(run_due_jobs)
+    assert "progress.behind" not in kinds(client, shop, "planner", order["id"])
+    # Six of ten days gone, nothing reported: more than 20 points behind.
+    run(lambda: check(issued + timedelta(days=6)))
+    run(lambda: check(issued + timedelta(days=7)))
+    run(run_due_jobs)
+    assert kinds(client, shop, "planner", order["id"]).count("progress.behind") == 1
+    assert kinds(client, shop, "supplier_operator", order["id"]).count("progress.behind") == 1
+    # Past the due date: overdue, escalated to the supplier admin and the planner.
+    run(lambda: check(issued + timedelta(days=12)))
+    run(run_due_jobs)
+    assert kinds(client, shop, "supplier_admin", order["id"]).count("progress.overdue") == 1
+    assert kinds(client, shop, "planner", order["id"]).count("progress.overdue") == 1
+    line = order["lines"][0]["id"]
+    assert breach(run, line, "overdue")["escalated_at"] == issued + timedelta(days=12)
