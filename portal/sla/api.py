@@ -61,7 +61,9 @@ class ResponseRulePages(Controller):
 
 def _form(values: Any, error: DomainError | None = None) -> Template:
     message, fields = error.translated() if error else (None, {})
-    current = values if isinstance(values, dict) else {name: getattr(values, name) for name in LIMITS}
+    current = (
+        {name: values.get(name, "") for name in LIMITS} if isinstance(values, dict) else {name: getattr(values, name) for name in LIMITS}
+    )
     return Template(
         template_name="admin/response_times.html",
         context={"values": current, "error": message, "fields": fields, "active_nav": "users"},

@@ -106,3 +106,21 @@ def test_a_line_whose_progress_lags_the_time_elapsed_is_warned_once(client: Any,
     assert kinds(client, shop, "planner", order["id"]).count("progress.overdue") == 1
     line = order["lines"][0]["id"]
     assert breach(run, line, "overdue")["escalated_at"] == issued + timedelta(days=12)
+
+
+def test_the_admins_page_saves_the_rule_and_keeps_what_was_typed_on_a_mistake(client: Any, shop: OrderWorld) -> None:
+    from tests.support.factories import page_headers
+
+    headers = page_headers(client, shop.as_("admin")["authorization"].removeprefix("Bearer "))
+    page = client.get("/admin/response-times", headers=headers)
+    assert page.status_code == 200
+    assert 'name="accept_hours"' in page.text
+    form = {"_csrf_token": headers["x-csrftoken"], "accept_hours": "36", "acknowledge_hours": "12", "receipt_hours": "48"}
+    form.update(remind_before_hours="6", progress_margin_percent="10")
+    saved = client.post("/admin/response-times", data=form, headers=headers, follow_redirects=False)
+    assert saved.status_code == 303
+    assert client.get("/api/v1/settings/response-times", headers=shop.as_("admin")).json()["accept_hours"] == 36
+    wrong = client.post("/admin/response-times", data={**form, "accept_hours": "0", "receipt_hours": "49"}, headers=headers)
+    assert wrong.status_code == 400
+    assert 'value="49"' in wrong.text
+    assert client.get("/api/v1/settings/response-times", headers=shop.as_("admin")).json()["receipt_hours"] == 48
