@@ -1,0 +1,283 @@
+"""The job queue on PostgreSQL: jobs per second with one and two
+``portal worker`` processes, and the delay from an event to its email
+reaching an SMTP server, each printed beside a floor measured in the same
+run and the budget.
+
+    .venv/bin/python bench/jobs.py                  # 3,000 jobs per run, 10 s of events at 50/s
+    .venv/bin/python bench/jobs.py --jobs 500 --seconds 3    # a quick run
+
+A throwaway PostgreSQL cluster (tests/support/postgres.py), migrated as the
+owner; workers connect as the unprivileged app role, as in production.
+
+- Throughput: ``--jobs`` no-op jobs (``bench.noop``) queued at once, then
+  1 and then 2 workers (``--concurrency`` each) run them; jobs per second
+  from the first claim to the last completion. Floor: the same number of
+  jobs taken through the two statements a job costs at least (claim,
+  complete), one after another on one connection, with no queue logic.
+- Delay: a real ``emit("order.issued")`` every 1/``--rate`` s for
+  ``--seconds`` s, each to one supplier user; two workers run the dispatch
+  and the mail jobs against a local aiosmtpd server; delay = the moment the
+  server took the message minus the moment the event was committed. Floor:
+  ``send_email`` straight to the same server (no queue). Budget: p95 under
+  2 s at 50 events/s.
+
+It prints figures and never asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BUDGET_P95_SECONDS = 2.0
+
+
+async def noop(payload: dict[str, Any]) -> None:
+    """The ``bench.noop`` job: nothing, so the queue's own cost shows."""
+
+
+def _register() -> None:
+    from datetime import timedelta
+
+    from portal.jobs.registry import Handler, register
+
+    register(Handler("bench.noop", "bench.jobs:noop", timeout=timedelta(seconds=30)))
+
+
+if __name__ != "__main__":
+    # Imported by a worker through PORTAL_JOB_MODULES=bench.jobs.
+    _register()
+
+
+def _workers(count: int, concurrency: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "portal", "worker", "--concurrency", str(concurrency)]
+    return [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=60)
+
+
+async def _count(status: str, kind: str | None = None) -> int:
+    from portal.jobs.queue import _transaction
+    from portal.jobs.tables import Job
+
+    async with _transaction():
+        query = Job.count().where(Job.status == status)
+        if kind:
+            query = query.where(Job.kind == kind)
+        return int(await query)
+
+
+async def _queue_noops(n: int) -> None:
+    from portal.jobs import enqueue
+    from portal.jobs.queue import _transaction
+
+    for start in range(0, n, 500):
+        async with _transaction():
+            for _ in range(min(500, n - start)):
+                await enqueue("bench.noop")
+
+
+async def _wait_for(target: int) -> None:
+    # Polls the table the workers write: there is no event to await across processes.
+    while await _count("done", "bench.noop") < target:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+
+
+async def _throughput(n: int, workers: int, concurrency: int, env: dict[str, str], done_before: int) -> float:
+    """Workers started and warmed up first (one job each), then ``n`` jobs
+    queued at once; from the queueing to the last completion."""
+    processes = _workers(workers, concurrency, env)
+    try:
+        await _queue_noops(workers)
+        await _wait_for(done_before + workers)
+        started = time.perf_counter()
+        await _queue_noops(n)
+        await _wait_for(done_before + workers + n)
+        elapsed = time.perf_counter() - started
+    finally:
+        _stop(processes)
+    return n / elapsed
+
+
+async def _floor_throughput(n: int) -> float:
+    """Two statements per job on one connection: the least a job costs."""
+    from portal.db import get_engine
+
+    engine: Any = get_engine()
+    connection = await engine.get_new_connection()
+    try:
+        ids = [row["id"] for row in await connection.fetch("SELECT id FROM job WHERE kind = 'bench.noop' LIMIT $1", n)]
+        started = time.perf_counter()
+        for job_id in ids:
+            await connection.execute("UPDATE job SET worker = 'floor', lease_until = now() WHERE id = $1", job_id)
+            await connection.execute("UPDATE job SET finished_at = now() WHERE id = $1", job_id)
+        return len(ids) / (time.perf_counter() - started)
+    finally:
+        await connection.close()
+
+
+async def _world() -> tuple[Any, Any]:
+    from tenants.context import operator_context, system_scope
+    from tenants.tables import Tenant
+    from tests.support.factories import make_world
+
+    world = await make_world("bench")
+    async with system_scope("bench"):
+        tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
+    return world, operator_context(tenant, "bench")
+
+
+async def _delays(rate: float, seconds: float, env: dict[str, str], smtp: Any) -> tuple[list[float], list[float]]:
+    from portal.notifications.mail import Email, send_email
+    from portal.notifications.services import emit
+    from portal.settings import get_settings
+    from tenants.context import tenant_scope
+
+    world, context = await _world()
+    supplier = world.supplier_ids[0]
+    admin = world.accounts["supplier_admin"].user_id
+    # Floor: straight to the SMTP server, no queue.
+    floor = []
+    direct = dataclasses.replace(get_settings(), smtp_url=smtp.url)
+    for i in range(20):
+        sent = time.time()
+        await send_email(Email(to="floor@bench.example", subject=f"floor {i}", text="."), direct)
+        floor.append(smtp.arrivals[f"floor {i}"] - sent)
+    processes = _workers(2, 8, env)
+    emitted: dict[str, float] = {}
+    try:
+        await asyncio.sleep(3)  # the workers start
+        count = int(rate * seconds)
+        started = time.perf_counter()
+        for i in range(count):
+            number = f"B-{i:05d}"
+            async with tenant_scope(context):
+                await emit("order.issued", supplier=supplier, users=[admin], params={"number": number, "buyer": "bench"})
+            emitted[number] = time.time()
+            pause = started + (i + 1) / rate - time.perf_counter()
+            if pause > 0:
+                await asyncio.sleep(pause)
+        deadline = time.time() + 120
+        # The SMTP server runs in a thread of its own: poll what it recorded.
+        while len([key for key in emitted if key in smtp.numbers]) < count and time.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+    finally:
+        _stop(processes)
+    delays = [smtp.numbers[number] - at for number, at in emitted.items() if number in smtp.numbers]
+    return delays, floor
+
+
+class _Smtp:
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        from tests.support.ports import free_port
+
+        self.arrivals: dict[str, float] = {}
+        self.numbers: dict[str, float] = {}
+        smtp = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                from email import policy
+                from email.parser import BytesParser
+
+                message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+                subject = str(message["Subject"])
+                now = time.time()
+                smtp.arrivals[subject] = now
+                for word in subject.split():
+                    if word.startswith("B-"):
+                        smtp.numbers[word] = now
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+
+def _quantiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[max(int(len(ordered) * 0.95) - 1, 0)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    from tests.support.postgres import PostgresCluster
+
+    cluster = PostgresCluster.start()
+    var = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
+    smtp = _Smtp()
+    smtp.controller.start()
+    try:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
+        env.update(
+            PORTAL_VAR_DIR=str(var),
+            PORTAL_STORAGE_URL=f"file://{var}/blobs",
+            PORTAL_DATABASE_URL=cluster.app_url,
+            PORTAL_MIGRATION_DATABASE_URL=cluster.owner_url,
+            PORTAL_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
+            PORTAL_PASSWORD_HASH="cheap",
+            PORTAL_JOB_MODULES="bench.jobs",
+            PORTAL_JOBS_POLL_SECONDS="0.2",
+            PORTAL_SMTP_URL=smtp.url,
+        )
+        subprocess.run([sys.executable, "-m", "portal", "migrate"], check=True, capture_output=True, cwd=ROOT, env=env)
+        os.environ.update(env)
+        _register()
+
+        async def run() -> None:
+            from portal.db import get_engine, start_engine, stop_engine
+
+            engine = get_engine()
+            await start_engine(engine)
+            try:
+                one = await _throughput(args.jobs, 1, args.concurrency, env, 0)
+                two = await _throughput(args.jobs, 2, args.concurrency, env, args.jobs + 1)
+                floor = await _floor_throughput(args.jobs)
+                print(f"jobs/s through the queue ({args.jobs} no-op jobs, --concurrency {args.concurrency} per worker)")
+                print(f"  1 worker   {one:8.0f} jobs/s")
+                print(f"  2 workers  {two:8.0f} jobs/s")
+                print(f"  floor      {floor:8.0f} jobs/s   (claim + complete statements alone, one connection, no queue)")
+                delays, direct = await _delays(args.rate, args.seconds, env, smtp)
+                p50, p95 = _quantiles(delays)
+                f50, f95 = _quantiles(direct)
+                print(
+                    f"event -> email at the SMTP server ({len(delays)} of {int(args.rate * args.seconds)} events at {args.rate:g}/s, 2 workers)"
+                )
+                print(f"  p50 {p50 * 1000:7.0f} ms   p95 {p95 * 1000:7.0f} ms   budget p95 {BUDGET_P95_SECONDS * 1000:.0f} ms")
+                print(f"  floor: send_email straight to the server p50 {f50 * 1000:.0f} ms, p95 {f95 * 1000:.0f} ms")
+            finally:
+                await stop_engine(engine)
+
+        asyncio.run(run())
+    finally:
+        smtp.controller.stop()
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
