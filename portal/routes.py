@@ -26,6 +26,7 @@ from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
 from portal.quality.api import DocumentReviewApi, OrderQcApi, QcRequirementApi
 from portal.quality.pages import QualityPages
+from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
 from tenants.routes import tenant_routes
 
 
@@ -71,4 +72,8 @@ def domain_routes() -> list[Any]:
         OrderQcApi,
         DocumentReviewApi,
         QualityPages,
+        StatementApi,
+        StatementAdjustmentApi,
+        ReconciliationSettingsApi,
+        MaterialPriceApi,
     ]
