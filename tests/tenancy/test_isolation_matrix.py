@@ -161,11 +161,12 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "attached_type": "order",
         "attached_id": "{order_id}",
     },
-    ("POST", "/api/v1/statements/compute"): {"supplier_id": "{supplier_id}", "period": "2025-03"},
+    # A period each: the matrix closes 2025-03, which a computation would then refuse.
+    ("POST", "/api/v1/statements/compute"): {"supplier_id": "{supplier_id}", "period": "2025-04"},
     ("POST", "/api/v1/statements/close"): {"supplier_id": "{supplier_id}", "period": "2025-03"},
-    ("POST", "/api/v1/statement-adjustments"): {"supplier_id": "{supplier_id}", "period": "2025-03", "amount": "1", "reason": "matrix"},
+    ("POST", "/api/v1/statement-adjustments"): {"supplier_id": "{supplier_id}", "period": "2025-05", "amount": "1", "reason": "matrix"},
     ("PUT", "/api/v1/settings/reconciliation"): {"cutoff_day": 31, "cutoff_minutes": 1440, "tax_rate": "0.13"},
-    ("PUT", "/api/v1/material-prices"): {"item_id": "{item_id}", "unit_price": "2"},
+    ("PUT", "/api/v1/material-prices"): {"item_id": "{material_id}", "unit_price": "2"},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,
