@@ -26,6 +26,7 @@ from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
 from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
 from portal.quality.pages import QualityPages, RejectReasonPages
+from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
 from tenants.routes import tenant_routes
 
 
@@ -74,4 +75,8 @@ def domain_routes() -> list[Any]:
         ItemQcTemplateApi,
         RejectReasonApi,
         RejectReasonPages,
+        StatementApi,
+        StatementAdjustmentApi,
+        ReconciliationSettingsApi,
+        MaterialPriceApi,
     ]

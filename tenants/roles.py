@@ -71,6 +71,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "quality.review": frozenset({Role.ADMIN, Role.QA}),
     "quality.override": frozenset({Role.ADMIN, Role.QA}),
     "quality.configure": frozenset({Role.ADMIN}),
+    "statements.view": frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN}),
+    "statements.manage": frozenset({Role.ADMIN, Role.FINANCE}),
+    "statements.approve": frozenset({Role.ADMIN, Role.FINANCE}),
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -110,6 +113,9 @@ ACTION_LABELS = {
     "quality.review": N_("Approve or reject QC documents"),
     "quality.override": N_("Accept goods while QC documents are still owed, with a reason"),
     "quality.configure": N_("Set the reasons for rejecting goods"),
+    "statements.view": N_("See period statements"),
+    "statements.manage": N_("Compute, close and send period statements; propose adjustments"),
+    "statements.approve": N_("Approve another person's statement adjustments"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

@@ -265,8 +265,10 @@ async def create_order(data: OrderCreate) -> OrderOut:
         supplier = await scoped(Supplier).get(data.supplier_id)
     except NotFound:
         raise InvalidOrder(fields={"supplier_id": N_("This supplier does not exist.")}) from None
-    currency = context.currency
+    currency = (data.currency or context.currency).strip().upper()
     problems = await _check_lines(data.lines, currency, issuing_on=None)
+    if currency not in CURRENCY_DECIMALS:
+        problems["currency"] = N_("This currency is not supported.")
     if problems:
         raise InvalidOrder(fields=problems, decimals=CURRENCY_DECIMALS.get(currency, 2))
     number = (data.number or "").strip()

@@ -24,6 +24,8 @@ ADMIN_PLANNER = frozenset({Role.ADMIN, Role.PLANNER})
 ADMIN_QA = frozenset({Role.ADMIN, Role.QA})
 ADMIN = frozenset({Role.ADMIN})
 SUPPLIERS = frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR})
+ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
+STATEMENT_READERS = frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN})
 
 PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/account"): EVERYONE,
@@ -122,6 +124,16 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("PUT", "/api/v1/progress-stages"): ADMIN,
     ("GET", "/api/v1/qc-requirements"): EVERYONE,
     ("GET", "/api/v1/qc-requirements/{requirement_id:uuid}"): EVERYONE,
+    ("PUT", "/api/v1/material-prices"): ADMIN_FINANCE,
+    ("GET", "/api/v1/settings/reconciliation"): STATEMENT_READERS,
+    ("PUT", "/api/v1/settings/reconciliation"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statement-adjustments"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statement-adjustments/{adjustment_id:uuid}/approve"): ADMIN_FINANCE,
+    ("GET", "/api/v1/statements"): STATEMENT_READERS,
+    ("POST", "/api/v1/statements/close"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statements/compute"): ADMIN_FINANCE,
+    ("GET", "/api/v1/statements/{statement_id:uuid}"): STATEMENT_READERS,
+    ("POST", "/api/v1/statements/{statement_id:uuid}/send"): ADMIN_FINANCE,
     ("POST", "/api/v1/qc-requirements/{requirement_id:uuid}/waive"): ADMIN_PLANNER_QA,
     ("GET", "/api/v1/reject-reasons"): EVERYONE,
     ("PUT", "/api/v1/reject-reasons"): ADMIN,
