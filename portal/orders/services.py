@@ -21,7 +21,7 @@ from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.items.tables import Item
-from portal.notifications.mail import Email, send_email
+from portal.notifications.mail import Email, queue_email
 from portal.orders.schemas import (
     BoardOut,
     InboxOut,
@@ -582,7 +582,7 @@ async def notify_supplier(order: Order, subject: str, body: str, reason: str = "
     with use_locale(tenant["locale"] if tenant else "zh_CN"):
         subject_text, body_text = gettext(subject, **params), gettext(body, **params)
     for row in rows:
-        await send_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
+        await queue_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
 
 
 # ---------------------------------------------------------------- board and inbox
