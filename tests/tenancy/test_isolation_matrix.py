@@ -130,6 +130,8 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "lines": [{"id": "{order_line_id}", "item_id": "{item_id}", "quantity": "7", "unit_price": "2", "due_date": "{due}"}],
         "reason": "isolation matrix",
     },
+    ("PUT", "/api/v1/items/{item_id:uuid}/qc-templates"): [],
+    ("PUT", "/api/v1/reject-reasons"): {"labels": ["Isolation matrix"]},
     ("POST", "/api/v1/orders/{order_id:uuid}/transitions"): {"event": "start", "reason": "isolation matrix"},
     ("POST", "/api/v1/deliveries/{delivery_id:uuid}/cancel"): {"reason": "isolation matrix"},
     ("POST", "/api/v1/deliveries/{delivery_id:uuid}/receipt"): {"lines": [{"line_id": "{delivery_line_id}", "accepted_quantity": "4"}]},
