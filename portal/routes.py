@@ -27,6 +27,7 @@ from portal.progress.pages import ProgressPages, StagePages
 from portal.quality.api import DocumentReviewApi, OrderQcApi, QcRequirementApi
 from portal.quality.pages import QualityPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
+from portal.reconciliation.pages import StatementPages
 from tenants.routes import tenant_routes
 
 
@@ -76,4 +77,5 @@ def domain_routes() -> list[Any]:
         StatementAdjustmentApi,
         ReconciliationSettingsApi,
         MaterialPriceApi,
+        StatementPages,
     ]
