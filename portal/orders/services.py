@@ -21,7 +21,7 @@ from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.items.tables import Item
-from portal.notifications.mail import Email, send_email
+from portal.notifications.mail import Email, queue_email
 from portal.orders.schemas import (
     BoardOut,
     InboxOut,
@@ -487,6 +487,11 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     await _save_guarded(order, version, **changes)
     if event in {Event.ISSUE, Event.REISSUE}:
         await _share_order_documents(order)
+        # Quality builds on orders (and imports them), so it is reached here
+        # rather than at the top: the items' QC templates fill the checklist.
+        from portal.quality.templates import fill_checklist
+
+        await fill_checklist(order)
     await record(
         f"order.{event.value}",
         entity_type="order",
@@ -577,7 +582,7 @@ async def notify_supplier(order: Order, subject: str, body: str, reason: str = "
     with use_locale(tenant["locale"] if tenant else "zh_CN"):
         subject_text, body_text = gettext(subject, **params), gettext(body, **params)
     for row in rows:
-        await send_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
+        await queue_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
 
 
 # ---------------------------------------------------------------- board and inbox

@@ -124,6 +124,8 @@ def _due() -> str:
 # caller's own seeded id. Pages post an empty form (plus the CSRF token).
 SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/items/{item_id:uuid}/bom"): [],
+    ("PUT", "/api/v1/items/{item_id:uuid}/qc-templates"): [],
+    ("PUT", "/api/v1/reject-reasons"): {"labels": ["Isolation matrix"]},
     ("PATCH", "/api/v1/orders/{order_id:uuid}"): {"version": 1, "lines": []},
     ("POST", "/api/v1/orders/{order_id:uuid}/transitions"): {"event": "start", "reason": "isolation matrix"},
     ("POST", "/api/v1/deliveries/{delivery_id:uuid}/cancel"): {"reason": "isolation matrix"},
