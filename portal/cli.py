@@ -198,6 +198,10 @@ def describe(settings: Settings) -> dict[str, Any]:
         "PORTAL_AUDIT_KEY": f"{'set' if settings.audit_key else 'derived from PORTAL_SECRET_KEY'} (key id {ring_of(settings).current.id})",
         "PORTAL_AUDIT_OLD_KEYS": len(settings.audit_old_keys),
         "PORTAL_UPLOAD_LIMITS_MB": ",".join(f"{key}={size // MB}" for key, size in settings.upload_limits.items()),
+        "PORTAL_METRICS_TOKEN": "set" if settings.metrics_token else "unset: /metrics answers 404",
+        "PORTAL_RATE_LIMITS": ",".join(f"{name}={rate}" for name, rate in settings.rate_limits.items()) or "off",
+        "PORTAL_STATEMENT_TIMEOUT_MS": settings.statement_timeout_ms,
+        "PORTAL_SLOW_QUERY_MS": settings.slow_query_ms,
     }
 
 

@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "portal.deliveries.piccolo_app",
         "portal.progress.piccolo_app",
         "portal.quality.piccolo_app",
+        "portal.limits.piccolo_app",
     ]
 )
