@@ -18,5 +18,7 @@ APP_REGISTRY = AppRegistry(
         "portal.progress.piccolo_app",
         "portal.quality.piccolo_app",
         "portal.limits.piccolo_app",
+        "portal.reconciliation.piccolo_app",
+        "portal.jobs.piccolo_app",
     ]
 )

@@ -30,6 +30,7 @@ LOGIN_DELAY_STEP_SECONDS = 0.2
 STATEMENT_TIMEOUT_MS = 30_000
 SLOW_QUERY_MS = 500
 METRICS_TOKEN_MIN_LENGTH = 16
+JOBS_POLL_SECONDS = 1.0
 
 
 class ConfigError(Exception):
@@ -77,6 +78,12 @@ class Settings:
     statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
     # PostgreSQL: statements slower than this are logged; 0 = none.
     slow_query_ms: int = SLOW_QUERY_MS
+    # The embedded default runs jobs inside the app process; production
+    # turns this off and runs `portal worker` processes instead.
+    jobs_in_process: bool = True
+    jobs_poll_seconds: float = JOBS_POLL_SECONDS
+    # Modules imported by every job runner to register more handlers.
+    job_modules: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -147,6 +154,9 @@ class Settings:
             rate_limits=_rate_limits(env.get("PORTAL_RATE_LIMITS")),
             statement_timeout_ms=_milliseconds("PORTAL_STATEMENT_TIMEOUT_MS", env.get("PORTAL_STATEMENT_TIMEOUT_MS"), STATEMENT_TIMEOUT_MS),
             slow_query_ms=_milliseconds("PORTAL_SLOW_QUERY_MS", env.get("PORTAL_SLOW_QUERY_MS"), SLOW_QUERY_MS),
+            jobs_in_process=_flag("PORTAL_JOBS_IN_PROCESS", env.get("PORTAL_JOBS_IN_PROCESS", "true")),
+            jobs_poll_seconds=_poll_seconds(env.get("PORTAL_JOBS_POLL_SECONDS")),
+            job_modules=tuple(filter(None, (part.strip() for part in env.get("PORTAL_JOB_MODULES", "").split(",")))),
         )
 
 
@@ -203,6 +213,26 @@ def _milliseconds(variable: str, value: str | None, default: int) -> int:
     if not value.strip().isdigit() or int(value) > 3_600_000:
         raise ConfigError(variable, f"use a whole number of milliseconds from 0 (off) to 3600000, not {value!r}")
     return int(value)
+
+
+def _flag(variable: str, value: str) -> bool:
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ConfigError(variable, f"use true or false, not {value!r}")
+
+
+def _poll_seconds(value: str | None) -> float:
+    if value is None:
+        return JOBS_POLL_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError("PORTAL_JOBS_POLL_SECONDS", f"must be a number of seconds, not {value!r}") from None
+    if not 0.05 <= seconds <= 60:
+        raise ConfigError("PORTAL_JOBS_POLL_SECONDS", f"use 0.05 to 60 seconds, not {value}")
+    return seconds
 
 
 def _storage_url(url: str) -> str:
