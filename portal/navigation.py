@@ -1,6 +1,6 @@
 """The app's navigation: one list of places, filtered by what the signed-in
 person may do. The side bar (desktop) shows them all; the phone's bottom bar
-keeps the first ones and puts the rest under "More", so that no item is ever
+keeps the first ones and puts the rest under "Menu", so that no item is ever
 pushed off a 360 px screen (tests/tenancy/test_navigation.py and
 tests/browser/test_navigation.py hold both to it)."""
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from portal.i18n import N_, gettext
 from tenants.context import TenantContext
 
-# Bottom bar slots on a phone: four places and "More" fit 360 px in both
+# Bottom bar slots on a phone: four places and "Menu" fit 360 px in both
 # languages with 48 px targets.
 PHONE_SLOTS = 5
 
@@ -83,7 +83,7 @@ class NavItem:
 
 @dataclass(frozen=True)
 class Navigation:
-    """``bar``: always on the phone's bottom bar; ``more``: behind "More"
+    """``bar``: always on the phone's bottom bar; ``more``: behind "Menu"
     there (the desktop side bar shows both)."""
 
     bar: list[NavItem]

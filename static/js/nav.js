@@ -1,4 +1,4 @@
-// The phone's bottom bar: "More" opens the places that do not fit the bar
+// The phone's bottom bar: "Menu" opens the places that do not fit the bar
 // as a sheet above it; a tap elsewhere or Escape closes it. Delegated from
 // the document, so boosted page loads need no re-binding.
 (function () {

@@ -57,7 +57,7 @@ def screenshot_path(tmp_path: Path, name: str) -> str:
 
 def open_place(page: Page, href: str) -> None:
     """Follow the navigation to ``href`` the way a person does: on a phone a
-    place that is not on the bottom bar sits behind "More"."""
+    place that is not on the bottom bar sits behind "Menu"."""
     link = page.locator(f"nav.appnav a[href='{href}']")
     if not link.is_visible():
         page.locator("nav.appnav .appnav-more").click()

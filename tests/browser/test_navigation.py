@@ -1,6 +1,6 @@
 """The navigation on a 360 px phone and on a desktop, in both languages, for
 every role of the demo: each place of the navigation can be reached with a
-tap (on the bar, or behind "More"), lies inside the screen and shows its
+tap (on the bar, or behind "Menu"), lies inside the screen and shows its
 whole label. Which places a role has is the HTML test's business
 (tests/tenancy/test_navigation.py); this one proves they can be used."""
 
@@ -50,7 +50,7 @@ def sign_in(page: Page, email: str) -> None:
 
 def _check_places(page: Page) -> list[str]:
     """Every place of the navigation, checked where a person finds it; the
-    'More' sheet is opened for the places that are not on the bar."""
+    'Menu' sheet is opened for the places that are not on the bar."""
     problems = []
     links = page.locator("nav.appnav a.appnav-item")
     hrefs = [link.get_attribute("href") for link in links.all()]
@@ -59,7 +59,7 @@ def _check_places(page: Page) -> list[str]:
     for index, href in enumerate(hrefs):
         link = links.nth(index)
         if not link.is_visible():
-            assert more.is_visible(), f"{href} is hidden and there is no 'More'"
+            assert more.is_visible(), f"{href} is hidden and there is no 'Menu'"
             more.click()
             expect(link).to_be_visible()
         place = link.evaluate(PLACE_JS)
@@ -93,13 +93,13 @@ def test_every_place_of_every_role_can_be_reached(browser: Browser, live_server:
         context.close()
 
 
-def test_the_more_sheet_on_a_phone_opens_a_place_and_marks_it(phone: Page, tmp_path: Path) -> None:
+def test_the_menu_sheet_on_a_phone_opens_a_place_and_marks_it(phone: Page, tmp_path: Path) -> None:
     """English labels are the longest: the admin's bar holds five places,
-    'Account' is behind 'More', and the page opened from there is marked."""
+    'Account' is behind 'Menu', and the page opened from there is marked."""
     phone.goto("/locale/en")
     sign_in(phone, "admin@acme.example")
     more = phone.locator("nav.appnav .appnav-more")
-    expect(more).to_have_text("More")
+    expect(more).to_have_text("Menu")
     more.click()
     sheet = phone.locator("#appnav-sheet")
     expect(sheet).to_be_visible()
