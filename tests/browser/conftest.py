@@ -59,6 +59,7 @@ def open_place(page: Page, href: str) -> None:
     """Follow the navigation to ``href`` the way a person does: on a phone a
     place that is not on the bottom bar sits behind "Menu"."""
     link = page.locator(f"nav.appnav a[href='{href}']")
+    link.wait_for(state="attached")
     if not link.is_visible():
         page.locator("nav.appnav .appnav-more").click()
     link.click()
