@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal import health, pages, pwa
+from portal import health, metrics, pages, pwa
 from portal.audit.controllers import AuditApi, AuditPages
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
@@ -34,6 +34,7 @@ from tenants.routes import tenant_routes
 def domain_routes() -> list[Any]:
     return [
         health.health,
+        metrics.metrics,
         pages.show_home,
         pages.switch_locale,
         pwa.service_worker,

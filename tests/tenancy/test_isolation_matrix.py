@@ -35,6 +35,7 @@ from tests.tenancy.permissions import PERMISSIONS
 PUBLIC_ROUTES = {
     ("GET", "/"): "start page",
     ("GET", "/health"): "load balancer probe",
+    ("GET", "/metrics"): "Prometheus: 404 without PORTAL_METRICS_TOKEN or through a proxy",
     ("GET", "/locale/{code:str}"): "language preference cookie",
     ("GET", "/login"): "sign-in form",
     ("POST", "/login"): "sign-in form",
