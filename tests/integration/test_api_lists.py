@@ -16,6 +16,7 @@ from tests.support.factories import World, api_token, bearer, make_world
 # attachment header instead.)
 NOT_LISTS = {
     "/api/v1/me": "the caller's own identity",
+    "/api/v1/settings/reconciliation": "the tenant's one set of reconciliation settings",
 }
 
 
