@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal import health, pages, pwa
+from portal import health, metrics, pages, pwa
 from portal.audit.controllers import AuditApi, AuditPages
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
@@ -26,9 +26,10 @@ from portal.orders.transfer_api import OrderTransferApi
 from portal.orders.transfer_pages import OrderTransferPages
 from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
-from portal.quality.api import DocumentReviewApi, OrderQcApi, QcRequirementApi
-from portal.quality.pages import QualityPages
+from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
+from portal.quality.pages import QualityPages, RejectReasonPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
+from portal.reconciliation.pages import StatementPages
 from portal.sla.api import ResponseRuleApi, ResponseRulePages
 from tenants.routes import tenant_routes
 
@@ -36,6 +37,7 @@ from tenants.routes import tenant_routes
 def domain_routes() -> list[Any]:
     return [
         health.health,
+        metrics.metrics,
         pages.show_home,
         pages.switch_locale,
         pwa.service_worker,
@@ -80,8 +82,12 @@ def domain_routes() -> list[Any]:
         OrderQcApi,
         DocumentReviewApi,
         QualityPages,
+        ItemQcTemplateApi,
+        RejectReasonApi,
+        RejectReasonPages,
         StatementApi,
         StatementAdjustmentApi,
         ReconciliationSettingsApi,
         MaterialPriceApi,
+        StatementPages,
     ]

@@ -34,6 +34,18 @@ def signed_in() -> Any:
     return context if isinstance(context, TenantContext) else None
 
 
+def _navigation(context: Any) -> Any:
+    from portal.navigation import navigation
+
+    return navigation(context)
+
+
+def _more_icon() -> str:
+    from portal.navigation import ICONS
+
+    return ICONS["more"]
+
+
 def _role_label(role: str) -> str:
     from tenants.roles import Role
 
@@ -70,6 +82,12 @@ def _qc_state_label(state: str) -> str:
     return STATE_LABELS[state]
 
 
+def _qc_stages() -> list[tuple[str, str]]:
+    from portal.quality.services import STAGES
+
+    return [(key, i18n.gettext(label)) for key, label in STAGES.items()]
+
+
 def _category_label(key: str) -> str:
     from portal.documents.content import CATEGORIES
 
@@ -96,6 +114,8 @@ def build_environment() -> Environment:
     env.globals.update(
         static=static_url,
         me=signed_in,
+        navigation=_navigation,
+        more_icon=_more_icon(),
         role_label=_role_label,
         status_label=_status_label,
         delivery_status_label=_delivery_status_label,
@@ -103,6 +123,7 @@ def build_environment() -> Environment:
         event_label=_event_label,
         qc_state_label=_qc_state_label,
         category_label=_category_label,
+        qc_stages=_qc_stages,
         document_categories=_document_categories,
         current_locale=i18n.current_locale.get,
         locale_names=i18n.LOCALE_NAMES,

@@ -239,6 +239,7 @@ ATTACHMENT_LABELS = {
     "order_line": N_("Order line"),
     "dispatch": N_("Material dispatch"),
     "delivery": N_("Delivery"),
+    "delivery_line": N_("Delivery line"),
     "progress_report": N_("Progress report"),
     "item": N_("Item"),
 }

@@ -36,7 +36,7 @@ class NotificationPages(Controller):
     async def show_badge(self) -> Template:
         """The bell with the unread count (loaded by every page, refreshed
         every 30 s)."""
-        return Template(template_name="notifications/_badge.html", context={"count": await services.unread_count()})
+        return Template(template_name="notifications/_badge.html", context={"count": await services.unread_count(), "placeholder": False})
 
     @post("/read-all")
     async def read_all(self) -> Redirect:

@@ -25,6 +25,7 @@ from portal.orders.schemas import OrderCreate, OrderUpdate
 from portal.orders.states import BUYER_EVENTS, RECEIVING_STATES, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
 from portal.progress.services import order_timeline
 from portal.quality.services import order_checklist, qc_todo
+from portal.reconciliation.services import todo as statements_todo
 from tenants.guards import acting, requires
 from tenants.services.suppliers import list_suppliers
 
@@ -220,9 +221,12 @@ class InboxPages(Controller):
     guards = [requires("orders.view")]
 
     @get("/", name="inbox")
-    async def show_inbox(self) -> Template:
-        """What needs the supplier now: orders to answer, changes to
-        acknowledge, work due soon or late (also the supplier's home)."""
+    async def show_inbox(self) -> Template | Redirect:
+        """What needs the person now: orders to answer, changes to
+        acknowledge, work due soon or late. A supplier's home is this list
+        already, so a supplier goes there (one page, one place in the menu)."""
+        if acting().is_supplier:
+            return Redirect(path="/", status_code=303)
         return Template(template_name="orders/inbox.html", context={**await inbox_context(), "active_nav": "inbox"})
 
 
@@ -232,4 +236,5 @@ async def inbox_context() -> dict[str, Any]:
         "dispatches": await dispatches_to_confirm(),
         "deliveries": await deliveries_to_receive(),
         "qc": await qc_todo(),
+        "statements": await statements_todo(),
     }

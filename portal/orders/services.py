@@ -481,6 +481,11 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     await _save_guarded(order, version, **changes)
     if event in {Event.ISSUE, Event.REISSUE}:
         await _share_order_documents(order)
+        # Quality builds on orders (and imports them), so it is reached here
+        # rather than at the top: the items' QC templates fill the checklist.
+        from portal.quality.templates import fill_checklist
+
+        await fill_checklist(order)
     await record(
         f"order.{event.value}",
         entity_type="order",

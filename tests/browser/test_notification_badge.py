@@ -28,8 +28,8 @@ def api(base: str, email: str) -> httpx.Client:
 
 
 def badge_count(page: Page) -> int:
-    bell = page.locator("#bell")
-    expect(bell).to_be_visible()
+    # The page's bell is a placeholder until its count has loaded.
+    expect(page.locator("#bell[data-loaded]")).to_be_visible()
     count = page.locator("#bell .bell-count")
     return int(count.get_attribute("data-count") or 0) if count.count() else 0
 
