@@ -19,5 +19,6 @@ APP_REGISTRY = AppRegistry(
         "portal.quality.piccolo_app",
         "portal.reconciliation.piccolo_app",
         "portal.jobs.piccolo_app",
+        "portal.conversations.piccolo_app",
     ]
 )
