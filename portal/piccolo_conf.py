@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "portal.limits.piccolo_app",
         "portal.reconciliation.piccolo_app",
         "portal.jobs.piccolo_app",
+        "portal.conversations.piccolo_app",
     ]
 )

@@ -75,6 +75,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "statements.manage": frozenset({Role.ADMIN, Role.FINANCE}),
     "statements.approve": frozenset({Role.ADMIN, Role.FINANCE}),
     "statements.respond": frozenset({Role.SUPPLIER_ADMIN}),
+    "conversations.view": frozenset(Role),
+    "conversations.post": frozenset(Role),
+    # The buyer's side of a record's conversation never reaches a supplier.
+    "conversations.internal": BUYER_ROLES,
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -118,6 +122,9 @@ ACTION_LABELS = {
     "statements.manage": N_("Compute, close and send period statements; propose adjustments"),
     "statements.approve": N_("Approve another person's statement adjustments"),
     "statements.respond": N_("Confirm or dispute the lines of a statement and confirm it"),
+    "conversations.view": N_("Read the conversations on records they can see"),
+    "conversations.post": N_("Write in those conversations, mention people, attach photos"),
+    "conversations.internal": N_("Read and write the buyer's internal notes on a record"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

@@ -55,6 +55,7 @@ HANDLERS: dict[str, Handler] = {
     for handler in (
         Handler("mail.send", "portal.notifications.mail:deliver_job", max_attempts=10, timeout=timedelta(minutes=2)),
         Handler("documents.preview", "portal.documents.previews:preview_job", max_attempts=5),
+        Handler("conversations.announce", "portal.conversations.jobs:announce"),
     )
 }
 

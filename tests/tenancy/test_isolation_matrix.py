@@ -84,9 +84,11 @@ SUPPLIER_BOUND = {
     "statement_id",
     "statement_line_id",
     "adjustment_id",
+    "thread_id",
 }
 # Objects seeded with a parent the first supplier cannot see (Seeded.hidden);
-# a draft statement and a pending adjustment are finance's own.
+# a draft statement and a pending adjustment are finance's own; the
+# buyer's internal thread on the supplier's own order is the buyer's.
 HIDDEN = {
     "order_id",
     "line_id",
@@ -97,6 +99,7 @@ HIDDEN = {
     "statement_id",
     "statement_line_id",
     "adjustment_id",
+    "thread_id",
 }
 
 # Query and body fields holding ids, and the seeded id they take when the
@@ -114,6 +117,7 @@ ID_FIELDS = {
     "order_line_id": "line_id",
     "attached_id": "order_id",
     "entity_id": "order_id",
+    "record_id": "order_id",
 }
 # Fields holding ids the caller makes up itself (an offline report's key).
 CLIENT_IDS = {"client_id"}
@@ -123,7 +127,11 @@ UNREAD_ID_FIELDS = {
     ("POST", "/api/v1/orders", "lines[].id"): "a new order's lines are new: a line id is read only by an update",
 }
 # What goes with an id field so that the id alone decides the answer.
-ID_FIELD_COMPANIONS = {"attached_id": {"attached_type": "order"}, "entity_id": {"entity_type": "order"}}
+ID_FIELD_COMPANIONS = {
+    "attached_id": {"attached_type": "order"},
+    "entity_id": {"entity_type": "order"},
+    "record_id": {"record_type": "order"},
+}
 
 
 def _due() -> str:
@@ -183,6 +191,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/material-prices"): {"item_id": "{material_id}", "unit_price": "2"},
     ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/dispute"): {"comment": "isolation matrix"},
     ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): {"comment": "isolation matrix"},
+    ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,
