@@ -418,3 +418,78 @@ register_attachment_target("message", message_attachment_supplier)
 
 def record_link(record_type: str, record_id: UUID) -> str:
     return RECORD_PAGES[record_type].format(record_id)
+
+
+class Waiting(msgspec.Struct, frozen=True):
+    """A thread whose newest message came from the other side of the table."""
+
+    thread_id: UUID
+    record_type: str
+    record_id: UUID
+    record_label: str
+    link: str
+    side: str
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+_LABELS: dict[str, Any] = {"order": Order.number, "dispatch": Dispatch.number, "delivery": Delivery.number, "document": Document.title}
+
+
+async def _record_labels(threads: list[dict[str, Any]]) -> dict[UUID, str]:
+    labels: dict[UUID, str] = {}
+    for record_type, column in _LABELS.items():
+        ids = [row["record_id"] for row in threads if row["record_type"] == record_type]
+        if ids:
+            table = RECORDS[record_type]
+            rows = await scoped(table).select(table.id, column).where(table.id.is_in(ids))
+            labels.update({row["id"]: row[column._meta.name] for row in rows})
+    return labels
+
+
+async def unanswered(limit: int = 20) -> list[Waiting]:
+    """Shared threads the acting side owes an answer on: the newest message
+    is from the other side (the buyer's for a supplier, the supplier's for
+    the buyer). Newest first."""
+    context = _require("conversations.view")
+    threads = await (
+        scoped(Thread)
+        .select(Thread.id, Thread.record_type, Thread.record_id, Thread.side)
+        .where(Thread.side == SHARED)
+        .where(Thread.last_message_at.is_not_null())
+        .order_by(Thread.last_message_at, ascending=False)
+        .limit(limit * 5)
+    )
+    if not threads:
+        return []
+    newest: dict[UUID, dict[str, Any]] = {}
+    rows = await (
+        scoped(Message)
+        .select(Message.thread, Message.author_side, Message.author_name, Message.body, Message.created_at)
+        .where(Message.thread.is_in([row["id"] for row in threads]))
+        .order_by(Message.created_at, ascending=False)
+    )
+    for row in rows:
+        newest.setdefault(row["thread"], row)
+    mine = _side_of(context)
+    labels = await _record_labels(threads)
+    waiting = []
+    for thread in threads:
+        last = newest.get(thread["id"])
+        if last is None or last["author_side"] == mine or thread["record_id"] not in labels:
+            continue
+        waiting.append(
+            Waiting(
+                thread_id=thread["id"],
+                record_type=thread["record_type"],
+                record_id=thread["record_id"],
+                record_label=labels[thread["record_id"]],
+                link=record_link(thread["record_type"], thread["record_id"]) + "#conversation",
+                side=thread["side"],
+                author_name=last["author_name"],
+                body=last["body"][:140],
+                created_at=last["created_at"],
+            )
+        )
+    return waiting[:limit]

@@ -118,3 +118,28 @@ def test_every_message_is_audited(client: Any, shop: OrderWorld) -> None:
     ).json()["items"]
     assert [event["action"] for event in events] == ["message.posted"]
     assert events[0]["after"]["body"] == "Please confirm the lot numbers"
+
+
+def test_a_mention_and_a_reply_reach_people_by_email_in_their_language(client: Any, shop: OrderWorld, run: Any, var_dir: Any) -> None:
+    from portal.jobs.runner import run_due_jobs
+    from tests.support.factories import outbox_to
+
+    order = _issued(client, shop)
+    thread = _sides(client, shop, "planner", order["id"])["shared"]["id"]
+    operator, planner = shop.world.accounts["supplier_operator"], shop.world.accounts["planner"]
+    assert _send(client, shop, "planner", thread, "Can you send the CMM report?", mentions=[str(operator.user_id)]).status_code == 201
+    assert _send(client, shop, "supplier_operator", thread, "Tomorrow morning").status_code == 201
+    run(run_due_jobs)
+    mention = [mail for mail in outbox_to(var_dir, operator.email) if "#conversation" in _text(mail)]
+    assert len(mention) == 1
+    assert "Can you send the CMM report?" in _text(mention[0])
+    assert f"/orders/{order['id']}#conversation" in _text(mention[0])
+    reply = [mail for mail in outbox_to(var_dir, planner.email) if "#conversation" in _text(mail)]
+    assert len(reply) == 1
+    assert "Tomorrow morning" in _text(reply[0])
+    # The tenant speaks Chinese unless the person chose otherwise.
+    assert "提到了你" in str(mention[0]["Subject"])
+
+
+def _text(mail: Any) -> str:
+    return str(mail.get_body(preferencelist=("plain",)).get_content())
