@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,25 @@ def test_upload_sizes_and_durations_are_measured(live: tuple[Server, LiveWorld])
     assert grew("portal_upload_size_bytes_sum") == len(picture)
     assert grew("portal_upload_processing_seconds_count") == 1
     assert grew("portal_upload_processing_seconds_sum") > 0
+
+
+def test_job_figures_come_from_the_job_table(live: tuple[Server, LiveWorld]) -> None:
+    server, world = live
+    auth = {"authorization": f"Bearer {server.token(world.emails['admin'], world.slug)}"}
+    fields = {"attached_type": "supplier", "attached_id": world.suppliers[0], "category": "photo", "title": "jobs"}
+    uploaded = post(f"{server.base}/api/v1/documents", data=fields, files={"file": ("j.png", samples.png(), "image/png")}, headers=auth)
+    assert uploaded.status_code == 201, uploaded.text
+    document = uploaded.json()["id"]
+    # The preview is a job; this server runs jobs in its own process.
+    deadline = time.monotonic() + 60
+    while get(f"{server.base}/api/v1/documents/{document}", headers=auth).json()["current"]["preview"] != "ready":
+        assert time.monotonic() < deadline, "the preview job did not run"
+        time.sleep(0.2)
+    scraped = scrape(server)
+    assert value(scraped, "portal_jobs", status="done") >= 1
+    for status in ("queued", "running", "failed", "parked"):
+        assert ("portal_jobs", frozenset({("status", status)})) in scraped
+    assert ("portal_jobs_due", frozenset()) in scraped
 
 
 def test_request_log_names_request_id_tenant_and_user_and_no_secret(live: tuple[Server, LiveWorld]) -> None:
