@@ -27,6 +27,7 @@ from portal.progress.pages import ProgressPages, StagePages
 from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
 from portal.quality.pages import QualityPages, RejectReasonPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
+from portal.reconciliation.pages import StatementPages
 from tenants.routes import tenant_routes
 
 
@@ -80,4 +81,5 @@ def domain_routes() -> list[Any]:
         StatementAdjustmentApi,
         ReconciliationSettingsApi,
         MaterialPriceApi,
+        StatementPages,
     ]
