@@ -15,19 +15,18 @@ module's case then expects.
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
 
 from tests.tenancy.matrix import IDENTITIES, Worlds, changed_tables
 from tests.tenancy.test_isolation_matrix import (
     ENDPOINTS,
     ID_FIELD_COMPANIONS,
-    SUPPLIER_USERS,
     Endpoint,
     _call,
     _id_fields,
     _outcome,
     _params,
     database,
+    foreign_values,
     id_key,
     sample_body,
     with_value,
@@ -39,18 +38,6 @@ NO_SUCCESS = {
     ("POST", "/api/v1/documents/uploads"): "direct uploads need S3 storage (409 on files); test_s3.py tries other suppliers' ids there",
     ("POST", "/documents/uploads"): "direct uploads need S3 storage (409 on files); test_s3.py tries other suppliers' ids there",
 }
-
-
-def _foreign_values(worlds: Worlds, key: str, identity: str) -> list[tuple[str, Any]]:
-    """Ids the caller may not name, and a missing one: for supplier users
-    also the other supplier's and the hidden parent's (where they differ
-    from its own: items belong to the tenant, not to a supplier)."""
-    values = [("another tenant's", worlds.foreign_ids[key]), ("a missing", uuid4())]
-    if identity in SUPPLIER_USERS:
-        for label, ids in (("another supplier's", worlds.other_supplier), ("a hidden parent's", worlds.hidden)):
-            if ids[key] != worlds.own[key]:
-                values.append((label, ids[key]))
-    return values
 
 
 @_params([endpoint for endpoint in ENDPOINTS if endpoint.method == "GET" or endpoint.takes_json])
@@ -67,7 +54,7 @@ def test_ids_in_query_and_body_answer_like_missing_ones(
             key = id_key(endpoint, name)
             assert key is not None
             answers = {}
-            for label, value in _foreign_values(worlds, key, identity):
+            for label, value in foreign_values(worlds, key, identity):
                 extra: dict[str, Any] = {}
                 if name in query:
                     extra["query"] = {name: str(value), **ID_FIELD_COMPANIONS.get(name, {})}

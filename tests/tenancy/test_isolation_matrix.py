@@ -433,6 +433,18 @@ def changes_nothing(client: Any, worlds: Worlds, endpoint: Endpoint) -> Iterator
         assert changed == [], f"{endpoint}: refused calls changed these tables: {changed}"
 
 
+def foreign_values(worlds: Worlds, key: str, identity: str) -> list[tuple[str, Any]]:
+    """Ids the caller may not name, and a missing one: for supplier users
+    also the other supplier's and the hidden parent's (where they differ
+    from its own: items belong to the tenant, not to a supplier)."""
+    values = [("another tenant's", worlds.foreign_ids[key]), ("a missing", uuid4())]
+    if identity in SUPPLIER_USERS:
+        for label, ids in (("another supplier's", worlds.other_supplier), ("a hidden parent's", worlds.hidden)):
+            if ids[key] != worlds.own[key]:
+                values.append((label, ids[key]))
+    return values
+
+
 def _like_missing(client: Any, worlds: Worlds, endpoint: Endpoint, ids: dict[str, Any], identity: str, label: str) -> str | None:
     """A problem line when ``ids`` answer differently from ids that do not
     exist (404 for a role the table allows, 403 for one it refuses)."""
