@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.materials import services
 from portal.materials.schemas import BalanceOut, DispatchCreate, DispatchOut, DispatchSummary, MovementCreate, MovementOut, ReceiptIn
+from portal.materials.states import Status
 from portal.pagination import Page, page_of
 from tenants.guards import requires
 
@@ -21,7 +22,7 @@ class DispatchApi(Controller):
     @get("/")
     async def list_dispatches(
         self,
-        status: FromQuery[str | None] = None,
+        status: FromQuery[Status | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
         order_id: FromQuery[UUID | None] = None,
         item_id: FromQuery[UUID | None] = None,
@@ -29,7 +30,7 @@ class DispatchApi(Controller):
         limit: FromQuery[int] = services.PAGE_SIZE,
     ) -> Page[DispatchSummary]:
         """Newest first. Supplier users see only their own, sent dispatches."""
-        items, next_cursor = await services.list_dispatches(status, supplier_id, order_id, item_id, cursor, limit)
+        items, next_cursor = await services.list_dispatches(status.value if status else None, supplier_id, order_id, item_id, cursor, limit)
         return page_of(items, next_cursor)
 
     @post("/", guards=[requires("materials.dispatch")])
@@ -41,12 +42,12 @@ class DispatchApi(Controller):
     async def get_dispatch(self, dispatch_id: FromPath[UUID]) -> DispatchOut:
         return await services.get_dispatch(dispatch_id)
 
-    @post("/{dispatch_id:uuid}/send", status_code=200, guards=[requires("materials.dispatch")])
+    @post("/{dispatch_id:uuid}/send", status_code=200, guards=[requires("materials.dispatch")], errors=[409])
     async def send_dispatch(self, dispatch_id: FromPath[UUID]) -> DispatchOut:
         """The supplier sees the dispatch from now on and is emailed."""
         return await services.send_dispatch(dispatch_id)
 
-    @post("/{dispatch_id:uuid}/receipt", status_code=200, guards=[requires("materials.confirm")])
+    @post("/{dispatch_id:uuid}/receipt", status_code=200, guards=[requires("materials.confirm")], errors=[409])
     async def confirm_receipt(self, dispatch_id: FromPath[UUID], data: JSONBody[ReceiptIn]) -> DispatchOut:
         """Every line with its ``received_quantity``; a ``reason`` where it is
         further from the dispatched quantity than the tenant's tolerance.

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.pagination import Page, page_of
 from portal.quality import services
-from portal.quality.services import RequirementIn, RequirementOut, ReviewIn, ReviewOut, WaiveIn
+from portal.quality.services import RequirementIn, RequirementOut, RequirementState, ReviewIn, ReviewOut, WaiveIn
 from tenants.guards import requires
 
 
@@ -21,7 +21,10 @@ class QcRequirementApi(Controller):
 
     @get("/")
     async def list_requirements(
-        self, status: FromQuery[str | None] = None, order_id: FromQuery[UUID | None] = None, cursor: FromQuery[str | None] = None
+        self,
+        status: FromQuery[RequirementState | None] = None,
+        order_id: FromQuery[UUID | None] = None,
+        cursor: FromQuery[str | None] = None,
     ) -> Page[RequirementOut]:
         """Newest first, each with its ``state`` (missing, pending, rejected,
         approved, waived; filter with ``status``) and the documents that count for it. Supplier users
@@ -33,7 +36,7 @@ class QcRequirementApi(Controller):
     async def get_requirement(self, requirement_id: FromPath[UUID]) -> RequirementOut:
         return await services.get_requirement(requirement_id)
 
-    @post("/{requirement_id:uuid}/waive", guards=[requires("quality.require")], status_code=200)
+    @post("/{requirement_id:uuid}/waive", guards=[requires("quality.require")], status_code=200, errors=[409])
     async def waive_requirement(self, requirement_id: FromPath[UUID], data: JSONBody[WaiveIn]) -> RequirementOut:
         """Waive with a reason (3-1000 characters); it stays on the checklist."""
         return await services.waive_requirement(requirement_id, data)
@@ -49,7 +52,7 @@ class OrderQcApi(Controller):
         """The order's QC checklist, oldest requirement first."""
         return page_of(await services.order_checklist(order_id))
 
-    @post("/", guards=[requires("quality.require")])
+    @post("/", guards=[requires("quality.require")], errors=[409])
     async def add_requirement(self, order_id: FromPath[UUID], data: JSONBody[RequirementIn]) -> RequirementOut:
         """Require a document category (see the documents' categories) on an
         order that is not closed or cancelled; one open requirement per
@@ -67,7 +70,7 @@ class DocumentReviewApi(Controller):
         """Every QA decision on the document, newest first."""
         return page_of(await services.list_reviews(document_id))
 
-    @post("/", guards=[requires("quality.review")])
+    @post("/", guards=[requires("quality.review")], errors=[409])
     async def review_document(self, document_id: FromPath[UUID], data: JSONBody[ReviewIn]) -> ReviewOut:
         """Approve, or reject with a reason, the current version. Send the
         ``version`` you looked at: 409 when a newer one arrived since."""
