@@ -12,7 +12,7 @@ LOCALES := portal/locale
 SYSTEM_PACKAGES := postgresql chromium fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck install system-deps i18n i18n-extract i18n-compile clean
+.PHONY: run test lint typecheck install system-deps i18n i18n-extract i18n-compile clean validate-infra
 
 run: install i18n-compile
 	$(BIN)/portal migrate
@@ -28,6 +28,13 @@ lint: install
 	$(BIN)/ruff check portal tenants tests bench
 	$(BIN)/ruff format --check portal tenants tests bench
 	$(BIN)/mypy
+
+# The container image, compose file and Helm chart, checked without a
+# container engine (tests/unit/infra; the sqlite phase of `make test` runs
+# them too): compose schema, rendered chart against the Kubernetes schemas,
+# hadolint on the Dockerfile.
+validate-infra: install
+	$(BIN)/python -m pytest -q tests/unit/infra
 
 install: $(VENV)/.installed
 

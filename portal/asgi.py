@@ -19,9 +19,10 @@ from litestar.static_files import create_static_files_router
 from portal.allow import allow_header_hook
 from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
 from portal.documents.intake import SpoolUploadMiddleware
-from portal.documents.storage import open_storage
+from portal.documents.storage import open_storage, use_process_storage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.i18n import LocaleMiddleware
+from portal.jobs.runner import in_process_jobs
 from portal.logs import configure_logging, log_requests
 from portal.openapi import DecimalSchema, document_api
 from portal.routes import domain_routes
@@ -39,12 +40,14 @@ def create_app() -> Litestar:
     configure_logging(json=settings.is_production)
     engine = get_engine()
     storage = open_storage(settings)
+    use_process_storage(storage)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await start_engine(engine)
         try:
-            yield
+            async with in_process_jobs(settings):
+                yield
         finally:
             await stop_engine(engine)
 

@@ -137,12 +137,84 @@ def demo(credentials: bool, if_empty: bool) -> None:
 
 
 @main.command()
-def worker() -> None:
-    """Run background jobs (not yet: there are none)."""
-    click.echo(
-        "portal worker: there are no background jobs yet; nothing to run. "
-        "This command will process jobs once notifications and PDF rendering exist."
-    )
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Jobs run at the same time.")
+def worker(concurrency: int) -> None:
+    """Run background jobs until stopped (SIGTERM lets running jobs finish)."""
+    settings = load_settings()
+    preflight(settings)
+    import signal
+
+    from portal.jobs.registry import load_modules
+    from portal.jobs.runner import Runner
+
+    load_modules(settings.job_modules)
+
+    async def work() -> None:
+        runner = Runner(concurrency=concurrency, poll_seconds=settings.jobs_poll_seconds)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, runner.stop)
+        click.echo(f"portal worker {runner.name}: taking jobs ({concurrency} at a time)", err=True)
+        await runner.run()
+
+    run(work)
+
+
+@main.group("jobs", invoke_without_command=True)
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["queued", "running", "failed", "parked", "done"]))
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.pass_context
+def jobs_group(ctx: click.Context, statuses: tuple[str, ...], limit: int) -> None:
+    """List queued, running, failed and parked jobs (newest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    load_settings()
+    from portal.jobs.queue import counts, list_jobs
+
+    async def listing() -> tuple[dict[str, int], list[Any]]:
+        return await counts(), await list_jobs(list(statuses) or None, limit)
+
+    totals, rows = run(listing)
+    click.echo("  ".join(f"{status} {n}" for status, n in totals.items()))
+    for row in rows:
+        error = row.last_error.strip().splitlines()[-1] if row.last_error.strip() else ""
+        click.echo(
+            f"{row.id}  {row.status:8} {row.kind:24} attempts {row.attempts}/{row.max_attempts}  "
+            f"run_at {row.run_at:%Y-%m-%d %H:%M:%S}Z" + (f"  last error: {error}" if error else "")
+        )
+
+
+@jobs_group.command("parked")
+def jobs_parked() -> None:
+    """Parked jobs (gave up after their attempts) with their last error."""
+    load_settings()
+    from portal.jobs.queue import PARKED, list_jobs
+
+    for row in run(lambda: list_jobs([PARKED], 1000)):
+        click.echo(f"{row.id}  {row.kind}  attempts {row.attempts}  parked {row.finished_at:%Y-%m-%d %H:%M:%S}Z")
+        click.echo("    " + row.last_error.replace("\n", "\n    "))
+
+
+@jobs_group.command("retry")
+@click.argument("job_id", type=click.UUID)
+def jobs_retry(job_id: Any) -> None:
+    """Queue a parked or failed job again, its attempts counted from zero."""
+    load_settings()
+    from portal.jobs.queue import retry
+
+    if not run(lambda: retry(job_id)):
+        fail(f"no parked or failed job {job_id}")
+    click.echo(f"portal: job {job_id} queued again")
+
+
+@jobs_group.command("run")
+def jobs_run() -> None:
+    """Run every due job now, in this process, until none is left."""
+    load_settings()
+    from portal.jobs.runner import run_due_jobs
+
+    outcomes = run(run_due_jobs)
+    click.echo("portal: " + (", ".join(f"{n} {status}" for status, n in sorted(outcomes.items())) or "no job was due"))
 
 
 @main.command("create-tenant")
@@ -198,6 +270,9 @@ def describe(settings: Settings) -> dict[str, Any]:
         "PORTAL_AUDIT_KEY": f"{'set' if settings.audit_key else 'derived from PORTAL_SECRET_KEY'} (key id {ring_of(settings).current.id})",
         "PORTAL_AUDIT_OLD_KEYS": len(settings.audit_old_keys),
         "PORTAL_UPLOAD_LIMITS_MB": ",".join(f"{key}={size // MB}" for key, size in settings.upload_limits.items()),
+        "PORTAL_JOBS_IN_PROCESS": "true" if settings.jobs_in_process else "false: run `portal worker`",
+        "PORTAL_JOBS_POLL_SECONDS": settings.jobs_poll_seconds,
+        "PORTAL_JOB_MODULES": ",".join(settings.job_modules) or "-",
     }
 
 

@@ -24,8 +24,9 @@ from portal.orders.transfer_api import OrderTransferApi
 from portal.orders.transfer_pages import OrderTransferPages
 from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
-from portal.quality.api import DocumentReviewApi, OrderQcApi, QcRequirementApi
-from portal.quality.pages import QualityPages
+from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
+from portal.quality.pages import QualityPages, RejectReasonPages
+from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
 from tenants.routes import tenant_routes
 
 
@@ -71,4 +72,11 @@ def domain_routes() -> list[Any]:
         OrderQcApi,
         DocumentReviewApi,
         QualityPages,
+        ItemQcTemplateApi,
+        RejectReasonApi,
+        RejectReasonPages,
+        StatementApi,
+        StatementAdjustmentApi,
+        ReconciliationSettingsApi,
+        MaterialPriceApi,
     ]

@@ -26,6 +26,7 @@ UPLOAD_LIMIT_RANGE_MB = (1, 5000)
 # passwords; production refuses them.
 PASSWORD_HASH_STRENGTHS = ("strong", "cheap")
 LOGIN_DELAY_STEP_SECONDS = 0.2
+JOBS_POLL_SECONDS = 1.0
 
 
 class ConfigError(Exception):
@@ -65,6 +66,12 @@ class Settings:
     hash_strength: str = "strong"
     # Added to a failed sign-in's answer per failure counted on its keys.
     login_delay_step: float = LOGIN_DELAY_STEP_SECONDS
+    # The embedded default runs jobs inside the app process; production
+    # turns this off and runs `portal worker` processes instead.
+    jobs_in_process: bool = True
+    jobs_poll_seconds: float = JOBS_POLL_SECONDS
+    # Modules imported by every job runner to register more handlers.
+    job_modules: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -131,6 +138,9 @@ class Settings:
             audit_old_keys=tuple(filter(None, (part.strip() for part in env.get("PORTAL_AUDIT_OLD_KEYS", "").split(",")))),
             hash_strength=_hash_strength(env.get("PORTAL_PASSWORD_HASH", "strong"), production=environment == "production"),
             login_delay_step=_login_delay_step(env.get("PORTAL_LOGIN_DELAY_STEP")),
+            jobs_in_process=_flag("PORTAL_JOBS_IN_PROCESS", env.get("PORTAL_JOBS_IN_PROCESS", "true")),
+            jobs_poll_seconds=_poll_seconds(env.get("PORTAL_JOBS_POLL_SECONDS")),
+            job_modules=tuple(filter(None, (part.strip() for part in env.get("PORTAL_JOB_MODULES", "").split(",")))),
         )
 
 
@@ -166,6 +176,26 @@ def _login_delay_step(value: str | None) -> float:
     if not 0 <= step <= 1:
         raise ConfigError("PORTAL_LOGIN_DELAY_STEP", f"use 0 to 1 seconds, not {value}")
     return step
+
+
+def _flag(variable: str, value: str) -> bool:
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ConfigError(variable, f"use true or false, not {value!r}")
+
+
+def _poll_seconds(value: str | None) -> float:
+    if value is None:
+        return JOBS_POLL_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError("PORTAL_JOBS_POLL_SECONDS", f"must be a number of seconds, not {value!r}") from None
+    if not 0.05 <= seconds <= 60:
+        raise ConfigError("PORTAL_JOBS_POLL_SECONDS", f"use 0.05 to 60 seconds, not {value}")
+    return seconds
 
 
 def _storage_url(url: str) -> str:

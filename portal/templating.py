@@ -70,6 +70,12 @@ def _qc_state_label(state: str) -> str:
     return STATE_LABELS[state]
 
 
+def _qc_stages() -> list[tuple[str, str]]:
+    from portal.quality.services import STAGES
+
+    return [(key, i18n.gettext(label)) for key, label in STAGES.items()]
+
+
 def _category_label(key: str) -> str:
     from portal.documents.content import CATEGORIES
 
@@ -103,6 +109,7 @@ def build_environment() -> Environment:
         event_label=_event_label,
         qc_state_label=_qc_state_label,
         category_label=_category_label,
+        qc_stages=_qc_stages,
         document_categories=_document_categories,
         current_locale=i18n.current_locale.get,
         locale_names=i18n.LOCALE_NAMES,

@@ -103,7 +103,7 @@ async def load_demo() -> bool:
     created = await load_deliveries_demo([data.slug for data in TENANTS]) or created
     created = await load_progress_demo([data.slug for data in TENANTS]) or created
     created = await load_quality_demo([data.slug for data in TENANTS]) or created
-    # Demo documents are stored outside any request, so no upload's
-    # background task renders their thumbnails: render them here, once.
+    # The demo's pages show thumbnails at once: render them here rather
+    # than wait for a job runner (their queued jobs then find nothing to do).
     await render_pending_previews(open_storage(get_settings()))
     return created

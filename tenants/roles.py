@@ -69,6 +69,11 @@ POLICY: dict[str, frozenset[Role]] = {
     "quality.view": frozenset(Role),
     "quality.require": frozenset({Role.ADMIN, Role.PLANNER, Role.QA}),
     "quality.review": frozenset({Role.ADMIN, Role.QA}),
+    "quality.override": frozenset({Role.ADMIN, Role.QA}),
+    "quality.configure": frozenset({Role.ADMIN}),
+    "statements.view": frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN}),
+    "statements.manage": frozenset({Role.ADMIN, Role.FINANCE}),
+    "statements.approve": frozenset({Role.ADMIN, Role.FINANCE}),
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -106,6 +111,11 @@ ACTION_LABELS = {
     "quality.view": N_("See QC checklists and document reviews"),
     "quality.require": N_("Require QC documents on orders and waive them"),
     "quality.review": N_("Approve or reject QC documents"),
+    "quality.override": N_("Accept goods while QC documents are still owed, with a reason"),
+    "quality.configure": N_("Set the reasons for rejecting goods"),
+    "statements.view": N_("See period statements"),
+    "statements.manage": N_("Compute, close and send period statements; propose adjustments"),
+    "statements.approve": N_("Approve another person's statement adjustments"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

@@ -41,6 +41,10 @@ TEST_ENVIRONMENT = {
     "PORTAL_DEFAULT_LOCALE": "zh_CN",
     "PORTAL_PASSWORD_HASH": "cheap",
     "PORTAL_LOGIN_DELAY_STEP": "0",
+    # The tests' app runs no jobs behind their back: a test runs what is due
+    # with ``run(run_due_jobs)`` and then looks at the effect. Servers and
+    # commands started by tests get the default (jobs in process).
+    "PORTAL_JOBS_IN_PROCESS": "false",
 }
 _state: dict[str, Any] = {}
 

@@ -175,3 +175,10 @@ async def write_checkpoints(storage: Storage | None = None, *, tenant_ids: Colle
     if refused:
         raise CheckpointRefused(refused, written)
     return written
+
+
+async def checkpoint_job(payload: dict[str, Any]) -> None:
+    """The periodic ``audit.checkpoint`` job (hourly, once per cluster). A
+    refused head fails the job, so it ends parked with the reason in the
+    admins' list of jobs instead of only in a log."""
+    await write_checkpoints()

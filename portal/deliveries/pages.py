@@ -21,6 +21,8 @@ from portal.i18n import N_, gettext
 from portal.orders.states import RECEIVING_STATES
 from portal.orders.states import STATUS_LABELS as ORDER_STATUS_LABELS
 from portal.orders.states import Status as OrderStatus
+from portal.quality.gate import describe, open_requirements
+from portal.quality.reasons import active_reasons
 from portal.quantities import quantity_problem
 from tenants.guards import acting, requires
 
@@ -41,6 +43,18 @@ def _common() -> dict[str, Any]:
         "pct": percent,
         "status_labels": {status.value: gettext(label) for status, label in STATUS_LABELS.items()},
         "order_status_labels": {status.value: gettext(label) for status, label in ORDER_STATUS_LABELS.items()},
+    }
+
+
+async def _receiving(order_id: UUID) -> dict[str, Any]:
+    """What the receiving form shows besides the delivery: the reject
+    reasons to choose from and the QC requirements that close the gate."""
+    still_open = await open_requirements(order_id)
+    return {
+        **_common(),
+        "reject_reasons": [(reason.code, gettext(reason.label)) for reason in await active_reasons()],
+        "qc_open": still_open,
+        "qc_open_text": describe(still_open),
     }
 
 
@@ -190,14 +204,14 @@ class DeliveryPages(Controller):
 
     async def _receive_page(self, delivery_id: UUID, values: dict[str, str] | None = None, error: DomainError | None = None) -> Template:
         delivery = await services.get_delivery(delivery_id)
-        return form_page("deliveries/receive.html", values=values, error=error, delivery=delivery, **_common())
+        return form_page("deliveries/receive.html", values=values, error=error, delivery=delivery, **await _receiving(delivery.order_id))
 
     @get("/{delivery_id:uuid}/receive", guards=RECEIVE)
     async def show_receive_form(self, delivery_id: FromPath[UUID]) -> Template | Redirect:
         delivery = await services.get_delivery(delivery_id)
         if delivery.status != Status.SHIPPED.value:
             return Redirect(path=f"/deliveries/{delivery_id}", status_code=303)
-        return form_page("deliveries/receive.html", delivery=delivery, **_common())
+        return form_page("deliveries/receive.html", delivery=delivery, **await _receiving(delivery.order_id))
 
     @post("/{delivery_id:uuid}/receive", guards=RECEIVE)
     async def receive(self, delivery_id: FromPath[UUID], request: Request[Any, Any, Any]) -> Redirect | Template:
@@ -214,12 +228,20 @@ class DeliveryPages(Controller):
                 parsed[name] = quantity
             accepted, rejected = parsed["accepted_quantity"], parsed["rejected_quantity"]
             if accepted is not None and rejected is not None:
-                reason = values.get(f"lines.{index}.reject_reason", "")
-                lines.append(ReceiptLineIn(line_id=line.id, accepted_quantity=accepted, rejected_quantity=rejected, reject_reason=reason))
+                lines.append(
+                    ReceiptLineIn(
+                        line_id=line.id,
+                        accepted_quantity=accepted,
+                        rejected_quantity=rejected,
+                        reject_reason=values.get(f"lines.{index}.reject_reason", ""),
+                        reject_code=values.get(f"lines.{index}.reject_code", "") if rejected else "",
+                    )
+                )
         if problems:
             return await self._receive_page(delivery_id, values, InvalidDelivery(problems))
+        receipt = ReceiptIn(lines=lines, note=values.get("note", ""), qc_override_reason=values.get("qc_override_reason", ""))
         try:
-            await services.receive_delivery(delivery_id, ReceiptIn(lines=lines, note=values.get("note", "")))
+            await services.receive_delivery(delivery_id, receipt)
         except DomainError as exc:
             _reraise_lookup(exc)
             return await self._receive_page(delivery_id, values, exc)

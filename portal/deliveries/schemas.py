@@ -34,13 +34,19 @@ class ReceiptLineIn(msgspec.Struct, frozen=True):
     accepted_quantity: Decimal
     rejected_quantity: Decimal = Decimal(0)
     reject_reason: str = ""
+    # A code of the tenant's reject reasons (GET /api/v1/reject-reasons);
+    # left out with a rejected quantity, the rejection counts as "other".
+    reject_code: str = ""
 
 
 class ReceiptIn(msgspec.Struct, frozen=True):
-    """Every line of the delivery, each with accepted + rejected = shipped."""
+    """Every line of the delivery, each with accepted + rejected = shipped.
+    ``qc_override_reason``: QA accepts goods although QC documents of the
+    order are still owed (the receiving gate)."""
 
     lines: list[ReceiptLineIn]
     note: str = ""
+    qc_override_reason: str = ""
 
 
 class DeliveryLineOut(msgspec.Struct, frozen=True):
@@ -57,6 +63,9 @@ class DeliveryLineOut(msgspec.Struct, frozen=True):
     accepted_quantity: Decimal | None
     rejected_quantity: Decimal | None
     reject_reason: str
+    reject_code: str = ""
+    # The code's label in the reader's language.
+    reject_label: str = ""
 
 
 class DeliveryOut(msgspec.Struct, frozen=True):
@@ -77,6 +86,11 @@ class DeliveryOut(msgspec.Struct, frozen=True):
     received_by_name: str
     cancelled_at: datetime | None
     lines: list[DeliveryLineOut]
+    # QA accepted it while QC documents were owed: why, who, when. Shown to
+    # the buyer's people only (empty for supplier users).
+    qc_override_reason: str = ""
+    qc_override_by: str = ""
+    qc_override_at: datetime | None = None
 
 
 class DeliverySummary(msgspec.Struct, frozen=True):

@@ -14,7 +14,13 @@ The rules, in one place:
   again when it ships.
 - A draft is the supplier's own: buyer roles do not see it until it ships.
 - The receipt covers every line: accepted + rejected = shipped, both zero or
-  more; a rejected quantity needs a reason (the supplier sees it). Accepted
+  more; a rejected quantity needs a reason (the supplier sees it): a code of
+  the tenant's reject reasons (portal/quality/reasons.py), with details in
+  words; words alone count as "other". Photos of rejects are documents
+  attached to the delivery line.
+- The receiving gate (portal/quality/gate.py): a receipt that accepts any
+  quantity needs the order's QC checklist approved or waived, or QA's
+  override with a reason. Accepted
   quantities may not exceed what is open on the order line: a surplus within
   the tolerance is shipped but must be rejected (returned), because an order
   line never counts more delivered than ordered.
@@ -61,6 +67,9 @@ from portal.orders.services import apply_accepted_quantities
 from portal.orders.states import RECEIVING_STATES, SHARED_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
+from portal.quality import reasons
+from portal.quality.gate import check_gate, delivery_override, record_override
+from portal.quality.services import RequirementOut
 from portal.quantities import QUANTITY_DECIMALS, quantity_problem
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
@@ -295,6 +304,11 @@ async def get_delivery(delivery_id: UUID | str) -> DeliveryOut:
     return await _to_out(await _visible(delivery_id))
 
 
+def _label(labels: dict[str, str], code: str) -> str:
+    """A reject reason's label in the reader's language (as typed, for one an admin named)."""
+    return gettext(labels.get(code, code)) if code else ""
+
+
 async def _to_out(delivery: Delivery) -> DeliveryOut:
     rows = (
         await scoped(DeliveryLine)
@@ -311,6 +325,7 @@ async def _to_out(delivery: Delivery) -> DeliveryOut:
             DeliveryLine.accepted_quantity,
             DeliveryLine.rejected_quantity,
             DeliveryLine.reject_reason,
+            DeliveryLine.reject_code,
         )
         .where(DeliveryLine.delivery == delivery.id)
         .order_by(DeliveryLine.line_no)
@@ -319,6 +334,8 @@ async def _to_out(delivery: Delivery) -> DeliveryOut:
     order = await scoped(Order).select(Order.number).where(Order.id == delivery.order).first()
     supplier = await scoped(Supplier).select(Supplier.name).where(Supplier.id == delivery.supplier).first()
     receiver = await User.select(User.name).where(User.id == delivery.received_by).first() if delivery.received_by else None
+    labels = await reasons.reason_labels()
+    override = await delivery_override(delivery.id)
     return DeliveryOut(
         id=delivery.id,
         number=delivery.number,
@@ -350,9 +367,14 @@ async def _to_out(delivery: Delivery) -> DeliveryOut:
                 accepted_quantity=row["accepted_quantity"],
                 rejected_quantity=row["rejected_quantity"],
                 reject_reason=row["reject_reason"],
+                reject_code=row["reject_code"],
+                reject_label=_label(labels, row["reject_code"]),
             )
             for row in rows
         ],
+        qc_override_reason=override.reason if override else "",
+        qc_override_by=override.created_by if override else "",
+        qc_override_at=override.created_at if override else None,
     )
 
 
@@ -701,7 +723,8 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
     problems = Problems()
     if len(data.note) > MAX_TEXT:
         problems.add("note", N_("At most %(max)s characters."), max=MAX_TEXT)
-    recorded: dict[UUID, tuple[int, Decimal, Decimal, str]] = {}
+    recorded: dict[UUID, tuple[int, Decimal, Decimal, str, str]] = {}
+    active_codes = {reason.code for reason in await reasons.active_reasons()}
     for index, given in enumerate(data.lines):
         line = by_id.get(given.line_id)
         if line is None:
@@ -728,9 +751,12 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
                     N_("Accepted and rejected must add up to the %(quantity)s delivered."),
                     quantity=plain(line.quantity),
                 )
-        if rejected > 0 and not reason:
+        code = given.reject_code.strip() or (reasons.OTHER if reason else "")
+        if rejected > 0 and not code:
             problems.add(f"lines.{index}.reject_reason", N_("Say why it is rejected: the supplier sees it."))
-        recorded[given.line_id] = (index, accepted, rejected, reason)
+        elif rejected > 0 and code not in active_codes:
+            problems.add(f"lines.{index}.reject_code", N_("Choose a reason from the list."))
+        recorded[given.line_id] = (index, accepted, rejected, reason, code)
     if not problems and len(recorded) != len(lines):
         problems.add("lines", N_("Record every line of the delivery."))
     problems.raise_if_any()
@@ -739,9 +765,9 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
     order = await scoped(Order).get(delivery.order)
     order_lines = await _order_lines(order.id)
     accepted_per_order_line: dict[UUID, Decimal] = defaultdict(Decimal)
-    for line_id, (_, accepted, _, _) in recorded.items():
+    for line_id, (_, accepted, _, _, _) in recorded.items():
         accepted_per_order_line[by_id[line_id].order_line] += accepted
-    for line_id, (index, accepted, _, _) in recorded.items():
+    for line_id, (index, accepted, _, _, _) in recorded.items():
         order_line = order_lines[by_id[line_id].order_line]
         still_open = open_quantity(order_line.quantity, order_line.delivered_quantity) if not order_line.removed else ZERO
         if accepted > 0 and accepted_per_order_line[order_line.id] > still_open:
@@ -753,13 +779,15 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
             )
     problems.raise_if_any()
     accepted_total = sum(accepted_per_order_line.values(), ZERO)
+    owed: list[RequirementOut] = []
     if accepted_total > 0:
         _ensure_receiving(order)
+        owed = await check_gate(order.id, data.qc_override_reason)
 
     before, after = await _move(
         delivery, Event.RECEIVE, received_at=datetime.now(UTC), received_by=context.user_id, receipt_note=data.note.strip()
     )
-    for line_id, (_, accepted, rejected, reason) in recorded.items():
+    for line_id, (_, accepted, rejected, reason, code) in recorded.items():
         line = by_id[line_id]
         await (
             scoped(DeliveryLine)
@@ -768,6 +796,7 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
                     DeliveryLine.accepted_quantity: accepted,
                     DeliveryLine.rejected_quantity: rejected,
                     DeliveryLine.reject_reason: reason if rejected > 0 else "",
+                    DeliveryLine.reject_code: code if rejected > 0 else "",
                 }
             )
             .where(DeliveryLine.id == line.id)
@@ -781,14 +810,30 @@ async def receive_delivery(delivery_id: UUID | str, data: ReceiptIn) -> Delivery
             "status": after.value,
             "order": order.id,
             "lines": [
-                {"line_no": by_id[line_id].line_no, "accepted": plain(accepted), "rejected": plain(rejected), "reason": reason}
-                for line_id, (_, accepted, rejected, reason) in recorded.items()
+                {
+                    "line_no": by_id[line_id].line_no,
+                    "accepted": plain(accepted),
+                    "rejected": plain(rejected),
+                    "reason": reason,
+                    "code": code if rejected > 0 else "",
+                }
+                for line_id, (_, accepted, rejected, reason, code) in recorded.items()
             ],
         },
     )
+    if owed:
+        await record_override(delivery, data.qc_override_reason, owed)
     if accepted_total > 0:
         await apply_accepted_quantities(order.id, {key: value for key, value in accepted_per_order_line.items() if value > 0})
     return await _to_out(delivery)
 
 
+async def line_attachment_supplier(line_id: UUID) -> UUID | None:
+    """For photos of rejected goods ("delivery_line" attachments): shared
+    like the notice the line is on."""
+    line = await scoped(DeliveryLine).get(line_id)
+    return (await _visible(line.delivery)).supplier  # type: ignore[no-any-return]
+
+
 register_attachment_target("delivery", attachment_supplier)
+register_attachment_target("delivery_line", line_attachment_supplier)

@@ -58,6 +58,9 @@ class DeliveryLine(Table):
     accepted_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
     rejected_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
     reject_reason = Text(default="")
+    # An entry of the tenant's reject reasons (portal/quality/reasons.py);
+    # ``reject_reason`` says the details.
+    reject_code = Varchar(length=40, default="")
 
 
 class DeliveryCounter(Table):

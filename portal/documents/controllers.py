@@ -10,7 +10,6 @@ from uuid import UUID
 import anyio.to_thread
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import File, Redirect, Template
 
@@ -19,7 +18,6 @@ from portal.documents.attachments import attachment_kinds, may_upload, resolve_t
 from portal.documents.config import largest_limit, upload_limits
 from portal.documents.content import CATEGORIES, KINDS
 from portal.documents.intake import SPOOL_OPT, UploadForm, read_upload_form
-from portal.documents.previews import schedule_preview
 from portal.documents.services import (
     ConfirmRequest,
     DirectUploadOut,
@@ -112,12 +110,6 @@ async def _upload_version(request: Request[Any, Any, Any], document_id: UUID) ->
         form.discard()
 
 
-def _preview_task(request: Request[Any, Any, Any], document: DocumentOut) -> BackgroundTask | None:
-    if document.current is None or document.current.preview != "pending":
-        return None
-    return BackgroundTask(schedule_preview, storage_of(request), document.current.id)
-
-
 def download(storage: Storage, row: DocumentVersion) -> Response[Any]:
     """S3: a redirect to a presigned URL valid for a minute; local: the file,
     streamed. Either way as an attachment with its detected type."""
@@ -177,7 +169,7 @@ class DocumentApi(Controller):
         ``attached_id``, ``category``, ``title`` (optional) and the part
         ``file``. On S3 storage prefer ``POST /uploads`` + ``/uploads/confirm``."""
         document = await _upload_new(request)
-        return Response(document, status_code=201, background=_preview_task(request, document))
+        return Response(document, status_code=201)
 
     @post("/uploads", status_code=201, guards=[requires("documents.upload")], errors=[404, 409])
     async def prepare_upload(self, request: Request[Any, Any, Any], data: JSONBody[DirectUploadRequest]) -> DirectUploadOut:
@@ -191,7 +183,7 @@ class DocumentApi(Controller):
         """The server checks the stored object (size, checksums, type by
         content) and only then creates the document or version."""
         document = await services.confirm_direct_upload(storage_of(request), data.ticket)
-        return Response(document, status_code=201, background=_preview_task(request, document))
+        return Response(document, status_code=201)
 
     @get("/{document_id:uuid}")
     async def get_document(self, document_id: FromPath[UUID]) -> DocumentOut:
@@ -216,7 +208,7 @@ class DocumentApi(Controller):
     async def upload_version(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[DocumentOut]:
         """A new version of the same document (multipart part ``file``)."""
         document = await _upload_version(request, document_id)
-        return Response(document, status_code=201, background=_preview_task(request, document))
+        return Response(document, status_code=201)
 
     @get("/{document_id:uuid}/versions/{version_id:uuid}")
     async def get_version(self, document_id: FromPath[UUID], version_id: FromPath[UUID]) -> VersionOut:
@@ -267,6 +259,7 @@ ATTACHMENT_LABELS = {
     "order_line": N_("Order line"),
     "dispatch": N_("Material dispatch"),
     "delivery": N_("Delivery"),
+    "delivery_line": N_("Delivery line"),
     "progress_report": N_("Progress report"),
     "item": N_("Item"),
 }
@@ -357,12 +350,11 @@ class DocumentPages(Controller):
         return self._uploaded(request, document)
 
     def _uploaded(self, request: Request[Any, Any, Any], document: DocumentOut) -> Response[Any]:
-        background = _preview_task(request, document)
         location = f"/documents/{document.id}"
         if wants_json(request):
-            return Response({"document": document, "location": location}, status_code=201, media_type=MediaType.JSON, background=background)
+            return Response({"document": document, "location": location}, status_code=201, media_type=MediaType.JSON)
         target = safe_next(request.query_params.get("next")) if request.query_params.get("next") else location
-        return Redirect(path=target, status_code=303, background=background)
+        return Redirect(path=target, status_code=303)
 
     @post("/uploads", guards=[requires("documents.upload")])
     async def prepare_upload(self, request: Request[Any, Any, Any], data: JSONBody[DirectUploadRequest]) -> Response[Any]:
@@ -384,7 +376,6 @@ class DocumentPages(Controller):
             {"document": document, "location": f"/documents/{document.id}"},
             status_code=201,
             media_type=MediaType.JSON,
-            background=_preview_task(request, document),
         )
 
     @get("/{document_id:uuid}", name="document")

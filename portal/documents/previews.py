@@ -1,11 +1,12 @@
 """Rendering thumbnails and previews off the request path.
 
-After an upload the response carries a background task that starts the
-rendering in a task of its own (a fresh context: no request transaction,
-no tenant context) and returns at once; the decoding runs in a worker
-thread. Nothing depends on that task having run: ``portal storage
-thumbnails`` renders every preview still pending, and running it twice does
-nothing the second time. Previews are derived data, not business state:
+An upload queues a ``documents.preview`` job in its own transaction; a job
+runner (the app process in the embedded default, ``portal worker`` in
+production) renders it, and retries it when the storage was down. The
+periodic ``documents.previews`` sweep and ``portal storage thumbnails``
+render whatever is still pending (versions stored before jobs existed, a
+job parked after repeated failures); running either twice does nothing the
+second time. Previews are derived data, not business state:
 they are not written to the audit trail.
 
 Renderings run on a small executor of their own, never on the shared
@@ -16,7 +17,6 @@ decode at once, each within ``imaging.DECODE_BUDGET``, and the others wait.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +26,12 @@ import structlog
 
 from portal.documents.content import Kind
 from portal.documents.imaging import PreviewFailed, render_previews
-from portal.documents.storage import Storage, preview_keys
+from portal.documents.storage import Storage, preview_keys, process_storage
 from portal.documents.tables import DocumentVersion
 from tenants.context import system_scope
 
 log = structlog.get_logger(__name__)
 
-_RUNNING: set[asyncio.Task[Any]] = set()
 RENDER_CONCURRENCY = 2
 # Threads start on first use; shared by every event loop of the process.
 _RENDERERS = ThreadPoolExecutor(max_workers=RENDER_CONCURRENCY, thread_name_prefix="preview")
@@ -46,22 +45,20 @@ class PreviewJob:
     kind: Kind
 
 
-async def schedule_preview(storage: Storage, version_id: UUID) -> None:
-    """Start rendering one version's previews without waiting for it (a
-    response's background task: returns at once, so the connection is free
-    for the client's next request).
-
-    Runs in an empty context: the request's (already committed)
-    transaction and its tenant context must not leak into the job."""
-    task = asyncio.get_running_loop().create_task(render_preview(storage, version_id), context=contextvars.Context())
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+class PreviewNotRendered(Exception):
+    """The storage could not be read or written: the job tries again."""
 
 
-async def wait_for_previews() -> None:
-    """For tests and shutdown: wait until scheduled renderings finish."""
-    while _RUNNING:
-        await asyncio.gather(*list(_RUNNING), return_exceptions=True)
+async def preview_job(payload: dict[str, Any]) -> None:
+    """The ``documents.preview`` job: one version's previews."""
+    status = await render_preview(process_storage(), UUID(payload["version_id"]))
+    if status == "pending":
+        raise PreviewNotRendered(f"version {payload['version_id']}: still pending, see the log")
+
+
+async def sweep_job(payload: dict[str, Any]) -> None:
+    """The periodic ``documents.previews`` job: every preview still pending."""
+    await render_pending_previews(process_storage())
 
 
 async def _pending(version_id: UUID | None = None, limit: int | None = None) -> list[PreviewJob]:

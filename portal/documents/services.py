@@ -37,6 +37,7 @@ from portal.documents.storage import DirectUpload, S3Storage, Storage, StoredObj
 from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
+from portal.jobs import enqueue
 from portal.pagination import read_time_cursor, time_cursor
 from portal.settings import get_settings
 from tenants.context import TenantContext, current
@@ -487,6 +488,9 @@ async def _record_version(
         preview_status="pending" if inspection.kind in PREVIEWABLE else "none",
     )
     await version.save()
+    if version.preview_status == "pending":
+        # In this transaction: the preview job exists exactly when the version does.
+        await enqueue("documents.preview", {"version_id": version_id}, tenant=version.tenant)
     await record(
         "document.upload" if target.new else "document.version",
         entity_type="document",

@@ -611,3 +611,23 @@ def open_storage(settings: Settings) -> Storage:
     if settings.storage_kind == "s3":
         return S3Storage(settings.s3_bucket, settings.s3_endpoint, settings.aws_region, staging=settings.var_dir / "staging")
     return LocalStorage(settings.local_storage_path)
+
+
+_process_storage: list[Storage] = []
+
+
+def process_storage() -> Storage:
+    """The storage of this process, for work that has no request to ask
+    (jobs): the one the app opened, or one opened from the settings."""
+    if not _process_storage:
+        from portal.settings import get_settings
+
+        _process_storage.append(open_storage(get_settings()))
+    return _process_storage[-1]
+
+
+def use_process_storage(storage: Storage) -> Storage | None:
+    """Make ``storage`` the process's storage; returns the one it replaces."""
+    previous = _process_storage[-1] if _process_storage else None
+    _process_storage[:] = [storage]
+    return previous

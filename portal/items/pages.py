@@ -15,6 +15,7 @@ from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.i18n import N_
 from portal.items import services
+from portal.quality.templates import item_templates
 from tenants.guards import requires
 
 
@@ -80,6 +81,7 @@ class ItemPages(Controller):
             error=error,
             item=await services.get_item(item_id),
             bom=await services.get_bom(item_id),
+            qc_templates=await item_templates(item_id),
             materials=await services.list_items(kind="material", limit=500),
             active_nav="orders",
         )

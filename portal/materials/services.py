@@ -43,7 +43,7 @@ from portal.materials.schemas import (
 )
 from portal.materials.states import COUNTED_STATES, SHARED_STATES, Event, Status, next_status
 from portal.materials.tables import Dispatch, DispatchCounter, DispatchLine, MaterialMovement
-from portal.notifications.mail import Email, send_email
+from portal.notifications.mail import Email, queue_email
 from portal.orders.states import OPEN_STATES as ORDER_OPEN_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
@@ -552,7 +552,7 @@ async def _notify_supplier(dispatch: Dispatch) -> None:
             **params,
         )
     for row in rows:
-        await send_email(Email(to=row["user"]["email"], subject=subject, text=body))
+        await queue_email(Email(to=row["user"]["email"], subject=subject, text=body))
 
 
 # ---------------------------------------------------------------- the supplier's receipt

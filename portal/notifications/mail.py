@@ -12,13 +12,14 @@ import secrets
 import smtplib
 import ssl
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio.to_thread
@@ -92,20 +93,39 @@ class SmtpServer:
         )
 
 
-async def send_email(email: Email, settings: Settings | None = None) -> None:
+async def queue_email(email: Email) -> None:
+    """Send ``email`` from a job, after the caller's transaction commits: a
+    slow or unreachable SMTP server never holds up a page, and a failed
+    delivery is retried (then parked for an admin) instead of lost. The
+    Message-ID is fixed now, so a delivery repeated after a crash carries
+    the same one and a receiving server can drop the duplicate."""
+    from portal.jobs import enqueue
+
+    settings = get_settings()
+    message_id = make_msgid(domain=parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost")
+    await enqueue("mail.send", {**asdict(email), "message_id": message_id})
+
+
+async def deliver_job(payload: dict[str, Any]) -> None:
+    """The ``mail.send`` job."""
+    message_id = payload.pop("message_id", None)
+    await send_email(Email(**payload), message_id=message_id)
+
+
+async def send_email(email: Email, settings: Settings | None = None, *, message_id: str | None = None) -> None:
     """Deliver ``email`` through the configured SMTP server, or write it to the
     outbox when none is configured. Either it is handed over in full or
     MailDeliveryFailed is raised: nothing is dropped silently."""
     if settings is None:
         settings = get_settings()
-    message = build_message(email, settings.mail_from)
+    message = build_message(email, settings.mail_from, message_id=message_id)
     if settings.smtp_url:
         await _send_over_smtp(message, SmtpServer.from_url(settings.smtp_url))
     else:
         await _write_to_outbox(message, settings.outbox_dir)
 
 
-def build_message(email: Email, sender: str) -> EmailMessage:
+def build_message(email: Email, sender: str, *, message_id: str | None = None) -> EmailMessage:
     """An RFC 5322 message in UTF-8; with html it is multipart/alternative so
     clients that cannot show HTML still show the text."""
     message = EmailMessage(policy=MESSAGE_POLICY)
@@ -114,7 +134,7 @@ def build_message(email: Email, sender: str) -> EmailMessage:
     message["Subject"] = email.subject
     message["Date"] = format_datetime(datetime.now(UTC))
     # An explicit domain: without one make_msgid asks DNS for the host's FQDN.
-    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    message["Message-ID"] = message_id or make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
     if email.reply_to:
         message["Reply-To"] = email.reply_to
     message.set_content(email.text)

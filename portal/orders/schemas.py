@@ -27,6 +27,8 @@ class OrderCreate(msgspec.Struct, frozen=True):
     notes_internal: str = ""
     # An ERP's own number; left out, the portal numbers the order (WO-2026-00042).
     number: str | None = None
+    # Left out, the order takes the tenant's currency; it never changes later.
+    currency: str | None = None
 
 
 class OrderUpdate(msgspec.Struct, frozen=True):

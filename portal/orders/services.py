@@ -21,7 +21,7 @@ from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.items.tables import Item
-from portal.notifications.mail import Email, send_email
+from portal.notifications.mail import Email, queue_email
 from portal.orders.schemas import (
     BoardOut,
     InboxOut,
@@ -265,8 +265,10 @@ async def create_order(data: OrderCreate) -> OrderOut:
         supplier = await scoped(Supplier).get(data.supplier_id)
     except NotFound:
         raise InvalidOrder(fields={"supplier_id": N_("This supplier does not exist.")}) from None
-    currency = context.currency
+    currency = (data.currency or context.currency).strip().upper()
     problems = await _check_lines(data.lines, currency, issuing_on=None)
+    if currency not in CURRENCY_DECIMALS:
+        problems["currency"] = N_("This currency is not supported.")
     if problems:
         raise InvalidOrder(fields=problems, decimals=CURRENCY_DECIMALS.get(currency, 2))
     number = (data.number or "").strip()
@@ -485,6 +487,11 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     await _save_guarded(order, version, **changes)
     if event in {Event.ISSUE, Event.REISSUE}:
         await _share_order_documents(order)
+        # Quality builds on orders (and imports them), so it is reached here
+        # rather than at the top: the items' QC templates fill the checklist.
+        from portal.quality.templates import fill_checklist
+
+        await fill_checklist(order)
     await record(
         f"order.{event.value}",
         entity_type="order",
@@ -575,7 +582,7 @@ async def notify_supplier(order: Order, subject: str, body: str, reason: str = "
     with use_locale(tenant["locale"] if tenant else "zh_CN"):
         subject_text, body_text = gettext(subject, **params), gettext(body, **params)
     for row in rows:
-        await send_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
+        await queue_email(Email(to=row["user"]["email"], subject=subject_text, text=body_text))
 
 
 # ---------------------------------------------------------------- board and inbox

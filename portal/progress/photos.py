@@ -7,12 +7,10 @@ from typing import Any
 from uuid import UUID
 
 from litestar import MediaType, Request, Response
-from litestar.background_tasks import BackgroundTask
 
 from portal.documents.config import largest_limit
 from portal.documents.controllers import storage_of
 from portal.documents.intake import SPOOL_OPT, read_upload_form
-from portal.documents.previews import schedule_preview
 from portal.documents.services import InvalidDocument
 from portal.i18n import N_
 from portal.progress import services
@@ -36,8 +34,8 @@ def parse_time(value: str | None) -> datetime | None:
 
 async def photo_response(request: Request[Any, Any, Any], report_id: UUID) -> Response[PhotoOut]:
     """201 with the photo when stored, 200 when these bytes were already a
-    photo of the report. The thumbnail is rendered after the response (the
-    version row must be committed first)."""
+    photo of the report. The thumbnail is rendered by a job queued with
+    the version."""
     # The scoped lookup first: a foreign report answers 404 before the body is parsed.
     await services.get_report(report_id)
     storage = storage_of(request)
@@ -48,5 +46,4 @@ async def photo_response(request: Request[Any, Any, Any], report_id: UUID) -> Re
         photo, created = await services.add_photo(storage, report_id, form.file, parse_time(form.fields.get("captured_at")))
     finally:
         form.discard()
-    background = BackgroundTask(schedule_preview, storage, photo.version_id) if created and photo.preview == "pending" else None
-    return Response(photo, status_code=201 if created else 200, media_type=MediaType.JSON, background=background)
+    return Response(photo, status_code=201 if created else 200, media_type=MediaType.JSON)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, post
+import msgspec
+from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from portal.i18n import gettext
 from portal.pagination import Page, page_of
-from portal.quality import services
+from portal.quality import reasons, services, templates
 from portal.quality.services import RequirementIn, RequirementOut, RequirementState, ReviewIn, ReviewOut, WaiveIn
+from portal.quality.templates import TemplateIn, TemplateOut
 from tenants.guards import requires
 
 
@@ -75,3 +78,52 @@ class DocumentReviewApi(Controller):
         """Approve, or reject with a reason, the current version. Send the
         ``version`` you looked at: 409 when a newer one arrived since."""
         return await services.review_document(document_id, data)
+
+
+class ItemQcTemplateApi(Controller):
+    path = "/api/v1/items/{item_id:uuid}/qc-templates"
+    tags = ["quality"]
+
+    @get("/", guards=[requires("items.view")])
+    async def list_templates(self, item_id: FromPath[UUID]) -> Page[TemplateOut]:
+        """What issuing an order of this item adds to its QC checklist: per
+        document category, how many, at which stage (first_article,
+        in_process, before_delivery) and a note for the supplier."""
+        return page_of(await templates.item_templates(item_id))
+
+    @put("/", guards=[requires("quality.require")])
+    async def replace_templates(self, item_id: FromPath[UUID], data: JSONBody[list[TemplateIn]]) -> list[TemplateOut]:
+        """Replace the item's templates (one per category, at most 20).
+        Orders already issued keep their checklists."""
+        return await templates.set_item_templates(item_id, data)
+
+
+class RejectReasonOut(msgspec.Struct, frozen=True):
+    code: str
+    label: str
+
+
+class RejectReasonsIn(msgspec.Struct, frozen=True):
+    labels: list[str]
+
+
+def _reasons_out(found: list[reasons.Reason]) -> list[RejectReasonOut]:
+    return [RejectReasonOut(code=reason.code, label=gettext(reason.label)) for reason in found]
+
+
+class RejectReasonApi(Controller):
+    path = "/api/v1/reject-reasons"
+    tags = ["quality"]
+
+    @get("/", guards=[requires("quality.view")])
+    async def list_reject_reasons(self) -> Page[RejectReasonOut]:
+        """The tenant's reasons for rejecting goods on receipt, in order,
+        labels in the caller's language; ``other`` is always there. A
+        receipt line names one by ``reject_code``."""
+        return page_of(_reasons_out(await reasons.active_reasons()))
+
+    @put("/", guards=[requires("quality.configure")])
+    async def replace_reject_reasons(self, data: JSONBody[RejectReasonsIn]) -> list[RejectReasonOut]:
+        """Replace the list (1-30 labels). Reasons kept keep their code;
+        reasons left out are retired, and lines that name them keep them."""
+        return _reasons_out(await reasons.save_reasons(data.labels))

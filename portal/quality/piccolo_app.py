@@ -12,6 +12,8 @@ APP_CONFIG = AppConfig(
         "tenants.piccolo_app",
         "portal.documents.piccolo_app",
         "portal.orders.piccolo_app",
+        "portal.items.piccolo_app",
+        "portal.deliveries.piccolo_app",
     ],
     commands=[],
 )

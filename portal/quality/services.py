@@ -15,9 +15,14 @@ The rules, in one place:
   since then makes it stale (409), so QA never approves a file it did not
   see. A new version is pending again until reviewed. Reviews are
   append-only: the latest decision on the current version is the state.
-- A requirement is approved when one of its documents is approved, pending
-  when one waits for review, rejected when all were rejected, missing when
-  there are none, and waived when QA or the planner waived it.
+- A requirement asks for ``count`` documents of its category (one unless
+  said otherwise) at a ``stage`` of the work (first article, in process,
+  before delivery: when the supplier should send them). It is approved when
+  that many of its documents are approved, pending when one waits for
+  review, rejected when all that were sent were rejected, missing when too
+  few were sent, and waived when QA or the planner waived it.
+- Items carry QC templates (portal/quality/templates.py): issuing an order
+  adds their requirements to its checklist, which stays editable.
 - A rejection emails the supplier's people with QA's reason at once.
 """
 
@@ -63,6 +68,14 @@ STATE_LABELS = {
 OWED = frozenset({MISSING, REJECTED})
 REASON_MIN, REASON_MAX = 3, 1000
 NOTE_MAX = 500
+MAX_COUNT = 50
+# When in the work the supplier sends a requirement's documents.
+FIRST_ARTICLE, IN_PROCESS, BEFORE_DELIVERY = "first_article", "in_process", "before_delivery"
+STAGES = {
+    FIRST_ARTICLE: N_("First article, before series production"),
+    IN_PROCESS: N_("During production"),
+    BEFORE_DELIVERY: N_("With the goods, before delivery"),
+}
 PAGE_SIZE = 50
 # Orders on which the supplier is still expected to send documents.
 WORKING_STATES = frozenset({Status.ISSUED, Status.ACCEPTED, Status.IN_PRODUCTION, Status.PARTIALLY_DELIVERED})
@@ -76,6 +89,8 @@ ORDER_ATTACHMENTS = ("order", "order_line", "delivery")
 class RequirementIn(msgspec.Struct, frozen=True):
     category: str = ""
     note: str = ""
+    count: int = 1
+    stage: str = BEFORE_DELIVERY
 
 
 class WaiveIn(msgspec.Struct, frozen=True):
@@ -114,6 +129,8 @@ class RequirementOut(msgspec.Struct, frozen=True):
     documents: list[QcDocumentOut]
     waived_at: datetime | None = None
     waived_reason: str = ""
+    count: int = 1
+    stage: str = BEFORE_DELIVERY
 
 
 class ReviewOut(msgspec.Struct, frozen=True):
@@ -171,14 +188,19 @@ class StaleVersion(Conflict):
 # -- rules ----------------------------------------------------------------------
 
 
-def requirement_state(waived: bool, reviews: Iterable[str]) -> str:
-    """The state of a requirement from the review states of its documents."""
+def requirement_state(waived: bool, reviews: Iterable[str], count: int = 1) -> str:
+    """The state of a requirement from the review states of its documents:
+    ``count`` approved ones satisfy it; short of that, one waiting for
+    review makes it pending, and only rejected ones make it rejected."""
     if waived:
         return WAIVED
-    states = set(reviews)
-    for state in (APPROVED, PENDING, REJECTED):
-        if state in states:
-            return state
+    states = list(reviews)
+    if states.count(APPROVED) >= max(count, 1):
+        return APPROVED
+    if PENDING in states:
+        return PENDING
+    if states and all(state == REJECTED for state in states):
+        return REJECTED
     return MISSING
 
 
@@ -271,6 +293,8 @@ _REQUIREMENT_COLUMNS = (
     QcRequirement.supplier,
     QcRequirement.category,
     QcRequirement.note,
+    QcRequirement.needed,
+    QcRequirement.stage,
     QcRequirement.created_at,
     QcRequirement.waived_at,
     QcRequirement.waived_reason,
@@ -299,11 +323,13 @@ async def _with_states(rows: list[dict[str, Any]], documents: dict[UUID, list[Qc
                 supplier_id=row["supplier"],
                 category=row["category"],
                 note=row["note"],
-                state=requirement_state(row["waived_at"] is not None, (document.review for document in matching)),
+                state=requirement_state(row["waived_at"] is not None, (document.review for document in matching), row["needed"]),
                 created_at=row["created_at"],
                 documents=matching,
                 waived_at=row["waived_at"],
                 waived_reason=row["waived_reason"],
+                count=row["needed"],
+                stage=row["stage"],
             )
         )
     return result
@@ -327,11 +353,7 @@ async def add_requirement(order_id: UUID | str, data: RequirementIn) -> Requirem
     order = await orders.visible_order(order_id)
     if Status(order.status) in CLOSED_STATES:
         raise OrderClosedForQc()
-    if data.category not in CATEGORIES:
-        raise InvalidQc(fields={"category": N_("Choose a category.")})
-    note = data.note.strip()
-    if len(note) > NOTE_MAX:
-        raise InvalidQc(fields={"note": N_("At most 500 characters.")})
+    note = check_requirement(data)
     duplicate = (
         await scoped(QcRequirement)
         .exists()
@@ -341,17 +363,40 @@ async def add_requirement(order_id: UUID | str, data: RequirementIn) -> Requirem
     )
     if duplicate:
         raise RequirementExists()
+    requirement = await save_requirement(order, data.category, note, data.count, data.stage, context)
+    return await get_requirement(requirement.id)
+
+
+def check_requirement(data: RequirementIn) -> str:
+    """Category, count and stage of a requirement (or a template); returns
+    the cleaned note."""
+    problems: dict[str, str] = {}
+    if data.category not in CATEGORIES:
+        problems["category"] = N_("Choose a category.")
+    note = data.note.strip()
+    if len(note) > NOTE_MAX:
+        problems["note"] = N_("At most 500 characters.")
+    if not 1 <= data.count <= MAX_COUNT:
+        problems["count"] = N_("Between 1 and 50 documents.")
+    if data.stage not in STAGES:
+        problems["stage"] = N_("Choose when the supplier sends it.")
+    if problems:
+        raise InvalidQc(fields=problems)
+    return note
+
+
+async def save_requirement(order: Order, category: str, note: str, count: int, stage: str, context: TenantContext) -> QcRequirement:
     requirement = scoped(QcRequirement).new(
-        supplier=order.supplier, order=order.id, category=data.category, note=note, created_by=context.user_id
+        supplier=order.supplier, order=order.id, category=category, note=note, needed=count, stage=stage, created_by=context.user_id
     )
     await requirement.save()
     await record(
         "qc_requirement.add",
         entity_type="order",
         entity_id=order.id,
-        after={"requirement": str(requirement.id), "category": data.category, "note": note},
+        after={"requirement": str(requirement.id), "category": category, "note": note, "count": count, "stage": stage},
     )
-    return await get_requirement(requirement.id)
+    return requirement
 
 
 async def get_requirement(requirement_id: UUID | str) -> RequirementOut:

@@ -138,10 +138,10 @@ def test_check_masks_the_password_and_reports_an_unreachable_database(tmp_path: 
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_worker_says_there_are_no_jobs_and_exits() -> None:
-    result = portal("worker", timeout=30)
-    assert result.returncode == 0
-    assert "no background jobs" in result.stdout
+def test_jobs_prints_the_count_of_each_status() -> None:
+    result = portal("jobs", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.match(r"queued \d+  running \d+  failed \d+  parked \d+  done \d+$", result.stdout.splitlines()[0]), result.stdout
 
 
 def test_create_tenant_prints_json_and_refuses_a_taken_slug() -> None:

@@ -82,6 +82,33 @@ async def _seed_materials(tenant: Any, supplier_id: UUID) -> dict[str, UUID]:
     return {"dispatch_id": sent.id, "return_id": returned.id, "scrap_id": scrapped.id}
 
 
+async def _seed_statement(tenant: Any, supplier_id: UUID, finance_user: UUID, period: str, *, send: bool) -> dict[str, UUID]:
+    """A statement of ``supplier_id`` holding one approved adjustment: closed
+    and sent when ``send``, else a draft of an open period; and a pending
+    adjustment beside it."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from portal.reconciliation import services as reconciliation
+    from portal.reconciliation.schemas import AdjustmentIn
+    from tenants.context import operator_context, tenant_scope
+
+    def adjustment(reason: str) -> AdjustmentIn:
+        return AdjustmentIn(supplier_id=supplier_id, period=period, amount=str(Decimal("12.50")), reason=reason)
+
+    made = await reconciliation.create_adjustment(adjustment("matrix"))
+    pending = await reconciliation.create_adjustment(adjustment("matrix pending"))
+    finance = replace(operator_context(tenant, "isolation-matrix"), role=Role.FINANCE, user_id=finance_user)
+    async with tenant_scope(finance):
+        await reconciliation.approve_adjustment(made.id)
+        if send:
+            [statement] = await reconciliation.close_period(supplier_id, period)
+            await reconciliation.send_statement(statement.id)
+        else:
+            [statement] = await reconciliation.refresh(supplier_id, period)
+    return {"statement_id": statement.id, "adjustment_id": pending.id}
+
+
 @dataclass
 class Seeded:
     """Ids keyed by route parameter name, and the words that name them
@@ -177,8 +204,11 @@ async def seed(world: World) -> Seeded:
             ids[-1].update(await _seed_progress(tenant, supplier_id, item.id))
             requirement = await add_requirement(order.id, RequirementIn(category="material_certificate"))
             ids[-1]["requirement_id"] = requirement.id
+            finance_user = world.accounts["finance"].user_id
+            ids[-1].update(await _seed_statement(tenant, supplier_id, finance_user, "2025-01", send=True))
             marks.append([order.number, *(supplier_names[supplier_id],)])
         hidden, hidden_number = await _seed_hidden(tenant, world.supplier_ids[0], item.id)
+        hidden.update(await _seed_statement(tenant, world.supplier_ids[0], world.accounts["finance"].user_id, "2025-02", send=False))
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()

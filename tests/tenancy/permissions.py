@@ -24,12 +24,16 @@ ADMIN_PLANNER = frozenset({Role.ADMIN, Role.PLANNER})
 ADMIN_QA = frozenset({Role.ADMIN, Role.QA})
 ADMIN = frozenset({Role.ADMIN})
 SUPPLIERS = frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR})
+ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
+STATEMENT_READERS = frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN})
 
 PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/account"): EVERYONE,
     ("POST", "/account/switch"): EVERYONE,
     ("GET", "/admin/audit"): ADMIN,
     ("GET", "/admin/progress-stages"): ADMIN,
+    ("GET", "/admin/reject-reasons"): ADMIN,
+    ("POST", "/admin/reject-reasons"): ADMIN,
     ("POST", "/admin/progress-stages"): ADMIN,
     ("GET", "/admin/roles"): ADMIN,
     ("GET", "/admin/suppliers"): ADMIN,
@@ -84,6 +88,8 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("PATCH", "/api/v1/items/{item_id:uuid}"): ADMIN_PLANNER,
     ("GET", "/api/v1/items/{item_id:uuid}/bom"): BUYERS,
     ("PUT", "/api/v1/items/{item_id:uuid}/bom"): ADMIN_PLANNER,
+    ("GET", "/api/v1/items/{item_id:uuid}/qc-templates"): BUYERS,
+    ("PUT", "/api/v1/items/{item_id:uuid}/qc-templates"): ADMIN_PLANNER_QA,
     ("GET", "/api/v1/material-balances"): EVERYONE,
     ("GET", "/api/v1/material-balances/export"): EVERYONE,
     ("GET", "/api/v1/material-returns"): EVERYONE,
@@ -118,7 +124,19 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("PUT", "/api/v1/progress-stages"): ADMIN,
     ("GET", "/api/v1/qc-requirements"): EVERYONE,
     ("GET", "/api/v1/qc-requirements/{requirement_id:uuid}"): EVERYONE,
+    ("PUT", "/api/v1/material-prices"): ADMIN_FINANCE,
+    ("GET", "/api/v1/settings/reconciliation"): STATEMENT_READERS,
+    ("PUT", "/api/v1/settings/reconciliation"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statement-adjustments"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statement-adjustments/{adjustment_id:uuid}/approve"): ADMIN_FINANCE,
+    ("GET", "/api/v1/statements"): STATEMENT_READERS,
+    ("POST", "/api/v1/statements/close"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statements/compute"): ADMIN_FINANCE,
+    ("GET", "/api/v1/statements/{statement_id:uuid}"): STATEMENT_READERS,
+    ("POST", "/api/v1/statements/{statement_id:uuid}/send"): ADMIN_FINANCE,
     ("POST", "/api/v1/qc-requirements/{requirement_id:uuid}/waive"): ADMIN_PLANNER_QA,
+    ("GET", "/api/v1/reject-reasons"): EVERYONE,
+    ("PUT", "/api/v1/reject-reasons"): ADMIN,
     ("GET", "/api/v1/suppliers"): EVERYONE,
     ("POST", "/api/v1/suppliers"): ADMIN,
     ("GET", "/api/v1/suppliers/{supplier_id:uuid}"): EVERYONE,
@@ -149,6 +167,7 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/items/export"): BUYERS,
     ("GET", "/items/{item_id:uuid}"): BUYERS,
     ("POST", "/items/{item_id:uuid}/bom"): ADMIN_PLANNER,
+    ("POST", "/items/{item_id:uuid}/qc-templates"): ADMIN_PLANNER_QA,
     ("POST", "/logout"): EVERYONE,
     ("GET", "/materials/balances"): EVERYONE,
     ("GET", "/materials/balances/export"): EVERYONE,

@@ -79,9 +79,12 @@ SUPPLIER_BOUND = {
     "line_id",
     "report_id",
     "requirement_id",
+    "statement_id",
+    "adjustment_id",
 }
-# Objects seeded with a parent the first supplier cannot see (Seeded.hidden).
-HIDDEN = {"order_id", "line_id", "requirement_id", "document_id", "version_id", "dispatch_id"}
+# Objects seeded with a parent the first supplier cannot see (Seeded.hidden);
+# a draft statement and a pending adjustment are finance's own.
+HIDDEN = {"order_id", "line_id", "requirement_id", "document_id", "version_id", "dispatch_id", "statement_id", "adjustment_id"}
 
 # Query and body fields holding ids, and the seeded id they take. Fields not
 # named here fail test_every_id_field_is_known, naming the route.
@@ -110,6 +113,8 @@ def _due() -> str:
 # caller's own seeded id. Pages post an empty form (plus the CSRF token).
 SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/items/{item_id:uuid}/bom"): [],
+    ("PUT", "/api/v1/items/{item_id:uuid}/qc-templates"): [],
+    ("PUT", "/api/v1/reject-reasons"): {"labels": ["Isolation matrix"]},
     ("PATCH", "/api/v1/orders/{order_id:uuid}"): {"version": 1, "lines": []},
     ("POST", "/api/v1/orders/{order_id:uuid}/transitions"): {"event": "start", "reason": "isolation matrix"},
     ("POST", "/api/v1/deliveries/{delivery_id:uuid}/cancel"): {"reason": "isolation matrix"},
@@ -124,6 +129,11 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/material-returns"): {"item_id": "{item_id}", "quantity": "1"},
     ("POST", "/api/v1/material-scrap"): {"item_id": "{item_id}", "quantity": "1", "reason": "isolation matrix"},
     ("POST", "/api/v1/progress-reports"): {"client_id": "{new}", "order_line_id": "{line_id}", "stage": "machining", "good_quantity": "1"},
+    ("POST", "/api/v1/statements/compute"): {"supplier_id": "{supplier_id}", "period": "2025-03"},
+    ("POST", "/api/v1/statements/close"): {"supplier_id": "{supplier_id}", "period": "2025-03"},
+    ("POST", "/api/v1/statement-adjustments"): {"supplier_id": "{supplier_id}", "period": "2025-03", "amount": "1", "reason": "matrix"},
+    ("PUT", "/api/v1/settings/reconciliation"): {"cutoff_day": 31, "cutoff_minutes": 1440, "tax_rate": "0.13"},
+    ("PUT", "/api/v1/material-prices"): {"item_id": "{item_id}", "unit_price": "2"},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,

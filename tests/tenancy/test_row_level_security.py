@@ -77,10 +77,14 @@ async def _rows_by_table(tenant_id: Any, role: str, supplier_id: Any = None) -> 
     from portal.orders.tables import Order, OrderLine, OrderRevision
     from portal.progress.tables import ProgressReport
     from portal.quality.tables import QcRequirement
+    from portal.reconciliation.tables import Adjustment, Statement, StatementLine
     from tenants.context import TenantContext, tenant_scope
     from tenants.roles import Role
 
     tables: dict[str, Any] = {
+        "statement": Statement,
+        "statement_line": StatementLine,
+        "adjustment": Adjustment,
         "order": Order,
         "line": OrderLine,
         "revision": OrderRevision,
@@ -105,6 +109,7 @@ async def _children(seeded: Any) -> dict[str, dict[str, set[Any]]]:
     from portal.deliveries.tables import DeliveryLine
     from portal.materials.tables import DispatchLine
     from portal.orders.tables import OrderLine
+    from portal.reconciliation.tables import StatementLine
     from tenants.context import system_scope
 
     found: dict[str, dict[str, set[Any]]] = {}
@@ -113,7 +118,9 @@ async def _children(seeded: Any) -> dict[str, dict[str, set[Any]]]:
             lines = await OrderLine.select(OrderLine.id).where(OrderLine.order == ids["order_id"])
             dispatch_lines = await DispatchLine.select(DispatchLine.id).where(DispatchLine.dispatch == ids["dispatch_id"])
             delivery_lines = await DeliveryLine.select(DeliveryLine.id).where(DeliveryLine.delivery == ids["delivery_id"])
+            statement_lines = await StatementLine.select(StatementLine.id).where(StatementLine.statement == ids["statement_id"])
             found[label] = {
+                "statement_line": {row["id"] for row in statement_lines},
                 "line": {row["id"] for row in lines},
                 "dispatch_line": {row["id"] for row in dispatch_lines},
                 "delivery_line": {row["id"] for row in delivery_lines},
@@ -141,12 +148,18 @@ def test_a_supplier_user_sees_nothing_that_hangs_off_a_record_not_shared_with_it
         "version": {seeded.hidden["version_id"]},
         "dispatch": {seeded.hidden["dispatch_id"]},
         "dispatch_line": children["hidden"]["dispatch_line"],
+        # A draft statement and its lines, a pending adjustment: finance's own.
+        "statement": {seeded.hidden["statement_id"]},
+        "statement_line": children["hidden"]["statement_line"],
+        "adjustment": {seeded.hidden["adjustment_id"]},
     }
     other = {
         "line": children["other"]["line"],
         "revision": {seeded.second["revision_id"]},
         "delivery_line": children["other"]["delivery_line"],
         "report": {seeded.second["report_id"]},
+        "statement": {seeded.second["statement_id"]},
+        "statement_line": children["other"]["statement_line"],
     }
     own = {
         "line": children["own"]["line"],
@@ -154,6 +167,8 @@ def test_a_supplier_user_sees_nothing_that_hangs_off_a_record_not_shared_with_it
         "delivery_line": children["own"]["delivery_line"],
         "dispatch_line": children["own"]["dispatch_line"],
         "version": {seeded.first["version_id"]},
+        "statement": {seeded.first["statement_id"]},
+        "statement_line": children["own"]["statement_line"],
     }
     for table, ids in {**hidden, **other}.items():
         assert ids, table

@@ -311,21 +311,22 @@ def test_photos_and_pdfs_get_previews_off_the_request_path(client: Any, run: Any
     assert run(lambda: render_pending_previews(client.app.state.storage)) == {"ready": 0, "failed": 0}
 
 
-def test_the_sweep_renders_previews_the_background_task_missed(
-    client: Any, run: Any, world: World, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+def test_the_sweep_renders_previews_still_pending_and_the_queued_job_then_finds_nothing_to_do(
+    client: Any, run: Any, world: World, tokens: dict[str, str]
 ) -> None:
-    from portal.documents import controllers
-    from portal.documents.previews import render_pending_previews
+    from portal.documents.previews import render_pending_previews, sweep_job
+    from portal.jobs.runner import run_due_jobs
 
-    monkeypatch.setattr(controllers, "_preview_task", lambda request, document: None)
     photo = uploaded(
         client, tokens["qa"], samples.png(), name="p.png", declared="image/png", category="photo", attached_id=world.supplier_ids[0]
     )
     assert client.get(f"/api/v1/documents/{photo['id']}", headers=bearer(tokens["qa"])).json()["current"]["preview"] == "pending"
-    counts = run(lambda: render_pending_previews(client.app.state.storage))
-    assert counts["ready"] >= 1
+    # The periodic sweep (or `portal storage thumbnails`) gets there before the upload's job.
+    run(lambda: sweep_job({}))
     assert client.get(f"/api/v1/documents/{photo['id']}", headers=bearer(tokens["qa"])).json()["current"]["preview"] == "ready"
     assert run(lambda: render_pending_previews(client.app.state.storage))["ready"] == 0
+    assert "failed" not in run(run_due_jobs)
+    assert client.get(f"/api/v1/documents/{photo['id']}", headers=bearer(tokens["qa"])).json()["current"]["preview"] == "ready"
 
 
 def test_a_crash_between_storing_and_committing_leaves_no_row_and_gc_removes_the_orphan(

@@ -16,7 +16,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from portal.documents.storage import RangeReader, S3Storage, object_key
+from portal.documents.storage import RangeReader, S3Storage, object_key, use_process_storage
 from tests.integration.documents.conftest import upload, uploaded, wait_for_previews
 from tests.support.documents import samples
 from tests.support.documents.rclone import RcloneS3, rclone_s3
@@ -44,10 +44,13 @@ def s3(client: Any, s3_server: RcloneS3, tmp_path_factory: pytest.TempPathFactor
     assert storage.client is not None  # created now, with the keys above
     previous = client.app.state.storage
     client.app.state.storage = storage
+    # The preview jobs read the same storage as the app's requests.
+    use_process_storage(storage)
     try:
         yield storage
     finally:
         client.app.state.storage = previous
+        use_process_storage(previous)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from portal.jobs.runner import run_due_jobs
 from tests.integration.materials.conftest import accept_output, balance_of, dispatch, receipt, sent_dispatch
 from tests.integration.orders.conftest import OrderWorld, draft, fire
 from tests.support.factories import api_token, bearer, make_world, outbox_to
@@ -20,7 +21,7 @@ def test_dispatches_are_numbered_per_tenant_and_year(client: Any, shop: OrderWor
     assert first["attached_type"] == "dispatch"
 
 
-def test_a_draft_is_the_buyers_own_until_sent_and_the_supplier_is_emailed(client: Any, shop: OrderWorld, var_dir: Any) -> None:
+def test_a_draft_is_the_buyers_own_until_sent_and_the_supplier_is_emailed(client: Any, shop: OrderWorld, var_dir: Any, run: Any) -> None:
     created = dispatch(client, shop, ("100", "LOT-7")).json()
     assert client.get(f"/api/v1/dispatches/{created['id']}", headers=shop.as_("supplier_admin")).status_code == 404
     assert client.get("/api/v1/dispatches", headers=shop.as_("supplier_admin")).json()["items"] == []
@@ -31,6 +32,7 @@ def test_a_draft_is_the_buyers_own_until_sent_and_the_supplier_is_emailed(client
     assert seen.status_code == 200
     assert seen.json()["lines"][0]["lot"] == "LOT-7"
     assert Decimal(seen.json()["lines"][0]["quantity"]) == 100
+    run(run_due_jobs)
     mails = outbox_to(var_dir, shop.world.accounts["supplier_admin"].email)
     assert any(created["number"] in mail["Subject"] for mail in mails)
     assert outbox_to(var_dir, shop.world.accounts["other_supplier_admin"].email) == []

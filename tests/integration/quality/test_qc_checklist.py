@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.jobs.runner import run_due_jobs
 from tests.integration.orders.conftest import OrderWorld, draft, fire
 from tests.integration.quality.conftest import accepted_order, checklist, require, review, send
 from tests.support.factories import outbox_to
@@ -39,7 +40,7 @@ def test_a_requirement_runs_from_missing_to_approved(client: Any, shop: OrderWor
     assert [item["decision"] for item in history.json()["items"]] == ["approved"]
 
 
-def test_a_rejection_tells_the_supplier_and_a_new_version_waits_for_review(client: Any, shop: OrderWorld, var_dir: Any) -> None:
+def test_a_rejection_tells_the_supplier_and_a_new_version_waits_for_review(client: Any, shop: OrderWorld, var_dir: Any, run: Any) -> None:
     order = accepted_order(client, shop)
     assert require(client, shop, order["id"], "inspection_report").status_code == 201
     document = send(client, shop, order["id"], "inspection_report")
@@ -48,6 +49,7 @@ def test_a_rejection_tells_the_supplier_and_a_new_version_waits_for_review(clien
     assert rejected.status_code == 201, rejected.text
     assert _state(client, shop, order["id"]) == [("inspection_report", "rejected")]
     operator = shop.world.accounts["supplier_operator"].email
+    run(run_due_jobs)
     bodies = [mail.get_content() for mail in outbox_to(var_dir, operator)]
     assert any(order["number"] in body and "Mill certificate: Bore 12H7 not measured" in body for body in bodies), bodies
 

@@ -47,3 +47,44 @@ def test_unfiltered_quality_queries_stay_in_the_tenant_and_the_supplier(client: 
 def test_the_quality_tables_force_row_level_security(postgres: Any) -> None:
     forced = postgres.psql("SELECT relname FROM pg_class WHERE relname IN ('qc_requirement','document_review') AND relforcerowsecurity")
     assert set(forced.split()) == {"qc_requirement", "document_review"}
+
+
+async def _buyer_only(tenant_id: UUID, supplier_id: UUID | None, role: str) -> dict[str, int]:
+    from portal.quality.tables import QcGateOverride, QcTemplate, RejectReason
+    from tenants.context import TenantContext, tenant_scope
+    from tenants.roles import Role
+
+    context = TenantContext(
+        tenant_id=tenant_id, tenant_slug="x", tenant_name="x", time_zone="UTC", currency="CNY", role=Role(role), supplier_id=supplier_id
+    )
+    async with tenant_scope(context):
+        return {
+            "templates": len(await QcTemplate.select(QcTemplate.id)),
+            "overrides": len(await QcGateOverride.select(QcGateOverride.id)),
+            "reasons": len(await RejectReason.select(RejectReason.id)),
+        }
+
+
+def test_templates_and_overrides_stay_with_the_buyer_and_reject_reasons_reach_its_suppliers(
+    client: Any, shop: OrderWorld, run: Any
+) -> None:
+    template = {"category": "photo", "count": 1, "stage": "before_delivery", "note": ""}
+    assert client.put(f"/api/v1/items/{shop.part_id}/qc-templates", json=[template], headers=shop.as_("qa")).status_code == 200
+    assert client.put("/api/v1/reject-reasons", json={"labels": ["Burrs"]}, headers=shop.as_("admin")).status_code == 200
+    order = accepted_order(client, shop)
+    require(client, shop, order["id"])
+    body = {"order_id": order["id"], "lines": [{"order_line_id": order["lines"][0]["id"], "quantity": "1", "lot": "L"}], "ship": True}
+    delivery = client.post("/api/v1/deliveries", json=body, headers=shop.as_("supplier_operator")).json()
+    receipt = {"lines": [{"line_id": delivery["lines"][0]["id"], "accepted_quantity": "1"}], "qc_override_reason": "Line stop"}
+    assert client.post(f"/api/v1/deliveries/{delivery['id']}/receipt", json=receipt, headers=shop.as_("qa")).status_code == 200
+    world = shop.world
+    reasons = run(_buyer_only, world.tenant_id, None, "qa")["reasons"]
+    assert run(_buyer_only, world.tenant_id, None, "qa") == {"templates": 1, "overrides": 1, "reasons": reasons}
+    assert reasons >= 2
+    assert run(_buyer_only, world.tenant_id, world.supplier_ids[0], "supplier_admin") == {
+        "templates": 0,
+        "overrides": 0,
+        "reasons": reasons,
+    }
+    stranger = run(make_world, "rls")
+    assert run(_buyer_only, stranger.tenant_id, None, "admin") == {"templates": 0, "overrides": 0, "reasons": 0}

@@ -1,0 +1,101 @@
+"""What the job runner knows how to do: one table of handlers and one of
+periodic jobs, named ``"module:function"`` and imported on first use, so
+that a domain plugs in with one line here and the worker never imports what
+it does not run.
+
+A handler is ``async def handle(payload: dict) -> None``. It runs with no
+tenant context and no transaction: it opens the scope it needs
+(``tenant_scope``/``system_scope``). It may run more than once for one job
+(a worker killed after the effect, before recording it), so its effect must
+be idempotent: check before acting, or key the effect on the job.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+HandlerFn = Callable[[dict[str, Any]], Awaitable[None]]
+
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    target: str
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    # A job that runs longer is cancelled and counts as a failed attempt.
+    timeout: timedelta = DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job enqueued once per ``interval`` per cluster (not per process):
+    every runner offers it for the current slot and the job's unique key
+    lets one offer in."""
+
+    name: str
+    target: str
+    interval: timedelta
+    max_attempts: int = 3
+    timeout: timedelta = DEFAULT_TIMEOUT
+
+    @property
+    def kind(self) -> str:
+        return f"periodic:{self.name}"
+
+
+HANDLERS: dict[str, Handler] = {
+    handler.kind: handler
+    for handler in (
+        Handler("mail.send", "portal.notifications.mail:deliver_job", max_attempts=10, timeout=timedelta(minutes=2)),
+        Handler("documents.preview", "portal.documents.previews:preview_job", max_attempts=5),
+    )
+}
+
+PERIODIC: dict[str, Periodic] = {
+    periodic.name: periodic
+    for periodic in (
+        Periodic("audit.checkpoint", "portal.audit.checkpoints:checkpoint_job", timedelta(hours=1)),
+        Periodic("documents.previews", "portal.documents.previews:sweep_job", timedelta(minutes=15)),
+        Periodic("jobs.prune", "portal.jobs.queue:prune_job", timedelta(hours=6)),
+    )
+}
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+def register(item: Handler | Periodic) -> None:
+    """For modules named in ``PORTAL_JOB_MODULES`` (extensions, tests): add a
+    handler or a periodic job beside the built-in ones."""
+    if isinstance(item, Periodic):
+        PERIODIC[item.name] = item
+    else:
+        HANDLERS[item.kind] = item
+
+
+def load_modules(names: tuple[str, ...]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+def handler_for(kind: str) -> Handler:
+    if kind in HANDLERS:
+        return HANDLERS[kind]
+    if kind.startswith("periodic:") and kind.removeprefix("periodic:") in PERIODIC:
+        periodic = PERIODIC[kind.removeprefix("periodic:")]
+        return Handler(periodic.kind, periodic.target, periodic.max_attempts, periodic.timeout)
+    raise UnknownJob(kind)
+
+
+def resolve(target: str) -> HandlerFn:
+    module, _, name = target.partition(":")
+    function: HandlerFn = getattr(importlib.import_module(module), name)
+    return function

@@ -1,0 +1,209 @@
+"""Runs jobs: ``portal worker`` processes, or the app's own process in the
+embedded default (``PORTAL_JOBS_IN_PROCESS``).
+
+A runner claims at most as many jobs as it has free slots, runs each in a
+task of its own with an empty context (no request, tenant or transaction
+leaks in), keeps their leases alive while they run and records each
+outcome. ``stop()`` stops claiming and lets the running jobs finish: SIGTERM
+on a worker never abandons a job half done (and if the process dies anyway,
+the lease runs out and another runner takes the job again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import os
+import socket
+import traceback
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+import structlog
+
+from portal.jobs import queue, registry
+from portal.jobs.queue import ClaimedJob
+from portal.outage import database_unavailable
+
+if TYPE_CHECKING:
+    from portal.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+LEASE = timedelta(seconds=60)
+HEARTBEAT_SECONDS = 15.0
+# Beside requests: enough for mail to flow while a preview renders.
+IN_PROCESS_CONCURRENCY = 4
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]}"
+
+
+class Runner:
+    def __init__(self, *, concurrency: int = 4, poll_seconds: float = 1.0, name: str | None = None) -> None:
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.name = name or worker_name()
+        self._running: dict[Any, asyncio.Task[str]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._next_offer: datetime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        """Claim and run jobs until ``stop()``; then wait for the running ones."""
+        self._loop = asyncio.get_running_loop()
+        waker = self._waker()
+        queue._wakers.add(waker)
+        heartbeat = asyncio.create_task(self._heartbeat(), context=contextvars.Context())
+        log.info("job_runner_started", worker=self.name, concurrency=self.concurrency)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self.tick()
+                except Exception as exc:
+                    # The database went away: keep polling, it comes back.
+                    if database_unavailable(exc):
+                        log.warning("job_runner_database_unavailable", error=str(exc))
+                    else:
+                        log.exception("job_runner_tick_failed")
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._either(), timeout=self.poll_seconds)
+        finally:
+            queue._wakers.discard(waker)
+            if self._running:
+                await asyncio.gather(*self._running.values(), return_exceptions=True)
+            heartbeat.cancel()
+            log.info("job_runner_stopped", worker=self.name)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _waker(self) -> Callable[[], None]:
+        def wake() -> None:
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                return
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                self._wake.set()
+            else:
+                loop.call_soon_threadsafe(self._wake.set)
+
+        return wake
+
+    async def _either(self) -> None:
+        wake = asyncio.ensure_future(self._wake.wait())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({wake, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+            stop.cancel()
+
+    # ------------------------------------------------------------ one round
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Offer periodic jobs when a slot began, claim what fits; returns how
+        many jobs were started."""
+        now_ = now or queue.utcnow()
+        if self._next_offer is None or now_ >= self._next_offer:
+            await queue.offer_periodic(now_)
+            self._next_offer = now_ + min((p.interval for p in registry.PERIODIC.values()), default=timedelta(minutes=1)) / 4
+        free = self.concurrency - len(self._running)
+        jobs = await queue.claim(self.name, free, LEASE, now=now)
+        for job in jobs:
+            task = asyncio.create_task(self.execute(job, now=now), context=contextvars.Context())
+            self._running[job.id] = task
+            task.add_done_callback(functools.partial(self._finished, job.id))
+        return len(jobs)
+
+    def _finished(self, key: Any, _task: asyncio.Task[str]) -> None:
+        self._running.pop(key, None)
+        # A slot came free: look for more work at once.
+        self._wake.set()
+
+    async def execute(self, job: ClaimedJob, now: datetime | None = None) -> str:
+        """Run one claimed job and record its outcome (done, failed, parked)."""
+        try:
+            handler = registry.handler_for(job.kind)
+            function = registry.resolve(handler.target)
+            await asyncio.wait_for(function(job.payload), timeout=handler.timeout.total_seconds())
+        except Exception as exc:
+            error = _describe(exc)
+            try:
+                status = await queue.fail(job, self.name, error, now=now)
+            except Exception:
+                log.exception("job_outcome_not_recorded", job=str(job.id), kind=job.kind)
+                return "unknown"
+            level = log.error if status == queue.PARKED else log.warning
+            level("job_failed", job=str(job.id), kind=job.kind, attempt=job.attempts, status=status, error=error.splitlines()[0])
+            return status
+        try:
+            await queue.complete(job, self.name, now=now)
+        except Exception:
+            # The effect happened; the lease runs out and the job runs again,
+            # which an idempotent handler shrugs off.
+            log.exception("job_outcome_not_recorded", job=str(job.id), kind=job.kind)
+            return "unknown"
+        log.info("job_done", job=str(job.id), kind=job.kind, attempt=job.attempts)
+        return queue.DONE
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await queue.extend(list(self._running), self.name, queue.utcnow() + LEASE)
+            except Exception as exc:
+                log.warning("job_lease_not_extended", error=str(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    lines = traceback.format_exception_only(type(exc), exc)
+    return "".join(lines).strip()
+
+
+async def run_due_jobs(now: datetime | None = None, *, limit: int = 1000) -> dict[str, int]:
+    """Run every job due by ``now`` in this task, one after another, until
+    none is left (tests, ``portal jobs run``): the same claim and the same
+    outcomes as a worker. Jobs queued by the jobs themselves run too."""
+    runner = Runner(concurrency=1, name=f"inline:{worker_name()}")
+    outcomes: dict[str, int] = {}
+    for _ in range(limit):
+        jobs = await queue.claim(runner.name, 1, LEASE, now=now)
+        if not jobs:
+            break
+        status = await runner.execute(jobs[0], now=now)
+        outcomes[status] = outcomes.get(status, 0) + 1
+    return outcomes
+
+
+@contextlib.asynccontextmanager
+async def in_process_jobs(settings: Settings) -> AsyncIterator[None]:
+    """The embedded default: the app process runs jobs beside its requests
+    (``PORTAL_JOBS_IN_PROCESS``, on unless turned off); stopping the app
+    lets running jobs finish."""
+    if not settings.jobs_in_process:
+        yield
+        return
+    registry.load_modules(settings.job_modules)
+    runner = Runner(concurrency=IN_PROCESS_CONCURRENCY, poll_seconds=settings.jobs_poll_seconds)
+    task = asyncio.create_task(runner.run(), context=contextvars.Context())
+    try:
+        yield
+    finally:
+        runner.stop()
+        await task

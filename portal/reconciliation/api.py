@@ -1,0 +1,115 @@
+"""Reconciliation JSON API: the same services as the pages."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from portal.reconciliation import services
+from portal.reconciliation.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    MaterialPriceIn,
+    PeriodIn,
+    SettingsIn,
+    SettingsOut,
+    StatementList,
+    StatementOut,
+)
+from tenants.guards import requires
+
+
+class StatementBatch(msgspec.Struct, frozen=True):
+    """The statements of one supplier and period, one per currency."""
+
+    items: list[StatementOut]
+
+
+class StatementApi(Controller):
+    path = "/api/v1/statements"
+    tags = ["statements"]
+    guards = [requires("statements.view")]
+
+    @get("/")
+    async def list_statements(
+        self,
+        period: FromQuery[str | None] = None,
+        supplier_id: FromQuery[UUID | None] = None,
+        status: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> StatementList:
+        """Newest period first; ``period`` is a month (2026-11), ``status``
+        draft, sent, disputed or finalized. Supplier users see their own
+        statements once sent."""
+        return await services.list_statements(period, supplier_id, status, cursor)
+
+    @post("/compute", status_code=200, guards=[requires("statements.manage")])
+    async def compute_statements(self, data: JSONBody[PeriodIn]) -> StatementBatch:
+        """Compute the supplier's statements of an open period again from the
+        records (drafts, one per currency); a closed period answers 409."""
+        return StatementBatch(await services.refresh(data.supplier_id, data.period))
+
+    @post("/close", status_code=200, guards=[requires("statements.manage")])
+    async def close_period(self, data: JSONBody[PeriodIn]) -> StatementBatch:
+        """Close a period that has ended for one supplier: its statements
+        are computed a last time and frozen. Closing twice answers 409."""
+        return StatementBatch(await services.close_period(data.supplier_id, data.period))
+
+    @get("/{statement_id:uuid}")
+    async def get_statement(self, statement_id: FromPath[UUID]) -> StatementOut:
+        """``status`` (draft, sent, disputed, finalized), ``lines``,
+        ``materials`` (the material section), the totals and ``currency``."""
+        return await services.get_statement(statement_id)
+
+    @post("/{statement_id:uuid}/send", status_code=200, guards=[requires("statements.manage")])
+    async def send_statement(self, statement_id: FromPath[UUID]) -> StatementOut:
+        """Send a draft of a closed period with at least one line to the supplier."""
+        return await services.send_statement(statement_id)
+
+
+class StatementAdjustmentApi(Controller):
+    path = "/api/v1/statement-adjustments"
+    tags = ["statements"]
+    guards = [requires("statements.manage")]
+
+    @post("/")
+    async def create_adjustment(self, data: JSONBody[AdjustmentIn]) -> AdjustmentOut:
+        """A correction with its reason for a period still open for the
+        supplier (``amount`` positive: owed to the supplier); it counts once
+        someone else approves it."""
+        return await services.create_adjustment(data)
+
+    @post("/{adjustment_id:uuid}/approve", status_code=200, guards=[requires("statements.approve")])
+    async def approve_adjustment(self, adjustment_id: FromPath[UUID]) -> AdjustmentOut:
+        return await services.approve_adjustment(adjustment_id)
+
+
+class ReconciliationSettingsApi(Controller):
+    path = "/api/v1/settings/reconciliation"
+    tags = ["statements"]
+    guards = [requires("statements.view")]
+
+    @get("/")
+    async def get_reconciliation_settings(self) -> SettingsOut:
+        """The cut-off of the monthly periods (day, minutes after that day's
+        midnight in the tenant's time zone) and the tax rate."""
+        return await services.get_settings()
+
+    @put("/", guards=[requires("statements.manage")])
+    async def update_reconciliation_settings(self, data: JSONBody[SettingsIn]) -> SettingsOut:
+        return await services.update_settings(data)
+
+
+class MaterialPriceApi(Controller):
+    path = "/api/v1/material-prices"
+    tags = ["statements"]
+    guards = [requires("statements.manage")]
+
+    @put("/", status_code=204)
+    async def set_material_price(self, data: JSONBody[MaterialPriceIn]) -> None:
+        """What a material costs (per currency): scrap beyond the BOM's
+        allowance is deducted at this price."""
+        await services.set_material_price(data)

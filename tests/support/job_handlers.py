@@ -1,0 +1,62 @@
+"""Job handlers for the tests. A worker process loads them through
+``PORTAL_JOB_MODULES=tests.support.job_handlers``; the test process by
+importing this module.
+
+``test.record`` leaves its traces in the folder its payload names:
+``<key>.attempt.<n>`` when an attempt starts, then the effect, written once
+(``<key>.effect``, created exclusively: a second run finds it and does
+nothing, the way a real handler checks before acting) and a line per run
+that made it in ``effects.log``. With ``hold`` it waits after starting until
+the file ``<key>.release`` exists; with ``fail`` it raises on its first
+``fail`` attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from portal.jobs.registry import Handler, register
+
+
+class Refused(Exception):
+    pass
+
+
+async def record(payload: dict[str, Any]) -> None:
+    folder = Path(payload["dir"])
+    key = payload["key"]
+    attempt = await asyncio.to_thread(_start, folder, key)
+    if attempt <= int(payload.get("fail", 0)):
+        raise Refused(f"refused attempt {attempt} of {key}")
+    if payload.get("hold"):
+        await asyncio.to_thread(_wait_for, folder / f"{key}.release")
+    await asyncio.to_thread(_effect, folder, key)
+
+
+def _start(folder: Path, key: str) -> int:
+    attempt = len(list(folder.glob(f"{key}.attempt.*"))) + 1
+    (folder / f"{key}.attempt.{attempt}").write_text(str(os.getpid()))
+    return attempt
+
+
+def _wait_for(path: Path) -> None:
+    # Another process writes the file: there is no event to wait on.
+    while not path.exists():
+        time.sleep(0.02)
+
+
+def _effect(folder: Path, key: str) -> None:
+    try:
+        with (folder / f"{key}.effect").open("x") as handle:
+            handle.write(str(os.getpid()))
+    except FileExistsError:
+        return
+    with (folder / "effects.log").open("a") as log:
+        log.write(f"{key} {os.getpid()}\n")
+
+
+register(Handler("test.record", "tests.support.job_handlers:record", max_attempts=3))
