@@ -10,11 +10,12 @@ here once, from the route table, for every operation under ``/api/``:
 - the statuses each operation really answers: 400 when it takes query
   parameters or a body (a value its schema refuses, or a business rule),
   401 when it needs a token, 403 when a role may be refused, 404 when it
-  names an object in its path, 413 when it takes a body, 503 with
+  names an object in its path, 409 when it changes that object (its state
+  or version may not allow it), 413 when it takes a body, 503 with
   ``Retry-After`` when the database cannot be reached; and what the
-  handler declares with ``errors=[...]`` (409 a conflict with the object's
-  state or version, 404 an id in the body or query that names nothing the
-  caller can see, 422 a file refused for its content, 429 a throttle);
+  handler declares with ``errors=[...]`` (409 a creation that conflicts, a
+  code taken or a period closed; 404 an id in the body that names nothing
+  the caller can see; 422 a file refused for its content);
 - what a handler reads or writes by hand, declared on its decorator:
   ``form=Form(...)`` a multipart body, ``files=(...)`` the media types of
   a download, ``redirect=True`` a 303 to a presigned URL.
@@ -185,6 +186,9 @@ def statuses(handler: Any, operation: Operation, has_path_parameters: bool) -> s
         found.add(403)
     if has_path_parameters:
         found.add(404)
+        # An action on an existing object: its state or version may not allow it.
+        if set(handler.http_methods) & {"POST", "PUT", "PATCH", "DELETE"}:
+            found.add(409)
     takes_body = operation.request_body is not None
     if takes_body:
         found.update({400, 413})

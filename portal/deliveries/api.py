@@ -43,17 +43,17 @@ class DeliveryApi(Controller):
     async def get_delivery(self, delivery_id: FromPath[UUID]) -> DeliveryOut:
         return await services.get_delivery(delivery_id)
 
-    @post("/{delivery_id:uuid}/ship", status_code=200, guards=[requires("deliveries.ship")], errors=[409])
+    @post("/{delivery_id:uuid}/ship", status_code=200, guards=[requires("deliveries.ship")])
     async def ship_delivery(self, delivery_id: FromPath[UUID]) -> DeliveryOut:
         """Send a draft; the over-delivery check runs again."""
         return await services.ship_delivery(delivery_id)
 
-    @post("/{delivery_id:uuid}/cancel", status_code=200, guards=[requires("deliveries.ship")], errors=[409])
+    @post("/{delivery_id:uuid}/cancel", status_code=200, guards=[requires("deliveries.ship")])
     async def cancel_delivery(self, delivery_id: FromPath[UUID], data: JSONBody[CancelIn]) -> DeliveryOut:
         """Withdraw a draft or a notice in transit; ``reason`` is required."""
         return await services.cancel_delivery(delivery_id, data.reason)
 
-    @post("/{delivery_id:uuid}/receipt", status_code=200, guards=[requires("deliveries.receive")], errors=[409])
+    @post("/{delivery_id:uuid}/receipt", status_code=200, guards=[requires("deliveries.receive")])
     async def receive_delivery(self, delivery_id: FromPath[UUID], data: JSONBody[ReceiptIn]) -> DeliveryOut:
         """Every line with ``accepted_quantity`` + ``rejected_quantity`` =
         the shipped quantity, and a ``reject_reason`` when something is

@@ -195,7 +195,7 @@ class DocumentApi(Controller):
         presigned URL valid for one minute (S3)."""
         return download(storage_of(request), await services.version_row(document_id))
 
-    @post("/{document_id:uuid}/withdraw", status_code=200, guards=[requires("documents.withdraw")], errors=[409])
+    @post("/{document_id:uuid}/withdraw", status_code=200, guards=[requires("documents.withdraw")])
     async def withdraw_document(self, document_id: FromPath[UUID], data: JSONBody[WithdrawRequest]) -> DocumentOut:
         """Mark withdrawn, with a reason (kept in the audit trail); nothing is deleted."""
         return await services.withdraw_document(document_id, data.reason)
@@ -204,7 +204,7 @@ class DocumentApi(Controller):
     async def list_versions(self, document_id: FromPath[UUID]) -> Page[VersionOut]:
         return page_of(await services.list_versions(document_id))
 
-    @post("/{document_id:uuid}/versions", status_code=201, form=Form(), errors=[409, 422], **UPLOAD_ROUTE)
+    @post("/{document_id:uuid}/versions", status_code=201, form=Form(), errors=[422], **UPLOAD_ROUTE)
     async def upload_version(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[DocumentOut]:
         """A new version of the same document (multipart part ``file``)."""
         document = await _upload_version(request, document_id)

@@ -42,12 +42,12 @@ class DispatchApi(Controller):
     async def get_dispatch(self, dispatch_id: FromPath[UUID]) -> DispatchOut:
         return await services.get_dispatch(dispatch_id)
 
-    @post("/{dispatch_id:uuid}/send", status_code=200, guards=[requires("materials.dispatch")], errors=[409])
+    @post("/{dispatch_id:uuid}/send", status_code=200, guards=[requires("materials.dispatch")])
     async def send_dispatch(self, dispatch_id: FromPath[UUID]) -> DispatchOut:
         """The supplier sees the dispatch from now on and is emailed."""
         return await services.send_dispatch(dispatch_id)
 
-    @post("/{dispatch_id:uuid}/receipt", status_code=200, guards=[requires("materials.confirm")], errors=[409])
+    @post("/{dispatch_id:uuid}/receipt", status_code=200, guards=[requires("materials.confirm")])
     async def confirm_receipt(self, dispatch_id: FromPath[UUID], data: JSONBody[ReceiptIn]) -> DispatchOut:
         """Every line with its ``received_quantity``; a ``reason`` where it is
         further from the dispatched quantity than the tenant's tolerance.

@@ -43,13 +43,13 @@ class OrderApi(Controller):
     async def get_order(self, order_id: FromPath[UUID]) -> OrderOut:
         return await services.get_order(order_id)
 
-    @patch("/{order_id:uuid}", guards=[requires("orders.manage")], errors=[409])
+    @patch("/{order_id:uuid}", guards=[requires("orders.manage")])
     async def update_order(self, order_id: FromPath[UUID], data: JSONBody[OrderUpdate]) -> OrderOut:
         """Send the whole set of lines and the ``version`` you read. After
         issue a ``reason`` is required and the change becomes a revision."""
         return await services.update_order(order_id, data)
 
-    @post("/{order_id:uuid}/transitions", status_code=200, errors=[409])
+    @post("/{order_id:uuid}/transitions", status_code=200)
     async def fire_transition(self, order_id: FromPath[UUID], data: JSONBody[TransitionIn]) -> OrderOut:
         """``event``: issue, accept, reject, reissue, start, close or cancel
         (reject and cancel need a ``reason``)."""

@@ -64,7 +64,7 @@ class ProgressApi(Controller):
         "/{report_id:uuid}/photos",
         form=Form(fields={"captured_at": {"format": "date-time", "description": "When the photo was taken (ISO 8601)."}}),
         responses={200: ResponseSpec(PhotoOut, description="These bytes were already a photo of this report.")},
-        errors=[409, 422],
+        errors=[422],
         **PHOTO_ROUTE,
     )
     async def add_photo(self, request: Request[Any, Any, Any], report_id: FromPath[UUID]) -> Response[PhotoOut]:

@@ -39,7 +39,7 @@ class QcRequirementApi(Controller):
     async def get_requirement(self, requirement_id: FromPath[UUID]) -> RequirementOut:
         return await services.get_requirement(requirement_id)
 
-    @post("/{requirement_id:uuid}/waive", guards=[requires("quality.require")], status_code=200, errors=[409])
+    @post("/{requirement_id:uuid}/waive", guards=[requires("quality.require")], status_code=200)
     async def waive_requirement(self, requirement_id: FromPath[UUID], data: JSONBody[WaiveIn]) -> RequirementOut:
         """Waive with a reason (3-1000 characters); it stays on the checklist."""
         return await services.waive_requirement(requirement_id, data)
@@ -55,7 +55,7 @@ class OrderQcApi(Controller):
         """The order's QC checklist, oldest requirement first."""
         return page_of(await services.order_checklist(order_id))
 
-    @post("/", guards=[requires("quality.require")], errors=[409])
+    @post("/", guards=[requires("quality.require")])
     async def add_requirement(self, order_id: FromPath[UUID], data: JSONBody[RequirementIn]) -> RequirementOut:
         """Require a document category (see the documents' categories) on an
         order that is not closed or cancelled; one open requirement per
@@ -73,7 +73,7 @@ class DocumentReviewApi(Controller):
         """Every QA decision on the document, newest first."""
         return page_of(await services.list_reviews(document_id))
 
-    @post("/", guards=[requires("quality.review")], errors=[409])
+    @post("/", guards=[requires("quality.review")])
     async def review_document(self, document_id: FromPath[UUID], data: JSONBody[ReviewIn]) -> ReviewOut:
         """Approve, or reject with a reason, the current version. Send the
         ``version`` you looked at: 409 when a newer one arrived since."""

@@ -19,6 +19,7 @@ from portal.reconciliation.schemas import (
     StatementList,
     StatementOut,
 )
+from portal.reconciliation.states import Status
 from tenants.guards import requires
 
 
@@ -38,21 +39,21 @@ class StatementApi(Controller):
         self,
         period: FromQuery[str | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
-        status: FromQuery[str | None] = None,
+        status: FromQuery[Status | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> StatementList:
         """Newest period first; ``period`` is a month (2026-11), ``status``
         draft, sent, disputed or finalized. Supplier users see their own
         statements once sent."""
-        return await services.list_statements(period, supplier_id, status, cursor)
+        return await services.list_statements(period, supplier_id, status.value if status else None, cursor)
 
-    @post("/compute", status_code=200, guards=[requires("statements.manage")])
+    @post("/compute", status_code=200, guards=[requires("statements.manage")], errors=[409])
     async def compute_statements(self, data: JSONBody[PeriodIn]) -> StatementBatch:
         """Compute the supplier's statements of an open period again from the
         records (drafts, one per currency); a closed period answers 409."""
         return StatementBatch(await services.refresh(data.supplier_id, data.period))
 
-    @post("/close", status_code=200, guards=[requires("statements.manage")])
+    @post("/close", status_code=200, guards=[requires("statements.manage")], errors=[409])
     async def close_period(self, data: JSONBody[PeriodIn]) -> StatementBatch:
         """Close a period that has ended for one supplier: its statements
         are computed a last time and frozen. Closing twice answers 409."""
@@ -75,7 +76,7 @@ class StatementAdjustmentApi(Controller):
     tags = ["statements"]
     guards = [requires("statements.manage")]
 
-    @post("/")
+    @post("/", errors=[409])
     async def create_adjustment(self, data: JSONBody[AdjustmentIn]) -> AdjustmentOut:
         """A correction with its reason for a period still open for the
         supplier (``amount`` positive: owed to the supplier); it counts once

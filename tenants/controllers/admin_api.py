@@ -30,7 +30,7 @@ class SupplierApi(Controller):
     async def create_supplier(self, data: JSONBody[suppliers.SupplierCreate]) -> suppliers.SupplierOut:
         return await suppliers.create_supplier(data)
 
-    @patch("/{supplier_id:uuid}", guards=[requires("suppliers.manage")], errors=[409])
+    @patch("/{supplier_id:uuid}", guards=[requires("suppliers.manage")])
     async def update_supplier(self, supplier_id: FromPath[UUID], data: JSONBody[suppliers.SupplierUpdate]) -> suppliers.SupplierOut:
         return await suppliers.update_supplier(supplier_id, data)
 
@@ -48,7 +48,7 @@ class MembershipApi(Controller):
     async def get_membership(self, membership_id: FromPath[UUID]) -> members.MemberOut:
         return await members.get_member(membership_id)
 
-    @patch("/{membership_id:uuid}", errors=[409])
+    @patch("/{membership_id:uuid}")
     async def update_membership(self, membership_id: FromPath[UUID], data: JSONBody[members.MemberUpdate]) -> members.MemberOut:
         """Change the role or supplier, or deactivate; takes effect at once."""
         return await members.update_member(membership_id, data)
