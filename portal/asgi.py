@@ -23,6 +23,7 @@ from portal.documents.storage import open_storage, use_process_storage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.i18n import LocaleMiddleware
 from portal.jobs.runner import in_process_jobs
+from portal.limits.middleware import RateLimitMiddleware
 from portal.logs import configure_logging, log_requests
 from portal.openapi import DecimalSchema, document_api
 from portal.routes import domain_routes
@@ -33,6 +34,7 @@ from tenants.middleware import AuthMiddleware
 
 API_VERSION = "0.1.0"
 CSRF_EXEMPT = [r"^/api/", r"^/health$"]
+REQUEST_BODY_LIMIT = 2 * 1024 * 1024
 
 
 def create_app() -> Litestar:
@@ -65,6 +67,9 @@ def create_app() -> Litestar:
         # Outermost first: the transaction wraps authentication (which reads
         # the session and sets the RLS settings) and everything after it.
         middleware=[
+            # A caller over its rate limit is refused before its body is
+            # read; the count lives in the database (every process shares it).
+            DefineMiddleware(RateLimitMiddleware, limits=settings.rate_limits, engine=engine),
             # Upload bodies are received onto disk before the transaction
             # opens: a slow upload must not hold the write lock or a pooled
             # connection (portal/documents/intake.py).
@@ -94,6 +99,8 @@ def create_app() -> Litestar:
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
+        # JSON and form bodies; upload routes set their own limits.
+        request_max_body_size=REQUEST_BODY_LIMIT,
         debug=False,
     )
     document_api(app)

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -270,6 +271,10 @@ def describe(settings: Settings) -> dict[str, Any]:
         "PORTAL_AUDIT_KEY": f"{'set' if settings.audit_key else 'derived from PORTAL_SECRET_KEY'} (key id {ring_of(settings).current.id})",
         "PORTAL_AUDIT_OLD_KEYS": len(settings.audit_old_keys),
         "PORTAL_UPLOAD_LIMITS_MB": ",".join(f"{key}={size // MB}" for key, size in settings.upload_limits.items()),
+        "PORTAL_METRICS_TOKEN": "set" if settings.metrics_token else "unset: /metrics answers 404",
+        "PORTAL_RATE_LIMITS": ",".join(f"{name}={rate}" for name, rate in settings.rate_limits.items()) or "off",
+        "PORTAL_STATEMENT_TIMEOUT_MS": settings.statement_timeout_ms,
+        "PORTAL_SLOW_QUERY_MS": settings.slow_query_ms,
         "PORTAL_JOBS_IN_PROCESS": "true" if settings.jobs_in_process else "false: run `portal worker`",
         "PORTAL_JOBS_POLL_SECONDS": settings.jobs_poll_seconds,
         "PORTAL_JOB_MODULES": ",".join(settings.job_modules) or "-",
@@ -283,6 +288,46 @@ def _mask(url: str) -> str:
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@", 1)
     return url
+
+
+@main.command()
+@click.argument("destination", type=click.Path(path_type=Path))
+def backup(destination: Path) -> None:
+    """Dump the database and copy every stored object into DESTINATION (a
+    new or empty folder), with a manifest of their sha256."""
+    from portal.backup import BackupError
+    from portal.backup import backup as make_backup
+    from portal.documents.storage import open_storage
+
+    settings = load_settings()
+    try:
+        summary = asyncio.run(make_backup(settings, open_storage(settings), destination))
+    except BackupError as exc:
+        fail(str(exc))
+    click.echo(f"portal: backup in {destination}: {summary.database} database, {summary.objects} objects, {summary.bytes} bytes")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def restore(source: Path) -> None:
+    """Restore a backup folder into an empty database and document storage,
+    then migrate (grants for the app role, newer migrations)."""
+    # Before the engine exists: the dump is loaded as the owning role.
+    os.environ["PORTAL_DB_ROLE"] = "owner"
+    from portal.backup import BackupError, restore_files
+    from portal.documents.storage import open_storage
+    from portal.migrations import migrate_database
+
+    settings = load_settings()
+    try:
+        summary = asyncio.run(restore_files(settings, open_storage(settings), source))
+    except BackupError as exc:
+        fail(str(exc))
+    try:
+        run(lambda: migrate_database(settings))
+    except Exception as exc:
+        fail(f"restored, but the migration failed: {_reason(exc)}")
+    click.echo(f"portal: restored {summary.database} database and {summary.objects} objects ({summary.bytes} bytes) from {source}")
 
 
 @main.group()

@@ -34,8 +34,9 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Paths that need no transaction: static files never touch the database and
-# /health runs its own probe so that it can report a broken database.
-NO_TRANSACTION_PREFIXES = ("/static/", "/health")
+# /health runs its own probe so that it can report a broken database;
+# /metrics reads process counters.
+NO_TRANSACTION_PREFIXES = ("/static/", "/health", "/metrics")
 
 
 def create_engine(settings: Settings, *, role: str = "app") -> Engine[Any]:
@@ -75,7 +76,35 @@ async def start_engine(engine: Engine[Any]) -> None:
     if isinstance(engine, SQLiteEngine):
         enable_sqlite_wal(engine.path)
     elif isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        from portal.settings import get_settings
+
+        threshold_ms = get_settings().slow_query_ms
+
+        async def watch_queries(connection: Any) -> None:
+            connection.add_query_logger(functools.partial(log_slow_query, threshold_ms=threshold_ms))
+
+        await engine.start_connection_pool(min_size=1, max_size=10, **({"init": watch_queries} if threshold_ms else {}))
+
+
+SLOW_QUERY_TEXT = 1000
+
+
+def log_slow_query(record: Any, *, threshold_ms: int) -> None:
+    """asyncpg's query logger: one line per statement slower than the
+    threshold, with its text but never its arguments (they may hold
+    passwords' hashes, tokens, documents' names)."""
+    ms = record.elapsed * 1000
+    if ms < threshold_ms:
+        return
+    from portal.metrics import SLOW_QUERIES
+
+    SLOW_QUERIES.inc()
+    log.warning(
+        "slow_query",
+        ms=round(ms, 1),
+        query=" ".join(record.query.split())[:SLOW_QUERY_TEXT],
+        failed=type(record.exception).__name__ if record.exception else None,
+    )
 
 
 async def stop_engine(engine: Engine[Any]) -> None:

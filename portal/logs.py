@@ -6,12 +6,16 @@ import logging
 import re
 import sys
 import time
+import uuid
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.metrics import UNMATCHED, observe_request
 
 
 def configure_logging(*, json: bool, level: int = logging.INFO) -> None:
@@ -48,9 +52,36 @@ def loggable_path(path: str) -> str:
     return _TOKEN_PATH.sub(r"/\1/<token>", path)
 
 
+# A caller's own request id is kept when it looks like one (a proxy's or a
+# client's correlation id), so one id follows the request through every log.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+_actor: ContextVar[dict[str, str] | None] = ContextVar("request_actor", default=None)
+
+
+def note_actor(*, tenant_id: Any, user_id: Any) -> None:
+    """Who is acting in this request, for its log line (ids only, never
+    names, emails or tokens). Called once authentication resolved them."""
+    actor = _actor.get()
+    if actor is not None:
+        actor["tenant"] = str(tenant_id) if tenant_id else ""
+        actor["user"] = str(user_id) if user_id else ""
+
+
+def request_id_of(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
 class RequestLogMiddleware:
-    """One log line per request: method, path, the status the client got,
-    duration.
+    """One log line per request: request id, method, path and route
+    template, the status the client got, tenant and user ids, duration; and
+    the same figures into the Prometheus metrics. The request id is bound
+    to every other log line of the request (slow queries, errors) and
+    answered in ``X-Request-ID``.
 
     It must wrap the whole application (``log_requests``), not sit among the
     route middleware: Litestar answers unknown paths before any route
@@ -69,6 +100,9 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        request_id = request_id_of(scope)
+        actor: dict[str, str] = {"tenant": "", "user": ""}
+        actor_token = _actor.set(actor)
         # Stays 500 only when no answer started at all: the server then
         # answers 500 itself.
         status = 500
@@ -77,18 +111,27 @@ class RequestLogMiddleware:
         def write() -> None:
             nonlocal logged
             logged = True
+            seconds = time.perf_counter() - started
+            method = scope.get("method", "")
+            route = scope.get("path_template") or UNMATCHED
+            observe_request(method, route, status, seconds)
             self.log.info(
                 "request",
-                method=scope.get("method", ""),
+                request_id=request_id,
+                method=method,
                 path=loggable_path(scope["path"]),
+                route=route,
                 status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
+                ms=round(seconds * 1000, 1),
+                tenant=actor["tenant"],
+                user=actor["user"],
             )
 
         async def watch(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
             await send(message)
             # Written when the last byte is out, before any background task
             # of the response runs: the time is what the client waited.
@@ -96,10 +139,12 @@ class RequestLogMiddleware:
                 write()
 
         try:
-            await self.app(scope, receive, watch)
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                await self.app(scope, receive, watch)
         finally:
             if not logged:
                 write()
+            _actor.reset(actor_token)
 
 
 def log_requests(app: Litestar) -> Litestar:

@@ -13,6 +13,7 @@ from portal.errors import NotFound
 from portal.i18n import LOCALE_COOKIE, SUPPORTED_LOCALES, normalize_locale
 from portal.orders.pages import DUE_SOON_DAYS, inbox_context
 from portal.progress.services import lines_due
+from portal.reconciliation.services import todo as statements_todo
 from tenants.context import TenantContext, peek
 
 ONE_YEAR = 365 * 24 * 3600
@@ -35,7 +36,10 @@ async def show_home(request: Request[Any, Any, Any]) -> Template:
             template_name="orders/inbox.html",
             context={**await inbox_context(), "lines_due": await lines_due(DUE_SOON_DAYS), "active_nav": "home"},
         )
-    return Template(template_name="home/index.html", context={"active_nav": "home"})
+    home: dict[str, Any] = {"active_nav": "home"}
+    if isinstance(context, TenantContext) and context.can("statements.manage"):
+        home["statements"] = await statements_todo()
+    return Template(template_name="home/index.html", context=home)
 
 
 @get("/locale/{code:str}", name="switch_locale", include_in_schema=False)

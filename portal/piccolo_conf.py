@@ -17,6 +17,7 @@ APP_REGISTRY = AppRegistry(
         "portal.deliveries.piccolo_app",
         "portal.progress.piccolo_app",
         "portal.quality.piccolo_app",
+        "portal.limits.piccolo_app",
         "portal.reconciliation.piccolo_app",
         "portal.jobs.piccolo_app",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal import health, pages, pwa
+from portal import health, metrics, pages, pwa
 from portal.audit.controllers import AuditApi, AuditPages
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
@@ -27,12 +27,14 @@ from portal.progress.pages import ProgressPages, StagePages
 from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
 from portal.quality.pages import QualityPages, RejectReasonPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
+from portal.reconciliation.pages import StatementPages
 from tenants.routes import tenant_routes
 
 
 def domain_routes() -> list[Any]:
     return [
         health.health,
+        metrics.metrics,
         pages.show_home,
         pages.switch_locale,
         pwa.service_worker,
@@ -79,4 +81,5 @@ def domain_routes() -> list[Any]:
         StatementAdjustmentApi,
         ReconciliationSettingsApi,
         MaterialPriceApi,
+        StatementPages,
     ]

@@ -7,13 +7,14 @@ import functools
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import structlog
 
 from portal.documents.content import CATEGORIES
+from portal.limits.rates import DEFAULT_LIMITS, Rate, parse_rate_limits
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +27,9 @@ UPLOAD_LIMIT_RANGE_MB = (1, 5000)
 # passwords; production refuses them.
 PASSWORD_HASH_STRENGTHS = ("strong", "cheap")
 LOGIN_DELAY_STEP_SECONDS = 0.2
+STATEMENT_TIMEOUT_MS = 30_000
+SLOW_QUERY_MS = 500
+METRICS_TOKEN_MIN_LENGTH = 16
 JOBS_POLL_SECONDS = 1.0
 
 
@@ -66,6 +70,14 @@ class Settings:
     hash_strength: str = "strong"
     # Added to a failed sign-in's answer per failure counted on its keys.
     login_delay_step: float = LOGIN_DELAY_STEP_SECONDS
+    # Bearer token Prometheus presents at /metrics; None: /metrics is off.
+    metrics_token: str | None = None
+    # Requests per window per caller, by limit name; empty: no rate limits.
+    rate_limits: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    # PostgreSQL: each request transaction's statement_timeout; 0 = none.
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
+    # PostgreSQL: statements slower than this are logged; 0 = none.
+    slow_query_ms: int = SLOW_QUERY_MS
     # The embedded default runs jobs inside the app process; production
     # turns this off and runs `portal worker` processes instead.
     jobs_in_process: bool = True
@@ -138,6 +150,10 @@ class Settings:
             audit_old_keys=tuple(filter(None, (part.strip() for part in env.get("PORTAL_AUDIT_OLD_KEYS", "").split(",")))),
             hash_strength=_hash_strength(env.get("PORTAL_PASSWORD_HASH", "strong"), production=environment == "production"),
             login_delay_step=_login_delay_step(env.get("PORTAL_LOGIN_DELAY_STEP")),
+            metrics_token=_metrics_token(env.get("PORTAL_METRICS_TOKEN") or None),
+            rate_limits=_rate_limits(env.get("PORTAL_RATE_LIMITS")),
+            statement_timeout_ms=_milliseconds("PORTAL_STATEMENT_TIMEOUT_MS", env.get("PORTAL_STATEMENT_TIMEOUT_MS"), STATEMENT_TIMEOUT_MS),
+            slow_query_ms=_milliseconds("PORTAL_SLOW_QUERY_MS", env.get("PORTAL_SLOW_QUERY_MS"), SLOW_QUERY_MS),
             jobs_in_process=_flag("PORTAL_JOBS_IN_PROCESS", env.get("PORTAL_JOBS_IN_PROCESS", "true")),
             jobs_poll_seconds=_poll_seconds(env.get("PORTAL_JOBS_POLL_SECONDS")),
             job_modules=tuple(filter(None, (part.strip() for part in env.get("PORTAL_JOB_MODULES", "").split(",")))),
@@ -176,6 +192,27 @@ def _login_delay_step(value: str | None) -> float:
     if not 0 <= step <= 1:
         raise ConfigError("PORTAL_LOGIN_DELAY_STEP", f"use 0 to 1 seconds, not {value}")
     return step
+
+
+def _metrics_token(token: str | None) -> str | None:
+    if token is not None and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        raise ConfigError("PORTAL_METRICS_TOKEN", f"must be at least {METRICS_TOKEN_MIN_LENGTH} characters")
+    return token
+
+
+def _rate_limits(value: str | None) -> dict[str, Rate]:
+    try:
+        return parse_rate_limits(value)
+    except ValueError as exc:
+        raise ConfigError("PORTAL_RATE_LIMITS", str(exc)) from None
+
+
+def _milliseconds(variable: str, value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit() or int(value) > 3_600_000:
+        raise ConfigError(variable, f"use a whole number of milliseconds from 0 (off) to 3600000, not {value!r}")
+    return int(value)
 
 
 def _flag(variable: str, value: str) -> bool:

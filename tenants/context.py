@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from piccolo.engine.postgres import PostgresEngine
 
 from portal.db import get_engine, open_transaction
+from portal.settings import get_settings
 from tenants.roles import Role, allowed
 
 
@@ -131,13 +132,18 @@ async def apply_database_settings(context: TenantContext | SystemScope | None) -
         values["app.tenant_id"] = str(context.tenant_id)
         values["app.supplier_id"] = str(context.supplier_id) if context.is_supplier and context.supplier_id else ""
         values["app.user_id"] = str(context.user_id or "")
+    # The statement timeout rides along, transaction-local like the rest:
+    # no session state, so it holds through PgBouncer in transaction mode.
+    timeout_ms = get_settings().statement_timeout_ms
     await connection.execute(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.supplier_id', $2, true),"
-        " set_config('app.user_id', $3, true), set_config('app.system', $4, true)",
+        " set_config('app.user_id', $3, true), set_config('app.system', $4, true)"
+        + (", set_config('statement_timeout', $5, true)" if timeout_ms else ""),
         values["app.tenant_id"],
         values["app.supplier_id"],
         values["app.user_id"],
         values["app.system"],
+        *([str(timeout_ms)] if timeout_ms else []),
     )
 
 

@@ -14,6 +14,7 @@ from portal.materials.demo import load_materials_demo
 from portal.orders.demo import load_orders
 from portal.progress.demo import load_progress_demo
 from portal.quality.demo import load_quality_demo
+from portal.reconciliation.demo import load_statements_demo
 from portal.settings import get_settings
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
@@ -103,6 +104,7 @@ async def load_demo() -> bool:
     created = await load_deliveries_demo([data.slug for data in TENANTS]) or created
     created = await load_progress_demo([data.slug for data in TENANTS]) or created
     created = await load_quality_demo([data.slug for data in TENANTS]) or created
+    created = await load_statements_demo([data.slug for data in TENANTS]) or created
     # The demo's pages show thumbnails at once: render them here rather
     # than wait for a job runner (their queued jobs then find nothing to do).
     await render_pending_previews(open_storage(get_settings()))

@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.db import NO_TRANSACTION_PREFIXES
 from portal.errors import NotAuthenticated
+from portal.logs import note_actor
 from tenants import context as tenant_context
 from tenants.services.auth import resolve
 from tenants.tokens import TokenKind
@@ -68,6 +69,8 @@ class AuthMiddleware:
             except NotAuthenticated:
                 # A stale cookie is simply no session; guards answer 401.
                 context = None
+        if context is not None:
+            note_actor(tenant_id=context.tenant_id, user_id=context.user_id)
         state = scope.setdefault("state", {})
         state["user_locale"] = context.locale if context else None
         reset = await tenant_context.enter(context)

@@ -74,6 +74,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "statements.view": frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN}),
     "statements.manage": frozenset({Role.ADMIN, Role.FINANCE}),
     "statements.approve": frozenset({Role.ADMIN, Role.FINANCE}),
+    "statements.respond": frozenset({Role.SUPPLIER_ADMIN}),
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -116,6 +117,7 @@ ACTION_LABELS = {
     "statements.view": N_("See period statements"),
     "statements.manage": N_("Compute, close and send period statements; propose adjustments"),
     "statements.approve": N_("Approve another person's statement adjustments"),
+    "statements.respond": N_("Confirm or dispute the lines of a statement and confirm it"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

@@ -41,6 +41,9 @@ TEST_ENVIRONMENT = {
     "PORTAL_DEFAULT_LOCALE": "zh_CN",
     "PORTAL_PASSWORD_HASH": "cheap",
     "PORTAL_LOGIN_DELAY_STEP": "0",
+    # Every test signs in from the same address; the limits have their own
+    # tests with servers of their own (tests/integration/runtime).
+    "PORTAL_RATE_LIMITS": "off",
     # The tests' app runs no jobs behind their back: a test runs what is due
     # with ``run(run_due_jobs)`` and then looks at the effect. Servers and
     # commands started by tests get the default (jobs in process).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.jobs import enqueue
+from portal.metrics import observe_upload
 from portal.pagination import read_time_cursor, time_cursor
 from portal.settings import get_settings
 from tenants.context import TenantContext, current
@@ -412,6 +414,7 @@ async def store_upload(storage: Storage, target: Target, staged: StagedFile) -> 
     """Check a file received through the app, store it and record it as the
     target's next version. The staged file is consumed either way."""
     context = _require("documents.upload")
+    started = time.perf_counter()
     try:
         name = content.check_name(staged.filename)
         content.check_size(staged.size, target.category, dict(upload_limits()))
@@ -422,12 +425,14 @@ async def store_upload(storage: Storage, target: Target, staged: StagedFile) -> 
     finally:
         await anyio.to_thread.run_sync(staged.discard)
     try:
-        return await _record_version(context, target, version_id, key, staged.sha256, staged.size, name, inspection)
+        document = await _record_version(context, target, version_id, key, staged.sha256, staged.size, name, inspection)
     except Exception:
         # The rows will not commit: take the object back at once (gc would
         # find it later anyway, e.g. after a crash right here).
         await _delete_quietly(storage, key)
         raise
+    observe_upload("app", staged.size, time.perf_counter() - started)
+    return document
 
 
 def _inspect_local(staged: StagedFile, name: content.FileName, category: str) -> content.Inspection:
@@ -633,6 +638,7 @@ async def confirm_direct_upload(storage: Storage, ticket: str) -> DocumentOut:
     else:
         target = await version_target(claims["did"])
     key = object_key(context.tenant_id, target.document_id, version_id)
+    started = time.perf_counter()
     info = await storage.stat(key)
     if info is None:
         raise UploadMissing()
@@ -644,10 +650,12 @@ async def confirm_direct_upload(storage: Storage, ticket: str) -> DocumentOut:
         await _delete_quietly(storage, key)
         raise
     try:
-        return await _record_version(context, target, version_id, key, claims["sha256"], info.size, name, inspection)
+        document = await _record_version(context, target, version_id, key, claims["sha256"], info.size, name, inspection)
     except Exception:
         await _delete_quietly(storage, key)
         raise
+    observe_upload("direct", info.size, time.perf_counter() - started)
+    return document
 
 
 def _check_integrity(info: StoredObject, *, size: int, md5_b64: str, sha256: str) -> None:

@@ -43,6 +43,8 @@ KEY_PATTERN = re.compile(
 # with the newest checkpoint.
 CHECKPOINT_PATTERN = re.compile(rf"^audit/(?P<tenant>{_UUID})/checkpoints/(?P<countdown>\d{{12}})-(?P<seq>\d+)\.json$")
 _CHECKPOINT_SEQ_LIMIT = 10**12 - 1
+DOCUMENTS_PREFIX = "tenants/"
+CHECKPOINTS_PREFIX = "audit/"
 # Staged files are named by the app (a random UUID), never by the client.
 STAGING_DIR = ".incoming"
 
@@ -88,6 +90,12 @@ def checked(key: str) -> str:
 
 def checked_prefix(prefix: str) -> str:
     if not re.fullmatch(rf"audit/{_UUID}/checkpoints/", prefix):
+        raise InvalidKey(prefix)
+    return prefix
+
+
+def walk_prefix(prefix: str) -> str:
+    if prefix not in (DOCUMENTS_PREFIX, CHECKPOINTS_PREFIX):
         raise InvalidKey(prefix)
     return prefix
 
@@ -155,8 +163,9 @@ class Storage(Protocol):
         """A seekable reader of the object (blocking); ``whole`` when the
         caller will read every byte."""
 
-    def walk(self) -> Iterator[StoredObject]:
-        """Every object under ``tenants/`` (blocking)."""
+    def walk(self, prefix: str = DOCUMENTS_PREFIX) -> Iterator[StoredObject]:
+        """Every object under ``tenants/`` (blocking); ``audit/`` for the
+        audit checkpoints (only backups want those)."""
 
     def browser_origins(self) -> list[str]:
         """Origins the browser talks to directly (for the CSP)."""
@@ -256,8 +265,8 @@ class LocalStorage:
         with self.local_path(key).open("rb") as handle:
             yield handle
 
-    def walk(self) -> Iterator[StoredObject]:
-        top = self.root / "tenants"
+    def walk(self, prefix: str = DOCUMENTS_PREFIX) -> Iterator[StoredObject]:
+        top = self.root / walk_prefix(prefix).rstrip("/")
         for directory, _, files in os.walk(top):
             for file in sorted(files):
                 path = Path(directory) / file
@@ -447,9 +456,9 @@ class S3Storage:
         with self._lock:
             self.bytes_read += amount
 
-    def walk(self) -> Iterator[StoredObject]:
+    def walk(self, prefix: str = DOCUMENTS_PREFIX) -> Iterator[StoredObject]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix="tenants/"):
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=walk_prefix(prefix)):
             for item in page.get("Contents", []):
                 yield StoredObject(
                     key=item["Key"], size=int(item["Size"]), modified=item["LastModified"], etag=str(item.get("ETag", "")).strip('"')

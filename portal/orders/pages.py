@@ -25,6 +25,7 @@ from portal.orders.schemas import OrderCreate, OrderUpdate
 from portal.orders.states import BUYER_EVENTS, RECEIVING_STATES, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
 from portal.progress.services import order_timeline
 from portal.quality.services import order_checklist, qc_todo
+from portal.reconciliation.services import todo as statements_todo
 from tenants.guards import acting, requires
 from tenants.services.suppliers import list_suppliers
 
@@ -232,4 +233,5 @@ async def inbox_context() -> dict[str, Any]:
         "dispatches": await dispatches_to_confirm(),
         "deliveries": await deliveries_to_receive(),
         "qc": await qc_todo(),
+        "statements": await statements_todo(),
     }

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar import Controller, Response, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from portal.imports.http import file_response
 from portal.reconciliation import services
+from portal.reconciliation.exporting import export_statement
 from portal.reconciliation.schemas import (
     AdjustmentIn,
     AdjustmentOut,
+    AnswerIn,
+    DisputeIn,
     MaterialPriceIn,
     PeriodIn,
     SettingsIn,
@@ -21,6 +26,8 @@ from portal.reconciliation.schemas import (
 )
 from portal.reconciliation.states import Status
 from tenants.guards import requires
+
+Format = Annotated[str, QueryParameter(name="format")]
 
 
 class StatementBatch(msgspec.Struct, frozen=True):
@@ -65,10 +72,49 @@ class StatementApi(Controller):
         ``materials`` (the material section), the totals and ``currency``."""
         return await services.get_statement(statement_id)
 
+    @get("/{statement_id:uuid}/export", media_type="application/octet-stream")
+    async def export_statement(self, statement_id: FromPath[UUID], fmt: Format = "csv", part: FromQuery[str] = "lines") -> Response[bytes]:
+        """The statement's lines and material section: ``format`` xlsx holds
+        both (two sheets); csv holds one, chosen by ``part`` (``lines`` or
+        ``materials``)."""
+        return file_response(await export_statement(statement_id, fmt, part))
+
     @post("/{statement_id:uuid}/send", status_code=200, guards=[requires("statements.manage")])
     async def send_statement(self, statement_id: FromPath[UUID]) -> StatementOut:
         """Send a draft of a closed period with at least one line to the supplier."""
         return await services.send_statement(statement_id)
+
+    @post("/{statement_id:uuid}/lines/{statement_line_id:uuid}/confirm", status_code=200, guards=[requires("statements.respond")])
+    async def confirm_line(self, statement_id: FromPath[UUID], statement_line_id: FromPath[UUID]) -> StatementOut:
+        """The supplier admin agrees to one line."""
+        return await services.confirm_line(statement_id, statement_line_id)
+
+    @post("/{statement_id:uuid}/lines/{statement_line_id:uuid}/dispute", status_code=200, guards=[requires("statements.respond")])
+    async def dispute_line(
+        self, statement_id: FromPath[UUID], statement_line_id: FromPath[UUID], data: JSONBody[DisputeIn]
+    ) -> StatementOut:
+        """The supplier admin disputes one line; ``comment`` is required.
+        Evidence goes to the statement's documents (``attached_type``
+        ``statement``)."""
+        return await services.dispute_line(statement_id, statement_line_id, data.comment)
+
+    @post("/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer", status_code=200, guards=[requires("statements.manage")])
+    async def answer_dispute(
+        self, statement_id: FromPath[UUID], statement_line_id: FromPath[UUID], data: JSONBody[AnswerIn]
+    ) -> StatementOut:
+        """Finance answers a disputed line with a ``comment``, and a
+        ``correction`` amount when it adds a correcting line."""
+        return await services.answer_dispute(statement_id, statement_line_id, data.comment, data.correction)
+
+    @post("/{statement_id:uuid}/confirm", status_code=200, guards=[requires("statements.respond")])
+    async def confirm_statement(self, statement_id: FromPath[UUID]) -> StatementOut:
+        """The supplier admin confirms the statement once every line is confirmed."""
+        return await services.confirm_statement(statement_id)
+
+    @post("/{statement_id:uuid}/finalize", status_code=200, guards=[requires("statements.manage")])
+    async def finalize_statement(self, statement_id: FromPath[UUID]) -> StatementOut:
+        """Finance confirms after the supplier: finalized and locked."""
+        return await services.finalize_statement(statement_id)
 
 
 class StatementAdjustmentApi(Controller):

@@ -42,6 +42,18 @@ class MaterialOut(msgspec.Struct, frozen=True):
     closing: Decimal
 
 
+class StepOut(msgspec.Struct, frozen=True):
+    """One step of the loop: send, confirm_line, dispute_line, answer,
+    confirm, finalize; ``line_no`` when it concerns one line."""
+
+    event: str
+    line_no: int | None
+    comment: str
+    amount: Decimal | None
+    by: str
+    at: datetime
+
+
 class StatementSummary(msgspec.Struct, frozen=True):
     id: UUID
     supplier_id: UUID
@@ -52,6 +64,7 @@ class StatementSummary(msgspec.Struct, frozen=True):
     status: str
     total: Decimal
     closed: bool
+    supplier_confirmed: bool
 
 
 class StatementOut(msgspec.Struct, frozen=True):
@@ -77,7 +90,11 @@ class StatementOut(msgspec.Struct, frozen=True):
     computed_at: datetime
     version: int
     sent_at: datetime | None
+    supplier_confirmed_at: datetime | None
     finalized_at: datetime | None
+    steps: list[StepOut]
+    # The archived PDF's SHA-256 once finalized ("" until it is rendered).
+    pdf_sha256: str
 
 
 class StatementList(msgspec.Struct, frozen=True):
@@ -90,6 +107,18 @@ class PeriodIn(msgspec.Struct, frozen=True):
 
     supplier_id: UUID
     period: str
+
+
+class DisputeIn(msgspec.Struct, frozen=True):
+    comment: str
+
+
+class AnswerIn(msgspec.Struct, frozen=True):
+    """Finance's answer to a disputed line; ``correction`` (an amount,
+    negative to reduce what is owed) adds a correcting line."""
+
+    comment: str
+    correction: str = ""
 
 
 class AdjustmentIn(msgspec.Struct, frozen=True):
@@ -116,6 +145,7 @@ class AdjustmentOut(msgspec.Struct, frozen=True):
     created_by: UUID | None
     approved_by: UUID | None
     approved_at: datetime | None
+    supplier_name: str = ""
 
 
 class SettingsIn(msgspec.Struct, frozen=True):

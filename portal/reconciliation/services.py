@@ -14,8 +14,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from portal.audit.services import record
 from portal.deliveries.tables import DeliveryLine
+from portal.documents.attachments import register_attachment_target
+from portal.documents.services import share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import BomLine, Item
@@ -34,6 +38,7 @@ from portal.reconciliation.schemas import (
     StatementList,
     StatementOut,
     StatementSummary,
+    StepOut,
 )
 from portal.reconciliation.tables import (
     PRICE,
@@ -654,8 +659,26 @@ async def get_statement(statement_id: UUID | str) -> StatementOut:
         computed_at=_utc(statement.computed_at),
         version=statement.version,
         sent_at=_utc(statement.sent_at) if statement.sent_at else None,
+        supplier_confirmed_at=_utc(statement.supplier_confirmed_at) if statement.supplier_confirmed_at else None,
         finalized_at=_utc(statement.finalized_at) if statement.finalized_at else None,
+        steps=await _steps(statement, {row["id"]: row["line_no"] for row in lines}),
+        pdf_sha256=statement.pdf_sha256,
     )
+
+
+async def _steps(statement: Statement, line_numbers: dict[UUID, int]) -> list[StepOut]:
+    rows = await scoped(StatementStep).select().where(StatementStep.statement == statement.id).order_by(StatementStep.created_at)
+    return [
+        StepOut(
+            event=row["event"],
+            line_no=line_numbers.get(row["line"]) if row["line"] else None,
+            comment=row["comment"],
+            amount=_money(row["amount"], statement.currency) if row["amount"] is not None else None,
+            by=row["created_by_name"],
+            at=_utc(row["created_at"]),
+        )
+        for row in rows
+    ]
 
 
 def _plain(value: Any) -> Decimal | None:
@@ -718,6 +741,7 @@ async def list_statements(
         Statement.currency,
         Statement.status,
         Statement.total,
+        Statement.supplier_confirmed_at,
     )
     if period:
         query = query.where(Statement.period.label == period)
@@ -746,6 +770,7 @@ async def list_statements(
             status=row["status"],
             total=_money(row["total"], row["currency"]),
             closed=(row["period"], row["supplier"]) in closed,
+            supplier_confirmed=row["supplier_confirmed_at"] is not None,
         )
         for row in rows[:limit]
     ]
@@ -938,5 +963,353 @@ async def send_statement(statement_id: UUID | str) -> StatementOut:
     context = current()
     await _move(statement, states.Event.SEND, sent_at=_now(), sent_by=context.user_id)
     await _step(statement, states.Event.SEND.value)
+    await share_attached({"statement": [statement.id]}, statement.supplier)
     await record("statement.send", entity_type="statement", entity_id=statement.id, after={"status": states.Status.SENT.value})
+    await notify(await scoped(Statement).get(statement.id), "send")
     return await get_statement(statement.id)
+
+
+class InvalidStep(DomainError):
+    code = "invalid_statement_step"
+    message = N_("Some fields are missing or not valid.")
+
+
+class LinesNotAgreed(Conflict):
+    code = "lines_not_agreed"
+    message = N_("Every line must be confirmed before the statement is.")
+
+
+class NotConfirmedBySupplier(Conflict):
+    code = "not_confirmed_by_supplier"
+    message = N_("The supplier has not confirmed this statement yet.")
+
+
+class StatementFinalized(Conflict):
+    code = "statement_finalized"
+    message = N_("This statement is finalized and locked. Corrections go to a later period as adjustments.")
+
+
+def _check_open(statement: Statement) -> None:
+    if statement.status == states.Status.FINALIZED.value:
+        raise StatementFinalized()
+
+
+async def _open_statement(statement_id: UUID | str) -> Statement:
+    statement = await scoped(Statement).get(statement_id)
+    _check_open(statement)
+    return statement
+
+
+async def _line_of(statement: Statement, line_id: UUID | str) -> StatementLine:
+    """A line of this statement: a line of another statement (or another
+    supplier's) answers like a missing one."""
+    line = await scoped(StatementLine).get(line_id)
+    if line.statement != statement.id:
+        raise NotFound()
+    return line
+
+
+async def _set_line_state(line: StatementLine, event: states.LineEvent) -> None:
+    after = states.next_line_state(states.LineState(line.state), event)
+    updated = (
+        await scoped(StatementLine)
+        .update({StatementLine.state: after.value})
+        .where(StatementLine.id == line.id, StatementLine.state == line.state)
+        .returning(StatementLine.id)
+    )
+    if not updated:
+        raise states.TransitionNotAllowed()
+
+
+def _comment(value: str, *, required: bool) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidStep(fields={"comment": N_("Say what is wrong: finance reads it.")})
+    if len(text) > 2000:
+        raise InvalidStep(fields={"comment": N_("At most 2000 characters.")})
+    return text
+
+
+async def confirm_line(statement_id: UUID | str, line_id: UUID | str) -> StatementOut:
+    """The supplier admin agrees to one line."""
+    _require("statements.respond")
+    statement = await scoped(Statement).get(statement_id)
+    line = await _line_of(statement, line_id)
+    _check_open(statement)
+    states.next_status(states.Status(statement.status), states.Event.CONFIRM_LINE)
+    await _set_line_state(line, states.LineEvent.CONFIRM)
+    await _move(statement, states.Event.CONFIRM_LINE)
+    await _step(statement, "confirm_line", line_id=line.id)
+    await record("statement.confirm_line", entity_type="statement", entity_id=statement.id, after={"line": line.line_no})
+    return await get_statement(statement.id)
+
+
+async def dispute_line(statement_id: UUID | str, line_id: UUID | str, comment: str) -> StatementOut:
+    """The supplier admin disputes one line with a comment (evidence goes
+    to the statement's documents); finance is told."""
+    _require("statements.respond")
+    statement = await scoped(Statement).get(statement_id)
+    line = await _line_of(statement, line_id)
+    _check_open(statement)
+    text = _comment(comment, required=True)
+    states.next_status(states.Status(statement.status), states.Event.DISPUTE_LINE)
+    await _set_line_state(line, states.LineEvent.DISPUTE)
+    await _move(statement, states.Event.DISPUTE_LINE)
+    await _step(statement, "dispute_line", line_id=line.id, comment=text)
+    await record("statement.dispute_line", entity_type="statement", entity_id=statement.id, after={"line": line.line_no, "comment": text})
+    await notify(statement, "dispute_line", comment=text, line_no=line.line_no)
+    return await get_statement(statement.id)
+
+
+async def answer_dispute(statement_id: UUID | str, line_id: UUID | str, comment: str, correction: str = "") -> StatementOut:
+    """Finance answers a disputed line: it keeps the line (rejecting the
+    dispute, with a comment) or adds a correcting line of ``correction``
+    (an amount, negative to reduce what is owed). Either way the line is
+    before the supplier again; the correction is a new line to confirm."""
+    _require("statements.manage")
+    statement = await scoped(Statement).get(statement_id)
+    line = await _line_of(statement, line_id)
+    _check_open(statement)
+    text = _comment(comment, required=True)
+    amount: Decimal | None = None
+    if correction.strip():
+        amount, problem = money_problem(correction, CURRENCY_DECIMALS.get(statement.currency, 2))
+        if problem or amount == 0:
+            raise InvalidStep(
+                fields={"correction": problem or N_("Enter an amount other than zero.")},
+                decimals=CURRENCY_DECIMALS.get(statement.currency, 2),
+            )
+    disputed = await scoped(StatementLine).count().where(StatementLine.statement == statement.id, StatementLine.state == "disputed")
+    event = states.Event.ANSWER_LAST if disputed == 1 and line.state == "disputed" else states.Event.ANSWER
+    states.next_status(states.Status(statement.status), event)
+    await _set_line_state(line, states.LineEvent.ANSWER)
+    changes: dict[str, Any] = {}
+    if amount is not None:
+        last = (
+            await scoped(StatementLine)
+            .select(StatementLine.line_no)
+            .where(StatementLine.statement == statement.id)
+            .order_by(StatementLine.line_no, ascending=False)
+            .first()
+        )
+        await (
+            scoped(StatementLine)
+            .new(
+                statement=statement.id,
+                supplier=statement.supplier,
+                line_no=(last["line_no"] if last else 0) + 1,
+                kind="adjustment",
+                source_id=line.id,
+                reference=f"#{line.line_no}",
+                description=text,
+                occurred_at=_now(),
+                amount=amount,
+            )
+            .save()
+        )
+        changes = await _retotal(statement)
+    await _move(statement, event, **changes)
+    await _step(statement, "answer", line_id=line.id, comment=text, amount=amount)
+    await record(
+        "statement.answer",
+        entity_type="statement",
+        entity_id=statement.id,
+        after={"line": line.line_no, "comment": text, "correction": str(amount) if amount is not None else None},
+    )
+    await notify(statement, "answer", comment=text, line_no=line.line_no)
+    return await get_statement(statement.id)
+
+
+async def _retotal(statement: Statement) -> dict[str, Any]:
+    """The totals again from the stored lines, at the statement's tax rate."""
+    rows = await scoped(StatementLine).select(StatementLine.kind, StatementLine.amount).where(StatementLine.statement == statement.id)
+    lines = [compute.Line(kind=row["kind"], amount=_money(row["amount"], statement.currency)) for row in rows]
+    result = compute.totals(lines, statement.currency, Decimal(statement.tax_rate))
+    return {
+        "deliveries_total": result.deliveries,
+        "deductions_total": result.deductions,
+        "adjustments_total": result.adjustments,
+        "subtotal": result.subtotal,
+        "tax": result.tax,
+        "total": result.total,
+    }
+
+
+async def confirm_statement(statement_id: UUID | str) -> StatementOut:
+    """The supplier admin confirms the whole statement once every line is
+    confirmed; finance then finalizes it."""
+    context = _require("statements.respond")
+    statement = await _open_statement(statement_id)
+    states.next_status(states.Status(statement.status), states.Event.CONFIRM)
+    if statement.supplier_confirmed_at is not None:
+        raise states.TransitionNotAllowed()
+    if await scoped(StatementLine).exists().where(StatementLine.statement == statement.id, StatementLine.state != "confirmed"):
+        raise LinesNotAgreed()
+    await _move(statement, states.Event.CONFIRM, supplier_confirmed_at=_now(), supplier_confirmed_by=context.user_id)
+    await _step(statement, "confirm")
+    await record("statement.confirm", entity_type="statement", entity_id=statement.id, after={"supplier_confirmed": True})
+    await notify(statement, "confirm")
+    return await get_statement(statement.id)
+
+
+async def finalize_statement(statement_id: UUID | str) -> StatementOut:
+    """Finance confirms after the supplier: the statement is finalized and
+    locked; nothing changes after."""
+    context = _require("statements.manage")
+    statement = await _open_statement(statement_id)
+    states.next_status(states.Status(statement.status), states.Event.FINALIZE)
+    if statement.supplier_confirmed_at is None:
+        raise NotConfirmedBySupplier()
+    await _move(statement, states.Event.FINALIZE, finalized_at=_now(), finalized_by=context.user_id)
+    await _step(statement, "finalize")
+    await record(
+        "statement.finalize", entity_type="statement", entity_id=statement.id, after={"status": "finalized", "total": str(statement.total)}
+    )
+    await notify(statement, "finalize")
+    return await get_statement(statement.id)
+
+
+# ---------------------------------------------------------------- notifications
+
+# Who is told of each step: the supplier's admins of what finance did,
+# finance of what the supplier did.
+NOTICES: dict[str, tuple[str, str, str]] = {
+    "send": (
+        "supplier",
+        N_("Statement %(period)s from %(buyer)s: please confirm"),
+        N_("%(buyer)s sent you the statement for %(period)s (%(currency)s %(total)s).\n\nConfirm each line or dispute it:\n%(link)s\n"),
+    ),
+    "answer": (
+        "supplier",
+        N_("Statement %(period)s: finance answered your dispute"),
+        N_("Finance answered your dispute of line %(line_no)s: %(comment)s\n\nPlease look at the line again:\n%(link)s\n"),
+    ),
+    "finalize": (
+        "supplier",
+        N_("Statement %(period)s is finalized"),
+        N_("The statement for %(period)s (%(currency)s %(total)s) is finalized and locked.\n\n%(link)s\n"),
+    ),
+    "dispute_line": (
+        "finance",
+        N_("%(supplier)s disputes line %(line_no)s of statement %(period)s"),
+        N_("%(supplier)s disputes line %(line_no)s: %(comment)s\n\nAnswer it:\n%(link)s\n"),
+    ),
+    "confirm": (
+        "finance",
+        N_("%(supplier)s confirmed statement %(period)s"),
+        N_("%(supplier)s confirmed every line of the statement for %(period)s. Finalize it:\n%(link)s\n"),
+    ),
+}
+
+
+async def notify(statement: Statement, step: str, **extra: Any) -> None:
+    """Email the other side of the loop at once, in the tenant's language:
+    the supplier's admins, or the tenant's finance people."""
+    from portal.i18n import gettext, use_locale
+    from portal.notifications.mail import Email, send_email
+    from portal.settings import get_settings
+    from tenants.context import system_scope
+    from tenants.tables import Membership, Tenant
+
+    side, subject, body = NOTICES[step]
+    context = current()
+    async with system_scope("statement-notice"):
+        query = Membership.select(Membership.user.email).where(Membership.tenant == context.tenant_id, Membership.active.eq(True))
+        if side == "supplier":
+            query = query.where(Membership.supplier == statement.supplier, Membership.role == "supplier_admin")
+        else:
+            query = query.where(Membership.role == "finance")
+        rows = await query
+        tenant = await Tenant.select(Tenant.locale, Tenant.name).where(Tenant.id == context.tenant_id).first()
+        supplier = await Supplier.select(Supplier.name).where(Supplier.id == statement.supplier).first()
+        period = await Period.select(Period.label).where(Period.id == statement.period).first()
+    params = {
+        "buyer": tenant["name"] if tenant else "",
+        "supplier": supplier["name"] if supplier else "",
+        "period": period["label"] if period else "",
+        "currency": statement.currency,
+        "total": str(_money(statement.total, statement.currency)),
+        "link": f"{get_settings().base_url}/statements/{statement.id}",
+        **extra,
+    }
+    with use_locale(tenant["locale"] if tenant else "zh_CN"):
+        subject_text, body_text = gettext(subject, **params), gettext(body, **params)
+    for row in rows:
+        await send_email(Email(to=row["user.email"], subject=subject_text, text=body_text))
+
+
+async def statement_attachment_supplier(statement_id: UUID) -> UUID | None:
+    """Documents on a statement (the supplier's evidence for a dispute, the
+    archived PDF) are shared with its supplier once it is sent; a draft's
+    are finance's own until ``send_statement`` shares them."""
+    statement = await scoped(Statement).get(statement_id)
+    if statement.status == states.Status.DRAFT.value:
+        return None
+    supplier: UUID = statement.supplier
+    return supplier
+
+
+register_attachment_target("statement", statement_attachment_supplier)
+
+
+# ---------------------------------------------------------------- what needs someone now
+
+
+async def list_adjustments(status: str = "pending") -> list[AdjustmentOut]:
+    """Adjustments in a status, newest first (finance's approval queue)."""
+    _require("statements.manage")
+    rows = (
+        await scoped(Adjustment)
+        .objects()
+        .where(Adjustment.status == status)
+        .order_by(Adjustment.created_at, ascending=False)
+        .limit(PAGE_SIZE)
+    )
+    labels = {row["id"]: row["label"] for row in await scoped(Period).select(Period.id, Period.label)}
+    names = {row["id"]: row["name"] for row in await scoped(Supplier).select(Supplier.id, Supplier.name)}
+    result = []
+    for row in rows:
+        out = _adjustment_out(row, labels.get(row.period, ""))
+        result.append(msgspec.structs.replace(out, supplier_name=names.get(row.supplier, "")))
+    return result
+
+
+@dataclass
+class Todo:
+    """Statements waiting for the reader: the supplier admin's to answer or
+    confirm; finance's disputed, to finalize, and others' adjustments to approve."""
+
+    to_answer: list[StatementSummary]
+    to_finalize: list[StatementSummary]
+    adjustments: list[AdjustmentOut]
+
+
+async def todo() -> Todo:
+    context = current()
+    empty = Todo([], [], [])
+    if not context.can("statements.view"):
+        return empty
+    if context.is_supplier:
+        waiting = await list_statements(status=None)
+        to_answer = [item for item in waiting.items if item.status in ("sent", "disputed") and not item.supplier_confirmed]
+        return Todo(to_answer, [], [])
+    disputed = (await list_statements(status="disputed")).items
+    sent = (await list_statements(status="sent")).items
+    adjustments = (
+        [row for row in await list_adjustments() if row.created_by != context.user_id] if context.can("statements.approve") else []
+    )
+    return Todo(disputed, [item for item in sent if item.supplier_confirmed], adjustments)
+
+
+async def statement_suppliers() -> list[Supplier]:
+    """The suppliers finance computes statements for."""
+    _require("statements.manage")
+    rows: list[Supplier] = await scoped(Supplier).objects().order_by(Supplier.name)
+    return rows
+
+
+async def default_period() -> str:
+    """The last period that has ended: the one finance closes next."""
+    context = current()
+    found = await rules()
+    return periods.previous_label(periods.label_at(_now(), context.time_zone, found.cutoff_day, found.cutoff_minutes))

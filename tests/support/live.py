@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,8 @@ def installation_env(var: Path, cluster: PostgresCluster | None = None, **extra:
         PORTAL_SECRET_KEY="live-test-secret-key-that-is-long-enough-0123",
         PORTAL_DEFAULT_LOCALE="zh_CN",
         PORTAL_ENV="production",
-        **extra,
     )
+    env.update(extra)
     if cluster is None:
         env.setdefault("PORTAL_DATABASE_URL", f"sqlite:///{var}/portal.db")
     else:
@@ -97,6 +98,12 @@ class Server:
         raise AssertionError(f"portal serve did not start: {self.output()}")
 
     def stop(self) -> None:
+        self.stop_process()
+        self.log.close()
+
+    def stop_process(self) -> None:
+        """End the process (if it still runs) but keep its log, so that
+        ``start`` can bring the server back on the same port."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -104,7 +111,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.log.close()
 
     def output(self) -> str:
         self.log.flush()
@@ -120,6 +126,20 @@ class Server:
                 if name is None or event.get("event") == name:
                     lines.append(event)
         return lines
+
+    def wait_for_event(self, name: str, match: Callable[[dict[str, Any]], bool], timeout: float = 30) -> dict[str, Any]:
+        """The first JSON log line named ``name`` that ``match`` accepts,
+        waiting for it: a request's line is written once its last byte is
+        out, which may be just after the client has its answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [event for event in self.events(name) if match(event)]
+            if found:
+                assert len(found) == 1, found
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {name} log line matched within {timeout} s")
+            time.sleep(0.05)
 
     def peak_rss_kib(self) -> int:
         """The process's high-water mark of resident memory (VmHWM)."""

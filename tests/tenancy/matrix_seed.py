@@ -106,7 +106,7 @@ async def _seed_statement(tenant: Any, supplier_id: UUID, finance_user: UUID, pe
             await reconciliation.send_statement(statement.id)
         else:
             [statement] = await reconciliation.refresh(supplier_id, period)
-    return {"statement_id": statement.id, "adjustment_id": pending.id}
+    return {"statement_id": statement.id, "statement_line_id": statement.lines[0].id, "adjustment_id": pending.id}
 
 
 @dataclass

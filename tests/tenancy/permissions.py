@@ -26,6 +26,7 @@ ADMIN = frozenset({Role.ADMIN})
 SUPPLIERS = frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR})
 ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
 STATEMENT_READERS = frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN})
+SUPPLIER_ADMIN = frozenset({Role.SUPPLIER_ADMIN})
 
 PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/account"): EVERYONE,
@@ -133,6 +134,12 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/statements/close"): ADMIN_FINANCE,
     ("POST", "/api/v1/statements/compute"): ADMIN_FINANCE,
     ("GET", "/api/v1/statements/{statement_id:uuid}"): STATEMENT_READERS,
+    ("POST", "/api/v1/statements/{statement_id:uuid}/confirm"): SUPPLIER_ADMIN,
+    ("GET", "/api/v1/statements/{statement_id:uuid}/export"): STATEMENT_READERS,
+    ("POST", "/api/v1/statements/{statement_id:uuid}/finalize"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): ADMIN_FINANCE,
+    ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/confirm"): SUPPLIER_ADMIN,
+    ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/dispute"): SUPPLIER_ADMIN,
     ("POST", "/api/v1/statements/{statement_id:uuid}/send"): ADMIN_FINANCE,
     ("POST", "/api/v1/qc-requirements/{requirement_id:uuid}/waive"): ADMIN_PLANNER_QA,
     ("GET", "/api/v1/reject-reasons"): EVERYONE,
@@ -208,4 +215,17 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/progress/lines/{line_id:uuid}"): SUPPLIERS,
     ("POST", "/progress/reports/{report_id:uuid}/photos"): SUPPLIERS,
     ("POST", "/qc-requirements/{requirement_id:uuid}/waive"): ADMIN_PLANNER_QA,
+    ("GET", "/statements"): STATEMENT_READERS,
+    ("POST", "/statements/adjustments"): ADMIN_FINANCE,
+    ("POST", "/statements/adjustments/{adjustment_id:uuid}/approve"): ADMIN_FINANCE,
+    ("POST", "/statements/close"): ADMIN_FINANCE,
+    ("POST", "/statements/compute"): ADMIN_FINANCE,
+    ("GET", "/statements/{statement_id:uuid}"): STATEMENT_READERS,
+    ("POST", "/statements/{statement_id:uuid}/confirm"): SUPPLIER_ADMIN,
+    ("GET", "/statements/{statement_id:uuid}/export"): STATEMENT_READERS,
+    ("POST", "/statements/{statement_id:uuid}/finalize"): ADMIN_FINANCE,
+    ("POST", "/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): ADMIN_FINANCE,
+    ("POST", "/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/confirm"): SUPPLIER_ADMIN,
+    ("POST", "/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/dispute"): SUPPLIER_ADMIN,
+    ("POST", "/statements/{statement_id:uuid}/send"): ADMIN_FINANCE,
 }

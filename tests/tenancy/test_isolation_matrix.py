@@ -35,6 +35,7 @@ from tests.tenancy.permissions import PERMISSIONS
 PUBLIC_ROUTES = {
     ("GET", "/"): "start page",
     ("GET", "/health"): "load balancer probe",
+    ("GET", "/metrics"): "Prometheus: 404 without PORTAL_METRICS_TOKEN or through a proxy",
     ("GET", "/locale/{code:str}"): "language preference cookie",
     ("GET", "/login"): "sign-in form",
     ("POST", "/login"): "sign-in form",
@@ -80,11 +81,22 @@ SUPPLIER_BOUND = {
     "report_id",
     "requirement_id",
     "statement_id",
+    "statement_line_id",
     "adjustment_id",
 }
 # Objects seeded with a parent the first supplier cannot see (Seeded.hidden);
 # a draft statement and a pending adjustment are finance's own.
-HIDDEN = {"order_id", "line_id", "requirement_id", "document_id", "version_id", "dispatch_id", "statement_id", "adjustment_id"}
+HIDDEN = {
+    "order_id",
+    "line_id",
+    "requirement_id",
+    "document_id",
+    "version_id",
+    "dispatch_id",
+    "statement_id",
+    "statement_line_id",
+    "adjustment_id",
+}
 
 # Query and body fields holding ids, and the seeded id they take. Fields not
 # named here fail test_every_id_field_is_known, naming the route.
@@ -134,6 +146,8 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/statement-adjustments"): {"supplier_id": "{supplier_id}", "period": "2025-03", "amount": "1", "reason": "matrix"},
     ("PUT", "/api/v1/settings/reconciliation"): {"cutoff_day": 31, "cutoff_minutes": 1440, "tax_rate": "0.13"},
     ("PUT", "/api/v1/material-prices"): {"item_id": "{item_id}", "unit_price": "2"},
+    ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/dispute"): {"comment": "isolation matrix"},
+    ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): {"comment": "isolation matrix"},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,

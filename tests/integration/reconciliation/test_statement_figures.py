@@ -10,47 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.integration.orders.conftest import OrderWorld
-from tests.integration.reconciliation.conftest import at, deliver, order_in, revise_price, shop, steel_moves
+from tests.integration.reconciliation.conftest import NOVEMBER, OCTOBER, by_currency, compute, october, shop
 
 __all__ = ["shop"]
-
-# October 2026 in Shanghai (the tenant's zone): 30 Sep 16:00 UTC to 31 Oct 16:00 UTC.
-OCTOBER, NOVEMBER = "2026-10", "2026-11"
-
-
-def utc(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
-
-
-def compute(client: Any, shop: OrderWorld, period: str, supplier: int = 0, who: str = "finance") -> Any:
-    body = {"supplier_id": str(shop.world.supplier_ids[supplier]), "period": period}
-    return client.post("/api/v1/statements/compute", json=body, headers=shop.as_(who))
-
-
-def by_currency(response: Any) -> dict[str, dict[str, Any]]:
-    assert response.status_code == 200, response.text
-    return {statement["currency"]: statement for statement in response.json()["items"]}
-
-
-def october(client: Any, run: Any, shop: OrderWorld) -> dict[str, Any]:
-    """The records of the first supplier in October and around its cut-off."""
-    tax = client.put("/api/v1/settings/reconciliation", json={"tax_rate": "0.13"}, headers=shop.as_("finance"))
-    assert tax.status_code == 200, tax.text
-    price = client.put("/api/v1/material-prices", json={"item_id": shop.material_id, "unit_price": "8.20"}, headers=shop.as_("finance"))
-    assert price.status_code == 204, price.text
-    order = order_in(client, shop, "100", "12.50")
-    deliver(client, run, shop, order, "30", "30", utc(10, 5))
-    revision = revise_price(client, shop, order, "13.00")
-    at(run, "revision", revision, created_at=utc(10, 10))
-    # Partial: 20 shipped, 15 accepted at the new price.
-    deliver(client, run, shop, order, "20", "15", utc(10, 15))
-    # Shipped on 31 October at 23:00 Shanghai time, received 30 minutes
-    # after the cut-off: November's.
-    deliver(client, run, shop, order, "10", "10", utc(10, 31, 16, 30), shipped_at=utc(10, 31, 15))
-    dollars = order_in(client, shop, "50", "3.35", "USD")
-    deliver(client, run, shop, dollars, "7", "7", utc(10, 20))
-    steel_moves(client, run, shop, sent="100", received="100", returned="5", scrapped="4", when=utc(10, 2))
-    return {"order": order, "dollars": dollars}
 
 
 def test_october_by_hand(client: Any, run: Any, shop: OrderWorld) -> None:

@@ -177,7 +177,7 @@ def test_dockerfile_builds_the_locked_app_for_a_non_root_user_with_pdf_fonts() -
     assert "uv sync --frozen --no-dev" in text
     assert "HEALTHCHECK" in text
     assert "/health" in text
-    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-cjk"):
+    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-noto-cjk", "postgresql-client"):
         assert package in text
     assert "slim" in text
 
