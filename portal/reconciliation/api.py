@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from portal.imports.http import file_response
+from portal.imports.http import ApiFormat, file_response
+from portal.openapi import SPREADSHEETS
 from portal.reconciliation import services
 from portal.reconciliation.exporting import export_statement
 from portal.reconciliation.schemas import (
@@ -26,8 +27,6 @@ from portal.reconciliation.schemas import (
 )
 from portal.reconciliation.states import Status
 from tenants.guards import requires
-
-Format = Annotated[str, QueryParameter(name="format")]
 
 
 class StatementBatch(msgspec.Struct, frozen=True):
@@ -72,8 +71,10 @@ class StatementApi(Controller):
         ``materials`` (the material section), the totals and ``currency``."""
         return await services.get_statement(statement_id)
 
-    @get("/{statement_id:uuid}/export", media_type="application/octet-stream")
-    async def export_statement(self, statement_id: FromPath[UUID], fmt: Format = "csv", part: FromQuery[str] = "lines") -> Response[bytes]:
+    @get("/{statement_id:uuid}/export", media_type="application/octet-stream", files=SPREADSHEETS)
+    async def export_statement(
+        self, statement_id: FromPath[UUID], fmt: ApiFormat = "csv", part: FromQuery[Literal["lines", "materials"]] = "lines"
+    ) -> Response[bytes]:
         """The statement's lines and material section: ``format`` xlsx holds
         both (two sheets); csv holds one, chosen by ``part`` (``lines`` or
         ``materials``)."""
