@@ -34,6 +34,18 @@ def signed_in() -> Any:
     return context if isinstance(context, TenantContext) else None
 
 
+def _navigation(context: Any) -> Any:
+    from portal.navigation import navigation
+
+    return navigation(context)
+
+
+def _more_icon() -> str:
+    from portal.navigation import ICONS
+
+    return ICONS["more"]
+
+
 def _role_label(role: str) -> str:
     from tenants.roles import Role
 
@@ -102,6 +114,8 @@ def build_environment() -> Environment:
     env.globals.update(
         static=static_url,
         me=signed_in,
+        navigation=_navigation,
+        more_icon=_more_icon(),
         role_label=_role_label,
         status_label=_status_label,
         delivery_status_label=_delivery_status_label,

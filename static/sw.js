@@ -10,7 +10,8 @@
  *   was never visited.
  * - A new release installs and activates at once. Queued reports are in
  *   IndexedDB, which no release touches; kept pages are fetched again so
- *   they point at the new shell.
+ *   they point at the new shell, and the pages open at activation are kept
+ *   too (on a first visit they loaded before any worker could see them).
  * - Background Sync ("outbox") sends queued reports while no page is open.
  * - After sign-out the pages tell the worker to forget the kept pages.
  */
@@ -65,9 +66,24 @@ self.addEventListener("activate", function (event) {
       }).map(function (name) { return caches.delete(name); }));
     }).then(refreshPages).then(function () {
       return self.clients.claim();
-    })
+    }).then(keepOpenPages)
   );
 });
+
+/* The pages open when this worker takes control were loaded before it could
+ * see them (a first visit): keep them now, or reloading one offline would
+ * show the offline page instead of what the person just saw. */
+function keepOpenPages() {
+  return self.clients.matchAll({ type: "window" }).then(function (windows) {
+    return caches.open(PAGES_CACHE).then(function (cache) {
+      return Promise.all(windows.map(function (client) {
+        var url = new URL(client.url);
+        if (url.origin !== self.location.origin || !kept(url) || url.search) return null;
+        return keep(cache, url.href).catch(function () {});
+      }));
+    });
+  });
+}
 
 /* Fetch a page and keep it, unless it is not the page asked for (signed
  * out: a redirect to the sign-in page) or an error. */

@@ -36,6 +36,7 @@ The rules, in one place:
 from __future__ import annotations
 
 import base64
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -431,11 +432,19 @@ def _encode_cursor(number: str) -> str:
     return base64.urlsafe_b64encode(number.encode()).decode()
 
 
+_NUMBER = re.compile(r"DN-\d{4}-\d{5,}")
+
+
 def _decode_cursor(cursor: str) -> str:
+    """Most strings decode as base64 to something: only a notice number that
+    encodes back to the same cursor is one this API handed out."""
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        number = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise InvalidDelivery({"cursor": (N_("This page link is not valid."), {})}) from None
+        number = ""
+    if not _NUMBER.fullmatch(number) or _encode_cursor(number) != cursor:
+        raise InvalidDelivery({"cursor": (N_("This page link is not valid."), {})})
+    return number
 
 
 async def list_deliveries(

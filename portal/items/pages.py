@@ -47,7 +47,7 @@ class ItemPages(Controller):
     guards = [requires("items.view")]
 
     async def _list(self, q: str = "", values: dict[str, str] | None = None, error: DomainError | None = None) -> Template:
-        return form_page("items/list.html", values=values, error=error, items=await services.list_items(q), q=q, active_nav="orders")
+        return form_page("items/list.html", values=values, error=error, items=await services.list_items(q), q=q, active_nav="items")
 
     @get("/", name="items")
     async def show_items(self, q: FromQuery[str] = "") -> Template:
@@ -83,7 +83,7 @@ class ItemPages(Controller):
             bom=await services.get_bom(item_id),
             qc_templates=await item_templates(item_id),
             materials=await services.list_items(kind="material", limit=500),
-            active_nav="orders",
+            active_nav="items",
         )
 
     @post("/{item_id:uuid}/bom", guards=[requires("items.manage")])

@@ -15,6 +15,7 @@ Rules enforced here (never in a controller):
 from __future__ import annotations
 
 import base64
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -183,6 +184,9 @@ def _text_problem(value: str, limit: int) -> str | None:
     return N_("This text is too long.") if len(value) > limit else None
 
 
+_DISPATCH_NUMBER = re.compile(r"MD-\d{4}-\d{5,}")
+
+
 def _encode(*parts: str) -> str:
     return base64.urlsafe_b64encode("|".join(parts).encode()).decode()
 
@@ -304,6 +308,9 @@ async def list_dispatches(
         query = query.where(Dispatch.id.is_in(scoped(DispatchLine).select(DispatchLine.dispatch).where(DispatchLine.item == item_id)))
     if cursor:
         (after,) = _decode(cursor, 1)
+        # Any base64 word decodes to something: only a number is a page link.
+        if not _DISPATCH_NUMBER.fullmatch(after):
+            raise InvalidDispatch(fields={"cursor": N_("This page link is not valid.")})
         query = query.where(Dispatch.number < after)
     rows = await query.order_by(Dispatch.number, ascending=False).limit(limit + 1)
     page = rows[:limit]

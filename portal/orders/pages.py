@@ -221,9 +221,12 @@ class InboxPages(Controller):
     guards = [requires("orders.view")]
 
     @get("/", name="inbox")
-    async def show_inbox(self) -> Template:
-        """What needs the supplier now: orders to answer, changes to
-        acknowledge, work due soon or late (also the supplier's home)."""
+    async def show_inbox(self) -> Template | Redirect:
+        """What needs the person now: orders to answer, changes to
+        acknowledge, work due soon or late. A supplier's home is this list
+        already, so a supplier goes there (one page, one place in the menu)."""
+        if acting().is_supplier:
+            return Redirect(path="/", status_code=303)
         return Template(template_name="orders/inbox.html", context={**await inbox_context(), "active_nav": "inbox"})
 
 

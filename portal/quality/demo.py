@@ -24,6 +24,9 @@ from tenants.roles import Role
 from tenants.scoping import scoped
 from tenants.tables import Tenant
 
+# What a supplier would call its files (the demo speaks both languages).
+TITLES = {"material_certificate": "材质证明 Material certificate", "inspection_report": "检验报告 Inspection report"}
+
 # (order status, category, note, QA's decision or None for pending, reason)
 PLAN = [
     (OrderStatus.IN_PRODUCTION, "material_certificate", "EN 10204 3.1", "approved", ""),
@@ -73,7 +76,7 @@ async def _load_tenant(storage: Storage) -> bool:
         async with tenant_scope(await as_member(Role.QA)):
             await add_requirement(order["id"], RequirementIn(category=category, note=note))
         async with tenant_scope(await as_member(Role.SUPPLIER_OPERATOR, order["supplier"])):
-            title = f"{order['number']} {category}"
+            title = f"{order['number']} {TITLES[category]}"
             target = await new_document_target("order", order["id"], category, title)
             document = await store_upload(storage, target, _pdf(storage, title))
         if decision is not None:

@@ -574,8 +574,14 @@ async def qc_todo() -> QcTodo:
         order_ids = [row["id"] for row in await scoped(Order).select(Order.id).where(Order.status.is_in(working))]
         documents = await _order_documents(order_ids)
         requirements = await _with_states(rows, documents)
-        rejected = [document for found in documents.values() for document in found if document.review == REJECTED]
-        return QcTodo(requested=[item for item in requirements if item.state in OWED], rejected=rejected, to_review=[])
+        requested = [item for item in requirements if item.state in OWED]
+        # A rejected file that answers a listed requirement is shown on that
+        # requirement's row: listing it again would count one problem twice.
+        listed = {document.id for item in requested for document in item.documents}
+        rejected = [
+            document for found in documents.values() for document in found if document.review == REJECTED and document.id not in listed
+        ]
+        return QcTodo(requested=requested, rejected=rejected, to_review=[])
     if not context.can("quality.review"):
         return QcTodo(requested=[], rejected=[], to_review=[])
     requirements = await _with_states(rows)

@@ -1,16 +1,29 @@
-// The bottom bar scrolls sideways when a role's labels are wider than the
-// phone; keep the current page's item in view after every (boosted) load.
+// The phone's bottom bar: "Menu" opens the places that do not fit the bar
+// as a sheet above it; a tap elsewhere or Escape closes it. Delegated from
+// the document, so boosted page loads need no re-binding.
 (function () {
   "use strict";
-  function reveal() {
-    var active = document.querySelector(".appnav .appnav-item.active");
-    var bar = active && active.parentElement;
-    if (!bar || bar.scrollWidth <= bar.clientWidth) return;
-    bar.scrollLeft = active.offsetLeft + active.offsetWidth / 2 - bar.clientWidth / 2;
+  function setOpen(nav, open) {
+    nav.classList.toggle("open", open);
+    var button = nav.querySelector(".appnav-more");
+    if (button) button.setAttribute("aria-expanded", open ? "true" : "false");
   }
-  document.addEventListener("DOMContentLoaded", reveal);
-  document.addEventListener("htmx:load", function (event) {
-    var loaded = event.detail && event.detail.elt;
-    if (loaded && loaded.querySelector && loaded.querySelector(".appnav")) reveal();
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".appnav-more");
+    document.querySelectorAll(".appnav.open").forEach(function (nav) {
+      if (!button || !nav.contains(button)) setOpen(nav, false);
+    });
+    if (button) {
+      var nav = button.closest(".appnav");
+      setOpen(nav, !nav.classList.contains("open"));
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll(".appnav.open").forEach(function (nav) {
+      setOpen(nav, false);
+      var button = nav.querySelector(".appnav-more");
+      if (button) button.focus();
+    });
   });
 })();

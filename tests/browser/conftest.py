@@ -55,6 +55,16 @@ def screenshot_path(tmp_path: Path, name: str) -> str:
     return str(Path(os.environ.get("PORTAL_SCREENSHOT_DIR") or tmp_path) / name)
 
 
+def open_place(page: Page, href: str) -> None:
+    """Follow the navigation to ``href`` the way a person does: on a phone a
+    place that is not on the bottom bar sits behind "Menu"."""
+    link = page.locator(f"nav.appnav a[href='{href}']")
+    link.wait_for(state="attached")
+    if not link.is_visible():
+        page.locator("nav.appnav .appnav-more").click()
+    link.click()
+
+
 def _answers_health(base_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:

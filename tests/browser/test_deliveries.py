@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import open_place
 from tests.browser.test_sign_in_and_invite import assert_fits_phone, sign_in
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,7 @@ def assert_big_enough(page: Page, selector: str) -> None:
 def test_operator_ships_on_a_phone_and_the_planner_receives_with_a_reject(phone: Page, browser: Browser, live_server: str) -> None:
     operator = phone
     sign_in(operator, "operator@precision.example")
-    operator.click("nav.appnav >> text=送货")
+    open_place(operator, "/deliveries")
     expect(operator).to_have_url(re.compile(r"/deliveries$"))
     assert_fits_phone(operator)
     operator.locator("a[href^='/deliveries/ship/']").first.click()

@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, open_place
 from tests.browser.test_sign_in_and_invite import assert_fits_phone, sign_in
 
 pytestmark = pytest.mark.browser
@@ -45,7 +45,7 @@ def test_supplier_confirms_a_receipt_with_a_discrepancy_on_a_phone(desktop: Page
     try:
         supplier = context.new_page()
         sign_in(supplier, "boss@precision.example")
-        supplier.click("nav.appnav a[href='/materials/dispatches']")
+        open_place(supplier, "/materials/dispatches")
         assert_fits_phone(supplier)
         supplier.goto(dispatch_url.replace(live_server, ""))
         assert_fits_phone(supplier)

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from portal.notifications.mail import read_outbox
+from tests.browser.conftest import open_place
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +47,7 @@ def test_admin_invites_an_operator_who_accepts_on_a_phone(phone: Page, browser: 
     expect(phone.locator("h1")).to_contain_text("周敏")
     assert_fits_phone(phone)
 
-    phone.click("nav.appnav >> text=人员")
+    open_place(phone, "/admin/users")
     expect(phone).to_have_url(re.compile(r"/admin/users"))
     assert_fits_phone(phone)
     email = f"op-{uuid4().hex[:8]}@precision.example"

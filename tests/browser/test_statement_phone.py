@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import DESKTOP, screenshot_path
+from tests.browser.conftest import DESKTOP, open_place, screenshot_path
 from tests.browser.test_deliveries import assert_big_enough
 from tests.browser.test_sign_in_and_invite import assert_fits_phone, sign_in
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 def test_the_supplier_answers_line_by_line_on_a_phone(phone: Page, browser: Browser, live_server: str, tmp_path: Path) -> None:
     boss = phone
     sign_in(boss, "boss@precision.example")
-    boss.click("nav.appnav >> text=对账单")
+    open_place(boss, "/statements")
     expect(boss).to_have_url(re.compile(r"/statements$"))
     assert_fits_phone(boss)
     # Drafts are finance's own: the supplier sees the finalized and the disputed one.

@@ -16,6 +16,7 @@ from tests.support.factories import World, api_token, bearer, make_world
 # attachment header instead.)
 NOT_LISTS = {
     "/api/v1/me": "the caller's own identity",
+    "/api/v1/settings/reconciliation": "the tenant's one set of reconciliation settings",
 }
 
 
@@ -54,3 +55,26 @@ def test_every_list_answers_items_and_next(app: Any, client: Any, world: World, 
         if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("items"), list) or "next" not in body:
             broken.append(f"{path}: {response.status_code} {str(body)[:80]}")
     assert broken == []
+
+
+def _takes_a_cursor(app: Any, path: str) -> bool:
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path == path:
+            handlers = [handler for handler in route.route_handlers if "GET" in handler.http_methods]
+            return any("cursor" in handler.parsed_fn_signature.parameters for handler in handlers)
+    return False
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "Zm9v", "%%%"])
+def test_every_list_refuses_a_page_cursor_it_never_handed_out(app: Any, client: Any, world: World, cursor: str) -> None:
+    """A bad page link is a 400 naming the cursor, on every list alike, never
+    an empty page that looks like the end of the list."""
+    headers = bearer(api_token(client, world.accounts["admin"], world.slug))
+    paths = [path for path in _list_paths(app) if _takes_a_cursor(app, path)]
+    assert "/api/v1/deliveries" in paths
+    wrong = []
+    for path in paths:
+        response = client.get(path, params={"cursor": cursor}, headers=headers)
+        if response.status_code != 400 or "cursor" not in response.json()["error"].get("fields", {}):
+            wrong.append(f"{path}: {response.status_code} {response.text[:80]}")
+    assert wrong == []

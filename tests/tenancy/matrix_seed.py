@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from tenants.roles import Role
 from tests.support.factories import World, add_member
 
 
-async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> UUID:
-    """A shipped notice of ``supplier_id`` against an accepted order of its own."""
+async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> dict[str, UUID]:
+    """A shipped notice of ``supplier_id`` against an accepted order of its
+    own, and its line."""
     from dataclasses import replace
     from datetime import date, timedelta
     from decimal import Decimal
@@ -32,15 +33,15 @@ async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> UUID:
         await orders.fire(order.id, "accept")
         lines = [DeliveryLineIn(order_line_id=order.lines[0].id, quantity=Decimal(4), lot="L-1")]
         delivery = await create_delivery(DeliveryCreate(order_id=order.id, lines=lines, ship=True))
-    return delivery.id
+    return {"delivery_id": delivery.id, "delivery_line_id": delivery.lines[0].id}
 
 
 async def _seed_progress(tenant: Any, supplier_id: UUID, item_id: UUID) -> dict[str, UUID]:
-    """A progress report of ``supplier_id`` on a line of its accepted order."""
+    """A progress report of ``supplier_id`` on a line of its accepted order
+    (``line_id`` of ``line_order_id``)."""
     from dataclasses import replace
     from datetime import date, timedelta
     from decimal import Decimal
-    from uuid import uuid4
 
     from portal.orders import services as orders
     from portal.orders.schemas import OrderCreate, OrderLineIn
@@ -55,12 +56,12 @@ async def _seed_progress(tenant: Any, supplier_id: UUID, item_id: UUID) -> dict[
         await orders.fire(order.id, "accept")
         body = ReportIn(client_id=uuid4(), order_line_id=order.lines[0].id, stage="machining", good_quantity=Decimal(2), photos_expected=1)
         report, _ = await create_report(body)
-    return {"line_id": order.lines[0].id, "report_id": report.id}
+    return {"line_id": order.lines[0].id, "line_order_id": order.id, "report_id": report.id}
 
 
 async def _seed_materials(tenant: Any, supplier_id: UUID) -> dict[str, UUID]:
-    """A sent dispatch to ``supplier_id``, and a return and a scrap report by
-    that supplier."""
+    """A sent dispatch to ``supplier_id`` (and its line), and a return and a
+    scrap report by that supplier."""
     from dataclasses import replace
     from decimal import Decimal
 
@@ -79,7 +80,8 @@ async def _seed_materials(tenant: Any, supplier_id: UUID) -> dict[str, UUID]:
     async with tenant_scope(supplier):
         returned = await materials.report_movement("return", MovementCreate(item_id=material_id, quantity=Decimal(1)))
         scrapped = await materials.report_movement("scrap", MovementCreate(item_id=material_id, quantity=Decimal(1), reason="matrix"))
-    return {"dispatch_id": sent.id, "return_id": returned.id, "scrap_id": scrapped.id}
+    ids = {"dispatch_id": sent.id, "dispatch_line_id": sent.lines[0].id, "material_id": material_id}
+    return {**ids, "return_id": returned.id, "scrap_id": scrapped.id}
 
 
 async def _seed_statement(tenant: Any, supplier_id: UUID, finance_user: UUID, period: str, *, send: bool) -> dict[str, UUID]:
@@ -154,10 +156,13 @@ async def _seed_hidden(tenant: Any, supplier_id: UUID, item_id: UUID) -> tuple[d
     ids = {
         "order_id": draft.id,
         "line_id": draft.lines[0].id,
+        "line_order_id": draft.id,
+        "order_line_id": draft.lines[0].id,
         "requirement_id": requirement.id,
         "document_id": document.id,
         "version_id": document.current.id,
         "dispatch_id": dispatch.id,
+        "dispatch_line_id": dispatch.lines[0].id,
     }
     return ids, draft.number
 
@@ -192,13 +197,16 @@ async def seed(world: World) -> Seeded:
         for supplier_id in world.supplier_ids:
             due = date.today() + timedelta(days=10)
             line = OrderLineIn(item_id=item.id, quantity=Decimal(5), unit_price=Decimal(2), due_date=due)
-            order = await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))
+            # An ERP number of its own: the tenants' own numbering gives both
+            # worlds the same WO-2026-00001, which the leak scan cannot tell apart.
+            number = f"ERP-{uuid4().hex[:10].upper()}"
+            order = await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line], number=number))
             order = await orders.fire(order.id, "issue")
             changed = OrderLineIn(id=order.lines[0].id, item_id=item.id, quantity=Decimal(6), unit_price=Decimal(2), due_date=due)
             await orders.update_order(order.id, OrderUpdate(version=order.version, lines=[changed], reason="more"))
             revision = (await orders.list_revisions(order.id))[0]
-            ids.append({"supplier_id": supplier_id, "order_id": order.id, "revision_id": revision.id})
-            ids[-1]["delivery_id"] = await _seed_delivery(tenant, supplier_id, item.id)
+            ids.append({"supplier_id": supplier_id, "order_id": order.id, "order_line_id": order.lines[0].id, "revision_id": revision.id})
+            ids[-1].update(await _seed_delivery(tenant, supplier_id, item.id))
             ids[-1]["document_id"], ids[-1]["version_id"] = await seed_document(supplier_id)
             ids[-1].update(await _seed_materials(tenant, supplier_id))
             ids[-1].update(await _seed_progress(tenant, supplier_id, item.id))

@@ -62,7 +62,9 @@ def test_supplier_accepts_and_acknowledges_through_the_pages(client: Any, shop: 
     order = draft(client, shop)
     issued = fire(client, shop, order["id"], "planner", "issue").json()
     supplier = _page(client, shop, "supplier_admin")
-    inbox = client.get("/inbox", headers=supplier)
+    # A supplier's inbox is its home: /inbox sends it there.
+    assert client.get("/inbox", headers=supplier, follow_redirects=False).headers["location"] == "/"
+    inbox = client.get("/", headers=supplier)
     assert order["number"] in inbox.text
     accept = {"_csrf_token": supplier["x-csrftoken"], "event": "accept", "version": str(issued["version"])}
     assert client.post(f"/orders/{order['id']}/transitions", data=accept, headers=supplier, follow_redirects=False).status_code == 303
@@ -85,7 +87,7 @@ def test_supplier_accepts_and_acknowledges_through_the_pages(client: Any, shop: 
     }
     assert client.post(f"/orders/{order['id']}/edit", data=change, headers=planner, follow_redirects=False).status_code == 303
     revision = client.get(f"/api/v1/orders/{order['id']}/revisions", headers=shop.as_("supplier_admin")).json()["items"][0]
-    assert "earlier date" in client.get("/inbox", headers=supplier).text
+    assert "earlier date" in client.get("/", headers=supplier).text
     ack = client.post(
         f"/orders/{order['id']}/revisions/{revision['id']}/acknowledge",
         data={"_csrf_token": supplier["x-csrftoken"]},
@@ -93,7 +95,7 @@ def test_supplier_accepts_and_acknowledges_through_the_pages(client: Any, shop: 
         follow_redirects=False,
     )
     assert ack.status_code == 303
-    assert "earlier date" not in client.get("/inbox", headers=supplier).text
+    assert "earlier date" not in client.get("/", headers=supplier).text
 
 
 def test_order_page_shows_the_items_drawings_to_its_supplier_once_issued(client: Any, shop: OrderWorld) -> None:

@@ -93,6 +93,9 @@ def test_the_suppliers_home_lists_what_it_owes_and_what_was_rejected(client: Any
     assert order["number"] in section
     assert "3.1 certificate" in section
     assert "Wrong drawing revision" in section
+    # The rejected report is one row: its requirement's, with QA's reason.
+    assert section.count("Wrong drawing revision") == 1
+    assert section.count(f'href="/documents/{report["id"]}"') == 0
     # The order page tells the supplier where to send each one.
     page = client.get(f"/orders/{order['id']}", headers=_page(client, shop, "supplier_operator")).text
     wanted = "category=material_certificate&amp;upload_category=material_certificate"
