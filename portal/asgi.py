@@ -25,6 +25,7 @@ from portal.i18n import LocaleMiddleware
 from portal.jobs.runner import in_process_jobs
 from portal.limits.middleware import RateLimitMiddleware
 from portal.logs import configure_logging, log_requests
+from portal.nul import refuse_nul
 from portal.openapi import DecimalSchema, document_api
 from portal.routes import domain_routes
 from portal.security_headers import security_headers_hook
@@ -89,6 +90,7 @@ def create_app() -> Litestar:
             # its check.
             exclude=CSRF_EXEMPT,
         ),
+        before_request=refuse_nul,
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         plugins=[HTMXPlugin(), DecimalSchema()],

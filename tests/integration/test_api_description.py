@@ -88,3 +88,15 @@ def test_errors_are_described_with_the_apis_own_body(client: Any) -> None:
     assert set(export["responses"]["200"]["content"]) == {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     upload = described["paths"]["/api/v1/documents"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert {"file", "attached_type", "attached_id", "category"} <= set(upload["required"])
+
+
+def test_a_nul_character_is_refused_on_every_database(client: Any, world: World) -> None:
+    """PostgreSQL text cannot hold U+0000: it answered 500 there."""
+    headers = bearer(api_token(client, world.accounts["admin"], world.slug))
+    in_query = client.get("/api/v1/audit-events", params={"entity_type": "order\x00"}, headers=headers)
+    assert in_query.status_code == 400
+    assert list(in_query.json()["error"]["fields"]) == ["entity_type"]
+    in_body = client.post("/api/v1/items", json={"code": "NUL-1", "name": "a\x00b"}, headers=headers)
+    assert in_body.status_code == 400
+    assert in_body.json()["error"]["code"] == "nul_in_text"
+    assert client.get("/api/v1/items", params={"q": "NUL-1"}, headers=headers).json()["items"] == []
