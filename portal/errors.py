@@ -151,8 +151,18 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
         missing = MISSING_FIELD.search(str(problem.get("message", "")))
         if key == "data" and missing:
             key = missing.group(1)
-        fields[key] = gettext(N_("This value is missing or not valid."))
+        fields[_wire_name(request, key)] = gettext(N_("This value is missing or not valid."))
     return error_response(request, 400, "invalid", gettext(N_("Some fields are missing or not valid.")), fields)
+
+
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter as the client wrote it: ``format``, not the handler's
+    ``fmt`` (Litestar names a refused parameter by its Python name)."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    definition = getattr(parameter, "kwarg_definition", None)
+    names = (getattr(definition, attribute, None) for attribute in ("name", "query", "header", "cookie"))
+    alias = next((name for name in names if name), None)
+    return str(alias) if alias else key
 
 
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

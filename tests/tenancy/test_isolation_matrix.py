@@ -370,19 +370,27 @@ def _call(client: Any, worlds: Worlds, endpoint: Endpoint, ids: dict[str, Any], 
 
 
 def _outcome(response: Any) -> tuple[Any, ...]:
-    """What a caller learns: the status, a JSON error's code, and how many
-    items a list or an export holds."""
+    """What a caller learns: the status, a JSON error's code and the fields
+    it names, the fields a re-rendered form marks, and how many items a list
+    or an export holds. Another tenant's id must not even move an error to
+    another field than a missing id's."""
     kind = response.headers.get("content-type", "")
     if kind.startswith("application/json"):
         body = response.json()
         if isinstance(body, dict) and "error" in body:
-            return response.status_code, body["error"].get("code")
+            return response.status_code, body["error"].get("code"), tuple(sorted(body["error"].get("fields") or {}))
         if isinstance(body, dict) and isinstance(body.get("items"), list):
             return response.status_code, len(body["items"])
         return (response.status_code,)
     if kind.startswith("text/csv"):
         return response.status_code, len(response.text.splitlines())
+    if kind.startswith("text/html") and response.status_code >= 400:
+        return response.status_code, tuple(sorted(set(FIELD_ERROR.findall(response.text))))
     return (response.status_code,)
+
+
+# The errors a re-rendered form shows (templates/_partials/forms.html).
+FIELD_ERROR = re.compile(r'class="(?:field-error|alert error)"[^>]*>([^<]*)<')
 
 
 # Routes whose service decides per request body what a role may do (which
