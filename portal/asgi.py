@@ -16,6 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
+from portal.allow import allow_header_hook
 from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
 from portal.documents.intake import SpoolUploadMiddleware
 from portal.documents.storage import open_storage, use_process_storage
@@ -24,6 +25,8 @@ from portal.i18n import LocaleMiddleware
 from portal.jobs.runner import in_process_jobs
 from portal.limits.middleware import RateLimitMiddleware
 from portal.logs import configure_logging, log_requests
+from portal.nul import refuse_nul
+from portal.openapi import DecimalSchema, document_api
 from portal.routes import domain_routes
 from portal.security_headers import security_headers_hook
 from portal.settings import get_settings
@@ -61,7 +64,7 @@ def create_app() -> Litestar:
         route_handlers=[*domain_routes(), static],
         lifespan=[lifespan],
         state=State({"engine": engine, "storage": storage, "settings": settings}),
-        before_send=[security_headers_hook(https=settings.https, connect_sources=storage.browser_origins())],
+        before_send=[security_headers_hook(https=settings.https, connect_sources=storage.browser_origins()), allow_header_hook()],
         # Outermost first: the transaction wraps authentication (which reads
         # the session and sets the RLS settings) and everything after it.
         middleware=[
@@ -87,9 +90,10 @@ def create_app() -> Litestar:
             # its check.
             exclude=CSRF_EXEMPT,
         ),
+        before_request=refuse_nul,
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), DecimalSchema()],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         openapi_config=OpenAPIConfig(
             title="Outsourcing portal API",
@@ -101,6 +105,7 @@ def create_app() -> Litestar:
         request_max_body_size=REQUEST_BODY_LIMIT,
         debug=False,
     )
+    document_api(app)
     return log_requests(app)
 
 

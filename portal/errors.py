@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from portal.i18n import DEFAULT_LOCALE, N_, current_locale, gettext, locale_for
-from portal.outage import OUTAGE, RETRY_AFTER_SECONDS, database_unavailable
+from portal.outage import OUTAGE, RETRY_AFTER_SECONDS, database_unavailable, storage_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +78,10 @@ _HTTP_MESSAGES = {
     429: ("too_many_requests", N_("Too many attempts. Please wait a moment and try again.")),
 }
 _UNAVAILABLE = ("database_unavailable", N_("The service is briefly unavailable. Your saved work is safe; please try again in a moment."))
+_STORAGE_UNAVAILABLE = (
+    "storage_unavailable",
+    N_("The document storage cannot be reached right now. Nothing was saved; please try again in a moment."),
+)
 _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
 
 
@@ -147,8 +151,18 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
         missing = MISSING_FIELD.search(str(problem.get("message", "")))
         if key == "data" and missing:
             key = missing.group(1)
-        fields[key] = gettext(N_("This value is missing or not valid."))
+        fields[_wire_name(request, key)] = gettext(N_("This value is missing or not valid."))
     return error_response(request, 400, "invalid", gettext(N_("Some fields are missing or not valid.")), fields)
+
+
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter as the client wrote it: ``format``, not the handler's
+    ``fmt`` (Litestar names a refused parameter by its Python name)."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    definition = getattr(parameter, "kwarg_definition", None)
+    names = (getattr(definition, attribute, None) for attribute in ("name", "query", "header", "cookie"))
+    alias = next((name for name in names if name), None)
+    return str(alias) if alias else key
 
 
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -164,6 +178,11 @@ def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> 
     if database_unavailable(exc):
         OUTAGE.failed(exc)
         code, message = _UNAVAILABLE
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, code, gettext(message), headers=headers)
+    if storage_unavailable(exc):
+        log.warning("storage_unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}".strip())
+        code, message = _STORAGE_UNAVAILABLE
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, code, gettext(message), headers=headers)
     log.exception("unhandled_error", path=request.url.path, method=request.method)

@@ -15,9 +15,12 @@ import hmac
 from collections.abc import Iterable
 from typing import Any
 
+import structlog
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+
+log = structlog.get_logger(__name__)
 
 UNMATCHED = "<unmatched>"
 PROXY_HEADERS = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
@@ -43,6 +46,10 @@ UPLOAD_SECONDS = Histogram(
 )
 SLOW_QUERIES = Counter("portal_slow_queries_total", "Database statements slower than PORTAL_SLOW_QUERY_MS.")
 RATE_LIMITED = Counter("portal_rate_limited_total", "Requests refused with 429, per limit.", ["limit"])
+# Read from the job table at each scrape, so every pod reports the same
+# cluster-wide figures (use max(), not sum(), across pods).
+JOBS = Gauge("portal_jobs", "Jobs in the queue per status (failed: waiting to retry; parked: gave up).", ["status"])
+JOBS_DUE = Gauge("portal_jobs_due", "Queued or failed jobs whose time has come: the queue depth workers scale on.")
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -76,4 +83,22 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     if not metrics_allowed(request.scope["headers"], settings.metrics_token):
         # The same answer as a path that does not exist.
         raise NotFoundException()
+    try:
+        await read_job_figures()
+    except Exception as exc:
+        # The process's own figures still go out while the database is away.
+        log.warning("metrics_jobs_unavailable", error=type(exc).__name__)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def read_job_figures() -> None:
+    from piccolo.query.functions.aggregate import Count
+
+    from portal.jobs.queue import FAILED, QUEUED, STATUSES, utcnow
+    from portal.jobs.tables import Job
+
+    rows = await Job.select(Job.status, Count(Job.id, alias="n")).group_by(Job.status)
+    found = {row["status"]: int(row["n"]) for row in rows}
+    for status in STATUSES:
+        JOBS.labels(status).set(found.get(status, 0))
+    JOBS_DUE.set(await Job.count().where(Job.status.is_in([QUEUED, FAILED]) & (Job.run_at <= utcnow())))

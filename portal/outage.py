@@ -69,6 +69,29 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def storage_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the document storage cannot
+    be reached: a refused or timed-out connection to S3, or the storage's
+    own ``StorageUnavailable``. An upload then fails with a message that
+    says so, rather than as an error of ours; nothing was recorded, since
+    the object is stored before its row is written."""
+    try:
+        from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return False
+    from portal.documents.storage import StorageUnavailable
+
+    kinds = (StorageUnavailable, EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kinds):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class Outage:
     """Whether this process currently finds the database unreachable."""
 

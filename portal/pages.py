@@ -9,12 +9,19 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal.conversations.services import unanswered
+from portal.deliveries.services import deliveries_to_receive
 from portal.errors import NotFound
 from portal.i18n import LOCALE_COOKIE, SUPPORTED_LOCALES, normalize_locale
+from portal.materials.services import list_dispatches
+from portal.materials.states import Status as DispatchStatus
 from portal.orders.pages import DUE_SOON_DAYS, inbox_context
+from portal.orders.services import inbox as orders_inbox
 from portal.progress.services import lines_due
+from portal.quality.services import qc_todo
 from portal.reconciliation.services import todo as statements_todo
 from tenants.context import TenantContext, peek
+from tenants.services.invitations import list_invitations
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -34,12 +41,35 @@ async def show_home(request: Request[Any, Any, Any]) -> Template:
     if isinstance(context, TenantContext) and context.is_supplier:
         return Template(
             template_name="orders/inbox.html",
-            context={**await inbox_context(), "lines_due": await lines_due(DUE_SOON_DAYS), "active_nav": "home"},
+            context={
+                **await inbox_context(),
+                "lines_due": await lines_due(DUE_SOON_DAYS),
+                "unanswered": await unanswered(),
+                "active_nav": "home",
+            },
         )
     home: dict[str, Any] = {"active_nav": "home"}
-    if isinstance(context, TenantContext) and context.can("statements.manage"):
-        home["statements"] = await statements_todo()
+    if isinstance(context, TenantContext):
+        home.update(await _buyer_home(context))
     return Template(template_name="home/index.html", context=home)
+
+
+async def _buyer_home(context: TenantContext) -> dict[str, Any]:
+    """What waits for this role: the planner's orders, revisions, receipt
+    discrepancies; QA's review queue and deliveries to inspect; finance's
+    statements; the admin's invitations; everyone's unanswered messages."""
+    home: dict[str, Any] = {"unanswered": await unanswered()}
+    if context.can("orders.manage"):
+        home["inbox"] = await orders_inbox(DUE_SOON_DAYS)
+        home["discrepancies"] = (await list_dispatches(status=DispatchStatus.RECEIVED_WITH_DISCREPANCY.value, limit=10))[0]
+    if context.can("quality.review"):
+        home["qc"] = await qc_todo()
+        home["deliveries"] = await deliveries_to_receive()
+    if context.can("statements.manage"):
+        home["statements"] = await statements_todo()
+    if context.can("invitations.manage"):
+        home["invitations"] = [invitation for invitation in await list_invitations() if invitation.status == "pending"]
+    return home
 
 
 @get("/locale/{code:str}", name="switch_locale", include_in_schema=False)

@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
         "portal.jobs.piccolo_app",
         "portal.notifications.piccolo_app",
         "portal.sla.piccolo_app",
+        "portal.conversations.piccolo_app",
     ]
 )

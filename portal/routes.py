@@ -7,6 +7,7 @@ from typing import Any
 
 from portal import health, metrics, pages, pwa
 from portal.audit.controllers import AuditApi, AuditPages
+from portal.conversations.controllers import ConversationPages, ThreadApi
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
 from portal.deliveries.transfer import DeliveryExportApi, DeliveryExportPages
@@ -82,6 +83,8 @@ def domain_routes() -> list[Any]:
         OrderQcApi,
         DocumentReviewApi,
         QualityPages,
+        ThreadApi,
+        ConversationPages,
         ItemQcTemplateApi,
         RejectReasonApi,
         RejectReasonPages,

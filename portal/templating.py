@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,7 @@ def build_environment() -> Environment:
     env.globals.update(
         static=static_url,
         me=signed_in,
+        uuid4=uuid.uuid4,
         navigation=_navigation,
         more_icon=_more_icon(),
         role_label=_role_label,

@@ -79,6 +79,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "webhooks.manage": frozenset({Role.ADMIN}),
     "sla.view": frozenset(Role),
     "sla.configure": frozenset({Role.ADMIN}),
+    "conversations.view": frozenset(Role),
+    "conversations.post": frozenset(Role),
+    # The buyer's side of a record's conversation never reaches a supplier.
+    "conversations.internal": BUYER_ROLES,
     # Buyer-side prices and internal notes never reach supplier roles.
     "prices.view_internal": BUYER_ROLES,
     "notes.view_internal": BUYER_ROLES,
@@ -126,6 +130,9 @@ ACTION_LABELS = {
     "webhooks.manage": N_("Register webhooks for the company's systems"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),
+    "conversations.view": N_("Read the conversations on records they can see"),
+    "conversations.post": N_("Write in those conversations, mention people, attach photos"),
+    "conversations.internal": N_("Read and write the buyer's internal notes on a record"),
     "prices.view_internal": N_("See buyer-side prices"),
     "notes.view_internal": N_("See internal notes"),
 }

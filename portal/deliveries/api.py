@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.deliveries import services
 from portal.deliveries.schemas import CancelIn, DeliveryCreate, DeliveryList, DeliveryOut, ReceiptIn
+from portal.deliveries.states import Status
 from tenants.guards import requires
 
 
@@ -20,16 +21,16 @@ class DeliveryApi(Controller):
     @get("/")
     async def list_deliveries(
         self,
-        status: FromQuery[str | None] = None,
+        status: FromQuery[Status | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
         order_id: FromQuery[UUID | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> DeliveryList:
         """Newest first. ``status``: draft, shipped, received or cancelled.
         Supplier users see their own notices; buyer roles those that shipped."""
-        return await services.list_deliveries(status, supplier_id, order_id, cursor)
+        return await services.list_deliveries(status.value if status else None, supplier_id, order_id, cursor)
 
-    @post("/", guards=[requires("deliveries.ship")])
+    @post("/", guards=[requires("deliveries.ship")], errors=[409])
     async def create_delivery(self, data: JSONBody[DeliveryCreate]) -> DeliveryOut:
         """A shipping notice against one of your orders (accepted, in
         production or partially delivered). It stays a draft unless

@@ -3,7 +3,7 @@ upload widget endpoints). Thin: parse, call one service, answer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -32,6 +32,7 @@ from portal.documents.tables import DocumentVersion
 from portal.errors import DomainError, NotFound
 from portal.forms import form_values
 from portal.i18n import N_, gettext
+from portal.openapi import Form
 from portal.pages import safe_next
 from portal.pagination import Page, page_of
 from tenants.guards import acting, requires
@@ -45,7 +46,22 @@ DOWNLOAD_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
     "x-content-type-options": "nosniff",
 }
-UPLOAD_ROUTE: dict[str, Any] = {"opt": {SPOOL_OPT: True}, "request_max_body_size": None, "guards": [requires("documents.upload")]}
+UPLOAD_ROUTE: dict[str, Any] = {
+    "opt": {SPOOL_OPT: True},
+    "request_max_body_size": None,
+    "guards": [requires("documents.upload")],
+}
+# A download answers with the stored file's own (detected) type.
+STORED_TYPES = tuple(sorted({info.content_type for info in KINDS.values()}))
+NEW_DOCUMENT_FORM = Form(
+    fields={
+        "attached_type": {"description": "What the document is attached to: order, order_line, item, dispatch, ..."},
+        "attached_id": {"format": "uuid"},
+        "category": {"enum": sorted(CATEGORIES)},
+        "title": {"max_length": 200},
+    },
+    required=("file", "attached_type", "attached_id", "category"),
+)
 
 
 def storage_of(request: Request[Any, Any, Any]) -> Storage:
@@ -147,7 +163,7 @@ class DocumentApi(Controller):
         )
         return page_of(rows, next_cursor)
 
-    @post("/", status_code=201, **UPLOAD_ROUTE)
+    @post("/", status_code=201, form=NEW_DOCUMENT_FORM, errors=[422], **UPLOAD_ROUTE)
     async def upload_document(self, request: Request[Any, Any, Any]) -> Response[DocumentOut]:
         """Multipart upload through the app: fields ``attached_type``,
         ``attached_id``, ``category``, ``title`` (optional) and the part
@@ -155,14 +171,14 @@ class DocumentApi(Controller):
         document = await _upload_new(request)
         return Response(document, status_code=201)
 
-    @post("/uploads", status_code=201, guards=[requires("documents.upload")])
+    @post("/uploads", status_code=201, guards=[requires("documents.upload")], errors=[404, 409])
     async def prepare_upload(self, request: Request[Any, Any, Any], data: JSONBody[DirectUploadRequest]) -> DirectUploadOut:
         """S3 only: a presigned PUT limited to one key, the announced size,
         MD5 and SHA-256, valid 15 minutes; send the returned headers with
         the PUT, then confirm with the ticket."""
         return await services.prepare_direct_upload(storage_of(request), data)
 
-    @post("/uploads/confirm", status_code=201, guards=[requires("documents.upload")])
+    @post("/uploads/confirm", status_code=201, guards=[requires("documents.upload")], errors=[409, 422])
     async def confirm_upload(self, request: Request[Any, Any, Any], data: JSONBody[ConfirmRequest]) -> Response[DocumentOut]:
         """The server checks the stored object (size, checksums, type by
         content) and only then creates the document or version."""
@@ -173,7 +189,7 @@ class DocumentApi(Controller):
     async def get_document(self, document_id: FromPath[UUID]) -> DocumentOut:
         return await services.get_document(document_id)
 
-    @get("/{document_id:uuid}/content", media_type=MediaType.TEXT)
+    @get("/{document_id:uuid}/content", media_type=MediaType.TEXT, files=STORED_TYPES, redirect=True)
     async def download_document(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[Any]:
         """The current version's bytes (local storage) or a redirect to a
         presigned URL valid for one minute (S3)."""
@@ -188,7 +204,7 @@ class DocumentApi(Controller):
     async def list_versions(self, document_id: FromPath[UUID]) -> Page[VersionOut]:
         return page_of(await services.list_versions(document_id))
 
-    @post("/{document_id:uuid}/versions", status_code=201, **UPLOAD_ROUTE)
+    @post("/{document_id:uuid}/versions", status_code=201, form=Form(), errors=[422], **UPLOAD_ROUTE)
     async def upload_version(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Response[DocumentOut]:
         """A new version of the same document (multipart part ``file``)."""
         document = await _upload_version(request, document_id)
@@ -198,15 +214,19 @@ class DocumentApi(Controller):
     async def get_version(self, document_id: FromPath[UUID], version_id: FromPath[UUID]) -> VersionOut:
         return await services.get_version(document_id, version_id)
 
-    @get("/{document_id:uuid}/versions/{version_id:uuid}/content", media_type=MediaType.TEXT)
+    @get("/{document_id:uuid}/versions/{version_id:uuid}/content", media_type=MediaType.TEXT, files=STORED_TYPES, redirect=True)
     async def download_version(
         self, request: Request[Any, Any, Any], document_id: FromPath[UUID], version_id: FromPath[UUID]
     ) -> Response[Any]:
         return download(storage_of(request), await services.version_row(document_id, version_id))
 
-    @get("/{document_id:uuid}/versions/{version_id:uuid}/thumbnail", media_type="image/webp")
+    @get("/{document_id:uuid}/versions/{version_id:uuid}/thumbnail", media_type="image/webp", files=("image/webp",))
     async def get_thumbnail(
-        self, request: Request[Any, Any, Any], document_id: FromPath[UUID], version_id: FromPath[UUID], size: FromQuery[str] = "thumb"
+        self,
+        request: Request[Any, Any, Any],
+        document_id: FromPath[UUID],
+        version_id: FromPath[UUID],
+        size: FromQuery[Literal["thumb", "preview"]] = "thumb",
     ) -> Response[bytes]:
         """WebP thumbnail (``size=thumb``, 320 px) or preview (``size=preview``, 1600 px); 404 until rendered."""
         return await preview_image(storage_of(request), await services.version_row(document_id, version_id), size)

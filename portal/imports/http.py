@@ -3,11 +3,12 @@ side every importer and exporter shares)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
+from litestar.params import QueryParameter
 
 from portal.documents.intake import SPOOL_OPT
 from portal.imports.errors import MB, ImportFileTooLarge, InvalidImport
@@ -20,6 +21,11 @@ BODY_LIMIT = 4 * MAX_FILE_BYTES
 # The body is received onto disk before the request's transaction opens
 # (portal/documents/intake.py): a slow upload holds no database lock.
 UPLOAD_ROUTE: dict[str, Any] = {"opt": {SPOOL_OPT: True}, "request_max_body_size": BODY_LIMIT}
+# The API's ``format``: anything else is refused by the framework (400,
+# field ``format``) and the description lists the two. Pages keep a plain
+# string and refuse with their own message (portal.imports.exports).
+ApiFormat = Annotated[Literal["csv", "xlsx"], QueryParameter(name="format")]
+PageFormat = Annotated[str, QueryParameter(name="format")]
 DOWNLOAD_HEADERS = {"cache-control": "private, no-store", "x-content-type-options": "nosniff"}
 
 
@@ -45,8 +51,9 @@ async def receive_file(request: Request[Any, Any, Any], part: str = "file") -> t
 
 
 def file_response(built: BuiltFile) -> Response[bytes]:
+    # Litestar appends the charset of a text/* type itself.
     return Response(
         built.content,
-        media_type=built.media_type,
+        media_type=built.media_type.split(";")[0],
         headers={**DOWNLOAD_HEADERS, "content-disposition": built.disposition},
     )

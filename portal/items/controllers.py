@@ -22,7 +22,7 @@ class ItemApi(Controller):
         """Search by code or name; ``kind`` is part or material."""
         return page_of(await services.list_items(q, kind))
 
-    @post("/", guards=[requires("items.manage")])
+    @post("/", guards=[requires("items.manage")], errors=[409])
     async def create_item(self, data: JSONBody[services.ItemIn]) -> services.ItemOut:
         return await services.create_item(data)
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Response, get
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 
-from portal.imports.http import file_response
+from portal.imports.http import ApiFormat, PageFormat, file_response
 from portal.items.exporting import export_items
+from portal.openapi import SPREADSHEETS
 from tenants.guards import requires
 
-Format = Annotated[str, QueryParameter(name="format")]
 VIEW = [requires("items.view")]
 
 
@@ -19,8 +17,8 @@ class ItemExportApi(Controller):
     path = "/api/v1/items"
     tags = ["items"]
 
-    @get("/export", guards=VIEW, media_type="application/octet-stream")
-    async def export_items(self, fmt: Format = "csv", q: FromQuery[str] = "", kind: FromQuery[str | None] = None) -> Response[bytes]:
+    @get("/export", guards=VIEW, media_type="application/octet-stream", files=SPREADSHEETS)
+    async def export_items(self, fmt: ApiFormat = "csv", q: FromQuery[str] = "", kind: FromQuery[str | None] = None) -> Response[bytes]:
         """The item list (same search as ``GET /api/v1/items``, every match)
         as ``format`` csv (UTF-8 with BOM) or xlsx. At most 50,000 items."""
         return file_response(await export_items(q, kind or None, fmt))
@@ -31,6 +29,6 @@ class ItemExportPages(Controller):
     include_in_schema = False
 
     @get("/export", guards=VIEW, media_type="application/octet-stream")
-    async def export_item_list(self, fmt: Format = "csv", q: FromQuery[str] = "") -> Response[bytes]:
+    async def export_item_list(self, fmt: PageFormat = "csv", q: FromQuery[str] = "") -> Response[bytes]:
         """The list with the same search as the page."""
         return file_response(await export_items(q, None, fmt))

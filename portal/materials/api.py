@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.materials import services
 from portal.materials.schemas import BalanceOut, DispatchCreate, DispatchOut, DispatchSummary, MovementCreate, MovementOut, ReceiptIn
+from portal.materials.states import Status
 from portal.pagination import Page, page_of
 from tenants.guards import requires
 
@@ -21,7 +22,7 @@ class DispatchApi(Controller):
     @get("/")
     async def list_dispatches(
         self,
-        status: FromQuery[str | None] = None,
+        status: FromQuery[Status | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
         order_id: FromQuery[UUID | None] = None,
         item_id: FromQuery[UUID | None] = None,
@@ -29,7 +30,7 @@ class DispatchApi(Controller):
         limit: FromQuery[int] = services.PAGE_SIZE,
     ) -> Page[DispatchSummary]:
         """Newest first. Supplier users see only their own, sent dispatches."""
-        items, next_cursor = await services.list_dispatches(status, supplier_id, order_id, item_id, cursor, limit)
+        items, next_cursor = await services.list_dispatches(status.value if status else None, supplier_id, order_id, item_id, cursor, limit)
         return page_of(items, next_cursor)
 
     @post("/", guards=[requires("materials.dispatch")])

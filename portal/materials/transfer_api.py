@@ -4,19 +4,22 @@ of the dispatch list and the balances."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromQuery
 
 from portal.imports.errors import RowErrorOut
-from portal.imports.http import UPLOAD_ROUTE, file_response, receive_file
+from portal.imports.http import UPLOAD_ROUTE, ApiFormat, file_response, receive_file
 from portal.imports.registry import ImportRejected, Report, read_upload, run_import
 from portal.materials import services
 from portal.materials.exporting import DispatchFilters, export_balances, export_dispatches, export_movements
 from portal.materials.importing import DISPATCHES, CreatedDispatch, template_file
+from portal.materials.states import Status
+from portal.openapi import SPREADSHEETS, Form
 from tenants.guards import requires
 
 
@@ -72,14 +75,22 @@ def rejected_out(rejected: ImportRejected) -> DispatchImportRejectedOut:
     )
 
 
-Format = Annotated[str, QueryParameter(name="format")]
-
-
 class MaterialTransferApi(Controller):
     path = "/api/v1"
     tags = ["materials"]
 
-    @post("/dispatches/import", guards=[requires("materials.dispatch")], status_code=201, **UPLOAD_ROUTE)
+    @post(
+        "/dispatches/import",
+        guards=[requires("materials.dispatch")],
+        status_code=201,
+        form=Form(),
+        responses={
+            200: ResponseSpec(DispatchImportOut, description="``dry_run=true``: the report; nothing is saved."),
+            201: ResponseSpec(DispatchImportOut, description="Every dispatch was created as a draft (``created``)."),
+            400: ResponseSpec(DispatchImportRejectedOut, description="The file has problems: none was created."),
+        },
+        **UPLOAD_ROUTE,
+    )
     async def import_dispatches(self, request: Request[Any, Any, Any], dry_run: FromQuery[bool] = False) -> Response[Any]:
         """Multipart part ``file``: CSV (UTF-8 or GB18030) or XLSX, at most
         10 MB and 10,000 rows (columns: see the template). ``dry_run=true``
@@ -96,17 +107,17 @@ class MaterialTransferApi(Controller):
             return Response(rejected_out(rejected), status_code=400)
         return Response(report_out(report), status_code=200 if dry_run else 201)
 
-    @get("/dispatches/import/template", guards=[requires("materials.dispatch")], media_type="application/octet-stream")
-    async def download_dispatch_import_template(self, fmt: Format = "xlsx") -> Response[bytes]:
+    @get("/dispatches/import/template", guards=[requires("materials.dispatch")], media_type="application/octet-stream", files=SPREADSHEETS)
+    async def download_dispatch_import_template(self, fmt: ApiFormat = "xlsx") -> Response[bytes]:
         """An empty import file (``format`` xlsx, with a help sheet, or csv)
         with the column names in the caller's language."""
         return file_response(template_file("csv" if fmt == "csv" else "xlsx"))
 
-    @get("/dispatches/export", guards=[requires("materials.view")], media_type="application/octet-stream")
+    @get("/dispatches/export", guards=[requires("materials.view")], media_type="application/octet-stream", files=SPREADSHEETS)
     async def export_dispatches(
         self,
-        fmt: Format = "csv",
-        status: FromQuery[str | None] = None,
+        fmt: ApiFormat = "csv",
+        status: FromQuery[Status | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
         order_id: FromQuery[UUID | None] = None,
         item_id: FromQuery[UUID | None] = None,
@@ -115,29 +126,29 @@ class MaterialTransferApi(Controller):
         all pages) as ``format`` csv (UTF-8 with BOM) or xlsx, one row per
         line; quantities as decimal text. Supplier users get their own sent
         dispatches only. At most 50,000 lines."""
-        filters = DispatchFilters(status=status or None, supplier_id=supplier_id, order_id=order_id, item_id=item_id)
+        filters = DispatchFilters(status=status.value if status else None, supplier_id=supplier_id, order_id=order_id, item_id=item_id)
         return file_response(await export_dispatches(filters, fmt))
 
-    @get("/material-balances/export", guards=[requires("materials.view")], media_type="application/octet-stream")
+    @get("/material-balances/export", guards=[requires("materials.view")], media_type="application/octet-stream", files=SPREADSHEETS)
     async def export_material_balances(
-        self, fmt: Format = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
+        self, fmt: ApiFormat = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
     ) -> Response[bytes]:
         """The balances (same filters as ``GET /api/v1/material-balances``)
         as ``format`` csv or xlsx, one row per supplier x material. Supplier
         users get their own supplier's rows only."""
         return file_response(await export_balances(supplier_id, item_id, fmt))
 
-    @get("/material-returns/export", guards=[requires("materials.view")], media_type="application/octet-stream")
+    @get("/material-returns/export", guards=[requires("materials.view")], media_type="application/octet-stream", files=SPREADSHEETS)
     async def export_material_returns(
-        self, fmt: Format = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
+        self, fmt: ApiFormat = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
     ) -> Response[bytes]:
         """The returns (same filters as ``GET /api/v1/material-returns``, all
         pages) as ``format`` csv or xlsx. Supplier users get their own only."""
         return file_response(await export_movements(services.RETURN, supplier_id, item_id, fmt))
 
-    @get("/material-scrap/export", guards=[requires("materials.view")], media_type="application/octet-stream")
+    @get("/material-scrap/export", guards=[requires("materials.view")], media_type="application/octet-stream", files=SPREADSHEETS)
     async def export_material_scrap(
-        self, fmt: Format = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
+        self, fmt: ApiFormat = "csv", supplier_id: FromQuery[UUID | None] = None, item_id: FromQuery[UUID | None] = None
     ) -> Response[bytes]:
         """The scrap reports (same filters as ``GET /api/v1/material-scrap``,
         all pages) as ``format`` csv or xlsx. Supplier users get their own only."""

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.orders import services
 from portal.orders.schemas import BoardOut, OrderCreate, OrderOut, OrderUpdate, RevisionOut, TransitionIn
+from portal.orders.states import Status
 from portal.pagination import Page, page_of
 from tenants.guards import requires
 
@@ -22,7 +23,7 @@ class OrderApi(Controller):
     @get("/")
     async def list_orders(
         self,
-        status: FromQuery[str | None] = None,
+        status: FromQuery[Status | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
         due_before: FromQuery[date | None] = None,
         overdue: FromQuery[bool] = False,
@@ -31,9 +32,9 @@ class OrderApi(Controller):
     ) -> BoardOut:
         """Soonest due first; ``counts`` has the number of orders per status.
         Supplier users see only their own, issued orders."""
-        return await services.board(status, supplier_id, due_before, overdue, q, cursor)
+        return await services.board(status.value if status else None, supplier_id, due_before, overdue, q, cursor)
 
-    @post("/", guards=[requires("orders.manage")])
+    @post("/", guards=[requires("orders.manage")], errors=[409])
     async def create_order(self, data: JSONBody[OrderCreate]) -> OrderOut:
         """A draft; issue it with the ``issue`` transition."""
         return await services.create_order(data)

@@ -4,18 +4,21 @@ run), the import template, and the board export."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromQuery
 
 from portal.imports.errors import RowErrorOut
-from portal.imports.http import UPLOAD_ROUTE, file_response, receive_file
+from portal.imports.http import UPLOAD_ROUTE, ApiFormat, file_response, receive_file
 from portal.imports.registry import ImportRejected, Report, read_upload, run_import
+from portal.openapi import SPREADSHEETS, Form
 from portal.orders.exporting import ExportFilters, export_orders
 from portal.orders.importing import ORDERS, template_file
+from portal.orders.states import Status
 from tenants.guards import requires
 
 
@@ -63,14 +66,22 @@ def rejected_out(rejected: ImportRejected) -> OrderImportRejectedOut:
     )
 
 
-Format = Annotated[str, QueryParameter(name="format")]
-
-
 class OrderTransferApi(Controller):
     path = "/api/v1/orders"
     tags = ["orders"]
 
-    @post("/import", guards=[requires("orders.import")], status_code=201, **UPLOAD_ROUTE)
+    @post(
+        "/import",
+        guards=[requires("orders.import")],
+        status_code=201,
+        form=Form(),
+        responses={
+            200: ResponseSpec(OrderImportOut, description="``dry_run=true``: the report; nothing is saved."),
+            201: ResponseSpec(OrderImportOut, description="Every order was created as a draft (``created``)."),
+            400: ResponseSpec(OrderImportRejectedOut, description="The file has problems: none was created."),
+        },
+        **UPLOAD_ROUTE,
+    )
     async def import_orders(self, request: Request[Any, Any, Any], dry_run: FromQuery[bool] = False) -> Response[Any]:
         """Multipart part ``file``: CSV (UTF-8 or GB18030) or XLSX, at most
         10 MB and 10,000 rows (columns: see the template). ``dry_run=true``
@@ -86,17 +97,17 @@ class OrderTransferApi(Controller):
             return Response(rejected_out(rejected), status_code=400)
         return Response(report_out(report), status_code=200 if dry_run else 201)
 
-    @get("/import/template", guards=[requires("orders.import")], media_type="application/octet-stream")
-    async def download_import_template(self, fmt: Format = "xlsx") -> Response[bytes]:
+    @get("/import/template", guards=[requires("orders.import")], media_type="application/octet-stream", files=SPREADSHEETS)
+    async def download_import_template(self, fmt: ApiFormat = "xlsx") -> Response[bytes]:
         """An empty import file (``format`` xlsx, with a help sheet, or csv)
         with the column names in the caller's language."""
         return file_response(template_file("csv" if fmt == "csv" else "xlsx"))
 
-    @get("/export", guards=[requires("orders.export")], media_type="application/octet-stream")
+    @get("/export", guards=[requires("orders.export")], media_type="application/octet-stream", files=SPREADSHEETS)
     async def export_orders(
         self,
-        fmt: Format = "csv",
-        status: FromQuery[str | None] = None,
+        fmt: ApiFormat = "csv",
+        status: FromQuery[Status | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
         due_before: FromQuery[date | None] = None,
         overdue: FromQuery[bool] = False,
@@ -106,5 +117,7 @@ class OrderTransferApi(Controller):
         ``format`` csv (UTF-8 with BOM) or xlsx, one row per order line;
         money as decimal text, dates as YYYY-MM-DD. Supplier users get their
         own orders only."""
-        filters = ExportFilters(status=status or None, supplier_id=supplier_id, due_before=due_before, overdue=overdue, q=q)
+        filters = ExportFilters(
+            status=status.value if status else None, supplier_id=supplier_id, due_before=due_before, overdue=overdue, q=q
+        )
         return file_response(await export_orders(filters, fmt))

@@ -7,9 +7,11 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
+from portal.openapi import Form
 from portal.pagination import Page, page_of
 from portal.progress import services
 from portal.progress.photos import PHOTO_ROUTE, photo_response
@@ -40,7 +42,12 @@ class ProgressApi(Controller):
         items, next_cursor = await services.report_page(order_id, order_line_id, cursor)
         return page_of(items, next_cursor)
 
-    @post("/", guards=[requires("progress.report")])
+    @post(
+        "/",
+        guards=[requires("progress.report")],
+        errors=[404, 409],
+        responses={200: ResponseSpec(ReportOut, description="A report with this ``client_id`` was stored before: that report.")},
+    )
     async def create_report(self, data: JSONBody[ReportIn]) -> Response[ReportOut]:
         """Store a report exactly once: 201 when this call stored it, 200
         with the stored report when ``client_id`` was seen before. Good +
@@ -53,7 +60,13 @@ class ProgressApi(Controller):
     async def get_report(self, report_id: FromPath[UUID]) -> ReportOut:
         return await services.get_report(report_id)
 
-    @post("/{report_id:uuid}/photos", **PHOTO_ROUTE)
+    @post(
+        "/{report_id:uuid}/photos",
+        form=Form(fields={"captured_at": {"format": "date-time", "description": "When the photo was taken (ISO 8601)."}}),
+        responses={200: ResponseSpec(PhotoOut, description="These bytes were already a photo of this report.")},
+        errors=[422],
+        **PHOTO_ROUTE,
+    )
     async def add_photo(self, request: Request[Any, Any, Any], report_id: FromPath[UUID]) -> Response[PhotoOut]:
         """Multipart: ``file`` (JPEG, PNG, WebP or HEIC) and optional
         ``captured_at`` (ISO 8601). 201 when stored, 200 when the same bytes

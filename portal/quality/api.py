@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from portal.i18n import gettext
 from portal.pagination import Page, page_of
 from portal.quality import reasons, services, templates
-from portal.quality.services import RequirementIn, RequirementOut, ReviewIn, ReviewOut, WaiveIn
+from portal.quality.services import RequirementIn, RequirementOut, RequirementState, ReviewIn, ReviewOut, WaiveIn
 from portal.quality.templates import TemplateIn, TemplateOut
 from tenants.guards import requires
 
@@ -24,7 +24,10 @@ class QcRequirementApi(Controller):
 
     @get("/")
     async def list_requirements(
-        self, status: FromQuery[str | None] = None, order_id: FromQuery[UUID | None] = None, cursor: FromQuery[str | None] = None
+        self,
+        status: FromQuery[RequirementState | None] = None,
+        order_id: FromQuery[UUID | None] = None,
+        cursor: FromQuery[str | None] = None,
     ) -> Page[RequirementOut]:
         """Newest first, each with its ``state`` (missing, pending, rejected,
         approved, waived; filter with ``status``) and the documents that count for it. Supplier users

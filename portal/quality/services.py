@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -55,6 +55,8 @@ APPROVED, REJECTED, PENDING = "approved", "rejected", "pending"
 MISSING, WAIVED = "missing", "waived"
 DECISIONS = (APPROVED, REJECTED)
 REQUIREMENT_STATES = (MISSING, PENDING, REJECTED, APPROVED, WAIVED)
+# The same states as a type, for the API's filter (validated and described there).
+RequirementState = Literal["missing", "pending", "rejected", "approved", "waived"]
 STATE_LABELS = {
     MISSING: N_("Missing"),
     PENDING: N_("Waiting for review"),

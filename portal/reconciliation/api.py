@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from portal.imports.http import file_response
+from portal.imports.http import ApiFormat, file_response
+from portal.openapi import SPREADSHEETS
 from portal.reconciliation import services
 from portal.reconciliation.exporting import export_statement
 from portal.reconciliation.schemas import (
@@ -24,9 +25,8 @@ from portal.reconciliation.schemas import (
     StatementList,
     StatementOut,
 )
+from portal.reconciliation.states import Status
 from tenants.guards import requires
-
-Format = Annotated[str, QueryParameter(name="format")]
 
 
 class StatementBatch(msgspec.Struct, frozen=True):
@@ -45,21 +45,21 @@ class StatementApi(Controller):
         self,
         period: FromQuery[str | None] = None,
         supplier_id: FromQuery[UUID | None] = None,
-        status: FromQuery[str | None] = None,
+        status: FromQuery[Status | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> StatementList:
         """Newest period first; ``period`` is a month (2026-11), ``status``
         draft, sent, disputed or finalized. Supplier users see their own
         statements once sent."""
-        return await services.list_statements(period, supplier_id, status, cursor)
+        return await services.list_statements(period, supplier_id, status.value if status else None, cursor)
 
-    @post("/compute", status_code=200, guards=[requires("statements.manage")])
+    @post("/compute", status_code=200, guards=[requires("statements.manage")], errors=[409])
     async def compute_statements(self, data: JSONBody[PeriodIn]) -> StatementBatch:
         """Compute the supplier's statements of an open period again from the
         records (drafts, one per currency); a closed period answers 409."""
         return StatementBatch(await services.refresh(data.supplier_id, data.period))
 
-    @post("/close", status_code=200, guards=[requires("statements.manage")])
+    @post("/close", status_code=200, guards=[requires("statements.manage")], errors=[409])
     async def close_period(self, data: JSONBody[PeriodIn]) -> StatementBatch:
         """Close a period that has ended for one supplier: its statements
         are computed a last time and frozen. Closing twice answers 409."""
@@ -71,8 +71,10 @@ class StatementApi(Controller):
         ``materials`` (the material section), the totals and ``currency``."""
         return await services.get_statement(statement_id)
 
-    @get("/{statement_id:uuid}/export", media_type="application/octet-stream")
-    async def export_statement(self, statement_id: FromPath[UUID], fmt: Format = "csv", part: FromQuery[str] = "lines") -> Response[bytes]:
+    @get("/{statement_id:uuid}/export", media_type="application/octet-stream", files=SPREADSHEETS)
+    async def export_statement(
+        self, statement_id: FromPath[UUID], fmt: ApiFormat = "csv", part: FromQuery[Literal["lines", "materials"]] = "lines"
+    ) -> Response[bytes]:
         """The statement's lines and material section: ``format`` xlsx holds
         both (two sheets); csv holds one, chosen by ``part`` (``lines`` or
         ``materials``)."""
@@ -121,7 +123,7 @@ class StatementAdjustmentApi(Controller):
     tags = ["statements"]
     guards = [requires("statements.manage")]
 
-    @post("/")
+    @post("/", errors=[409])
     async def create_adjustment(self, data: JSONBody[AdjustmentIn]) -> AdjustmentOut:
         """A correction with its reason for a period still open for the
         supplier (``amount`` positive: owed to the supplier); it counts once

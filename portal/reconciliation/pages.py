@@ -15,9 +15,8 @@ from litestar.response import Redirect, Template
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
-from portal.imports.http import file_response
+from portal.imports.http import PageFormat, file_response
 from portal.reconciliation import services
-from portal.reconciliation.api import Format
 from portal.reconciliation.exporting import KIND_LABELS, export_statement
 from portal.reconciliation.schemas import AdjustmentIn
 from portal.reconciliation.states import LINE_STATE_LABELS, STATUS_LABELS, Status
@@ -192,7 +191,9 @@ class StatementPages(Controller):
         return await self._detail(statement_id, done=done)
 
     @get("/{statement_id:uuid}/export", guards=VIEW, media_type="application/octet-stream")
-    async def export_statement(self, statement_id: FromPath[UUID], fmt: Format = "xlsx", part: FromQuery[str] = "lines") -> Response[bytes]:
+    async def export_statement(
+        self, statement_id: FromPath[UUID], fmt: PageFormat = "xlsx", part: FromQuery[str] = "lines"
+    ) -> Response[bytes]:
         return file_response(await export_statement(statement_id, fmt, part))
 
     async def _act(

@@ -26,7 +26,7 @@ class SupplierApi(Controller):
     async def get_supplier(self, supplier_id: FromPath[UUID]) -> suppliers.SupplierOut:
         return await suppliers.get_supplier(supplier_id)
 
-    @post("/", guards=[requires("suppliers.manage")])
+    @post("/", guards=[requires("suppliers.manage")], errors=[409])
     async def create_supplier(self, data: JSONBody[suppliers.SupplierCreate]) -> suppliers.SupplierOut:
         return await suppliers.create_supplier(data)
 

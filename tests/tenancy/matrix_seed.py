@@ -133,6 +133,18 @@ async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict
             row = await Notification.select(Notification.id).where(Notification.event_id == event_id).first()
             personal[identity] = {"notification_id": row["id"]}
     return personal, endpoint.id
+async def _seed_threads(order_id: UUID, label: str) -> tuple[UUID, UUID, list[str]]:
+    """Both sides of an order's conversation, each with a message whose
+    words mark it: (shared thread, internal thread, [shared words, internal words])."""
+    from uuid import uuid4
+
+    from portal.conversations.services import MessageIn, post_message, record_threads
+
+    threads = {thread.side: thread.id for thread in await record_threads("order", order_id)}
+    words = [f"shared-talk-{label}", f"internal-note-{label}"]
+    for side, text in zip(("shared", "internal"), words, strict=True):
+        await post_message(threads[side], MessageIn(body=text, client_id=uuid4()))
+    return threads["shared"], threads["internal"], words
 
 
 @dataclass
@@ -214,6 +226,7 @@ async def seed(world: World) -> Seeded:
         tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
     ids: list[dict[str, Any]] = []
     marks: list[list[str]] = []
+    internal: list[tuple[UUID, str]] = []
     async with system_scope("isolation-matrix"):
         rows = await Supplier.select(Supplier.id, Supplier.name).where(Supplier.tenant == world.tenant_id)
     supplier_names = {row["id"]: row["name"] for row in rows}
@@ -240,8 +253,15 @@ async def seed(world: World) -> Seeded:
             ids[-1]["requirement_id"] = requirement.id
             finance_user = world.accounts["finance"].user_id
             ids[-1].update(await _seed_statement(tenant, supplier_id, finance_user, "2025-01", send=True))
-            marks.append([order.number, *(supplier_names[supplier_id],)])
+            shared_thread, internal_thread, talk = await _seed_threads(order.id, f"{world.slug}-{len(ids)}")
+            ids[-1]["thread_id"] = shared_thread
+            internal.append((internal_thread, talk[1]))
+            marks.append([order.number, *(supplier_names[supplier_id],), talk[0]])
         hidden, hidden_number = await _seed_hidden(tenant, world.supplier_ids[0], item.id)
+        # The buyer's internal side of the first supplier's own order, and
+        # both sides of its draft order: none of it reaches the supplier.
+        hidden["thread_id"] = internal[0][0]
+        *_, draft_talk = await _seed_threads(hidden["order_id"], f"{world.slug}-draft")
         hidden.update(await _seed_statement(tenant, world.supplier_ids[0], world.accounts["finance"].user_id, "2025-02", send=False))
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
@@ -266,5 +286,5 @@ async def seed(world: World) -> Seeded:
         hidden={**shared, **ids[0], **hidden},
         first_marks=marks[0],
         second_marks=marks[1],
-        hidden_marks=[hidden_number],
+        hidden_marks=[hidden_number, internal[0][1], *draft_talk],
     )

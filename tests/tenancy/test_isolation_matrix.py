@@ -84,12 +84,14 @@ SUPPLIER_BOUND = {
     "statement_id",
     "statement_line_id",
     "adjustment_id",
+    "thread_id",
 }
 # Objects of one person alone: with "own" ids each caller gets its own
 # (Seeded.personal); anyone else's answers like a missing one.
 PERSONAL = {"notification_id"}
 # Objects seeded with a parent the first supplier cannot see (Seeded.hidden);
-# a draft statement and a pending adjustment are finance's own.
+# a draft statement and a pending adjustment are finance's own; the
+# buyer's internal thread on the supplier's own order is the buyer's.
 HIDDEN = {
     "order_id",
     "line_id",
@@ -100,6 +102,7 @@ HIDDEN = {
     "statement_id",
     "statement_line_id",
     "adjustment_id",
+    "thread_id",
 }
 
 # Query and body fields holding ids, and the seeded id they take when the
@@ -117,6 +120,7 @@ ID_FIELDS = {
     "order_line_id": "line_id",
     "attached_id": "order_id",
     "entity_id": "order_id",
+    "record_id": "order_id",
 }
 # Fields holding ids the caller makes up itself (an offline report's key).
 CLIENT_IDS = {"client_id"}
@@ -126,7 +130,11 @@ UNREAD_ID_FIELDS = {
     ("POST", "/api/v1/orders", "lines[].id"): "a new order's lines are new: a line id is read only by an update",
 }
 # What goes with an id field so that the id alone decides the answer.
-ID_FIELD_COMPANIONS = {"attached_id": {"attached_type": "order"}, "entity_id": {"entity_type": "order"}}
+ID_FIELD_COMPANIONS = {
+    "attached_id": {"attached_type": "order"},
+    "entity_id": {"entity_type": "order"},
+    "record_id": {"record_type": "order"},
+}
 
 
 def _due() -> str:
@@ -189,6 +197,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/notifications/preferences"): [],
     ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
+    ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,
@@ -369,19 +378,27 @@ def _call(client: Any, worlds: Worlds, endpoint: Endpoint, ids: dict[str, Any], 
 
 
 def _outcome(response: Any) -> tuple[Any, ...]:
-    """What a caller learns: the status, a JSON error's code, and how many
-    items a list or an export holds."""
+    """What a caller learns: the status, a JSON error's code and the fields
+    it names, the fields a re-rendered form marks, and how many items a list
+    or an export holds. Another tenant's id must not even move an error to
+    another field than a missing id's."""
     kind = response.headers.get("content-type", "")
     if kind.startswith("application/json"):
         body = response.json()
         if isinstance(body, dict) and "error" in body:
-            return response.status_code, body["error"].get("code")
+            return response.status_code, body["error"].get("code"), tuple(sorted(body["error"].get("fields") or {}))
         if isinstance(body, dict) and isinstance(body.get("items"), list):
             return response.status_code, len(body["items"])
         return (response.status_code,)
     if kind.startswith("text/csv"):
         return response.status_code, len(response.text.splitlines())
+    if kind.startswith("text/html") and response.status_code >= 400:
+        return response.status_code, tuple(sorted(set(FIELD_ERROR.findall(response.text))))
     return (response.status_code,)
+
+
+# The errors a re-rendered form shows (templates/_partials/forms.html).
+FIELD_ERROR = re.compile(r'class="(?:field-error|alert error)"[^>]*>([^<]*)<')
 
 
 # Routes whose service decides per request body what a role may do (which

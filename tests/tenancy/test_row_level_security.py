@@ -71,6 +71,7 @@ def test_the_app_role_cannot_bypass_rls(postgres: Any) -> None:
 async def _rows_by_table(tenant_id: Any, role: str, supplier_id: Any = None) -> dict[str, set[Any]]:
     """Every row id of the tables hanging off orders, dispatches and
     documents, read with no filter at all: only the policies limit them."""
+    from portal.conversations.tables import Message, Thread
     from portal.deliveries.tables import Delivery, DeliveryLine
     from portal.documents.tables import Document, DocumentVersion
     from portal.materials.tables import Dispatch, DispatchLine
@@ -82,6 +83,8 @@ async def _rows_by_table(tenant_id: Any, role: str, supplier_id: Any = None) -> 
     from tenants.roles import Role
 
     tables: dict[str, Any] = {
+        "thread": Thread,
+        "message": Message,
         "statement": Statement,
         "statement_line": StatementLine,
         "adjustment": Adjustment,
@@ -106,6 +109,7 @@ async def _rows_by_table(tenant_id: Any, role: str, supplier_id: Any = None) -> 
 
 async def _children(seeded: Any) -> dict[str, dict[str, set[Any]]]:
     """The lines of the seeded orders and dispatches, by who may see them."""
+    from portal.conversations.tables import Message, Thread
     from portal.deliveries.tables import DeliveryLine
     from portal.materials.tables import DispatchLine
     from portal.orders.tables import OrderLine
@@ -119,12 +123,19 @@ async def _children(seeded: Any) -> dict[str, dict[str, set[Any]]]:
             dispatch_lines = await DispatchLine.select(DispatchLine.id).where(DispatchLine.dispatch == ids["dispatch_id"])
             delivery_lines = await DeliveryLine.select(DeliveryLine.id).where(DeliveryLine.delivery == ids["delivery_id"])
             statement_lines = await StatementLine.select(StatementLine.id).where(StatementLine.statement == ids["statement_id"])
+            threads = await Thread.select(Thread.id).where(Thread.order == ids["order_id"])
+            messages = await Message.select(Message.id).where(Message.thread.is_in([row["id"] for row in threads]))
             found[label] = {
+                "thread": {row["id"] for row in threads},
+                "message": {row["id"] for row in messages},
                 "statement_line": {row["id"] for row in statement_lines},
                 "line": {row["id"] for row in lines},
                 "dispatch_line": {row["id"] for row in dispatch_lines},
                 "delivery_line": {row["id"] for row in delivery_lines},
             }
+        internal = await Thread.select(Thread.id).where(Thread.id == seeded.hidden["thread_id"])
+        notes = await Message.select(Message.id).where(Message.thread.is_in([row["id"] for row in internal]))
+        found["internal"] = {"message": {row["id"] for row in notes}}
     return found
 
 
@@ -152,6 +163,10 @@ def test_a_supplier_user_sees_nothing_that_hangs_off_a_record_not_shared_with_it
         "statement": {seeded.hidden["statement_id"]},
         "statement_line": children["hidden"]["statement_line"],
         "adjustment": {seeded.hidden["adjustment_id"]},
+        # Both sides of a draft order's conversation, and the buyer's
+        # internal side of the supplier's own order.
+        "thread": children["hidden"]["thread"] | {seeded.hidden["thread_id"]},
+        "message": children["hidden"]["message"] | children["internal"]["message"],
     }
     other = {
         "line": children["other"]["line"],
@@ -160,6 +175,8 @@ def test_a_supplier_user_sees_nothing_that_hangs_off_a_record_not_shared_with_it
         "report": {seeded.second["report_id"]},
         "statement": {seeded.second["statement_id"]},
         "statement_line": children["other"]["statement_line"],
+        "thread": children["other"]["thread"],
+        "message": children["other"]["message"],
     }
     own = {
         "line": children["own"]["line"],
@@ -169,6 +186,8 @@ def test_a_supplier_user_sees_nothing_that_hangs_off_a_record_not_shared_with_it
         "version": {seeded.first["version_id"]},
         "statement": {seeded.first["statement_id"]},
         "statement_line": children["own"]["statement_line"],
+        "thread": {seeded.first["thread_id"]},
+        "message": children["own"]["message"] - children["internal"]["message"],
     }
     for table, ids in {**hidden, **other}.items():
         assert ids, table

@@ -8,6 +8,7 @@ and a backup that was damaged, and then writes nothing."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -23,6 +24,11 @@ from tests.support.documents import samples
 from tests.support.documents.rclone import RcloneS3, rclone_s3
 from tests.support.live import LiveWorld, Server, install, installation_env, portal
 from tests.support.postgres import PostgresCluster
+
+# A loaded machine (the suite runs beside other work) can take seconds to
+# answer; httpx's default of 5 s would fail a test that is right.
+get = functools.partial(httpx.get, timeout=120)
+post = functools.partial(httpx.post, timeout=120)
 
 
 @dataclass
@@ -64,7 +70,7 @@ def backup(tmp_path_factory: pytest.TempPathFactory, pass_cluster: PostgresClust
         ):
             fields = {"attached_type": "supplier", "attached_id": world.suppliers[0], "category": category, "title": name}
             files = {"file": (name, data, kind)}
-            uploaded = httpx.post(f"{server.base}/api/v1/documents", data=fields, files=files, headers=auth, timeout=60)
+            uploaded = post(f"{server.base}/api/v1/documents", data=fields, files=files, headers=auth, timeout=60)
             assert uploaded.status_code == 201, uploaded.text
             documents[uploaded.json()["id"]] = hashlib.sha256(data).hexdigest()
         checkpoint = portal(env, "audit", "checkpoint")
@@ -114,7 +120,7 @@ def test_restore_into_an_empty_installation_verifies_and_serves_the_same_bytes(
     try:
         auth = {"authorization": f"Bearer {server.token(backup.world.emails['admin'], backup.world.slug)}"}
         for document, digest in backup.documents.items():
-            download = httpx.get(f"{server.base}/api/v1/documents/{document}/content", headers=auth, timeout=30)
+            download = get(f"{server.base}/api/v1/documents/{document}/content", headers=auth, timeout=120)
             assert download.status_code == 200
             assert hashlib.sha256(download.content).hexdigest() == digest
     finally:

@@ -7,6 +7,8 @@ timeout is transaction-local, and slow statements are logged."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.documents import samples
 from tests.support.live import LiveWorld, Server, install, installation_env
 from tests.support.postgres import PostgresCluster
+
+# A loaded machine (the suite runs beside other work) can take seconds to
+# answer; httpx's default of 5 s would fail a test that is right.
+get = functools.partial(httpx.get, timeout=120)
+post = functools.partial(httpx.post, timeout=120)
 
 METRICS_TOKEN = "metrics-token-for-the-test-0123456789"
 
@@ -38,7 +45,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, pass_cluster: PostgresCluster
 
 
 def scrape(server: Server) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    response = httpx.get(f"{server.base}/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
+    response = get(f"{server.base}/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     samples_by_key = {}
@@ -55,15 +62,15 @@ def value(scraped: dict[tuple[str, frozenset[tuple[str, str]]], float], name: st
 def test_metrics_answer_only_the_token_and_never_through_a_proxy(live: tuple[Server, LiveWorld]) -> None:
     server, _ = live
     url = f"{server.base}/metrics"
-    assert httpx.get(url).status_code == 404
-    assert httpx.get(url, headers={"authorization": "Bearer not-the-metrics-token-at-all"}).status_code == 404
-    through_proxy = httpx.get(url, headers={"authorization": f"Bearer {METRICS_TOKEN}", "x-forwarded-for": "203.0.113.9"})
+    assert get(url).status_code == 404
+    assert get(url, headers={"authorization": "Bearer not-the-metrics-token-at-all"}).status_code == 404
+    through_proxy = get(url, headers={"authorization": f"Bearer {METRICS_TOKEN}", "x-forwarded-for": "203.0.113.9"})
     assert through_proxy.status_code == 404
     # The same answer as a path that does not exist: nothing tells a
     # scanner that something is there.
-    unknown = httpx.get(f"{server.base}/no-such-path-{uuid4().hex}")
+    unknown = get(f"{server.base}/no-such-path-{uuid4().hex}")
     assert through_proxy.headers["content-type"] == unknown.headers["content-type"]
-    assert "portal_http_request_duration_seconds_bucket" in httpx.get(url, headers={"authorization": f"Bearer {METRICS_TOKEN}"}).text
+    assert "portal_http_request_duration_seconds_bucket" in get(url, headers={"authorization": f"Bearer {METRICS_TOKEN}"}).text
 
 
 def test_requests_are_counted_per_route_template_never_per_id(live: tuple[Server, LiveWorld]) -> None:
@@ -72,7 +79,7 @@ def test_requests_are_counted_per_route_template_never_per_id(live: tuple[Server
     missing = [str(uuid4()) for _ in range(3)]
     before = scrape(server)
     for document_id in missing:
-        assert httpx.get(f"{server.base}/api/v1/documents/{document_id}", headers=auth).status_code == 404
+        assert get(f"{server.base}/api/v1/documents/{document_id}", headers=auth).status_code == 404
     after = scrape(server)
     route = "/api/v1/documents/{document_id}"
     counted = value(after, "portal_http_responses_total", method="GET", route=route, status="404")
@@ -89,7 +96,7 @@ def test_upload_sizes_and_durations_are_measured(live: tuple[Server, LiveWorld])
     picture = samples.png(width=120, height=90)
     before = scrape(server)
     fields = {"attached_type": "supplier", "attached_id": world.suppliers[0], "category": "photo", "title": "metrics"}
-    uploaded = httpx.post(f"{server.base}/api/v1/documents", data=fields, files={"file": ("m.png", picture, "image/png")}, headers=auth)
+    uploaded = post(f"{server.base}/api/v1/documents", data=fields, files={"file": ("m.png", picture, "image/png")}, headers=auth)
     assert uploaded.status_code == 201, uploaded.text
     after = scrape(server)
 
@@ -102,18 +109,37 @@ def test_upload_sizes_and_durations_are_measured(live: tuple[Server, LiveWorld])
     assert grew("portal_upload_processing_seconds_sum") > 0
 
 
+def test_job_figures_come_from_the_job_table(live: tuple[Server, LiveWorld]) -> None:
+    server, world = live
+    auth = {"authorization": f"Bearer {server.token(world.emails['admin'], world.slug)}"}
+    fields = {"attached_type": "supplier", "attached_id": world.suppliers[0], "category": "photo", "title": "jobs"}
+    uploaded = post(f"{server.base}/api/v1/documents", data=fields, files={"file": ("j.png", samples.png(), "image/png")}, headers=auth)
+    assert uploaded.status_code == 201, uploaded.text
+    document = uploaded.json()["id"]
+    # The preview is a job; this server runs jobs in its own process.
+    deadline = time.monotonic() + 60
+    while get(f"{server.base}/api/v1/documents/{document}", headers=auth).json()["current"]["preview"] != "ready":
+        assert time.monotonic() < deadline, "the preview job did not run"
+        time.sleep(0.2)
+    scraped = scrape(server)
+    assert value(scraped, "portal_jobs", status="done") >= 1
+    for status in ("queued", "running", "failed", "parked"):
+        assert ("portal_jobs", frozenset({("status", status)})) in scraped
+    assert ("portal_jobs_due", frozenset()) in scraped
+
+
 def test_request_log_names_request_id_tenant_and_user_and_no_secret(live: tuple[Server, LiveWorld]) -> None:
     server, world = live
     token = server.token(world.emails["planner"], world.slug)
     claims = jwt.decode(token, options={"verify_signature": False})
-    answered = httpx.get(f"{server.base}/api/v1/orders", headers={"authorization": f"Bearer {token}", "x-request-id": "trace-0123456789"})
+    answered = get(f"{server.base}/api/v1/orders", headers={"authorization": f"Bearer {token}", "x-request-id": "trace-0123456789"})
     assert answered.status_code == 200
     assert answered.headers["x-request-id"] == "trace-0123456789"
     line = server.wait_for_event("request", lambda event: event.get("request_id") == "trace-0123456789")
     assert (line["tenant"], line["user"], line["route"], line["status"]) == (claims["tid"], claims["sub"], "/api/v1/orders", 200)
     assert line["ms"] >= 0
     # Without a usable id of its own, a request gets a fresh one.
-    anonymous = httpx.get(f"{server.base}/api/v1/orders", headers={"x-request-id": "bad id\twith spaces"})
+    anonymous = get(f"{server.base}/api/v1/orders", headers={"x-request-id": "bad id\twith spaces"})
     generated = anonymous.headers["x-request-id"]
     assert generated != "bad id\twith spaces"
     assert len(generated) == 32
@@ -125,7 +151,7 @@ def test_request_log_names_request_id_tenant_and_user_and_no_secret(live: tuple[
 def test_json_bodies_outside_uploads_are_limited(live: tuple[Server, LiveWorld]) -> None:
     server, _ = live
     oversized = b'{"email": "' + b"a" * (3 * 1024 * 1024) + b'"}'
-    answered = httpx.post(f"{server.base}/api/v1/auth/token", content=oversized, headers={"content-type": "application/json"}, timeout=60)
+    answered = post(f"{server.base}/api/v1/auth/token", content=oversized, headers={"content-type": "application/json"}, timeout=60)
     assert answered.status_code == 413
     assert answered.json()["error"]["code"] == "too_large"
 

@@ -43,6 +43,8 @@ class RcloneS3:
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
     region: str = REGION
+    # The server's process, for tests of the storage going away.
+    pid: int = 0
 
     def client(self) -> Any:
         import boto3
@@ -98,7 +100,7 @@ def rclone_s3() -> Iterator[RcloneS3]:
                     log.seek(0)
                     raise RuntimeError(f"rclone serve s3 did not start: {log.read().decode(errors='replace')}")
                 time.sleep(0.1)
-            yield RcloneS3(endpoint=f"http://127.0.0.1:{port}", root=root)
+            yield RcloneS3(endpoint=f"http://127.0.0.1:{port}", root=root, pid=process.pid)
         finally:
             process.terminate()
             try:

@@ -37,8 +37,9 @@ KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 
 CHART_VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "ingress, fixed replicas, existing secret": {
+    "ingress, fixed replicas, existing secret, no worker": {
         "ingress": {"enabled": True},
+        "worker": {"enabled": False},
         "web": {"autoscaling": {"enabled": False}, "replicas": 3},
         "existingSecret": "portal-managed-elsewhere",
     },
@@ -76,6 +77,14 @@ def test_compose_runs_two_web_replicas_behind_the_proxy_after_a_one_shot_migrati
     # Only the proxy is published; the app, database and storage are not.
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"caddy"}
+
+
+def test_compose_runs_jobs_in_a_worker_and_not_in_the_web_processes() -> None:
+    services = _compose()["services"]
+    assert services["worker"]["command"][:2] == ["portal", "worker"]
+    assert services["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    for name in ("web", "worker", "migrate"):
+        assert services[name]["environment"]["PORTAL_JOBS_IN_PROCESS"] == "false"
 
 
 def test_compose_keeps_database_and_documents_on_named_volumes() -> None:
@@ -150,6 +159,18 @@ def test_chart_migrates_in_a_hook_before_install_and_upgrade_with_its_settings_r
         settings = objects[(kind, "release-portal")]["metadata"]["annotations"]
         assert "pre-install" in settings["helm.sh/hook"]
         assert int(settings["helm.sh/hook-weight"]) < int(annotations["helm.sh/hook-weight"])
+
+
+def test_chart_worker_runs_jobs_unprivileged_and_the_web_pods_do_not() -> None:
+    objects = _objects()
+    worker = objects[("Deployment", "release-portal-worker")]
+    pod = worker["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["portal", "worker", "--concurrency", "4"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["terminationGracePeriodSeconds"] >= 60
+    assert objects[("ConfigMap", "release-portal")]["data"]["PORTAL_JOBS_IN_PROCESS"] == "false"
+    assert ("Deployment", "release-portal-worker") not in _objects({"worker": {"enabled": False}})
 
 
 def test_chart_keeps_secrets_out_of_the_config_map() -> None:

@@ -71,3 +71,19 @@ def test_request_id_is_the_callers_when_usable_else_new() -> None:
         assert generated != unusable.decode("latin-1")
         assert len(generated) == 32
     assert request_id_of({"headers": []}) != request_id_of({"headers": []})
+
+
+def test_storage_that_cannot_be_reached_is_told_apart_from_a_bug() -> None:
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    from portal.documents.storage import StorageUnavailable
+    from portal.outage import storage_unavailable
+
+    assert storage_unavailable(EndpointConnectionError(endpoint_url="http://127.0.0.1:9"))
+    assert storage_unavailable(ConnectTimeoutError(endpoint_url="http://127.0.0.1:9"))
+    assert storage_unavailable(StorageUnavailable("s3://bucket: gone"))
+    wrapped = RuntimeError("upload failed")
+    wrapped.__cause__ = EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+    assert storage_unavailable(wrapped)
+    assert not storage_unavailable(ValueError("a bug of ours"))
+    assert not storage_unavailable(OSError("disk full"))

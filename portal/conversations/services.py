@@ -1,0 +1,495 @@
+"""Conversations: the rules.
+
+- A record (order, dispatch, delivery, document) has at most two threads:
+  ``shared`` (the buyer and the record's supplier) and ``internal`` (the
+  buyer alone). Threads are made on first use, once, whoever comes first.
+- Whoever may see the record may read and write its shared thread; only
+  buyer roles see the internal one. A supplier never sees a thread whose
+  record it cannot see (another supplier's, a draft), the scoping layer and
+  row-level security both say so.
+- A message has text (1 to ``MAX_BODY`` characters), may mention people who
+  can see the thread, and may carry files attached through the documents
+  intake (attachment kind ``message``). A device's ``client_id`` makes a
+  retried send the same message. Every message is audited; mentions leave
+  as a recorded job, never as a call from here.
+- Reading a thread moves the reader's marker to its newest message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+
+from portal.audit.services import record as audit
+from portal.conversations.tables import INTERNAL, SHARED, Message, ReadMarker, Thread
+from portal.deliveries.tables import Delivery
+from portal.documents.attachments import register_attachment_target
+from portal.documents.tables import Document
+from portal.errors import DomainError, NotFound, PermissionDenied
+from portal.i18n import N_
+from portal.materials.tables import Dispatch
+from portal.orders.tables import Order
+from tenants.context import TenantContext, current
+from tenants.roles import Role
+from tenants.scoping import scoped
+from tenants.tables import Membership, User
+
+MAX_BODY = 4000
+PAGE_SIZE = 50
+
+# record_type -> the record's table; the thread's foreign key has the same name.
+RECORDS: dict[str, Any] = {"order": Order, "dispatch": Dispatch, "delivery": Delivery, "document": Document}
+# Where a record's page lives, for links in mentions and lists.
+RECORD_PAGES = {"order": "/orders/{}", "dispatch": "/materials/dispatches/{}", "delivery": "/deliveries/{}", "document": "/documents/{}"}
+
+
+class InvalidMessage(DomainError):
+    code = "invalid_message"
+    message = N_("Some fields are missing or not valid.")
+
+
+class ThreadOut(msgspec.Struct, frozen=True):
+    id: UUID
+    record_type: str
+    record_id: UUID
+    side: str
+    supplier_id: UUID | None
+    last_message_at: datetime | None
+    unread: int
+
+
+class AttachmentOut(msgspec.Struct, frozen=True):
+    id: UUID
+    title: str
+    category: str
+    version: int
+
+
+class MentionOut(msgspec.Struct, frozen=True):
+    user_id: UUID
+    name: str
+
+
+class MessageOut(msgspec.Struct, frozen=True):
+    id: UUID
+    thread_id: UUID
+    client_id: UUID
+    author_id: UUID | None
+    author_name: str
+    author_side: str
+    body: str
+    mentions: list[MentionOut]
+    attachments: list[AttachmentOut]
+    created_at: datetime
+
+
+class MessageIn(msgspec.Struct, frozen=True):
+    body: str = ""
+    client_id: UUID | None = None
+    mentions: list[UUID] = []
+
+
+class MessagePage(msgspec.Struct, frozen=True):
+    items: list[MessageOut]
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: UUID
+    name: str
+    side: str
+
+
+def _require(action: str) -> TenantContext:
+    context = current()
+    if not context.can(action):
+        raise PermissionDenied()
+    return context
+
+
+def _side_of(context: TenantContext) -> str:
+    return "supplier" if context.is_supplier else "buyer"
+
+
+async def _record_supplier(record_type: str, record_id: UUID | str | None) -> UUID | None:
+    """The record, looked up through the scoping layer (a foreign, hidden or
+    missing record is NotFound alike); returns the supplier it is shared with."""
+    table = RECORDS.get(record_type)
+    if table is None:
+        raise InvalidMessage(fields={"record_type": N_("Choose an order, a dispatch, a delivery or a document.")})
+    if record_id is None:
+        raise InvalidMessage(fields={"record_id": N_("This value is missing or not valid.")})
+    row = await scoped(table).get(record_id)
+    supplier = row.supplier
+    return supplier if isinstance(supplier, UUID) or supplier is None else UUID(str(supplier))
+
+
+async def _thread(record_type: str, record_id: UUID, side: str, supplier_id: UUID | None) -> Thread:
+    """The record's thread on ``side``, made if it does not exist yet."""
+    query = scoped(Thread).objects().where(Thread.record_type == record_type).where(Thread.record_id == record_id)
+    found = await query.where(Thread.side == side).first()
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    row = scoped(Thread).new(
+        id=uuid4(), supplier=supplier_id, record_type=record_type, record_id=record_id, side=side, **{record_type: record_id}
+    )
+    # Two first readers at once: the unique key lets one row in.
+    await Thread.insert(row).on_conflict(action="DO NOTHING")
+    made = (
+        await scoped(Thread)
+        .objects()
+        .where(Thread.record_type == record_type)
+        .where(Thread.record_id == record_id)
+        .where(Thread.side == side)
+        .first()
+    )
+    if made is None:
+        raise NotFound()
+    return made  # type: ignore[no-any-return]
+
+
+async def _unread(context: TenantContext, threads: Sequence[Thread]) -> dict[UUID, int]:
+    counts: dict[UUID, int] = {}
+    for thread in threads:
+        marker = (
+            await scoped(ReadMarker)
+            .select(ReadMarker.read_at)
+            .where(ReadMarker.thread == thread.id)
+            .where(ReadMarker.user == context.user_id)
+            .first()
+        )
+        query = scoped(Message).count().where(Message.thread == thread.id)
+        if context.user_id is not None:
+            query = query.where((Message.author != context.user_id) | Message.author.is_null())
+        if marker is not None:
+            query = query.where(Message.created_at > marker["read_at"])
+        counts[thread.id] = await query
+    return counts
+
+
+def _thread_out(thread: Thread, unread: int) -> ThreadOut:
+    return ThreadOut(
+        id=thread.id,
+        record_type=thread.record_type,
+        record_id=thread.record_id,
+        side=thread.side,
+        supplier_id=thread.supplier,
+        last_message_at=thread.last_message_at,
+        unread=unread,
+    )
+
+
+async def record_threads(record_type: str, record_id: UUID | str | None) -> list[ThreadOut]:
+    """The threads of a record the acting person may see: the shared one
+    when a supplier shares the record, and for the buyer the internal one."""
+    context = _require("conversations.view")
+    supplier_id = await _record_supplier(record_type, record_id)
+    key = record_id if isinstance(record_id, UUID) else UUID(str(record_id))
+    sides = [SHARED] if supplier_id is not None else []
+    if context.can("conversations.internal"):
+        sides.append(INTERNAL)
+    threads = [await _thread(record_type, key, side, supplier_id) for side in sides]
+    unread = await _unread(context, threads)
+    return [_thread_out(thread, unread[thread.id]) for thread in threads]
+
+
+async def get_thread(thread_id: UUID | str) -> Thread:
+    """A thread the acting person may see, its record still visible to them."""
+    _require("conversations.view")
+    thread = await scoped(Thread).get(thread_id)
+    await _record_supplier(thread.record_type, thread.record_id)
+    return thread
+
+
+async def audience(thread: Thread) -> list[Person]:
+    """Everyone who may read the thread: the buyer's people, and on the
+    shared side the people of the record's supplier. Memberships are read
+    for the whole tenant (a supplier user reads the buyer's names here, as
+    the thread shows them anyway); the row-level policy keeps the tenant."""
+    context = current()
+    rows = await (
+        Membership.select(Membership.user, Membership.user.name, Membership.role, Membership.supplier)
+        .where(Membership.tenant == context.tenant_id)
+        .where(Membership.active.eq(True))
+        .order_by(Membership.user.name)
+    )
+    people = []
+    for row in rows:
+        supplier_side = Role(row["role"]).is_supplier
+        if supplier_side and (thread.side != SHARED or row["supplier"] != thread.supplier):
+            continue
+        people.append(Person(row["user"], row["user.name"], "supplier" if supplier_side else "buyer"))
+    return people
+
+
+async def _attachments(message_ids: list[UUID]) -> dict[UUID, list[AttachmentOut]]:
+    if not message_ids:
+        return {}
+    rows = await (
+        scoped(Document)
+        .select(Document.id, Document.attached_id, Document.title, Document.category, Document.current_version)
+        .where(Document.attached_type == "message")
+        .where(Document.attached_id.is_in(message_ids))
+        .where(Document.withdrawn.eq(False))
+        .where(Document.current_version > 0)
+        .order_by(Document.created_at)
+    )
+    found: dict[UUID, list[AttachmentOut]] = {}
+    for row in rows:
+        found.setdefault(row["attached_id"], []).append(AttachmentOut(row["id"], row["title"], row["category"], row["current_version"]))
+    return found
+
+
+async def _messages_out(rows: list[dict[str, Any]]) -> list[MessageOut]:
+    files = await _attachments([row["id"] for row in rows])
+    mentioned = {UUID(str(user)) for row in rows for user in _mention_ids(row["mentions"])}
+    names = (
+        {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(User.id.is_in(list(mentioned)))} if mentioned else {}
+    )
+    return [
+        MessageOut(
+            id=row["id"],
+            thread_id=row["thread"],
+            client_id=row["client_id"],
+            author_id=row["author"],
+            author_name=row["author_name"],
+            author_side=row["author_side"],
+            body=row["body"],
+            mentions=[MentionOut(UUID(str(user)), names.get(UUID(str(user)), "")) for user in _mention_ids(row["mentions"])],
+            attachments=files.get(row["id"], []),
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+
+
+def _mention_ids(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = msgspec.json.decode(value) if value else []
+    return [str(user) for user in value or []]
+
+
+_COLUMNS = (
+    Message.id,
+    Message.thread,
+    Message.client_id,
+    Message.author,
+    Message.author_name,
+    Message.author_side,
+    Message.body,
+    Message.mentions,
+    Message.created_at,
+)
+
+
+def _cursor(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")}) from None
+    if at.tzinfo is None:
+        raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")})
+    return at
+
+
+async def list_messages(thread_id: UUID | str, cursor: str | None = None, *, mark_read: bool = True) -> MessagePage:
+    """Messages oldest first, ``PAGE_SIZE`` at a time; reading moves the
+    reader's marker to the newest message it has seen."""
+    context = current()
+    thread = await get_thread(thread_id)
+    query = scoped(Message).select(*_COLUMNS).where(Message.thread == thread.id)
+    after = _cursor(cursor)
+    if after is not None:
+        query = query.where(Message.created_at > after)
+    rows = await query.order_by(Message.created_at).order_by(Message.id).limit(PAGE_SIZE + 1)
+    page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    if mark_read and page:
+        await _mark_read(context, thread, page[-1]["created_at"])
+    return MessagePage(items=await _messages_out(page), next=page[-1]["created_at"].isoformat() if more else None)
+
+
+async def _mark_read(context: TenantContext, thread: Thread, at: datetime) -> None:
+    if context.user_id is None:
+        return
+    marker = await scoped(ReadMarker).objects().where(ReadMarker.thread == thread.id).where(ReadMarker.user == context.user_id).first()
+    if marker is None:
+        row = scoped(ReadMarker).new(id=uuid4(), supplier=thread.supplier, thread=thread.id, user=context.user_id, read_at=at)
+        await ReadMarker.insert(row).on_conflict(action="DO NOTHING")
+    elif marker.read_at < at:
+        await scoped(ReadMarker).update({ReadMarker.read_at: at}).where(ReadMarker.id == marker.id)
+
+
+def _check_body(body: str) -> str:
+    text = body.strip()
+    if not text:
+        raise InvalidMessage(fields={"body": N_("Write a message.")})
+    if len(text) > MAX_BODY:
+        raise InvalidMessage(fields={"body": N_("A message holds at most %(max)s characters.")}, max=MAX_BODY)
+    return text
+
+
+async def post_message(thread_id: UUID | str, data: MessageIn) -> tuple[MessageOut, bool]:
+    """Store one message; ``(message, False)`` when this device already sent
+    it (same ``client_id``): a retry stores nothing twice."""
+    context = _require("conversations.post")
+    thread = await get_thread(thread_id)
+    client_id = data.client_id or uuid4()
+    earlier = await _sent_before(context, client_id)
+    if earlier is not None:
+        if earlier["thread"] != thread.id:
+            raise InvalidMessage(fields={"client_id": N_("This value is missing or not valid.")})
+        return (await _messages_out([earlier]))[0], False
+    body = _check_body(data.body)
+    people = {person.user_id: person for person in await audience(thread)}
+    mentions = list(dict.fromkeys(data.mentions))
+    if any(user not in people for user in mentions):
+        raise InvalidMessage(fields={"mentions": N_("You can only mention people who can see this record.")})
+    now = datetime.now(UTC)
+    row = scoped(Message).new(
+        id=uuid4(),
+        supplier=thread.supplier,
+        thread=thread.id,
+        client_id=client_id,
+        author=context.user_id,
+        author_name=context.user_name,
+        author_side=_side_of(context),
+        body=body,
+        mentions=[str(user) for user in mentions],
+        created_at=now,
+    )
+    # A retry racing the first send: the unique key lets one in.
+    await Message.insert(row).on_conflict(action="DO NOTHING")
+    stored = await _sent_before(context, client_id)
+    if stored is None or stored["id"] != row.id:
+        return (await _messages_out([stored] if stored else []))[0], False
+    await scoped(Thread).update({Thread.last_message_at: now}).where(Thread.id == thread.id)
+    await _mark_read(context, thread, now)
+    await audit(
+        "message.posted",
+        entity_type="conversation_message",
+        entity_id=row.id,
+        after={
+            "thread": str(thread.id),
+            "record_type": thread.record_type,
+            "record_id": str(thread.record_id),
+            "side": thread.side,
+            "body": body,
+            "mentions": [str(user) for user in mentions],
+        },
+    )
+    await _announce(thread, row.id, mentions)
+    return (await _messages_out([stored]))[0], True
+
+
+async def _sent_before(context: TenantContext, client_id: UUID) -> dict[str, Any] | None:
+    query = scoped(Message).select(*_COLUMNS).where(Message.client_id == client_id)
+    query = query.where(Message.author == context.user_id) if context.user_id else query.where(Message.author.is_null())
+    return await query.first()  # type: ignore[no-any-return]
+
+
+async def _announce(thread: Thread, message_id: UUID, mentions: list[UUID]) -> None:
+    """Mentions and replies leave as one recorded job; what reaches people
+    (mail today, in-app notifications when they land) is decided there."""
+    from portal.jobs.queue import enqueue
+
+    await enqueue(
+        "conversations.announce", {"message_id": str(message_id), "mentions": [str(user) for user in mentions]}, tenant=current().tenant_id
+    )
+
+
+async def message_attachment_supplier(message_id: UUID) -> UUID | None:
+    """Files on a message are shared as the message is: with the record's
+    supplier on the shared side, nobody's on the internal side."""
+    message = await scoped(Message).get(message_id)
+    thread = await scoped(Thread).get(message.thread)
+    return thread.supplier if thread.side == SHARED else None
+
+
+register_attachment_target("message", message_attachment_supplier)
+
+
+def record_link(record_type: str, record_id: UUID) -> str:
+    return RECORD_PAGES[record_type].format(record_id)
+
+
+class Waiting(msgspec.Struct, frozen=True):
+    """A thread whose newest message came from the other side of the table."""
+
+    thread_id: UUID
+    record_type: str
+    record_id: UUID
+    record_label: str
+    link: str
+    side: str
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+_LABELS: dict[str, Any] = {"order": Order.number, "dispatch": Dispatch.number, "delivery": Delivery.number, "document": Document.title}
+
+
+async def _record_labels(threads: list[dict[str, Any]]) -> dict[UUID, str]:
+    labels: dict[UUID, str] = {}
+    for record_type, column in _LABELS.items():
+        ids = [row["record_id"] for row in threads if row["record_type"] == record_type]
+        if ids:
+            table = RECORDS[record_type]
+            rows = await scoped(table).select(table.id, column).where(table.id.is_in(ids))
+            labels.update({row["id"]: row[column._meta.name] for row in rows})
+    return labels
+
+
+async def unanswered(limit: int = 20) -> list[Waiting]:
+    """Shared threads the acting side owes an answer on: the newest message
+    is from the other side (the buyer's for a supplier, the supplier's for
+    the buyer). Newest first."""
+    context = _require("conversations.view")
+    threads = await (
+        scoped(Thread)
+        .select(Thread.id, Thread.record_type, Thread.record_id, Thread.side)
+        .where(Thread.side == SHARED)
+        .where(Thread.last_message_at.is_not_null())
+        .order_by(Thread.last_message_at, ascending=False)
+        .limit(limit * 5)
+    )
+    if not threads:
+        return []
+    newest: dict[UUID, dict[str, Any]] = {}
+    rows = await (
+        scoped(Message)
+        .select(Message.thread, Message.author_side, Message.author_name, Message.body, Message.created_at)
+        .where(Message.thread.is_in([row["id"] for row in threads]))
+        .order_by(Message.created_at, ascending=False)
+    )
+    for row in rows:
+        newest.setdefault(row["thread"], row)
+    mine = _side_of(context)
+    labels = await _record_labels(threads)
+    waiting = []
+    for thread in threads:
+        last = newest.get(thread["id"])
+        if last is None or last["author_side"] == mine or thread["record_id"] not in labels:
+            continue
+        waiting.append(
+            Waiting(
+                thread_id=thread["id"],
+                record_type=thread["record_type"],
+                record_id=thread["record_id"],
+                record_label=labels[thread["record_id"]],
+                link=record_link(thread["record_type"], thread["record_id"]) + "#conversation",
+                side=thread["side"],
+                author_name=last["author_name"],
+                body=last["body"][:140],
+                created_at=last["created_at"],
+            )
+        )
+    return waiting[:limit]

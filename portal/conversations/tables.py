@@ -1,0 +1,87 @@
+"""Conversations on records: a thread per record and side, its messages and
+each reader's place in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns import JSON, UUID, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from portal.deliveries.tables import Delivery
+from portal.documents.tables import Document
+from portal.materials.tables import Dispatch
+from portal.orders.tables import Order
+from tenants.tables import Supplier, Tenant, User
+
+SHARED, INTERNAL = "shared", "internal"
+
+
+class Thread(Table, tablename="conversation_thread"):
+    """The talk about one record on one side: ``shared`` between the buyer
+    and the record's supplier, ``internal`` for the buyer alone. Exactly one
+    of the record columns is set; the supplier sees a shared thread only
+    while it sees the record (a draft order's thread is the buyer's)."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("order", "dispatch", "delivery", "document")
+
+    @classmethod
+    def supplier_visible(cls) -> Any:
+        return cls.side == SHARED
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    # The record's supplier; none for a record no supplier shares (then only
+    # the internal side exists).
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    record_type = Varchar(length=30)
+    record_id = UUID()
+    side = Varchar(length=10)
+    order = ForeignKey(Order, on_delete=OnDelete.restrict, null=True, default=None)
+    dispatch = ForeignKey(Dispatch, on_delete=OnDelete.restrict, null=True, default=None)
+    delivery = ForeignKey(Delivery, on_delete=OnDelete.restrict, null=True, default=None)
+    document = ForeignKey(Document, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_message_at = Timestamptz(null=True, default=None)
+
+
+class Message(Table, tablename="conversation_message"):
+    """One message, never edited or deleted. ``client_id`` is made by the
+    sender's device: a retry of one send is the same message."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("thread",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    thread = ForeignKey(Thread, on_delete=OnDelete.restrict, null=False)
+    client_id = UUID()
+    author = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    author_name = Varchar(length=200)
+    # "buyer" or "supplier": which side of the table the author sits on.
+    author_side = Varchar(length=10)
+    body = Text()
+    # User ids mentioned, each checked to see the record when sent.
+    mentions = JSON(default=[])
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ReadMarker(Table, tablename="conversation_read"):
+    """How far one person has read one thread."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("thread",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    thread = ForeignKey(Thread, on_delete=OnDelete.restrict, null=False)
+    user = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
+    read_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = (Thread, Message, ReadMarker)
