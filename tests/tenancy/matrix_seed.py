@@ -133,6 +133,8 @@ async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict
             row = await Notification.select(Notification.id).where(Notification.event_id == event_id).first()
             personal[identity] = {"notification_id": row["id"]}
     return personal, endpoint.id
+
+
 async def _seed_threads(order_id: UUID, label: str) -> tuple[UUID, UUID, list[str]]:
     """Both sides of an order's conversation, each with a message whose
     words mark it: (shared thread, internal thread, [shared words, internal words])."""
