@@ -17,6 +17,11 @@ from tests.support.factories import World, api_token, bearer, make_world
 NOT_LISTS = {
     "/api/v1/me": "the caller's own identity",
     "/api/v1/settings/reconciliation": "the tenant's one set of reconciliation settings",
+    "/api/v1/settings/response-times": "the tenant's one set of response-time rules",
+    "/api/v1/notifications/unread-count": "one number, the caller's unread notifications",
+    # A list, but only of one record's threads: it needs record_type and
+    # record_id, and tests/integration/conversations holds it to {items, next}.
+    "/api/v1/threads": "the threads of the one record the query names",
 }
 
 
