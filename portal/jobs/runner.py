@@ -144,18 +144,18 @@ class Runner:
             error = _describe(exc)
             try:
                 status = await queue.fail(job, self.name, error, now=now)
-            except Exception:
-                log.exception("job_outcome_not_recorded", job=str(job.id), kind=job.kind)
+            except Exception as lost:
+                _outcome_not_recorded(job, lost)
                 return "unknown"
             level = log.error if status == queue.PARKED else log.warning
             level("job_failed", job=str(job.id), kind=job.kind, attempt=job.attempts, status=status, error=error.splitlines()[0])
             return status
         try:
             await queue.complete(job, self.name, now=now)
-        except Exception:
+        except Exception as lost:
             # The effect happened; the lease runs out and the job runs again,
             # which an idempotent handler shrugs off.
-            log.exception("job_outcome_not_recorded", job=str(job.id), kind=job.kind)
+            _outcome_not_recorded(job, lost)
             return "unknown"
         log.info("job_done", job=str(job.id), kind=job.kind, attempt=job.attempts)
         return queue.DONE
@@ -167,6 +167,14 @@ class Runner:
                 await queue.extend(list(self._running), self.name, queue.utcnow() + LEASE)
             except Exception as exc:
                 log.warning("job_lease_not_extended", error=str(exc))
+
+
+def _outcome_not_recorded(job: ClaimedJob, exc: Exception) -> None:
+    # A database outage is one warning, as for requests: no traceback per job.
+    if database_unavailable(exc):
+        log.warning("job_outcome_not_recorded", job=str(job.id), kind=job.kind, error=str(exc))
+    else:
+        log.exception("job_outcome_not_recorded", job=str(job.id), kind=job.kind)
 
 
 def _describe(exc: BaseException) -> str:
