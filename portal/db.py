@@ -74,9 +74,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[Any, tuple[int, int]]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[Any, tuple[int, int]]]] = weakref.WeakKeyDictionary()
         self._opened_on: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
 
     def _file(self) -> tuple[int, int] | None:
@@ -100,7 +98,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         # safe against a process that ends mid-way).
         pending._thread.daemon = True
         connection = await pending
-        connection.row_factory = dict_factory
+        connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
         if file is not None:
             self._opened_on[connection] = file
@@ -122,7 +120,9 @@ class PooledSQLiteEngine(SQLiteEngine):
     def transaction(self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True) -> SQLiteTransaction:
         return _PooledTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
 
-    async def _run_in_existing_connection(self, connection: Any, query: str, args: Any = None, query_type: str = "generic", table: Any = None) -> Any:
+    async def _run_in_existing_connection(
+        self, connection: Any, query: str, args: Any = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
         # Piccolo sets foreign_keys before each statement of a transaction,
         # where SQLite ignores it (a no-op inside a transaction): a pooled
         # connection set it once when it was opened. A thread hop saved per
@@ -145,9 +145,9 @@ class _PooledTransaction(SQLiteTransaction):
         try:
             if exception:
                 if not self._rolled_back:
-                    await self.rollback()
+                    await self.rollback()  # type: ignore[no-untyped-call]
             elif not self._committed and not self._rolled_back:
-                await self.commit()
+                await self.commit()  # type: ignore[no-untyped-call]
         except BaseException:
             reusable = False
             raise

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from piccolo.engine.postgres import PostgresEngine
 
@@ -51,7 +51,7 @@ END $$""",
         "CREATE TABLE IF NOT EXISTS auth_generation (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
         "INSERT OR IGNORE INTO auth_generation (id, value) VALUES (1, 0)",
         *(
-            f'CREATE TRIGGER IF NOT EXISTS "{table}_auth_{event.lower()}" AFTER {event} ON "{table}" '
+            f'CREATE TRIGGER IF NOT EXISTS "{table}_auth_{event.lower()}" AFTER {event} ON "{table}" '  # noqa: S608 - names from this module
             "BEGIN UPDATE auth_generation SET value = value + 1 WHERE id = 1; END"
             for table in WATCHED_TABLES
             for event in ("UPDATE", "DELETE")
@@ -63,7 +63,7 @@ END $$""",
 async def current_generation() -> int:
     """The generation as the running transaction sees it: one statement,
     no query building (it runs on every authenticated request)."""
-    engine = get_engine()
+    engine: Any = get_engine()
     transaction = engine.current_transaction.get()
     if transaction is None:
         rows = await engine._run_in_new_connection(_SELECT)
@@ -75,13 +75,16 @@ async def current_generation() -> int:
     return int(row["value"])
 
 
+V = TypeVar("V")
+
+
 @dataclass(frozen=True)
-class Entry:
-    value: Any
+class Entry(Generic[V]):
+    value: V
     expires_at: datetime
 
 
-class GenerationCache:
+class GenerationCache(Generic[V]):
     """What this process resolved while the generation stood still; every
     entry is dropped at once when it moves. Bounded: the oldest entries go
     first."""
@@ -89,9 +92,9 @@ class GenerationCache:
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
         self.generation: int | None = None
-        self._entries: OrderedDict[Any, Entry] = OrderedDict()
+        self._entries: OrderedDict[Any, Entry[V]] = OrderedDict()
 
-    def get(self, key: Any, generation: int, now: datetime) -> Any | None:
+    def get(self, key: Any, generation: int, now: datetime) -> V | None:
         if generation != self.generation:
             self._entries.clear()
             self.generation = generation
@@ -101,7 +104,7 @@ class GenerationCache:
             return None
         return entry.value
 
-    def put(self, key: Any, generation: int, value: Any, expires_at: datetime) -> None:
+    def put(self, key: Any, generation: int, value: V, expires_at: datetime) -> None:
         # Filled under an older generation while another request saw the
         # newer one: keep nothing rather than a possibly stale entry.
         if generation != self.generation:

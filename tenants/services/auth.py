@@ -206,7 +206,7 @@ async def _start_session(membership: dict[str, Any], *, address: str, user_agent
     )
 
 
-_SESSIONS = GenerationCache()
+_SESSIONS: GenerationCache[TenantContext] = GenerationCache()
 
 
 async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> TenantContext:
