@@ -20,7 +20,8 @@ from uuid import UUID
 from portal.audit.services import record
 from portal.deliveries.tables import Delivery
 from portal.documents.attachments import register_attachment_target
-from portal.documents.tables import Document
+from portal.documents.services import version_row
+from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.handover import access
 from portal.handover.checklist import (
@@ -34,6 +35,7 @@ from portal.handover.checklist import (
     clean_sections,
     may_sign,
 )
+from portal.handover.package import PackageNotReady, request_package
 from portal.handover.schemas import (
     HandoverCreate,
     HandoverItemOut,
@@ -686,6 +688,7 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
         entity_id=handover.id,
         after={"orders": len(transfer), "new_orders": len(made), "cancelled": len(cancel), "links": len(links)},
     )
+    await request_package(handover.id, handover.tenant)
     await _tell("handover.completed", handover)
     return await _to_out(handover)
 
@@ -779,4 +782,21 @@ def party_labels() -> dict[str, str]:
     return {party.value: gettext(label) for party, label in PARTY_LABELS.items()}
 
 
+async def handover_attachment_supplier(handover_id: UUID) -> UUID | None:
+    """Documents on the handover itself (its package) are the buyer's own."""
+    await _visible(handover_id)
+    return None
+
+
+async def package_version(handover_id: UUID | str) -> DocumentVersion:
+    """The stored package of a completed handover (the buyer's download);
+    409 while the job has not built it yet."""
+    _require("handovers.package")
+    handover = await _visible(handover_id)
+    if handover.package_document is None:
+        raise PackageNotReady()
+    return await version_row(handover.package_document)
+
+
 register_attachment_target("handover_item", item_attachment_supplier)
+register_attachment_target("handover", handover_attachment_supplier, upload_action="handovers.manage")
