@@ -220,7 +220,10 @@ async def _package(handover_id: str, floor_only: bool) -> dict[str, Any]:
         async with tenant_scope(operator_context(tenant, "bench")):
             files = await package.packed_files(handover.id)
             context = await package._index_context(handover)
-        package.render_index(context)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            package.write_index(context, Path(folder) / "index.pdf")
         return {"files": len(files)}
     started = time.perf_counter()
     await package.package_job({"handover_id": handover_id})

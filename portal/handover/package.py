@@ -14,6 +14,7 @@ document only if the handover has none yet.
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import tempfile
 import zipfile
@@ -42,6 +43,8 @@ log = structlog.get_logger(__name__)
 JOB = "handover.package"
 CHUNK = 1024 * 1024
 INDEX_NAME = "index.pdf"
+# Table rows per WeasyPrint rendering of the index.
+INDEX_ROWS = 300
 
 
 class PackageNotReady(Conflict):
@@ -115,12 +118,12 @@ async def packed_files(handover_id: UUID) -> list[PackedFile]:
     return files
 
 
-def write_zip(storage: Storage, files: list[PackedFile], index_pdf: bytes, target: Path) -> tuple[str, int]:
+def write_zip(storage: Storage, files: list[PackedFile], index: Path, target: Path) -> tuple[str, int]:
     """The ZIP on disk; returns its sha256 and size. Files are stored, not
     deflated (drawings and photos are compressed already), and copied in
     chunks."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        archive.writestr(INDEX_NAME, index_pdf)
+        archive.write(index, INDEX_NAME)
         for packed in files:
             with storage.open(packed.storage_key) as source, archive.open(packed.name, "w", force_zip64=packed.size > 2**31) as sink:
                 shutil.copyfileobj(source, sink, CHUNK)
@@ -131,16 +134,36 @@ def write_zip(storage: Storage, files: list[PackedFile], index_pdf: bytes, targe
     return digest.hexdigest(), target.stat().st_size
 
 
-def render_index(context: dict[str, Any]) -> bytes:
-    """The PDF index (WeasyPrint, imported here: in the worker, not before a
-    fork). It fetches nothing: no URL but ``data:`` is served."""
+def write_index(context: dict[str, Any], target: Path) -> None:
+    """The PDF index, written to ``target``. WeasyPrint's memory grows with
+    a table's length, and a big handover lists thousands of entries and
+    files: it renders parts of at most ``INDEX_ROWS`` rows, which pypdf
+    joins page by page. Imported here, in the worker, not before a fork;
+    it fetches nothing (no URL but ``data:``)."""
+    from pypdf import PdfReader, PdfWriter
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     from portal.templating import build_environment
 
-    html = build_environment().get_template("handover/package_index.html").render(**context)
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()  # type: ignore[no-any-return]
+    template = build_environment().get_template("handover/package_index.html")
+    items, files = context["handover"].items, context["files"]
+    parts = [
+        {"items": items[start : start + INDEX_ROWS], "files": [], "first_items": start == 0} for start in range(0, len(items), INDEX_ROWS)
+    ]
+    parts += [
+        {"items": [], "files": files[start : start + INDEX_ROWS], "first_files": start == 0} for start in range(0, len(files), INDEX_ROWS)
+    ]
+    if not files:
+        parts.append({"items": [], "files": [], "first_files": True})
+    writer = PdfWriter()
+    for number, part in enumerate(parts):
+        html = template.render(**context, part=part, first=number == 0)
+        pdf = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+        for page in PdfReader(io.BytesIO(pdf)).pages:
+            writer.add_page(page)
+    with target.open("wb") as stream:
+        writer.write(stream)
 
 
 async def _index_context(handover: Handover) -> dict[str, Any]:
@@ -172,14 +195,14 @@ async def package_job(payload: dict[str, Any]) -> None:
         with use_locale(tenant.locale):
             index_context = await _index_context(handover)
             title = gettext("Handover package %(number)s", number=handover.number)
-    with use_locale(tenant.locale):
-        index_pdf = await anyio.to_thread.run_sync(render_index, index_context)
     folder = Path(tempfile.mkdtemp(prefix="handover-package-", dir=storage.staging_dir()))
     document_id, version_id = uuid4(), uuid4()
     key = object_key(tenant.id, document_id, version_id)
     try:
-        path = folder / f"{handover.number}.zip"
-        sha256, size = await anyio.to_thread.run_sync(write_zip, storage, files, index_pdf, path)
+        index, path = folder / INDEX_NAME, folder / f"{handover.number}.zip"
+        with use_locale(tenant.locale):
+            await anyio.to_thread.run_sync(write_index, index_context, index)
+        sha256, size = await anyio.to_thread.run_sync(write_zip, storage, files, index, path)
         await storage.put_file(key, path)
     finally:
         await anyio.to_thread.run_sync(shutil.rmtree, folder, True)

@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 from portal.audit.services import record
 from portal.deliveries.tables import Delivery
 from portal.documents.attachments import register_attachment_target
+from portal.documents.content import CATEGORIES
 from portal.documents.services import version_row
 from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -380,8 +381,11 @@ async def _names(user_ids: Iterable[UUID | None]) -> dict[UUID, str]:
 
 
 def item_title(title: str, params: dict[str, Any]) -> str:
-    """The entry's title in the reader's language; a title an admin typed
-    with a stray % shows as typed."""
+    """The entry's title in the reader's language (a document category by
+    its name); a title an admin typed with a stray % shows as typed."""
+    category = CATEGORIES.get(params.get("category", ""))
+    if category is not None:
+        params = {**params, "category": gettext(category.label)}
     try:
         return gettext(title, **params) if params else gettext(title)
     except (KeyError, ValueError, TypeError):
