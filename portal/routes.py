@@ -28,6 +28,8 @@ from portal.orders.transfer_pages import OrderTransferPages
 from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
 from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
+from portal.quality.ncr_api import NcrApi, NcrSettingsApi
+from portal.quality.ncr_pages import NcrPages, NcrSettingsPages
 from portal.quality.pages import QualityPages, RejectReasonPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
 from portal.reconciliation.pages import StatementPages
@@ -88,6 +90,10 @@ def domain_routes() -> list[Any]:
         ItemQcTemplateApi,
         RejectReasonApi,
         RejectReasonPages,
+        NcrApi,
+        NcrSettingsApi,
+        NcrPages,
+        NcrSettingsPages,
         StatementApi,
         StatementAdjustmentApi,
         ReconciliationSettingsApi,

@@ -85,6 +85,8 @@ SUPPLIER_BOUND = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "ncr_id",
+    "step_id",
 }
 # Objects of one person alone: with "own" ids each caller gets its own
 # (Seeded.personal); anyone else's answers like a missing one.
@@ -103,6 +105,7 @@ HIDDEN = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "ncr_id",
 }
 
 # Query and body fields holding ids, and the seeded id they take when the
@@ -121,6 +124,8 @@ ID_FIELDS = {
     "attached_id": "order_id",
     "entity_id": "order_id",
     "record_id": "order_id",
+    "delivery_id": "delivery_id",
+    "delivery_line_id": "delivery_line_id",
 }
 # Fields holding ids the caller makes up itself (an offline report's key).
 CLIENT_IDS = {"client_id"}
@@ -198,6 +203,11 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
+    ("POST", "/api/v1/ncrs"): {"title": "isolation matrix", "description": "isolation matrix", "supplier_id": "{supplier_id}"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/answer"): {"text": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/return"): {"comment": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/dispositions"): {"kind": "scrap", "quantity": "1"},
+    ("PUT", "/api/v1/settings/ncr-steps"): {"containment": 1, "root_cause": 7, "corrective_action": 14, "verification": 30},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,
