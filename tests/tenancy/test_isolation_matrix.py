@@ -87,6 +87,8 @@ SUPPLIER_BOUND = {
     "thread_id",
     "ncr_id",
     "step_id",
+    "handover_id",
+    "handover_item_id",
 }
 # Objects of one person alone: with "own" ids each caller gets its own
 # (Seeded.personal); anyone else's answers like a missing one.
@@ -106,6 +108,8 @@ HIDDEN = {
     "adjustment_id",
     "thread_id",
     "ncr_id",
+    "handover_id",
+    "handover_item_id",
 }
 
 # Query and body fields holding ids, and the seeded id they take when the
@@ -126,6 +130,8 @@ ID_FIELDS = {
     "record_id": "order_id",
     "delivery_id": "delivery_id",
     "delivery_line_id": "delivery_line_id",
+    "from_supplier_id": "supplier_id",
+    "to_supplier_id": "to_supplier_id",
 }
 # Fields holding ids the caller makes up itself (an offline report's key).
 CLIENT_IDS = {"client_id"}
@@ -208,6 +214,14 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/return"): {"comment": "isolation matrix"},
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/dispositions"): {"kind": "scrap", "quantity": "1"},
     ("PUT", "/api/v1/settings/ncr-steps"): {"containment": 1, "root_cause": 7, "corrective_action": 14, "verification": 30},
+    ("POST", "/api/v1/handovers"): {"from_supplier_id": "{supplier_id}", "to_supplier_id": "{to_supplier_id}", "item_ids": ["{item_id}"]},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/start"): {"version": 1},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/complete"): {"version": 2},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/cancel"): {"version": 1, "reason": "isolation matrix"},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): {"note": "isolation matrix"},
+    ("PUT", "/api/v1/settings/handover-template"): {
+        "sections": [{"title": "Matrix", "items": [{"title": "Matrix entry", "party": "planner"}]}]
+    },
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,
@@ -420,6 +434,8 @@ BODY_DECIDES = {
     ("POST", "/orders/{order_id:uuid}/transitions"): "each event has its own permission",
     ("POST", "/api/v1/orders/{order_id:uuid}/revisions/{revision_id:uuid}/acknowledge"): "the supplier admin acknowledges",
     ("POST", "/orders/{order_id:uuid}/revisions/{revision_id:uuid}/acknowledge"): "the supplier admin acknowledges",
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
+    ("POST", "/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
 }
 
 
