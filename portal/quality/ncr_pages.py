@@ -6,18 +6,18 @@ success redirects back to it."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from portal.errors import DomainError, NotFound
 from portal.forms import form_page, form_values
-from portal.i18n import gettext
-from portal.quality import ncrs
+from portal.i18n import N_, gettext
+from portal.quality import charts, ncrs, scorecards
 from portal.quality.ncr_states import EVENT_LABELS, STATUS_LABELS, STEP_STATE_LABELS, STEPS, Status
 from portal.quality.ncrs import AnswerIn, DecisionIn, DispositionIn, IssueIn, NcrIn, StatusFilter, StepDaysIn
 from portal.quantities import plain
@@ -276,3 +276,44 @@ class NcrSettingsPages(Controller):
         except DomainError as exc:
             return form_page("quality/ncr_steps.html", values=values, error=exc, saved=False, active_nav="ncrs", **labels())
         return Redirect(path="/admin/ncr-steps?saved=1", status_code=303)
+
+
+METRICS = {
+    "on_time_rate": N_("On-time delivery, last 12 months"),
+    "first_pass_yield": N_("First-pass yield, last 12 months"),
+    "qc_rejection_rate": N_("QC documents rejected, last 12 months"),
+}
+Metric = Literal["on_time_rate", "first_pass_yield", "qc_rejection_rate"]
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+class ScorecardPages(Controller):
+    path = "/scorecards"
+    include_in_schema = False
+    guards = [requires("quality.view")]
+
+    @get("/", name="scorecards")
+    async def show_scorecards(self, period: FromQuery[str | None] = None) -> Template:
+        """Every supplier's card, ranked, for buyers; a supplier's own card."""
+        chosen = (period or "").strip() or scorecards.current_month()
+        try:
+            cards = await scorecards.scorecards(chosen)
+        except DomainError as exc:
+            return form_page("quality/scorecards.html", error=exc, cards=[], period=chosen, pct=_percent, hours=_hours, active_nav="ncrs")
+        return form_page("quality/scorecards.html", cards=cards, period=chosen, pct=_percent, hours=_hours, active_nav="ncrs")
+
+    @get("/trend.svg", media_type="image/svg+xml")
+    async def show_trend(self, metric: FromQuery[Metric] = "on_time_rate") -> Response[str]:
+        """A 12-month line of one figure over the suppliers the caller sees,
+        drawn as SVG for the boards' <img> tags."""
+        points = await scorecards.trend()
+        values = [getattr(point, metric) for point in points]
+        svg = charts.line_chart(gettext(METRICS[metric]), [point.period for point in points], values)
+        return Response(content=svg, media_type="image/svg+xml", headers={"cache-control": "private, max-age=300"})

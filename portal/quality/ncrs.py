@@ -1190,3 +1190,32 @@ async def step_attachment_supplier(step_id: UUID) -> UUID | None:
 # each page then carries one upload form (one camera button) for its reader.
 register_attachment_target("ncr", ncr_attachment_supplier, upload_action="ncrs.manage")
 register_attachment_target("ncr_step", step_attachment_supplier, upload_action="ncrs.answer")
+
+
+class NcrAges(msgspec.Struct, frozen=True):
+    """Open NCRs by days since they were opened, and those with a step past due."""
+
+    week: int
+    month: int
+    older: int
+    overdue: int
+
+
+async def open_ages(now: datetime | None = None) -> NcrAges:
+    """For the buyer's board: open NCRs (drafts included) by age."""
+    _require("ncrs.view")
+    moment = _now(now)
+    rows = (
+        await scoped(Ncr)
+        .select(Ncr.id, Ncr.status, Ncr.step_state, Ncr.created_at)
+        .where(Ncr.status.is_in([state.value for state in OPEN_STATES]))
+    )
+    ages = [(moment - row["created_at"]).days for row in rows]
+    dues = await _current_dues(list(rows))
+    overdue = sum(1 for row in rows if row["id"] in dues and dues[row["id"]] < moment and row["step_state"] == StepState.WAITING.value)
+    return NcrAges(
+        week=sum(1 for age in ages if age <= 7),
+        month=sum(1 for age in ages if 7 < age <= 30),
+        older=sum(1 for age in ages if age > 30),
+        overdue=overdue,
+    )

@@ -300,4 +300,8 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/ncrs/{ncr_id:uuid}/close"): ADMIN_QA,
     ("POST", "/ncrs/{ncr_id:uuid}/cancel"): ADMIN_QA,
     ("POST", "/ncrs/{ncr_id:uuid}/dispositions"): ADMIN_QA,
+    # Supplier scorecards (portal/quality/scorecards.py): buyers see all, a supplier its own.
+    ("GET", "/api/v1/scorecards"): EVERYONE,
+    ("GET", "/scorecards"): EVERYONE,
+    ("GET", "/scorecards/trend.svg"): EVERYONE,
 }
