@@ -11,10 +11,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
 from portal.pagination import Page, page_of
-from portal.quality import reasons, scorecards, services, templates
+from portal.quality import reasons, scorecards, services, templates, trace
 from portal.quality.scorecards import Scorecard
 from portal.quality.services import RequirementIn, RequirementOut, RequirementState, ReviewIn, ReviewOut, WaiveIn
 from portal.quality.templates import TemplateIn, TemplateOut
+from portal.quality.trace import LotTrace
 from tenants.guards import requires
 
 
@@ -149,3 +150,17 @@ class ScorecardApi(Controller):
         cards = await scorecards.scorecards(period or scorecards.current_month(), supplier_id)
         items, next_cursor = scorecards.page(cards, cursor)
         return page_of(items, next_cursor)
+
+
+class LotTraceApi(Controller):
+    path = "/api/v1/lot-trace"
+    tags = ["quality"]
+    guards = [requires("quality.view")]
+
+    @get("/")
+    async def trace_lot(self, lot: FromQuery[str] = "") -> LotTrace:
+        """Everything the caller may see that carries ``lot`` (dispatch
+        lines, returns and scrap, delivery lines) and what it went into or
+        came from, linked through the orders the material was sent for; and
+        the NCRs naming it. One trace, not a list."""
+        return await trace.trace_lot(lot)

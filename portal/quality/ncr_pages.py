@@ -17,7 +17,7 @@ from litestar.response import Redirect, Response, Template
 from portal.errors import DomainError, NotFound
 from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
-from portal.quality import charts, ncrs, scorecards
+from portal.quality import charts, ncrs, scorecards, trace
 from portal.quality.ncr_states import EVENT_LABELS, STATUS_LABELS, STEP_STATE_LABELS, STEPS, Status
 from portal.quality.ncrs import AnswerIn, DecisionIn, DispositionIn, IssueIn, NcrIn, StatusFilter, StepDaysIn
 from portal.quantities import plain
@@ -317,3 +317,20 @@ class ScorecardPages(Controller):
         values = [getattr(point, metric) for point in points]
         svg = charts.line_chart(gettext(METRICS[metric]), [point.period for point in points], values)
         return Response(content=svg, media_type="image/svg+xml", headers={"cache-control": "private, max-age=300"})
+
+
+class LotTracePages(Controller):
+    path = "/lots"
+    include_in_schema = False
+    guards = [requires("quality.view")]
+
+    @get("/", name="lot_trace")
+    async def show_lot_trace(self, lot: FromQuery[str] = "") -> Template:
+        """A search box, and the lot's trace once one is named."""
+        if not lot.strip():
+            return form_page("quality/lots.html", found=None, lot="", active_nav="ncrs", **labels())
+        try:
+            found = await trace.trace_lot(lot)
+        except DomainError as exc:
+            return form_page("quality/lots.html", error=exc, found=None, lot=lot, active_nav="ncrs", **labels())
+        return form_page("quality/lots.html", found=found, lot=lot, active_nav="ncrs", **labels())

@@ -148,6 +148,16 @@ def _diff(value: Any) -> dict[str, Any]:
     return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else dict(value or {})
 
 
+def _due_lines(period: Period, counted: list[str]) -> Any:
+    return (
+        scoped(OrderLine)
+        .select(OrderLine.id)
+        .where(OrderLine.order.status.is_in(counted))
+        .where(OrderLine.due_date >= period.first_day)
+        .where(OrderLine.due_date < period.next_first_day)
+    )
+
+
 async def _lines_due(period: Period, suppliers: set[UUID], tallies: dict[UUID, _Tally], zone: ZoneInfo) -> None:
     """On-time delivery: the lines due in the period, each with its due
     date and quantity as they stood at the period's end (revisions made
@@ -207,11 +217,15 @@ async def _lines_due(period: Period, suppliers: set[UUID], tallies: dict[UUID, _
     }
     if not due:
         return
+    # The lines due by today's dates, as a subquery (the database joins it),
+    # and the few that only a later revision's undoing brought in, by id.
+    current_due = {row["id"] for row in rows if period.first_day <= _as_date(row["due_date"]) < period.next_first_day}
+    extra = [line_id for line_id in due if line_id not in current_due]
     received: dict[UUID, list[tuple[datetime, Decimal]]] = defaultdict(list)
     receipts = (
         await scoped(DeliveryLine)
         .select(DeliveryLine.order_line, DeliveryLine.accepted_quantity, DeliveryLine.delivery.received_at)
-        .where(DeliveryLine.order_line.is_in(list(due)))
+        .where(DeliveryLine.order_line.is_in(_due_lines(period, counted)) | DeliveryLine.order_line.is_in(extra or [None]))
         .where(DeliveryLine.delivery.received_at.is_not_null())
         .where(DeliveryLine.delivery.received_at < period.end)
     )

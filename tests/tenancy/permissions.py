@@ -304,4 +304,7 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/scorecards"): EVERYONE,
     ("GET", "/scorecards"): EVERYONE,
     ("GET", "/scorecards/trend.svg"): EVERYONE,
+    # Lot traceability (portal/quality/trace.py): a supplier traces within its own records.
+    ("GET", "/api/v1/lot-trace"): EVERYONE,
+    ("GET", "/lots"): EVERYONE,
 }
