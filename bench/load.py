@@ -204,7 +204,8 @@ def result_of(process: subprocess.Popen[str]) -> str:
 def served(command: list[str], env: dict[str, str], health: str) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
+        # A loaded machine can take a minute to start several workers.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx.get(health, timeout=2).status_code == 200:
@@ -381,7 +382,11 @@ def main() -> None:
             prepared(env)
             totals = {}
             for processes in (int(value) for value in args.processes.split(",")):
-                results = run_configuration(env, workdir, processes, clients, args.seconds, args.rounds)
+                try:
+                    results = run_configuration(env, workdir, processes, clients, args.seconds, args.rounds)
+                except RuntimeError as failed:
+                    print(f"\n{database}, {processes} process(es): not measured: {failed}")
+                    continue
                 totals[processes] = show(database, processes, results)
             if 1 in totals and 2 in totals and totals[1]:
                 print(f"\n{database}: 2 processes serve {totals[2] / totals[1]:.2f}x of 1 (budget >= {SCALING_BUDGET}x)")
