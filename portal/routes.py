@@ -7,6 +7,8 @@ from typing import Any
 
 from portal import health, metrics, pages, pwa
 from portal.audit.controllers import AuditApi, AuditPages
+from portal.configuration.api import DocumentCategoryApi, ItemToleranceApi, ToleranceApi
+from portal.configuration.pages import SettingsPages
 from portal.conversations.controllers import ConversationPages, ThreadApi
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
@@ -52,6 +54,10 @@ def domain_routes() -> list[Any]:
         WebhookApi,
         ResponseRuleApi,
         ResponseRulePages,
+        ToleranceApi,
+        ItemToleranceApi,
+        DocumentCategoryApi,
+        SettingsPages,
         DocumentPages,
         DocumentApi,
         ItemApi,

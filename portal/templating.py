@@ -90,16 +90,15 @@ def _qc_stages() -> list[tuple[str, str]]:
 
 
 def _category_label(key: str) -> str:
-    from portal.documents.content import CATEGORIES
+    from portal.configuration.services import label_of
 
-    category = CATEGORIES.get(key)
-    return i18n.gettext(category.label) if category else key
+    return label_of(key)
 
 
 def _document_categories() -> list[tuple[str, str]]:
-    from portal.documents.content import CATEGORIES
+    from portal.configuration.services import choices
 
-    return [(key, i18n.gettext(category.label)) for key, category in CATEGORIES.items()]
+    return choices()
 
 
 def build_environment() -> Environment:

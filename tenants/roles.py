@@ -79,6 +79,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "webhooks.manage": frozenset({Role.ADMIN}),
     "sla.view": frozenset(Role),
     "sla.configure": frozenset({Role.ADMIN}),
+    # Tolerances and document categories: everyone works with them, the
+    # buyer's admin sets them.
+    "settings.view": frozenset(Role),
+    "settings.manage": frozenset({Role.ADMIN}),
     "conversations.view": frozenset(Role),
     "conversations.post": frozenset(Role),
     # The buyer's side of a record's conversation never reaches a supplier.
@@ -130,6 +134,8 @@ ACTION_LABELS = {
     "webhooks.manage": N_("Register webhooks for the company's systems"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),
+    "settings.view": N_("See the tolerances and document categories"),
+    "settings.manage": N_("Set tolerances and document categories"),
     "conversations.view": N_("Read the conversations on records they can see"),
     "conversations.post": N_("Write in those conversations, mention people, attach photos"),
     "conversations.internal": N_("Read and write the buyer's internal notes on a record"),

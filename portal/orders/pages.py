@@ -12,8 +12,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal.configuration.services import choices as category_choices
 from portal.deliveries.services import deliveries_to_receive, list_deliveries
-from portal.documents.content import CATEGORIES
 from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.i18n import gettext
@@ -136,7 +136,7 @@ class OrderPages(Controller):
         return form_page(
             "orders/detail.html",
             item_documents=[(line, drawings[item_id]) for item_id, line in items.items() if item_id in drawings],
-            category_labels={key: gettext(category.label) for key, category in CATEGORIES.items()},
+            category_labels=dict(category_choices(include_inactive=True)),
             deliveries=(await list_deliveries(order_id=order_id)).items,
             can_ship=context.can("deliveries.ship") and order.status in RECEIVING_STATES,
             can_report=context.can("progress.report") and order.status in RECEIVING_STATES,

@@ -272,7 +272,10 @@ async def seed(world: World) -> Seeded:
     # deactivation) leave the signed-in identities alone.
     spare = await add_member(world.slug, f"spare.{world.slug}@test.example", "planner")
     personal, webhook_id = await _seed_notifications(world, tenant)
+    from portal.configuration.services import category_id
+
     shared = {
+        "category_id": category_id(world.tenant_id, "drawing"),
         "membership_id": spare,
         "event_id": event["id"],
         "invitation_id": invitation["id"],

@@ -196,6 +196,10 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): {"comment": "isolation matrix"},
     ("PUT", "/api/v1/notifications/preferences"): [],
     ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
+    ("PUT", "/api/v1/settings/tolerance"): {"dispatch_tolerance": "0.02", "over_delivery_tolerance": "0.05"},
+    ("PUT", "/api/v1/settings/item-tolerances/{item_id:uuid}"): {"dispatch_tolerance": "0.03"},
+    ("POST", "/api/v1/settings/document-categories"): {"label": "Matrix category", "base": "photo"},
+    ("PUT", "/api/v1/settings/document-categories/{category_id:uuid}"): {"label": "Matrix drawing"},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
     ("POST", "/api/v1/documents/uploads"): {

@@ -182,6 +182,8 @@ FORM_FILLS: dict[tuple[str, str], dict[str, str]] = {
     # A supplier role, so that the supplier chosen is read.
     ("POST", "/admin/users/invitations"): {"role": "supplier_operator"},
     ("POST", "/admin/users/{membership_id:uuid}"): {"role": "supplier_operator"},
+    ("POST", "/admin/settings/item-tolerances"): {"item_code": "P-1", "dispatch_tolerance": "3"},
+    ("POST", "/admin/settings/document-categories"): {"label": "Matrix category"},
 }
 
 
