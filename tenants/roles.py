@@ -44,6 +44,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "suppliers.view": frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE}),
     "suppliers.manage": frozenset({Role.ADMIN}),
     "invitations.manage": frozenset({Role.ADMIN}),
+    # A supplier admin's own colleagues, never anyone else.
+    "team.manage": frozenset({Role.SUPPLIER_ADMIN}),
     "audit.view": frozenset({Role.ADMIN}),
     "items.view": BUYER_ROLES,
     "items.manage": frozenset({Role.ADMIN, Role.PLANNER}),
@@ -99,6 +101,7 @@ ACTION_LABELS = {
     "suppliers.view": N_("See all suppliers"),
     "suppliers.manage": N_("Add and change suppliers"),
     "invitations.manage": N_("Invite people"),
+    "team.manage": N_("Invite and remove colleagues of their own supplier"),
     "audit.view": N_("Read the audit trail"),
     "items.view": N_("See the item master"),
     "items.manage": N_("Add and change items and bills of material"),

@@ -271,6 +271,12 @@ async def seed(world: World) -> Seeded:
     # A member of its own, so that routes changing a membership (role,
     # deactivation) leave the signed-in identities alone.
     spare = await add_member(world.slug, f"spare.{world.slug}@test.example", "planner")
+    # A colleague of each supplier's admin, for the routes that remove one.
+    colleagues = [
+        await add_member(world.slug, f"colleague{index}.{world.slug}@test.example", "supplier_operator", supplier_id)
+        for index, supplier_id in enumerate(world.supplier_ids[:2])
+    ]
+    ids[0]["colleague_id"], ids[1]["colleague_id"] = colleagues
     personal, webhook_id = await _seed_notifications(world, tenant)
     from portal.configuration.services import category_id
 

@@ -85,6 +85,7 @@ SUPPLIER_BOUND = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "colleague_id",
 }
 # Objects of one person alone: with "own" ids each caller gets its own
 # (Seeded.personal); anyone else's answers like a missing one.
@@ -196,6 +197,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): {"comment": "isolation matrix"},
     ("PUT", "/api/v1/notifications/preferences"): [],
     ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
+    ("POST", "/api/v1/team/invitations"): {"email": "matrix.colleague@test.example", "role": "supplier_operator"},
     ("PUT", "/api/v1/settings/tolerance"): {"dispatch_tolerance": "0.02", "over_delivery_tolerance": "0.05"},
     ("PUT", "/api/v1/settings/item-tolerances/{item_id:uuid}"): {"dispatch_tolerance": "0.03"},
     ("POST", "/api/v1/settings/document-categories"): {"label": "Matrix category", "base": "photo"},

@@ -170,6 +170,10 @@ FORMLESS = {
         "/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer",
     ): "a button on a disputed line: its ids are in the path",
     ("POST", "/orders/import/confirm"): "carries a sealed preview, shown only after an upload",
+    (
+        "POST",
+        "/team/{colleague_id:uuid}/remove",
+    ): "a button beside each active colleague on /team; the matrix may have removed the seeded one: its one id is in the path",
     ("POST", "/materials/dispatches/import/confirm"): "carries a sealed preview, shown only after an upload",
 }
 
