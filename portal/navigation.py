@@ -26,6 +26,7 @@ ICONS = {
     "documents": "M4 4h6l2 2h8v14H4zm0 4h16",
     "statements": "M5 2h14v20l-3-2-2 2-2-2-2 2-2-2-3 2zM8 7h8M8 11h8M8 15h5",
     "items": "M4 4h7v7H4zm9 0h7v7h-7zM4 13h7v7H4zm9 0h7v7h-7z",
+    "handovers": "M4 7h13l-3-3m3 3-3 3M20 17H7l3-3m-3 3 3 3",
     "suppliers": "M2 20V9l6 3V9l6 3V4h8v16z",
     "users": "M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm8 0a3 3 0 1 0 0-6M1 21v-2c0-3 4-5 8-5s8 2 8 5v2zm17-7c3 .5 5 2 5 4v3h-4",
     "settings": "M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM10 2h4l.5 3 2 1 2.5-1.5 3 3L20.5 10l1 2-1 2 1.5 2.5-3 3L16.5 18l-2 1-.5 3h-4l-.5-3"
@@ -69,6 +70,7 @@ PLACES = [
     Place("deliveries", "/deliveries", N_("Deliveries"), _can("deliveries.view")),
     Place("materials", "/materials/dispatches", N_("Materials"), _can("materials.view")),
     Place("statements", "/statements", N_("Statements"), _can("statements.view")),
+    Place("handovers", "/handovers", N_("Handovers"), _can("handovers.view")),
     Place("items", "/items", N_("Items"), _can("items.view")),
     Place("suppliers", "/admin/suppliers", N_("Suppliers"), _can("suppliers.manage")),
     Place("users", "/admin/users", N_("People"), _can("users.manage")),

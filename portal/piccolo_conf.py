@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "portal.sla.piccolo_app",
         "portal.conversations.piccolo_app",
         "portal.configuration.piccolo_app",
+        "portal.handover.piccolo_app",
     ]
 )
