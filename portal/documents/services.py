@@ -383,8 +383,13 @@ class Target:
     supplier_id: UUID | None
     category: str
     title: str
-    # The built-in category whose file types and size limit apply.
-    rules: str
+    # The built-in category whose file types and size limit apply (empty:
+    # the category itself, a built-in one).
+    rules: str = ""
+
+    @property
+    def file_rules(self) -> str:
+        return self.rules or self.category
 
 
 async def new_document_target(attached_type: str, attached_id: UUID | str | None, category: str, title: str) -> Target:
@@ -432,8 +437,8 @@ async def store_upload(storage: Storage, target: Target, staged: StagedFile) -> 
     started = time.perf_counter()
     try:
         name = content.check_name(staged.filename)
-        content.check_size(staged.size, target.rules, dict(upload_limits()))
-        inspection = await anyio.to_thread.run_sync(_inspect_local, staged, name, target.rules)
+        content.check_size(staged.size, target.file_rules, dict(upload_limits()))
+        inspection = await anyio.to_thread.run_sync(_inspect_local, staged, name, target.file_rules)
         version_id = uuid4()
         key = object_key(context.tenant_id, target.document_id, version_id)
         await storage.put_file(key, staged.path)
@@ -583,11 +588,11 @@ async def prepare_direct_upload(storage: Storage, data: DirectUploadRequest) -> 
     else:
         target = await new_document_target(data.attached_type, data.attached_id, data.category, data.title)
     name = content.check_name(data.name)
-    content.check_size(data.size, target.rules, dict(upload_limits()))
+    content.check_size(data.size, target.file_rules, dict(upload_limits()))
     promised = content.expected_kind(data.content_type, name.original)
     if promised is None:
         raise content.UnknownFileType()
-    if promised not in content.CATEGORIES[target.rules].kinds:
+    if promised not in content.CATEGORIES[target.file_rules].kinds:
         raise content.TypeNotAllowed(kind=content.KINDS[promised].label)
     sha256 = data.sha256.strip().lower()
     md5_b64 = _md5_b64(data.md5)
@@ -685,7 +690,7 @@ async def confirm_direct_upload(storage: Storage, ticket: str) -> DocumentOut:
     name = content.check_name(claims["name"])
     try:
         _check_integrity(info, size=int(claims["size"]), md5_b64=claims["md5"], sha256=claims["sha256"])
-        inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, key, info.size, claims, name, target.rules)
+        inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, key, info.size, claims, name, target.file_rules)
     except content.FileRefused:
         await _delete_quietly(storage, key)
         raise
