@@ -25,5 +25,6 @@ APP_REGISTRY = AppRegistry(
         "portal.conversations.piccolo_app",
         "portal.configuration.piccolo_app",
         "portal.handover.piccolo_app",
+        "portal.approvals.piccolo_app",
     ]
 )

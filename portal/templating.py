@@ -89,6 +89,12 @@ def _qc_stages() -> list[tuple[str, str]]:
     return [(key, i18n.gettext(label)) for key, label in STAGES.items()]
 
 
+def _qr(path: str, scale: int = 4) -> Any:
+    from portal.labels.codes import qr_svg
+
+    return qr_svg(path, scale)
+
+
 def _category_label(key: str) -> str:
     from portal.configuration.services import label_of
 
@@ -124,6 +130,7 @@ def build_environment() -> Environment:
         event_label=_event_label,
         qc_state_label=_qc_state_label,
         category_label=_category_label,
+        qr=_qr,
         qc_stages=_qc_stages,
         document_categories=_document_categories,
         current_locale=i18n.current_locale.get,

@@ -83,6 +83,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "sla.configure": frozenset({Role.ADMIN}),
     # Tolerances and document categories: everyone works with them, the
     # buyer's admin sets them.
+    # Approvals: the rule names the buyer role that decides each request.
+    "approvals.view": BUYER_ROLES,
+    "approvals.decide": BUYER_ROLES,
+    "approvals.configure": frozenset({Role.ADMIN}),
     "settings.view": frozenset(Role),
     "settings.manage": frozenset({Role.ADMIN}),
     "conversations.view": frozenset(Role),
@@ -143,6 +147,9 @@ ACTION_LABELS = {
     "webhooks.manage": N_("Register webhooks for the company's systems"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),
+    "approvals.view": N_("See actions held for approval"),
+    "approvals.decide": N_("Approve or reject held actions their role is named for"),
+    "approvals.configure": N_("Set which actions need approval, above which amount, by whom"),
     "settings.view": N_("See the tolerances and document categories"),
     "settings.manage": N_("Set tolerances and document categories"),
     "handovers.view": N_("See supplier-change handovers they take part in"),

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from portal.approvals.services import KINDS, RuleIn, list_rules, parse_amount, set_rules
 from portal.configuration import services
 from portal.configuration.services import CategoryCreate, CategoryUpdate, ToleranceIn
 from portal.documents.content import CATEGORIES
@@ -17,6 +18,7 @@ from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.i18n import gettext
 from tenants.guards import requires
+from tenants.roles import BUYER_ROLES
 
 HERE = "/admin/settings"
 
@@ -64,6 +66,24 @@ class SettingsPages(Controller):
             return await _page(values, exc)
         return Redirect(path=HERE, status_code=303)
 
+    @post("/approvals")
+    async def save_approval_rules(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        values = await form_values(request)
+        rules = [
+            RuleIn(
+                kind=kind,
+                approver_role=values.get(f"{kind}-role", ""),
+                threshold=parse_amount(values.get(f"{kind}-threshold", "")),  # type: ignore[arg-type]
+                active=values.get(f"{kind}-active") == "on",
+            )
+            for kind in KINDS
+        ]
+        try:
+            await set_rules(rules)
+        except DomainError as exc:
+            return await _page(values, exc)
+        return Redirect(path=HERE, status_code=303)
+
     @post("/document-categories/{category_id:uuid}")
     async def change_document_category(self, category_id: FromPath[UUID], request: Request[Any, Any, Any]) -> Template | Redirect:
         values = await form_values(request)
@@ -89,5 +109,7 @@ async def _page(values: dict[str, str] | None = None, error: DomainError | None 
         always_on=services.ALWAYS_ON,
         bases=[(key, gettext(category.label)) for key, category in CATEGORIES.items()],
         as_percent=services.as_percent,
+        approval_rules=await list_rules(),
+        buyer_roles=[(role.value, gettext(role.label)) for role in BUYER_ROLES],
         active_nav="settings",
     )
