@@ -5,6 +5,7 @@ request and the decision are audited and notified."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from portal.jobs.runner import run_due_jobs
@@ -69,7 +70,7 @@ def test_a_price_increase_waits_and_a_rejection_keeps_the_order_and_tells_why(cl
     }
     held = client.patch(f"/api/v1/orders/{order['id']}", json=body, headers=shop.as_("planner"))
     assert held.status_code == 200, held.text
-    assert held.json()["lines"][0]["unit_price"] == "12.50"
+    assert Decimal(held.json()["lines"][0]["unit_price"]) == Decimal("12.50")
     assert held.json()["awaiting_approval"] == ["order.price_increase"]
     [request] = client.get("/api/v1/approvals", params={"status": "pending"}, headers=shop.as_("admin")).json()["items"]
     no_reason = client.post(f"/api/v1/approvals/{request['id']}/decision", json={"approve": False}, headers=shop.as_("admin"))
@@ -80,13 +81,12 @@ def test_a_price_increase_waits_and_a_rejection_keeps_the_order_and_tells_why(cl
     )
     assert rejected.json()["status"] == "rejected"
     after = client.get(f"/api/v1/orders/{order['id']}", headers=shop.as_("planner")).json()
-    assert after["lines"][0]["unit_price"] == "12.50"
+    assert Decimal(after["lines"][0]["unit_price"]) == Decimal("12.50")
     assert after["revision"] == order["revision"]
     # A lower price goes through at once.
     cheaper = {**body, "lines": [{**body["lines"][0], "unit_price": "12.00"}]}
-    assert (
-        client.patch(f"/api/v1/orders/{order['id']}", json=cheaper, headers=shop.as_("planner")).json()["lines"][0]["unit_price"] == "12.00"
-    )
+    cheapened = client.patch(f"/api/v1/orders/{order['id']}", json=cheaper, headers=shop.as_("planner")).json()
+    assert Decimal(cheapened["lines"][0]["unit_price"]) == Decimal("12.00")
 
 
 def test_bad_rules_change_nothing_and_only_the_admin_sets_them(client: Any, shop: OrderWorld) -> None:
