@@ -174,10 +174,6 @@ FORMLESS = {
         "POST",
         "/orders/{order_id:uuid}/answers",
     ): "shown on issued orders of several lines (one line is accepted or rejected whole); the seeded orders have one",
-    (
-        "POST",
-        "/team/{colleague_id:uuid}/remove",
-    ): "a button beside each active colleague on /team; the matrix may have removed the seeded one: its one id is in the path",
     ("POST", "/materials/dispatches/import/confirm"): "carries a sealed preview, shown only after an upload",
 }
 
