@@ -85,6 +85,8 @@ SUPPLIER_BOUND = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "ncr_id",
+    "step_id",
     "handover_id",
     "handover_item_id",
 }
@@ -105,6 +107,7 @@ HIDDEN = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "ncr_id",
     "handover_id",
     "handover_item_id",
 }
@@ -125,6 +128,8 @@ ID_FIELDS = {
     "attached_id": "order_id",
     "entity_id": "order_id",
     "record_id": "order_id",
+    "delivery_id": "delivery_id",
+    "delivery_line_id": "delivery_line_id",
     "from_supplier_id": "supplier_id",
     "to_supplier_id": "to_supplier_id",
 }
@@ -204,6 +209,11 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
+    ("POST", "/api/v1/ncrs"): {"title": "isolation matrix", "description": "isolation matrix", "supplier_id": "{supplier_id}"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/answer"): {"text": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/return"): {"comment": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/dispositions"): {"kind": "scrap", "quantity": "1"},
+    ("PUT", "/api/v1/settings/ncr-steps"): {"containment": 1, "root_cause": 7, "corrective_action": 14, "verification": 30},
     ("POST", "/api/v1/handovers"): {"from_supplier_id": "{supplier_id}", "to_supplier_id": "{to_supplier_id}", "item_ids": ["{item_id}"]},
     ("POST", "/api/v1/handovers/{handover_id:uuid}/start"): {"version": 1},
     ("POST", "/api/v1/handovers/{handover_id:uuid}/complete"): {"version": 2},
