@@ -9,6 +9,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal.approvals.services import waiting_for_me
 from portal.conversations.services import unanswered
 from portal.deliveries.services import deliveries_to_receive
 from portal.errors import NotFound
@@ -18,6 +19,7 @@ from portal.materials.states import Status as DispatchStatus
 from portal.orders.pages import DUE_SOON_DAYS, inbox_context
 from portal.orders.services import inbox as orders_inbox
 from portal.progress.services import lines_due
+from portal.quality.ncrs import open_ages
 from portal.quality.services import qc_todo
 from portal.reconciliation.services import todo as statements_todo
 from tenants.context import TenantContext, peek
@@ -59,12 +61,18 @@ async def _buyer_home(context: TenantContext) -> dict[str, Any]:
     discrepancies; QA's review queue and deliveries to inspect; finance's
     statements; the admin's invitations; everyone's unanswered messages."""
     home: dict[str, Any] = {"unanswered": await unanswered()}
+    if context.can("approvals.decide"):
+        home["approvals"] = await waiting_for_me()
     if context.can("orders.manage"):
         home["inbox"] = await orders_inbox(DUE_SOON_DAYS)
         home["discrepancies"] = (await list_dispatches(status=DispatchStatus.RECEIVED_WITH_DISCREPANCY.value, limit=10))[0]
     if context.can("quality.review"):
         home["qc"] = await qc_todo()
         home["deliveries"] = await deliveries_to_receive()
+    if context.can("orders.manage") or context.can("quality.review"):
+        # The buyer's board: open NCRs by age and 12-month trends (charts
+        # load as images, after the page).
+        home["ncr_ages"] = await open_ages()
     if context.can("statements.manage"):
         home["statements"] = await statements_todo()
     if context.can("invitations.manage"):

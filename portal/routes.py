@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from portal import health, metrics, pages, pwa
+from portal.approvals.api import ApprovalApi, ApprovalRuleApi
+from portal.approvals.pages import ApprovalPages
 from portal.audit.controllers import AuditApi, AuditPages
+from portal.configuration.api import DocumentCategoryApi, ItemToleranceApi, ToleranceApi
+from portal.configuration.pages import SettingsPages
 from portal.conversations.controllers import ConversationPages, ThreadApi
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
@@ -17,6 +21,7 @@ from portal.handover.pages import HandoverPages, HandoverTemplatePages
 from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
 from portal.items.transfer import ItemExportApi, ItemExportPages
+from portal.labels.pages import LabelPages
 from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturnApi, MaterialScrapApi
 from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.materials.transfer_api import MaterialTransferApi
@@ -29,7 +34,17 @@ from portal.orders.transfer_api import OrderTransferApi
 from portal.orders.transfer_pages import OrderTransferPages
 from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
-from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
+from portal.quality.api import (
+    DocumentReviewApi,
+    ItemQcTemplateApi,
+    LotTraceApi,
+    OrderQcApi,
+    QcRequirementApi,
+    RejectReasonApi,
+    ScorecardApi,
+)
+from portal.quality.ncr_api import NcrApi, NcrSettingsApi
+from portal.quality.ncr_pages import LotTracePages, NcrPages, NcrSettingsPages, ScorecardPages
 from portal.quality.pages import QualityPages, RejectReasonPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
 from portal.reconciliation.pages import StatementPages
@@ -54,6 +69,14 @@ def domain_routes() -> list[Any]:
         WebhookApi,
         ResponseRuleApi,
         ResponseRulePages,
+        ToleranceApi,
+        ItemToleranceApi,
+        DocumentCategoryApi,
+        SettingsPages,
+        ApprovalRuleApi,
+        ApprovalApi,
+        ApprovalPages,
+        LabelPages,
         DocumentPages,
         DocumentApi,
         ItemApi,
@@ -90,6 +113,14 @@ def domain_routes() -> list[Any]:
         ItemQcTemplateApi,
         RejectReasonApi,
         RejectReasonPages,
+        NcrApi,
+        ScorecardApi,
+        NcrSettingsApi,
+        NcrPages,
+        NcrSettingsPages,
+        ScorecardPages,
+        LotTraceApi,
+        LotTracePages,
         StatementApi,
         StatementAdjustmentApi,
         ReconciliationSettingsApi,

@@ -111,6 +111,23 @@ async def _seed_statement(tenant: Any, supplier_id: UUID, finance_user: UUID, pe
     return {"statement_id": statement.id, "statement_line_id": statement.lines[0].id, "adjustment_id": pending.id}
 
 
+async def _seed_ncr(tenant: Any, supplier_id: UUID, order_line_id: UUID) -> dict[str, UUID]:
+    """An issued NCR on the supplier's order line whose containment the
+    supplier answered (so that QA's accept and return forms show), and its
+    containment step."""
+    from dataclasses import replace
+
+    from portal.quality import ncrs
+    from tenants.context import operator_context, tenant_scope
+
+    opened = await ncrs.open_ncr(ncrs.NcrIn(title="Matrix NCR", description="isolation matrix", order_line_id=order_line_id))
+    issued = await ncrs.issue_ncr(opened.id, ncrs.IssueIn())
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        await ncrs.answer_step(issued.id, issued.steps[0].id, ncrs.AnswerIn(text="Contained"))
+    return {"ncr_id": issued.id, "step_id": issued.steps[0].id}
+
+
 async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict[str, Any]], UUID]:
     """A notification of each person's own, a webhook endpoint with one
     delivery; every event the seed recorded runs through the jobs."""
@@ -168,6 +185,24 @@ async def _seed_handovers(world: World, ids: list[dict[str, Any]], hidden: dict[
         entry.update(handover_id=handover.id, handover_item_id=outgoing_entry(handover), to_supplier_id=third.id)
     draft = await handovers.create_handover(HandoverCreate(from_supplier_id=world.supplier_ids[0], to_supplier_id=third.id))
     hidden.update(handover_id=draft.id, handover_item_id=outgoing_entry(draft))
+
+
+async def _seed_approval(supplier_id: UUID, item_id: UUID) -> UUID:
+    """An order held for finance's approval (the rule is switched off again
+    so that the matrix's own orders issue freely)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.approvals.services import RuleIn, list_requests, set_rules
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+
+    await set_rules([RuleIn(kind="order.issue", approver_role="finance", threshold=Decimal(0))])
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(5), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    held = await orders.fire((await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))).id, "issue")
+    await set_rules([RuleIn(kind="order.issue", approver_role="finance", active=False)])
+    [request] = [found for found in (await list_requests("pending"))[0] if found.record_id == held.id]
+    return request.id
 
 
 @dataclass
@@ -239,6 +274,7 @@ async def seed(world: World) -> Seeded:
     from portal.items.services import ItemIn, create_item
     from portal.orders import services as orders
     from portal.orders.schemas import OrderCreate, OrderLineIn, OrderUpdate
+    from portal.quality import ncrs
     from portal.quality.services import RequirementIn, add_requirement
     from tenants.context import operator_context, system_scope, tenant_scope
     from tenants.services.invitations import InvitationCreate, invite
@@ -274,6 +310,7 @@ async def seed(world: World) -> Seeded:
             ids[-1].update(await _seed_progress(tenant, supplier_id, item.id))
             requirement = await add_requirement(order.id, RequirementIn(category="material_certificate"))
             ids[-1]["requirement_id"] = requirement.id
+            ids[-1].update(await _seed_ncr(tenant, supplier_id, order.lines[0].id))
             finance_user = world.accounts["finance"].user_id
             ids[-1].update(await _seed_statement(tenant, supplier_id, finance_user, "2025-01", send=True))
             shared_thread, internal_thread, talk = await _seed_threads(order.id, f"{world.slug}-{len(ids)}")
@@ -287,14 +324,30 @@ async def seed(world: World) -> Seeded:
         hidden["thread_id"] = internal[0][0]
         *_, draft_talk = await _seed_threads(hidden["order_id"], f"{world.slug}-draft")
         hidden.update(await _seed_statement(tenant, world.supplier_ids[0], world.accounts["finance"].user_id, "2025-02", send=False))
+        # QA's draft NCR for the first supplier: not shared with it yet.
+        draft_ncr = ncrs.NcrIn(title="Draft NCR", description="isolation matrix", supplier_id=world.supplier_ids[0])
+        hidden["ncr_id"] = (await ncrs.open_ncr(draft_ncr)).id
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()
     # A member of its own, so that routes changing a membership (role,
     # deactivation) leave the signed-in identities alone.
     spare = await add_member(world.slug, f"spare.{world.slug}@test.example", "planner")
+    # A colleague of each supplier's admin, for the routes that remove one.
+    colleagues = [
+        await add_member(world.slug, f"colleague{index}.{world.slug}@test.example", "supplier_operator", supplier_id)
+        for index, supplier_id in enumerate(world.supplier_ids[:2])
+    ]
+    ids[0]["colleague_id"], ids[1]["colleague_id"] = colleagues
     personal, webhook_id = await _seed_notifications(world, tenant)
+    from portal.configuration.services import category_id
+
+    async with tenant_scope(operator_context(tenant, "isolation-matrix")):
+        approval_id = await _seed_approval(world.supplier_ids[0], item.id)
+
     shared = {
+        "category_id": category_id(world.tenant_id, "drawing"),
+        "approval_id": approval_id,
         "membership_id": spare,
         "event_id": event["id"],
         "invitation_id": invitation["id"],

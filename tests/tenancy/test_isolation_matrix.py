@@ -85,6 +85,9 @@ SUPPLIER_BOUND = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "colleague_id",
+    "ncr_id",
+    "step_id",
     "handover_id",
     "handover_item_id",
 }
@@ -105,6 +108,7 @@ HIDDEN = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "ncr_id",
     "handover_id",
     "handover_item_id",
 }
@@ -125,6 +129,8 @@ ID_FIELDS = {
     "attached_id": "order_id",
     "entity_id": "order_id",
     "record_id": "order_id",
+    "delivery_id": "delivery_id",
+    "delivery_line_id": "delivery_line_id",
     "from_supplier_id": "supplier_id",
     "to_supplier_id": "to_supplier_id",
 }
@@ -202,8 +208,23 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): {"comment": "isolation matrix"},
     ("PUT", "/api/v1/notifications/preferences"): [],
     ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
+    ("POST", "/api/v1/team/invitations"): {"email": "matrix.colleague@test.example", "role": "supplier_operator"},
+    ("POST", "/api/v1/orders/{order_id:uuid}/answers"): {"lines": [{"line_id": "{order_line_id}", "accept": True}]},
+    ("PUT", "/api/v1/settings/approvals"): [],
+    # Refused (a rejection needs a comment), so the seeded request still
+    # waits when the page scan looks for its decision form.
+    ("POST", "/api/v1/approvals/{approval_id:uuid}/decision"): {"approve": False},
+    ("PUT", "/api/v1/settings/tolerance"): {"dispatch_tolerance": "0.02", "over_delivery_tolerance": "0.05"},
+    ("PUT", "/api/v1/settings/item-tolerances/{item_id:uuid}"): {"dispatch_tolerance": "0.03"},
+    ("POST", "/api/v1/settings/document-categories"): {"label": "Matrix category", "base": "photo"},
+    ("PUT", "/api/v1/settings/document-categories/{category_id:uuid}"): {"label": "Matrix drawing"},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
+    ("POST", "/api/v1/ncrs"): {"title": "isolation matrix", "description": "isolation matrix", "supplier_id": "{supplier_id}"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/answer"): {"text": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/return"): {"comment": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/dispositions"): {"kind": "scrap", "quantity": "1"},
+    ("PUT", "/api/v1/settings/ncr-steps"): {"containment": 1, "root_cause": 7, "corrective_action": 14, "verification": 30},
     ("POST", "/api/v1/handovers"): {"from_supplier_id": "{supplier_id}", "to_supplier_id": "{to_supplier_id}", "item_ids": ["{item_id}"]},
     ("POST", "/api/v1/handovers/{handover_id:uuid}/start"): {"version": 1},
     ("POST", "/api/v1/handovers/{handover_id:uuid}/complete"): {"version": 2},
@@ -426,6 +447,8 @@ BODY_DECIDES = {
     ("POST", "/orders/{order_id:uuid}/revisions/{revision_id:uuid}/acknowledge"): "the supplier admin acknowledges",
     ("POST", "/api/v1/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
     ("POST", "/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
+    ("POST", "/api/v1/approvals/{approval_id:uuid}/decision"): "the rule names the one buyer role that decides",
+    ("POST", "/approvals/{approval_id:uuid}/decision"): "the rule names the one buyer role that decides",
 }
 
 
