@@ -33,6 +33,12 @@ class Kind:
     # Parameters that are catalog ids themselves (a document category).
     translated: tuple[str, ...] = ()
 
+    @property
+    def push(self) -> bool:
+        """Web Push by default for what is worth an email at once; what
+        waits for the digest does not buzz a phone."""
+        return self.email == "instant"
+
     def render(self, params: dict[str, Any]) -> tuple[str, str]:
         """Title and body in the current locale; a missing parameter shows empty."""
         values: defaultdict[str, Any] = defaultdict(str, params)

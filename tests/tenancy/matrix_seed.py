@@ -12,6 +12,15 @@ from uuid import UUID, uuid4
 from tenants.roles import Role
 from tests.support.factories import World, add_member
 
+# A browser's subscription: a real P-256 point and a 16-byte secret.
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://push.example.com/matrix/{new}",
+    "keys": {
+        "p256dh": "BI5TO2-gv3tGJbswZnwB-2B--fi4qA_vWzAGKHAxh7Kjc-sdveAzGDZtBp-DpvWQAFPHNjPLBBshxV4ahsH0ALQ",
+        "auth": "AAECAwQFBgcICQoLDA0ODw",
+    },
+}
+
 
 async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> dict[str, UUID]:
     """A shipped notice of ``supplier_id`` against an accepted order of its
@@ -114,7 +123,10 @@ async def _seed_statement(tenant: Any, supplier_id: UUID, finance_user: UUID, pe
 async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict[str, Any]], UUID]:
     """A notification of each person's own, a webhook endpoint with one
     delivery; every event the seed recorded runs through the jobs."""
+    from dataclasses import replace
+
     from portal.jobs.runner import run_due_jobs
+    from portal.notifications.push import PushKeys, SubscriptionIn, subscribe
     from portal.notifications.services import emit
     from portal.notifications.tables import Notification
     from portal.notifications.webhooks import WebhookIn, create_endpoint
@@ -132,6 +144,19 @@ async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict
         for identity, event_id in events.items():
             row = await Notification.select(Notification.id).where(Notification.event_id == event_id).first()
             personal[identity] = {"notification_id": row["id"]}
+    # Each person's own device for Web Push.
+    for identity, account in world.accounts.items():
+        person = replace(
+            operator_context(tenant, "isolation-matrix"), role=Role(account.role), user_id=account.user_id, supplier_id=account.supplier_id
+        )
+        async with tenant_scope(person):
+            device = await subscribe(
+                SubscriptionIn(
+                    endpoint=f"https://push.example.com/matrix/{account.user_id}",
+                    keys=PushKeys(p256dh=PUSH_SUBSCRIPTION["keys"]["p256dh"], auth=PUSH_SUBSCRIPTION["keys"]["auth"]),
+                )
+            )
+        personal[identity]["subscription_id"] = device.id
     return personal, endpoint.id
 
 
