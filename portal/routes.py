@@ -20,6 +20,7 @@ from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.materials.transfer_api import MaterialTransferApi
 from portal.materials.transfer_pages import MaterialTransferPages
 from portal.notifications.api import NotificationApi, WebhookApi
+from portal.notifications.chat_routes import ChatRobotApi, ChatRobotPages
 from portal.notifications.pages import NotificationPages
 from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
@@ -49,6 +50,8 @@ def domain_routes() -> list[Any]:
         AuditApi,
         NotificationApi,
         NotificationPages,
+        ChatRobotApi,
+        ChatRobotPages,
         WebhookApi,
         ResponseRuleApi,
         ResponseRulePages,

@@ -77,6 +77,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "statements.respond": frozenset({Role.SUPPLIER_ADMIN}),
     "notifications.view": frozenset(Role),
     "webhooks.manage": frozenset({Role.ADMIN}),
+    # The buyer's groups, or a supplier admin's own supplier's group.
+    "chat_robots.manage": frozenset({Role.ADMIN, Role.SUPPLIER_ADMIN}),
     "sla.view": frozenset(Role),
     "sla.configure": frozenset({Role.ADMIN}),
     "conversations.view": frozenset(Role),
@@ -128,6 +130,7 @@ ACTION_LABELS = {
     "statements.respond": N_("Confirm or dispute the lines of a statement and confirm it"),
     "notifications.view": N_("See and manage their own notifications"),
     "webhooks.manage": N_("Register webhooks for the company's systems"),
+    "chat_robots.manage": N_("Connect DingTalk, WeCom or Feishu group robots"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),
     "conversations.view": N_("Read the conversations on records they can see"),

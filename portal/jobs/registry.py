@@ -58,6 +58,7 @@ HANDLERS: dict[str, Handler] = {
         Handler("notifications.dispatch", "portal.notifications.services:dispatch_job"),
         Handler("webhooks.deliver", "portal.notifications.webhooks:deliver_job", max_attempts=40, timeout=timedelta(minutes=1)),
         Handler("push.send", "portal.notifications.push:push_job", max_attempts=8, timeout=timedelta(minutes=1)),
+        Handler("chat.send", "portal.notifications.chat:send_job", max_attempts=8, timeout=timedelta(minutes=1)),
         Handler("conversations.announce", "portal.conversations.jobs:announce"),
     )
 }

@@ -87,6 +87,7 @@ async def dispatch_job(payload: dict[str, Any]) -> None:
     """The ``notifications.dispatch`` job: one event to its people and
     webhooks. Runs again harmlessly: a person gets one notification (and one
     email) per event, an endpoint one delivery."""
+    from portal.notifications.chat import queue_chat_messages
     from portal.notifications.push import queue_pushes
     from portal.notifications.webhooks import queue_deliveries
 
@@ -109,6 +110,7 @@ async def dispatch_job(payload: dict[str, Any]) -> None:
             if created and push:
                 await queue_pushes(row["user"], created, tenant_id)
         await queue_deliveries(tenant_id, payload)
+        await queue_chat_messages(tenant_id, payload)
 
 
 async def _recipients(kind: Kind, payload: dict[str, Any]) -> list[dict[str, Any]]:

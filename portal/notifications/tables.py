@@ -112,6 +112,30 @@ class PushSubscription(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class ChatRobot(Table):
+    """A DingTalk, WeCom or Feishu group robot that posts chosen events to a
+    work chat group. The buyer's own (``supplier`` empty, set up by a tenant
+    admin) or one supplier's (set up by its admin, hearing only that
+    supplier's events). The URL carries the robot's token: shown once."""
+
+    supplier_scope = "supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    # dingtalk, wecom or feishu.
+    service = Varchar(length=10)
+    url = Varchar(length=500)
+    secret = Varchar(length=200, default="")
+    # JSON list of event kinds; ["*"] for all the robot may hear.
+    events = Text(default='["*"]')
+    description = Varchar(length=200, default="")
+    last_sent_at = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=300, default="")
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class VapidKey(Table):
     """The portal's one VAPID key pair (the application server key of Web
     Push), made by the first process that needs it and kept: browsers tie
@@ -123,4 +147,4 @@ class VapidKey(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = (Notification, NotificationPreference, WebhookEndpoint, WebhookDelivery, PushSubscription, VapidKey)
+TABLES = (Notification, NotificationPreference, WebhookEndpoint, WebhookDelivery, PushSubscription, ChatRobot, VapidKey)

@@ -160,6 +160,19 @@ async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict
     return personal, endpoint.id
 
 
+async def _seed_robot(tenant: Any, supplier_id: UUID) -> UUID:
+    """The supplier admin's group robot."""
+    from dataclasses import replace
+
+    from portal.notifications.chat import RobotIn, create_robot
+    from tenants.context import operator_context, tenant_scope
+
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        robot = await create_robot(RobotIn(service="wecom", url=f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={supplier_id}"))
+    return robot.id
+
+
 async def _seed_threads(order_id: UUID, label: str) -> tuple[UUID, UUID, list[str]]:
     """Both sides of an order's conversation, each with a message whose
     words mark it: (shared thread, internal thread, [shared words, internal words])."""
@@ -282,6 +295,7 @@ async def seed(world: World) -> Seeded:
             ids[-1].update(await _seed_statement(tenant, supplier_id, finance_user, "2025-01", send=True))
             shared_thread, internal_thread, talk = await _seed_threads(order.id, f"{world.slug}-{len(ids)}")
             ids[-1]["thread_id"] = shared_thread
+            ids[-1]["robot_id"] = await _seed_robot(tenant, supplier_id)
             internal.append((internal_thread, talk[1]))
             marks.append([order.number, *(supplier_names[supplier_id],), talk[0]])
         hidden, hidden_number = await _seed_hidden(tenant, world.supplier_ids[0], item.id)
@@ -306,6 +320,8 @@ async def seed(world: World) -> Seeded:
     }
     ids[0]["notification_id"] = personal["supplier_admin"]["notification_id"]
     ids[1]["notification_id"] = personal["other_supplier_admin"]["notification_id"]
+    ids[0]["subscription_id"] = personal["supplier_admin"]["subscription_id"]
+    ids[1]["subscription_id"] = personal["other_supplier_admin"]["subscription_id"]
     return Seeded(
         personal=personal,
         first={**shared, **ids[0]},

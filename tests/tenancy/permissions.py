@@ -27,6 +27,7 @@ SUPPLIERS = frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR})
 ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
 STATEMENT_READERS = frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN})
 SUPPLIER_ADMIN = frozenset({Role.SUPPLIER_ADMIN})
+ADMINS = frozenset({Role.ADMIN, Role.SUPPLIER_ADMIN})
 
 PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/account"): EVERYONE,
@@ -126,6 +127,9 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/notifications/unread-count"): EVERYONE,
     ("POST", "/api/v1/notifications/{notification_id:uuid}/read"): EVERYONE,
     ("GET", "/api/v1/notifications/push-key"): EVERYONE,
+    ("GET", "/api/v1/chat-robots"): ADMINS,
+    ("POST", "/api/v1/chat-robots"): ADMINS,
+    ("DELETE", "/api/v1/chat-robots/{robot_id:uuid}"): ADMINS,
     ("GET", "/api/v1/notifications/push-subscriptions"): EVERYONE,
     ("POST", "/api/v1/notifications/push-subscriptions"): EVERYONE,
     ("DELETE", "/api/v1/notifications/push-subscriptions/{subscription_id:uuid}"): EVERYONE,
@@ -223,6 +227,9 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/notifications/settings"): EVERYONE,
     ("POST", "/notifications/{notification_id:uuid}/open"): EVERYONE,
     ("POST", "/notifications/push"): EVERYONE,
+    ("GET", "/admin/chat-robots"): ADMINS,
+    ("POST", "/admin/chat-robots"): ADMINS,
+    ("POST", "/admin/chat-robots/{robot_id:uuid}/delete"): ADMINS,
     ("POST", "/notifications/push/remove"): EVERYONE,
     ("GET", "/orders"): EVERYONE,
     ("GET", "/orders/export"): EVERYONE,

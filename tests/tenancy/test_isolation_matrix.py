@@ -71,6 +71,7 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # user must not reach them for another supplier of the same tenant.
 SUPPLIER_BOUND = {
     "supplier_id",
+    "robot_id",
     "order_id",
     "revision_id",
     "delivery_id",
@@ -201,6 +202,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/notifications/push-subscriptions"): PUSH_SUBSCRIPTION,
     ("POST", "/notifications/push"): PUSH_SUBSCRIPTION,
     ("POST", "/notifications/push/remove"): {"endpoint": "https://push.example.com/matrix/none"},
+    ("POST", "/api/v1/chat-robots"): {"service": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=matrix"},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
