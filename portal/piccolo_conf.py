@@ -23,5 +23,6 @@ APP_REGISTRY = AppRegistry(
         "portal.notifications.piccolo_app",
         "portal.sla.piccolo_app",
         "portal.conversations.piccolo_app",
+        "portal.handover.piccolo_app",
     ]
 )

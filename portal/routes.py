@@ -12,6 +12,8 @@ from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
 from portal.deliveries.transfer import DeliveryExportApi, DeliveryExportPages
 from portal.documents.controllers import DocumentApi, DocumentPages
+from portal.handover.api import HandoverApi, HandoverTemplateApi
+from portal.handover.pages import HandoverPages, HandoverTemplatePages
 from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
 from portal.items.transfer import ItemExportApi, ItemExportPages
@@ -96,4 +98,8 @@ def domain_routes() -> list[Any]:
         ReconciliationSettingsApi,
         MaterialPriceApi,
         StatementPages,
+        HandoverApi,
+        HandoverTemplateApi,
+        HandoverPages,
+        HandoverTemplatePages,
     ]

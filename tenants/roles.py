@@ -83,6 +83,12 @@ POLICY: dict[str, frozenset[Role]] = {
     "sla.configure": frozenset({Role.ADMIN}),
     "conversations.view": frozenset(Role),
     "conversations.post": frozenset(Role),
+    "handovers.view": frozenset(Role),
+    "handovers.manage": frozenset({Role.ADMIN, Role.PLANNER}),
+    # Each checklist entry names the party that signs it; the service checks it.
+    "handovers.sign": frozenset(Role),
+    "handovers.configure": frozenset({Role.ADMIN}),
+    "handovers.package": BUYER_ROLES,
     # The buyer's side of a record's conversation never reaches a supplier.
     "conversations.internal": BUYER_ROLES,
     # Buyer-side prices and internal notes never reach supplier roles.
@@ -133,6 +139,11 @@ ACTION_LABELS = {
     "chat_robots.manage": N_("Connect DingTalk, WeCom or Feishu group robots"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),
+    "handovers.view": N_("See supplier-change handovers they take part in"),
+    "handovers.manage": N_("Start, complete and cancel supplier-change handovers"),
+    "handovers.sign": N_("Sign off the handover checklist entries of their side"),
+    "handovers.configure": N_("Edit the handover checklist template"),
+    "handovers.package": N_("Download the handover package"),
     "conversations.view": N_("Read the conversations on records they can see"),
     "conversations.post": N_("Write in those conversations, mention people, attach photos"),
     "conversations.internal": N_("Read and write the buyer's internal notes on a record"),

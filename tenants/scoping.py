@@ -24,10 +24,18 @@ issued) and names the foreign keys of its parents in ``supplier_parents``
 each parent row is visible to it by these same rules, for reads and writes
 alike. The row-level security policies repeat the rule
 (``tenants.rls.policy_sql(parents=...)``).
+
+A domain that takes rows away from a supplier (a completed handover ends
+the old supplier's access to the work it handed over) registers a limit
+with ``limit_for_suppliers(table, condition)``: ``condition(supplier_id)``
+must hold for every row a supplier user reads or writes, its own included,
+and rows hanging off such a row through ``supplier_parents`` follow. The
+domain's migration repeats it as a restrictive row-level security policy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -41,6 +49,18 @@ from tenants.context import SystemScope, TenantContext, current_or_system
 T = TypeVar("T", bound=Table)
 
 SHARED_WITH_SUPPLIERS = "*"
+
+SupplierLimit = Callable[[UUID], Any]
+_LIMITS: dict[type[Table], list[SupplierLimit]] = {}
+
+
+def limit_for_suppliers(table: type[Table], condition: SupplierLimit) -> None:
+    """Every row of ``table`` a supplier user reaches must also meet
+    ``condition(supplier_id)``. Registering the same condition twice is a
+    no-op (a module imported again)."""
+    limits = _LIMITS.setdefault(table, [])
+    if condition not in limits:
+        limits.append(condition)
 
 
 def _resolve(table: type[Table], path: str) -> Column:
@@ -72,6 +92,7 @@ class Scoped(Generic[T]):
                 share = getattr(self.table, "supplier_share", None) if reading else None
                 extra = share(context.supplier_id) if share is not None else None
                 conditions.append(own if extra is None else own | extra)
+                conditions += [limit(context.supplier_id) for limit in _LIMITS.get(self.table, ())]
                 conditions += self._shared_with_supplier()
         return conditions
 

@@ -771,6 +771,43 @@ async def list_movements(
 # ---------------------------------------------------------------- the balance
 
 
+async def settle_balance(
+    item_id: UUID, quantity: Decimal, from_supplier: UUID, kind: str, reason: str, to_supplier: UUID | None = None
+) -> tuple[UUID, UUID | None]:
+    """For a handover: material held by ``from_supplier`` leaves its balance
+    as a return (``kind`` "return") or scrap (a write-off), with ``reason``
+    naming the handover. With ``to_supplier`` it goes on to that supplier as
+    a sent dispatch, which the new supplier confirms on receipt like any
+    other. Returns (movement, dispatch or None)."""
+    context = _require("materials.dispatch")
+    if kind not in MOVEMENT_KINDS or quantity <= 0:
+        raise InvalidMaterialReport(fields={"quantity": NOT_POSITIVE or ""})
+    movement = scoped(MaterialMovement).new(
+        supplier=from_supplier, kind=kind, item=item_id, quantity=quantity, reason=reason, reported_by=context.user_id
+    )
+    await movement.save()
+    await record(
+        "material." + kind, entity_type="material_movement", entity_id=movement.id, after={"quantity": str(quantity), "reason": reason}
+    )
+    if to_supplier is None:
+        return movement.id, None
+    now = datetime.now(UTC)
+    dispatch = scoped(Dispatch).new(
+        number=await _next_number(context.tenant_id, _today(context).year),
+        supplier=to_supplier,
+        status=Status.SENT.value,
+        note=reason,
+        created_by=context.user_id,
+        sent_at=now,
+        sent_by=context.user_id,
+    )
+    await dispatch.save()
+    await scoped(DispatchLine).new(dispatch=dispatch.id, supplier=to_supplier, line_no=1, item=item_id, quantity=quantity).save()
+    await record("dispatch.send", entity_type="dispatch", entity_id=dispatch.id, after={"status": Status.SENT.value, "reason": reason})
+    await _tell("dispatch.sent", dispatch)
+    return movement.id, dispatch.id
+
+
 async def _bom_uses(item_ids: set[UUID]) -> dict[UUID, list[tuple[UUID, Decimal, Decimal]]]:
     """Material per unit and scrap rate of each item: item -> [(material,
     quantity per unit, scrap rate)]."""

@@ -139,6 +139,20 @@ KINDS: dict[str, Kind] = {
             urgent=True,
         ),
         Kind(
+            "handover.started",
+            N_("Handover %(number)s from %(buyer)s: your checklist is open"),
+            N_("Sign off the entries of your side and attach the evidence asked for."),
+            SUPPLIER_USERS,
+            urgent=True,
+        ),
+        Kind(
+            "handover.completed",
+            N_("Handover %(number)s is completed"),
+            N_("The handed-over work has moved; open the handover to see what changed for you."),
+            SUPPLIER_USERS,
+        ),
+        Kind("handover.cancelled", N_("Handover %(number)s was cancelled"), N_("Nothing was moved."), SUPPLIER_USERS),
+        Kind(
             "webhook.disabled",
             N_("A webhook was disabled: %(url)s"),
             N_("It kept failing for a day: %(reason)s"),

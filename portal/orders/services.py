@@ -717,6 +717,81 @@ def _summary(row: dict[str, Any], context: TenantContext) -> OrderSummary:
     )
 
 
+# ---------------------------------------------------------------- supplier change
+
+
+async def transfer_remainder(order_ids: list[UUID], to_supplier: UUID, reason: str) -> dict[UUID, UUID]:
+    """For a handover: the open remainder of each order (quantity not yet
+    accepted, per line) becomes a new order issued to ``to_supplier``, and
+    the original is cancelled with ``reason``; its lines, deliveries and
+    documents stay with it. The new lines carry no price: the old
+    supplier's prices are the buyer's business with that supplier, and the
+    planner agrees the new one through a revision. Returns original -> new
+    order; an order with nothing open gets no new order."""
+    context = _require("orders.manage")
+    if not order_ids:
+        return {}
+    orders = {order.id: order for order in await scoped(Order).objects().where(Order.id.is_in(list(order_ids)))}
+    lines_of: dict[UUID, list[OrderLine]] = {}
+    for line in await scoped(OrderLine).objects().where(OrderLine.order.is_in(list(orders))).order_by(OrderLine.line_no):
+        lines_of.setdefault(line.order, []).append(line)
+    now = datetime.now(UTC)
+    year = _today(context).year
+    made: dict[UUID, UUID] = {}
+    new_lines: list[OrderLine] = []
+    issued: list[Order] = []
+    for order_id in order_ids:
+        order = orders.get(order_id)
+        if order is None:
+            raise NotFound()
+        open_lines = [(line, line.quantity - line.delivered_quantity) for line in lines_of.get(order.id, []) if not line.removed]
+        open_lines = [(line, quantity) for line, quantity in open_lines if quantity > 0]
+        after = next_status(Status(order.status), Event.CANCEL)
+        if open_lines:
+            new = scoped(Order).new(
+                number=await _next_number(context.tenant_id, year),
+                supplier=to_supplier,
+                currency=order.currency,
+                status=Status.ISSUED.value,
+                issued_at=now,
+                due_date=_due_date([line for line, _ in open_lines]),
+                created_by=context.user_id,
+            )
+            issued.append(new)
+            made[order.id] = new.id
+            for index, (line, quantity) in enumerate(open_lines, start=1):
+                new_lines.append(
+                    scoped(OrderLine).new(
+                        order=new.id,
+                        line_no=index,
+                        item=line.item,
+                        operation=line.operation,
+                        quantity=quantity,
+                        unit_price=Decimal(0),
+                        due_date=line.due_date,
+                    )
+                )
+        await _save_guarded(order, None, status=after.value, status_reason=reason)
+    if issued:
+        await Order.insert(*issued)
+        await OrderLine.insert(*new_lines)
+    from portal.quality.templates import fill_checklist
+
+    for new in issued:
+        await fill_checklist(new)
+    for original, new_id in made.items():
+        await record(
+            "order.transfer",
+            entity_type="order",
+            entity_id=original,
+            before={"supplier": orders[original].supplier},
+            after={"order": new_id, "supplier": to_supplier},
+        )
+    for new in issued:
+        await tell("order.issued", new)
+    return made
+
+
 # ---------------------------------------------------------------- documents
 
 

@@ -18,6 +18,7 @@ NOT_LISTS = {
     "/api/v1/me": "the caller's own identity",
     "/api/v1/settings/reconciliation": "the tenant's one set of reconciliation settings",
     "/api/v1/settings/response-times": "the tenant's one set of response-time rules",
+    "/api/v1/settings/handover-template": "the tenant's one handover checklist template",
     "/api/v1/notifications/unread-count": "one number, the caller's unread notifications",
     "/api/v1/notifications/push-key": "the portal's one VAPID public key",
     # A list, but only of one record's threads: it needs record_type and

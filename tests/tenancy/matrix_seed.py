@@ -187,6 +187,27 @@ async def _seed_threads(order_id: UUID, label: str) -> tuple[UUID, UUID, list[st
     return threads["shared"], threads["internal"], words
 
 
+async def _seed_handovers(world: World, ids: list[dict[str, Any]], hidden: dict[str, Any]) -> None:
+    """A third supplier C; a started handover from each supplier to C (the
+    outgoing supplier's own entry is the one its users sign off), and a
+    draft from the first supplier to C, the buyer's own."""
+    from portal.handover import services as handovers
+    from portal.handover.schemas import HandoverCreate
+    from tenants.services.suppliers import SupplierCreate, create_supplier
+
+    third = await create_supplier(SupplierCreate(code="S3", name=f"Supplier S3 {world.slug}"))
+
+    def outgoing_entry(handover: Any) -> Any:
+        return next(item.id for item in handover.items if item.party == "outgoing_supplier")
+
+    for entry, supplier_id in zip(ids, world.supplier_ids, strict=True):
+        handover = await handovers.create_handover(HandoverCreate(from_supplier_id=supplier_id, to_supplier_id=third.id))
+        handover = await handovers.start_handover(handover.id, handover.version)
+        entry.update(handover_id=handover.id, handover_item_id=outgoing_entry(handover), to_supplier_id=third.id)
+    draft = await handovers.create_handover(HandoverCreate(from_supplier_id=world.supplier_ids[0], to_supplier_id=third.id))
+    hidden.update(handover_id=draft.id, handover_item_id=outgoing_entry(draft))
+
+
 @dataclass
 class Seeded:
     """Ids keyed by route parameter name, and the words that name them
@@ -299,6 +320,7 @@ async def seed(world: World) -> Seeded:
             internal.append((internal_thread, talk[1]))
             marks.append([order.number, *(supplier_names[supplier_id],), talk[0]])
         hidden, hidden_number = await _seed_hidden(tenant, world.supplier_ids[0], item.id)
+        await _seed_handovers(world, ids, hidden)
         # The buyer's internal side of the first supplier's own order, and
         # both sides of its draft order: none of it reaches the supplier.
         hidden["thread_id"] = internal[0][0]

@@ -87,6 +87,8 @@ SUPPLIER_BOUND = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "handover_id",
+    "handover_item_id",
 }
 # Objects of one person alone: with "own" ids each caller gets its own
 # (Seeded.personal); anyone else's answers like a missing one.
@@ -105,6 +107,8 @@ HIDDEN = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "handover_id",
+    "handover_item_id",
 }
 
 # Query and body fields holding ids, and the seeded id they take when the
@@ -123,6 +127,8 @@ ID_FIELDS = {
     "attached_id": "order_id",
     "entity_id": "order_id",
     "record_id": "order_id",
+    "from_supplier_id": "supplier_id",
+    "to_supplier_id": "to_supplier_id",
 }
 # Fields holding ids the caller makes up itself (an offline report's key).
 CLIENT_IDS = {"client_id"}
@@ -204,6 +210,14 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/notifications/push/remove"): {"endpoint": "https://push.example.com/matrix/none"},
     ("POST", "/api/v1/chat-robots"): {"service": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=matrix"},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
+    ("POST", "/api/v1/handovers"): {"from_supplier_id": "{supplier_id}", "to_supplier_id": "{to_supplier_id}", "item_ids": ["{item_id}"]},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/start"): {"version": 1},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/complete"): {"version": 2},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/cancel"): {"version": 1, "reason": "isolation matrix"},
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): {"note": "isolation matrix"},
+    ("PUT", "/api/v1/settings/handover-template"): {
+        "sections": [{"title": "Matrix", "items": [{"title": "Matrix entry", "party": "planner"}]}]
+    },
     ("POST", "/api/v1/documents/uploads"): {
         "name": "a.png",
         "size": 10,
@@ -416,6 +430,8 @@ BODY_DECIDES = {
     ("POST", "/orders/{order_id:uuid}/transitions"): "each event has its own permission",
     ("POST", "/api/v1/orders/{order_id:uuid}/revisions/{revision_id:uuid}/acknowledge"): "the supplier admin acknowledges",
     ("POST", "/orders/{order_id:uuid}/revisions/{revision_id:uuid}/acknowledge"): "the supplier admin acknowledges",
+    ("POST", "/api/v1/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
+    ("POST", "/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
 }
 
 
