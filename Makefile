@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 LOCALES := portal/locale
-SYSTEM_PACKAGES := postgresql chromium fonts-noto-cjk
+SYSTEM_PACKAGES := postgresql chromium fonts-noto-cjk poppler-utils libpangoft2-1.0-0 libharfbuzz-subset0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint typecheck install system-deps i18n i18n-extract i18n-compile clean validate-infra
@@ -46,12 +46,17 @@ $(VENV)/.installed: pyproject.toml uv.lock $(UV)
 	$(UV) sync --frozen --quiet
 	touch $@
 
-# Debian packages the tests need; installed only when missing.
+# Debian packages the tests need; installed only when missing. WeasyPrint
+# (statement PDFs) needs Pango and HarfBuzz's subsetter, and the CJK font
+# it embeds; the PDF tests read PDFs back with poppler-utils.
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	[ -x /usr/bin/pdftotext ] && [ -x /usr/bin/pdffonts ] || missing="$$missing poppler-utils"; \
+	ldconfig -p | grep -q "libpangoft2-1.0.so.0" || missing="$$missing libpangoft2-1.0-0"; \
+	ldconfig -p | grep -q "libharfbuzz-subset.so.0" || missing="$$missing libharfbuzz-subset0"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

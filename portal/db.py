@@ -12,12 +12,13 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
+import aiosqlite
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 import portal.decimals  # noqa: F401 - exact Decimal storage on SQLite, registered before any query
 from portal.i18n import N_, gettext
@@ -46,12 +47,116 @@ def create_engine(settings: Settings, *, role: str = "app") -> Engine[Any]:
     if settings.database_kind == "sqlite":
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
     # Piccolo asks the server for its version on creation and warns on
     # stderr when it cannot connect; `portal serve` reports that itself.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1), "timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS})
+
+
+# Idle SQLite connections kept per event loop; a busier moment opens more
+# and closes what exceeds this when it calms down.
+SQLITE_IDLE_CONNECTIONS = 16
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine opens a connection (and aiosqlite a thread)
+    for every transaction and closes it at the end; this one keeps finished
+    transactions' connections for the next, one pool per event loop (an
+    aiosqlite connection answers on the loop that asked).
+
+    A kept connection holds the file it opened even when the path no longer
+    leads there (a volume unmounted, a restore that put another file in
+    place): each checkout compares the path's device and inode with the
+    connection's, and when the file is gone a new connection is tried,
+    which fails as before, so an outage is still seen as one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[Any, tuple[int, int]]]] = weakref.WeakKeyDictionary()
+        self._opened_on: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+    def _file(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    async def get_connection(self) -> Any:
+        file = self._file()
+        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+        while idle:
+            connection, opened_on = idle.pop()
+            if opened_on == file:
+                return connection
+            await connection.close()
+        pending = aiosqlite.connect(**self.connection_kwargs)
+        # A kept connection's thread waits for work until it is closed; as a
+        # daemon it does not hold the interpreter open at exit (SQLite is
+        # safe against a process that ends mid-way).
+        pending._thread.daemon = True
+        connection = await pending
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        if file is not None:
+            self._opened_on[connection] = file
+        return connection
+
+    async def release(self, connection: Any, *, reusable: bool) -> None:
+        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+        opened_on = self._opened_on.get(connection)
+        if reusable and opened_on is not None and not connection.in_transaction and len(idle) < SQLITE_IDLE_CONNECTIONS:
+            idle.append((connection, opened_on))
+            return
+        await connection.close()
+
+    async def close_idle(self) -> None:
+        idle = self._idle.pop(asyncio.get_running_loop(), [])
+        for connection, _opened_on in idle:
+            await connection.close()
+
+    def transaction(self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True) -> SQLiteTransaction:
+        return _PooledTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
+
+    async def _run_in_existing_connection(
+        self, connection: Any, query: str, args: Any = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
+        # Piccolo sets foreign_keys before each statement of a transaction,
+        # where SQLite ignores it (a no-op inside a transaction): a pooled
+        # connection set it once when it was opened. A thread hop saved per
+        # statement.
+        connection.row_factory = dict_factory
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+
+class _PooledTransaction(SQLiteTransaction):
+    """Gives its connection back to the pool instead of closing it; a
+    connection whose COMMIT or ROLLBACK failed is closed, never reused."""
+
+    engine: PooledSQLiteEngine
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        reusable = True
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()  # type: ignore[no-untyped-call]
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # type: ignore[no-untyped-call]
+        except BaseException:
+            reusable = False
+            raise
+        finally:
+            try:
+                await self.engine.release(self.connection, reusable=reusable)
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
 
 
 @functools.cache
@@ -110,6 +215,8 @@ def log_slow_query(record: Any, *, threshold_ms: int) -> None:
 async def stop_engine(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close_idle()
 
 
 async def ping(engine: Any) -> None:

@@ -72,14 +72,29 @@ def normalize_locale(value: str | None) -> str | None:
     """Map "zh-CN", "zh_cn", "en-US" to a supported locale, or None."""
     if not value:
         return None
+    return _normalize(value)
+
+
+# Parsing a tag reads Babel's locale data (a file check each time): each
+# distinct tag is parsed once per process. Tags come from clients, so the
+# memory is bounded.
+@functools.lru_cache(maxsize=1024)
+def _normalize(value: str) -> str | None:
     try:
         parsed = Locale.parse(value.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
         return None
     for supported in SUPPORTED_LOCALES:
-        if parsed.language == Locale.parse(supported).language:
+        if parsed.language == babel_locale(supported).language:
             return supported
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def babel_locale(name: str) -> Locale:
+    """The parsed Babel locale of a supported locale name, once per process:
+    Babel's formatters parse a locale given by name on every call."""
+    return Locale.parse(name)
 
 
 def negotiate(preferred: str | None, accept_language: str | None, default: str = DEFAULT_LOCALE) -> str:
@@ -112,20 +127,20 @@ def _parse_accept_language(header: str) -> list[tuple[str, float]]:
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    return format_currency(amount, currency, locale=current_locale.get())
+    return format_currency(amount, currency, locale=babel_locale(current_locale.get()))
 
 
 def format_number(value: Decimal | int | float) -> str:
-    return format_decimal(value, locale=current_locale.get())
+    return format_decimal(value, locale=babel_locale(current_locale.get()))
 
 
 def format_date(value: date, fmt: str = "medium") -> str:
-    return babel_format_date(value, fmt, locale=current_locale.get())
+    return babel_format_date(value, fmt, locale=babel_locale(current_locale.get()))
 
 
 def format_datetime(value: datetime, timezone: str = "UTC", fmt: str = "medium") -> str:
     """Stored times are UTC; they are shown in the tenant's time zone."""
-    return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=current_locale.get())
+    return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=babel_locale(current_locale.get()))
 
 
 class LocaleMiddleware:

@@ -18,7 +18,9 @@ here once, from the route table, for every operation under ``/api/``:
   the caller can see; 422 a file refused for its content);
 - what a handler reads or writes by hand, declared on its decorator:
   ``form=Form(...)`` a multipart body, ``files=(...)`` the media types of
-  a download, ``redirect=True`` a 303 to a presigned URL.
+  a download, ``redirect=True`` a 303 to a presigned URL,
+  ``error_descriptions={status: text}`` what an error status means there
+  when the general description says too little.
 
 tests/api/test_schemathesis.py checks the result against the running API
 for every role.
@@ -51,6 +53,7 @@ ERROR = "Error"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"
 SPREADSHEETS = (CSV, XLSX)
+PDF = "application/pdf"
 
 DESCRIPTIONS = {
     400: "A parameter or body field is missing or not valid (named in `error.fields` as on the wire), or a business rule refused it.",
@@ -113,12 +116,12 @@ def _error_schema() -> Schema:
     )
 
 
-def _error_response(status: int) -> OpenAPIResponse:
+def _error_response(status: int, description: str | None = None) -> OpenAPIResponse:
     headers: dict[str, OpenAPIHeader | Reference] | None = None
     if status == 503:
         headers = {"Retry-After": OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER))}
     return OpenAPIResponse(
-        description=DESCRIPTIONS[status],
+        description=description or DESCRIPTIONS[status],
         content={"application/json": OpenAPIMediaType(schema=_error_ref())},
         headers=headers,
     )
@@ -234,5 +237,6 @@ def _complete(operation: Operation, handler: Any, *, has_path_parameters: bool) 
         )
     for status in sorted(statuses(handler, operation, has_path_parameters)):
         declared = responses.get(str(status))
-        responses[str(status)] = _error_response(status) if declared is None else _either(declared, status)
+        described = opt.get("error_descriptions", {}).get(status)
+        responses[str(status)] = _error_response(status, described) if declared is None else _either(declared, status)
     operation.responses = dict(sorted(responses.items()))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -433,6 +434,24 @@ async def store_upload(storage: Storage, target: Target, staged: StagedFile) -> 
         raise
     observe_upload("app", staged.size, time.perf_counter() - started)
     return document
+
+
+async def store_generated(storage: Storage, target: Target, filename: str, data: bytes, kind: content.Kind) -> DocumentOut:
+    """Archive a file the portal made itself (a statement PDF) as the
+    target's next version, immutable like any upload, with its SHA-256.
+    Nobody uploaded it: it skips the upload checks and permission, and the
+    caller (a job in the tenant's scope) resolved the target itself."""
+    context = current()
+    name = content.check_name(filename)
+    version_id = uuid4()
+    key = object_key(context.tenant_id, target.document_id, version_id)
+    await storage.put_bytes(key, data)
+    inspection = content.Inspection(kind=kind, content_type=content.KINDS[kind].content_type)
+    try:
+        return await _record_version(context, target, version_id, key, hashlib.sha256(data).hexdigest(), len(data), name, inspection)
+    except Exception:
+        await _delete_quietly(storage, key)
+        raise
 
 
 def _inspect_local(staged: StagedFile, name: content.FileName, category: str) -> content.Inspection:

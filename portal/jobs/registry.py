@@ -60,6 +60,8 @@ HANDLERS: dict[str, Handler] = {
         Handler("push.send", "portal.notifications.push:push_job", max_attempts=8, timeout=timedelta(minutes=1)),
         Handler("chat.send", "portal.notifications.chat:send_job", max_attempts=8, timeout=timedelta(minutes=1)),
         Handler("conversations.announce", "portal.conversations.jobs:announce"),
+        # A rendering fails the same way twice unless the storage was down.
+        Handler("statements.pdf", "portal.reconciliation.pdf:render_job", max_attempts=3, timeout=timedelta(minutes=15)),
     )
 }
 

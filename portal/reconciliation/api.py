@@ -10,8 +10,8 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.imports.http import ApiFormat, file_response
-from portal.openapi import SPREADSHEETS
-from portal.reconciliation import services
+from portal.openapi import PDF, SPREADSHEETS
+from portal.reconciliation import pdf, services
 from portal.reconciliation.exporting import export_statement
 from portal.reconciliation.schemas import (
     AdjustmentIn,
@@ -19,6 +19,7 @@ from portal.reconciliation.schemas import (
     AnswerIn,
     DisputeIn,
     MaterialPriceIn,
+    PdfOut,
     PeriodIn,
     SettingsIn,
     SettingsOut,
@@ -79,6 +80,38 @@ class StatementApi(Controller):
         both (two sheets); csv holds one, chosen by ``part`` (``lines`` or
         ``materials``)."""
         return file_response(await export_statement(statement_id, fmt, part))
+
+    @get(
+        "/{statement_id:uuid}/pdf",
+        media_type=PDF,
+        files=(PDF,),
+        errors=[409],
+        error_descriptions={
+            409: "No PDF of the statement's current version yet: `error.code` is `pdf_not_rendered` (ask for it with POST),"
+            " `pdf_rendering` (queued or rendering: try again shortly) or `pdf_failed` (ask again)."
+        },
+    )
+    async def download_statement_pdf(self, statement_id: FromPath[UUID]) -> Response[bytes]:
+        """The archived PDF of the statement's current version, the same
+        bytes on every download (their SHA-256 is ``pdf.sha256`` of the
+        statement; a finalized statement's is also ``pdf_sha256``). The PDF
+        is rendered by a background job: ask for it with POST."""
+        found = await pdf.download_pdf(statement_id)
+        return Response(
+            found.content,
+            media_type=PDF,
+            headers={"content-disposition": found.disposition, "x-content-sha256": found.sha256, "cache-control": "private, no-store"},
+        )
+
+    @post("/{statement_id:uuid}/pdf", status_code=202)
+    async def request_statement_pdf(self, statement_id: FromPath[UUID]) -> PdfOut:
+        """Queue the rendering of the statement's current version (once:
+        asking again while it is queued, rendering or ready changes
+        nothing; a failed one is queued again). Answers the rendering's
+        ``status`` (queued, rendering, ready, failed) and ``progress``;
+        poll ``GET /api/v1/statements/{id}`` (its ``pdf``) until ready.
+        Finalizing a statement queues its final PDF by itself."""
+        return await pdf.request_pdf(statement_id)
 
     @post("/{statement_id:uuid}/send", status_code=200, guards=[requires("statements.manage")])
     async def send_statement(self, statement_id: FromPath[UUID]) -> StatementOut:

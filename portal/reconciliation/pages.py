@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -16,10 +17,10 @@ from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
 from portal.imports.http import PageFormat, file_response
-from portal.reconciliation import services
+from portal.reconciliation import pdf, services
 from portal.reconciliation.exporting import KIND_LABELS, export_statement
 from portal.reconciliation.schemas import AdjustmentIn
-from portal.reconciliation.states import LINE_STATE_LABELS, STATUS_LABELS, Status
+from portal.reconciliation.states import LINE_STATE_LABELS, STATUS_LABELS, STEP_LABELS, Status
 from tenants.guards import requires
 
 DONE_MESSAGES = {
@@ -33,15 +34,9 @@ DONE_MESSAGES = {
     "finalized": N_("The statement is finalized and locked."),
     "adjustment": N_("The adjustment waits for someone else's approval."),
     "approved": N_("Adjustment approved: it counts when the statement is computed again."),
+    "pdf": N_("The PDF is being rendered: it appears here when it is ready."),
 }
-STEP_LABELS = {
-    "send": N_("Sent"),
-    "confirm_line": N_("Line confirmed"),
-    "dispute_line": N_("Line disputed"),
-    "answer": N_("Dispute answered"),
-    "confirm": N_("Confirmed by the supplier"),
-    "finalize": N_("Finalized"),
-}
+VARY = {"vary": "HX-Request"}
 
 VIEW = [requires("statements.view")]
 MANAGE = [requires("statements.manage")]
@@ -187,8 +182,34 @@ class StatementPages(Controller):
         )
 
     @get("/{statement_id:uuid}", guards=VIEW)
-    async def show_statement(self, statement_id: FromPath[UUID], done: FromQuery[str | None] = None) -> Template:
-        return await self._detail(statement_id, done=done)
+    async def show_statement(
+        self, request: Request[Any, Any, Any], statement_id: FromPath[UUID], done: FromQuery[str | None] = None
+    ) -> Template:
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "statement-pdf":
+            # The PDF block polls itself while the job renders.
+            statement = await services.get_statement(statement_id)
+            return HTMXBlockTemplate(
+                template_name="reconciliation/detail.html",
+                block_name="statement_pdf",
+                context={"statement": statement, "values": {}, "error_message": None, "field_errors": {}, **_common()},
+                headers=VARY,
+            )
+        page = await self._detail(statement_id, done=done)
+        page.headers.update(VARY)
+        return page
+
+    @post("/{statement_id:uuid}/pdf", guards=VIEW)
+    async def request_statement_pdf(self, statement_id: FromPath[UUID]) -> Redirect | Template:
+        return await self._act(statement_id, "pdf", lambda: pdf.request_pdf(statement_id), anchor="#statement-pdf")
+
+    @get("/{statement_id:uuid}/pdf", guards=VIEW, media_type="application/pdf")
+    async def download_statement_pdf(self, statement_id: FromPath[UUID]) -> Response[bytes]:
+        found = await pdf.download_pdf(statement_id)
+        return Response(
+            found.content,
+            media_type="application/pdf",
+            headers={"content-disposition": found.disposition, "cache-control": "private, no-store"},
+        )
 
     @get("/{statement_id:uuid}/export", guards=VIEW, media_type="application/octet-stream")
     async def export_statement(

@@ -54,6 +54,21 @@ class StepOut(msgspec.Struct, frozen=True):
     at: datetime
 
 
+class PdfOut(msgspec.Struct, frozen=True):
+    """The PDF of the statement's current version: ``status`` none (not
+    asked for), queued, rendering (``progress`` 0-100), ready (download it;
+    ``sha256`` of the archived bytes) or failed (ask again)."""
+
+    status: str
+    statement_version: int
+    progress: int = 0
+    pages: int | None = None
+    size: int | None = None
+    sha256: str = ""
+    requested_at: datetime | None = None
+    rendered_at: datetime | None = None
+
+
 class StatementSummary(msgspec.Struct, frozen=True):
     id: UUID
     supplier_id: UUID
@@ -95,6 +110,8 @@ class StatementOut(msgspec.Struct, frozen=True):
     steps: list[StepOut]
     # The archived PDF's SHA-256 once finalized ("" until it is rendered).
     pdf_sha256: str
+    # The PDF of this version (rendered by a job on request, and on finalizing).
+    pdf: PdfOut | None = None
 
 
 class StatementList(msgspec.Struct, frozen=True):

@@ -33,6 +33,7 @@ from portal.reconciliation.schemas import (
     LineOut,
     MaterialOut,
     MaterialPriceIn,
+    PdfOut,
     SettingsIn,
     SettingsOut,
     StatementList,
@@ -663,7 +664,15 @@ async def get_statement(statement_id: UUID | str) -> StatementOut:
         finalized_at=_utc(statement.finalized_at) if statement.finalized_at else None,
         steps=await _steps(statement, {row["id"]: row["line_no"] for row in lines}),
         pdf_sha256=statement.pdf_sha256,
+        pdf=await _pdf(statement),
     )
+
+
+async def _pdf(statement: Statement) -> PdfOut:
+    # pdf.py renders what this module reads: imported when used.
+    from portal.reconciliation.pdf import pdf_of
+
+    return await pdf_of(statement)
 
 
 async def _steps(statement: Statement, line_numbers: dict[UUID, int]) -> list[StepOut]:
@@ -1162,6 +1171,9 @@ async def finalize_statement(statement_id: UUID | str) -> StatementOut:
         raise NotConfirmedBySupplier()
     await _move(statement, states.Event.FINALIZE, finalized_at=_now(), finalized_by=context.user_id)
     await _step(statement, "finalize")
+    from portal.reconciliation.pdf import queue_final_pdf
+
+    await queue_final_pdf(statement.id)
     await record(
         "statement.finalize", entity_type="statement", entity_id=statement.id, after={"status": "finalized", "total": str(statement.total)}
     )

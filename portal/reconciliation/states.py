@@ -59,6 +59,16 @@ LINE_STATE_LABELS = {
     LineState.DISPUTED: N_("Disputed"),
 }
 
+# The history of a statement (its steps), on its page and in its PDF.
+STEP_LABELS = {
+    "send": N_("Sent"),
+    "confirm_line": N_("Line confirmed"),
+    "dispute_line": N_("Line disputed"),
+    "answer": N_("Dispute answered"),
+    "confirm": N_("Confirmed by the supplier"),
+    "finalize": N_("Finalized"),
+}
+
 TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.DRAFT, Event.SEND): Status.SENT,
     (Status.SENT, Event.CONFIRM_LINE): Status.SENT,

@@ -219,6 +219,35 @@ class MaterialPrice(Table):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class StatementPdf(Table):
+    """One rendering of a statement at one of its versions, rendered by the
+    ``statements.pdf`` job: queued -> rendering -> ready (its archived
+    document and hash) or failed. A version's content never changes, so one
+    rendering per version is all there is; a finalized statement's is its
+    final PDF. The supplier is copied from the statement for row-level
+    security."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("statement",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    statement = ForeignKey(Statement, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
+    statement_version = Integer()
+    status = Varchar(length=20, default="queued")
+    # 0-100, moved by the job between its stages (layout, writing, archiving).
+    progress = Integer(default=0)
+    pages = Integer(null=True, default=None)
+    document = UUID(null=True, default=None)
+    sha256 = Varchar(length=64, default="")
+    size = Integer(null=True, default=None)
+    error = Text(default="")
+    requested_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    requested_at = Timestamptz(default=TimestamptzNow())
+    rendered_at = Timestamptz(null=True, default=None)
+
+
 TABLES = (
     ReconciliationSetting,
     Period,
@@ -229,4 +258,5 @@ TABLES = (
     StatementMaterial,
     Adjustment,
     MaterialPrice,
+    StatementPdf,
 )

@@ -1,16 +1,18 @@
 """Sign-in, sessions and the per-request check of who is acting.
 
 Scheme (see docs/security.md): a signed JWT names a server-side session.
-Every request re-reads the session, the membership and the user, so logout,
-a revoked membership or a changed role take effect at once, whatever the
-token's expiry says. Page sessions and API tokens are different kinds of
+Every request checks the signature and the auth generation
+(``tenants.revocation``), and re-reads the session, the membership and the
+user whenever the generation moved, so logout, a revoked membership or a
+changed role take effect from the next request on, whatever the token's
+expiry says. Page sessions and API tokens are different kinds of
 token (own audience, own lifetime: ``tenants.tokens.KINDS``); a session is
 opened for one kind and each door accepts only its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -21,6 +23,7 @@ from portal.i18n import N_
 from tenants import tokens
 from tenants.context import TenantContext, peek, reveal_own_memberships, tenant_scope
 from tenants.passwords import verify_password
+from tenants.revocation import GenerationCache, current_generation
 from tenants.roles import Role
 from tenants.services import throttle
 from tenants.tables import AuthSession, Membership, UsedToken, User
@@ -203,11 +206,19 @@ async def _start_session(membership: dict[str, Any], *, address: str, user_agent
     )
 
 
+_SESSIONS: GenerationCache[TenantContext] = GenerationCache()
+
+
 async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> TenantContext:
-    """The context a token of ``kind`` stands for, checked against the
-    database now: a token of the other kind, a revoked session, a removed
-    membership, another tenant's id in the claims or a deactivated user all
-    end here with NotAuthenticated."""
+    """The context a token of ``kind`` stands for: a token of the other kind,
+    a revoked session, a removed membership, another tenant's id in the
+    claims or a deactivated user all end here with NotAuthenticated.
+
+    The signature is checked on every request; what the database said about
+    the session is kept per process for as long as the auth generation
+    (``tenants.revocation``) stands still, which every sign-out, revocation,
+    membership, account or tenant change moves, in every process's view,
+    from the next request on."""
     try:
         claims = tokens.decode_token(token, kind=kind)
         session_id, user_id = UUID(claims["jti"]), UUID(claims["sub"])
@@ -215,6 +226,13 @@ async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> T
     except (tokens.InvalidToken, ValueError, KeyError):
         raise NotAuthenticated() from None
     now = datetime.now(UTC)
+    # Every claim is in the key: a cached context answers only the exact
+    # session, account, tenant and membership it was read for.
+    key = (kind, session_id, user_id, tenant_id, membership_id)
+    generation = await current_generation()
+    cached = _SESSIONS.get(key, generation, now)
+    if cached is not None:
+        return replace(cached, address=address)
     session = await AuthSession.objects().where(AuthSession.id == session_id).first()
     if (
         session is None
@@ -229,7 +247,9 @@ async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> T
     row = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.id == membership_id).output(nested=True).first()
     if row is None or not row["active"] or not row["user"]["active"] or row["tenant"]["id"] != tenant_id or row["user"]["id"] != user_id:
         raise NotAuthenticated()
-    return _context(row, session_id, address)
+    context = _context(row, session_id, "")
+    _SESSIONS.put(key, generation, context, session.expires_at)
+    return replace(context, address=address)
 
 
 async def logout(session_id: UUID) -> None:

@@ -33,6 +33,10 @@ def test_demo_statements_in_every_state_of_the_loop(run: Any) -> None:
         assert by_status["draft"].closed is False
         # Periods follow each other: before last, last, current.
         assert by_status["finalized"].period < by_status["disputed"].period < by_status["draft"].period
+        # Finalizing queued the final PDF; the loader ran the job.
+        assert final.pdf is not None
+        assert (final.pdf.status, final.pdf_sha256) == ("ready", final.pdf.sha256), slug
+        assert final.pdf_sha256
     acme = run(_statements, "acme")
     assert any("精密机加工" in statement.supplier_name for statement in acme)
     assert any("法兰盘" in line.item_name for statement in acme for line in statement.lines)
