@@ -17,6 +17,7 @@ from portal.handover.pages import HandoverPages, HandoverTemplatePages
 from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
 from portal.items.transfer import ItemExportApi, ItemExportPages
+from portal.jobs.pages import JobPages
 from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturnApi, MaterialScrapApi
 from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.materials.transfer_api import MaterialTransferApi
@@ -24,6 +25,7 @@ from portal.materials.transfer_pages import MaterialTransferPages
 from portal.notifications.api import NotificationApi, WebhookApi
 from portal.notifications.chat_routes import ChatRobotApi, ChatRobotPages
 from portal.notifications.pages import NotificationPages
+from portal.notifications.webhook_pages import WebhookPages
 from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
 from portal.orders.transfer_api import OrderTransferApi
@@ -54,6 +56,8 @@ def domain_routes() -> list[Any]:
         NotificationPages,
         ChatRobotApi,
         ChatRobotPages,
+        WebhookPages,
+        JobPages,
         WebhookApi,
         ResponseRuleApi,
         ResponseRulePages,

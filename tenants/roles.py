@@ -77,6 +77,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "statements.respond": frozenset({Role.SUPPLIER_ADMIN}),
     "notifications.view": frozenset(Role),
     "webhooks.manage": frozenset({Role.ADMIN}),
+    "jobs.manage": frozenset({Role.ADMIN}),
     # The buyer's groups, or a supplier admin's own supplier's group.
     "chat_robots.manage": frozenset({Role.ADMIN, Role.SUPPLIER_ADMIN}),
     "sla.view": frozenset(Role),
@@ -136,6 +137,7 @@ ACTION_LABELS = {
     "statements.respond": N_("Confirm or dispute the lines of a statement and confirm it"),
     "notifications.view": N_("See and manage their own notifications"),
     "webhooks.manage": N_("Register webhooks for the company's systems"),
+    "jobs.manage": N_("See the company's failed background jobs and retry them"),
     "chat_robots.manage": N_("Connect DingTalk, WeCom or Feishu group robots"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),

@@ -251,10 +251,13 @@ async def get_job(job_id: UUID) -> JobRow | None:
     return JobRow(**row) if row else None
 
 
-async def list_jobs(statuses: list[str] | None = None, limit: int = 100) -> list[JobRow]:
-    """Jobs, newest first; by default everything but done ones."""
+async def list_jobs(statuses: list[str] | None = None, limit: int = 100, tenant: UUID | None = None) -> list[JobRow]:
+    """Jobs, newest first; by default everything but done ones; with
+    ``tenant``, only that tenant's."""
     async with _transaction():
         query = Job.select(*_ROW_COLUMNS).where(Job.status.is_in(statuses or [QUEUED, RUNNING, FAILED, PARKED]))
+        if tenant is not None:
+            query = query.where(Job.tenant == tenant)
         rows = await query.order_by(Job.created_at, ascending=False).limit(limit)
     return [JobRow(**row) for row in rows]
 

@@ -160,6 +160,14 @@ async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict
     return personal, endpoint.id
 
 
+async def _failed_job(tenant_id: UUID) -> UUID:
+    """The tenant's webhook delivery that failed (nothing listens on port 9)."""
+    from portal.jobs.tables import Job
+
+    row = await Job.select(Job.id).where((Job.tenant == tenant_id) & (Job.kind == "webhooks.deliver")).first()
+    return UUID(str(row["id"]))
+
+
 async def _seed_robot(tenant: Any, supplier_id: UUID) -> UUID:
     """The supplier admin's group robot."""
     from dataclasses import replace
@@ -339,6 +347,7 @@ async def seed(world: World) -> Seeded:
         "invitation_id": invitation["id"],
         "item_id": item.id,
         "webhook_id": webhook_id,
+        "job_id": await _failed_job(world.tenant_id),
     }
     ids[0]["notification_id"] = personal["supplier_admin"]["notification_id"]
     ids[1]["notification_id"] = personal["other_supplier_admin"]["notification_id"]
