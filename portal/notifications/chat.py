@@ -88,8 +88,9 @@ def hint(url: str) -> str:
 
 
 def heard_by(kind: Kind, supplier_robot: bool) -> bool:
-    """A supplier's robot posts only what its people would hear of."""
-    return not supplier_robot or bool(kind.roles & SUPPLIER_USERS)
+    """A group hears what is said to many; a supplier's group only what its
+    people would hear of."""
+    return kind.broadcast and (not supplier_robot or bool(kind.roles & SUPPLIER_USERS))
 
 
 def choosable(supplier_robot: bool) -> list[Kind]:
@@ -187,7 +188,9 @@ async def queue_chat_messages(tenant_id: UUID, payload: dict[str, Any]) -> int:
         chosen = json.loads(robot["events"])
         if "*" not in chosen and kind.name not in chosen:
             continue
-        if robot["supplier"] is not None and (str(robot["supplier"]) != str(supplier) or not heard_by(kind, True)):
+        if not heard_by(kind, robot["supplier"] is not None):
+            continue
+        if robot["supplier"] is not None and str(robot["supplier"]) != str(supplier):
             continue
         await enqueue(
             "chat.send",

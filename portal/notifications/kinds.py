@@ -32,6 +32,9 @@ class Kind:
     email: str = "instant"
     # Parameters that are catalog ids themselves (a document category).
     translated: tuple[str, ...] = ()
+    # Heard by webhooks and work chat groups too; False for what is said to
+    # one person (a mention), which is theirs alone.
+    broadcast: bool = True
 
     @property
     def push(self) -> bool:
@@ -152,6 +155,22 @@ KINDS: dict[str, Kind] = {
             SUPPLIER_USERS,
         ),
         Kind("handover.cancelled", N_("Handover %(number)s was cancelled"), N_("Nothing was moved."), SUPPLIER_USERS),
+        Kind(
+            "conversation.mention",
+            N_("%(author)s mentioned you on %(record)s"),
+            N_("%(body)s"),
+            frozenset(Role),
+            translated=("record",),
+            broadcast=False,
+        ),
+        Kind(
+            "conversation.reply",
+            N_("%(author)s replied on %(record)s"),
+            N_("%(body)s"),
+            frozenset(Role),
+            translated=("record",),
+            broadcast=False,
+        ),
         Kind(
             "webhook.disabled",
             N_("A webhook was disabled: %(url)s"),

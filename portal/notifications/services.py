@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import msgspec
 import structlog
@@ -34,6 +34,8 @@ from tenants.tables import Membership, Tenant
 log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 30
+# Namespace of the ids of events emitted with a key.
+EVENT_KEYS = UUID("6f1d3c0e-5a7b-4c1e-9d2f-0b8a7e6c5d41")
 
 
 class InvalidPreference(DomainError):
@@ -52,18 +54,20 @@ async def emit(
     params: dict[str, Any] | None = None,
     record: tuple[str, UUID] | None = None,
     users: Iterable[UUID] | None = None,
+    key: str | None = None,
 ) -> UUID:
     """Record that ``kind`` happened in the acting tenant (the one call a
     domain service makes). ``supplier`` is the supplier the event concerns
     (its users hear supplier-side kinds); ``params`` fill the kind's title
     and body; ``link`` is the portal path the notification opens;
     ``record`` (type, id) goes to webhooks; ``users`` names the recipients
-    instead of the kind's roles (a mention, an escalation). Returns the
-    event's id."""
+    instead of the kind's roles (a mention, an escalation). ``key`` makes
+    the event idempotent (a job that emits and runs twice): the same key in
+    the tenant is one event. Returns the event's id."""
     if kind not in KINDS:
         raise KeyError(f"unknown notification kind {kind!r}: add it to portal/notifications/kinds.py")
     context = current()
-    event_id = uuid4()
+    event_id = uuid5(EVENT_KEYS, f"{context.tenant_id}:{key}") if key else uuid4()
     payload = {
         "event_id": event_id,
         "kind": kind,
@@ -76,7 +80,7 @@ async def emit(
         "actor": context.user_id,
         "at": datetime.now(UTC).isoformat(),
     }
-    await enqueue("notifications.dispatch", payload, tenant=context.tenant_id)
+    await enqueue("notifications.dispatch", payload, tenant=context.tenant_id, unique_key=f"event:{event_id}" if key else None)
     return event_id
 
 
