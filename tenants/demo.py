@@ -11,6 +11,7 @@ from portal.conversations.demo import load_conversations_demo
 from portal.deliveries.demo import load_deliveries_demo
 from portal.documents.previews import render_pending_previews
 from portal.documents.storage import open_storage
+from portal.handover.demo import NOVA, NOVA_PEOPLE, load_handover_demo
 from portal.materials.demo import load_materials_demo
 from portal.notifications.demo import load_notifications_demo
 from portal.orders.demo import load_orders
@@ -83,6 +84,10 @@ PEOPLE: list[tuple[str, str, str, Role, str | None]] = [
 DEMO_ACCOUNTS: list[dict[str, Any]] = [
     {"email": email, "password": DEMO_PASSWORD, "tenant": tenant, "role": role.value, "supplier": supplier}
     for email, _name, tenant, role, supplier in PEOPLE
+] + [
+    # The supplier taking over work in the handover demo (portal/handover/demo.py).
+    {"email": email, "password": DEMO_PASSWORD, "tenant": "acme", "role": role.value, "supplier": NOVA.code}
+    for email, _name, role in NOVA_PEOPLE
 ]
 
 
@@ -127,6 +132,7 @@ async def load_demo() -> bool:
     created = await load_quality_demo([data.slug for data in TENANTS]) or created
     created = await load_statements_demo([data.slug for data in TENANTS]) or created
     created = await load_conversations_demo([data.slug for data in TENANTS]) or created
+    created = await load_handover_demo([data.slug for data in TENANTS]) or created
     # The demo's pages show thumbnails at once: render them here rather
     # than wait for a job runner (their queued jobs then find nothing to do).
     await render_pending_previews(open_storage(get_settings()))
