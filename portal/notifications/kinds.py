@@ -154,6 +154,41 @@ KINDS: dict[str, Kind] = {
             N_("The handed-over work has moved; open the handover to see what changed for you."),
             SUPPLIER_USERS,
         ),
+        # The statement loop: the supplier's admins hear what finance did,
+        # finance what the supplier did.
+        Kind(
+            "statement.sent",
+            N_("Statement %(period)s from %(buyer)s: please confirm"),
+            N_("%(currency)s %(total)s. Confirm each line or dispute it."),
+            frozenset({Role.SUPPLIER_ADMIN}),
+            urgent=True,
+        ),
+        Kind(
+            "statement.answered",
+            N_("Statement %(period)s: finance answered your dispute of line %(line_no)s"),
+            N_("%(comment)s"),
+            frozenset({Role.SUPPLIER_ADMIN}),
+            urgent=True,
+        ),
+        Kind(
+            "statement.finalized",
+            N_("Statement %(period)s is finalized"),
+            N_("%(currency)s %(total)s, agreed by both sides and locked."),
+            frozenset({Role.SUPPLIER_ADMIN}),
+        ),
+        Kind(
+            "statement.disputed",
+            N_("%(supplier)s disputes line %(line_no)s of statement %(period)s"),
+            N_("%(comment)s"),
+            frozenset({Role.FINANCE}),
+            urgent=True,
+        ),
+        Kind(
+            "statement.confirmed",
+            N_("%(supplier)s confirmed statement %(period)s"),
+            N_("Every line is agreed: finalize it."),
+            frozenset({Role.FINANCE}),
+        ),
         Kind("handover.cancelled", N_("Handover %(number)s was cancelled"), N_("Nothing was moved."), SUPPLIER_USERS),
         Kind(
             "conversation.mention",

@@ -24,6 +24,7 @@ from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import BomLine, Item
 from portal.materials.tables import DispatchLine, MaterialMovement
+from portal.notifications.services import emit
 from portal.orders.tables import OrderRevision
 from portal.quantities import CURRENCY_DECIMALS, MAX_QUANTITY, decimals_of
 from portal.reconciliation import compute, periods, states
@@ -974,7 +975,7 @@ async def send_statement(statement_id: UUID | str) -> StatementOut:
     await _step(statement, states.Event.SEND.value)
     await share_attached({"statement": [statement.id]}, statement.supplier)
     await record("statement.send", entity_type="statement", entity_id=statement.id, after={"status": states.Status.SENT.value})
-    await notify(await scoped(Statement).get(statement.id), "send")
+    await notify(statement, "send")
     return await get_statement(statement.id)
 
 
@@ -1183,71 +1184,35 @@ async def finalize_statement(statement_id: UUID | str) -> StatementOut:
 
 # ---------------------------------------------------------------- notifications
 
-# Who is told of each step: the supplier's admins of what finance did,
-# finance of what the supplier did.
-NOTICES: dict[str, tuple[str, str, str]] = {
-    "send": (
-        "supplier",
-        N_("Statement %(period)s from %(buyer)s: please confirm"),
-        N_("%(buyer)s sent you the statement for %(period)s (%(currency)s %(total)s).\n\nConfirm each line or dispute it:\n%(link)s\n"),
-    ),
-    "answer": (
-        "supplier",
-        N_("Statement %(period)s: finance answered your dispute"),
-        N_("Finance answered your dispute of line %(line_no)s: %(comment)s\n\nPlease look at the line again:\n%(link)s\n"),
-    ),
-    "finalize": (
-        "supplier",
-        N_("Statement %(period)s is finalized"),
-        N_("The statement for %(period)s (%(currency)s %(total)s) is finalized and locked.\n\n%(link)s\n"),
-    ),
-    "dispute_line": (
-        "finance",
-        N_("%(supplier)s disputes line %(line_no)s of statement %(period)s"),
-        N_("%(supplier)s disputes line %(line_no)s: %(comment)s\n\nAnswer it:\n%(link)s\n"),
-    ),
-    "confirm": (
-        "finance",
-        N_("%(supplier)s confirmed statement %(period)s"),
-        N_("%(supplier)s confirmed every line of the statement for %(period)s. Finalize it:\n%(link)s\n"),
-    ),
+# The loop's step -> the notification kind the other side hears.
+NOTICES = {
+    "send": "statement.sent",
+    "answer": "statement.answered",
+    "finalize": "statement.finalized",
+    "dispute_line": "statement.disputed",
+    "confirm": "statement.confirmed",
 }
 
 
 async def notify(statement: Statement, step: str, **extra: Any) -> None:
-    """Email the other side of the loop at once, in the tenant's language:
-    the supplier's admins, or the tenant's finance people."""
-    from portal.i18n import gettext, use_locale
-    from portal.notifications.mail import Email, send_email
-    from portal.settings import get_settings
-    from tenants.context import system_scope
-    from tenants.tables import Membership, Tenant
-
-    side, subject, body = NOTICES[step]
+    """Record the step as an event (portal/notifications/kinds.py says who
+    hears it, in app and by email in each reader's language)."""
     context = current()
-    async with system_scope("statement-notice"):
-        query = Membership.select(Membership.user.email).where(Membership.tenant == context.tenant_id, Membership.active.eq(True))
-        if side == "supplier":
-            query = query.where(Membership.supplier == statement.supplier, Membership.role == "supplier_admin")
-        else:
-            query = query.where(Membership.role == "finance")
-        rows = await query
-        tenant = await Tenant.select(Tenant.locale, Tenant.name).where(Tenant.id == context.tenant_id).first()
-        supplier = await Supplier.select(Supplier.name).where(Supplier.id == statement.supplier).first()
-        period = await Period.select(Period.label).where(Period.id == statement.period).first()
+    # Read again: the step may have changed the total (a correcting line).
+    statement = await scoped(Statement).get(statement.id)
+    supplier = await scoped(Supplier).select(Supplier.name).where(Supplier.id == statement.supplier).first()
+    period = await scoped(Period).select(Period.label).where(Period.id == statement.period).first()
     params = {
-        "buyer": tenant["name"] if tenant else "",
+        "buyer": context.tenant_name,
         "supplier": supplier["name"] if supplier else "",
         "period": period["label"] if period else "",
         "currency": statement.currency,
-        "total": str(_money(statement.total, statement.currency)),
-        "link": f"{get_settings().base_url}/statements/{statement.id}",
+        "total": _money(statement.total, statement.currency),
         **extra,
     }
-    with use_locale(tenant["locale"] if tenant else "zh_CN"):
-        subject_text, body_text = gettext(subject, **params), gettext(body, **params)
-    for row in rows:
-        await send_email(Email(to=row["user.email"], subject=subject_text, text=body_text))
+    await emit(
+        NOTICES[step], link=f"/statements/{statement.id}", supplier=statement.supplier, record=("statement", statement.id), params=params
+    )
 
 
 async def statement_attachment_supplier(statement_id: UUID) -> UUID | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.jobs.runner import run_due_jobs
 from tests.integration.orders.conftest import OrderWorld
 from tests.integration.reconciliation.conftest import OCTOBER, by_currency, october, shop
 from tests.support.factories import outbox_to
@@ -33,6 +34,9 @@ def test_dispute_answer_with_a_correction_confirm_and_finalize(client: Any, run:
     statements = sent_october(client, run, shop)
     cny = statements["CNY"]
     supplier_admin = shop.world.accounts["supplier_admin"].email
+    # Told through the notifications' jobs, never by the step itself.
+    assert outbox_to(var_dir, supplier_admin) == []
+    run(run_due_jobs)
     assert any("2026-10" in message["Subject"] for message in outbox_to(var_dir, supplier_admin))
 
     assert step(client, shop, "supplier_admin", cny, "confirm", 0).json()["lines"][0]["state"] == "confirmed"
@@ -46,6 +50,7 @@ def test_dispute_answer_with_a_correction_confirm_and_finalize(client: Any, run:
     disputed = step(client, shop, "supplier_admin", cny, "dispute", 1, comment="We delivered 15 at the old price")
     assert disputed.status_code == 200, disputed.text
     assert (disputed.json()["status"], disputed.json()["lines"][1]["state"]) == ("disputed", "disputed")
+    run(run_due_jobs)
     finance_mail = outbox_to(var_dir, shop.world.accounts["finance"].email)
     assert any("line 2" in message["Subject"] or "第 2 行" in message["Subject"] for message in finance_mail)
     early = step(client, shop, "supplier_admin", disputed.json(), "confirm")
@@ -91,6 +96,52 @@ def test_dispute_answer_with_a_correction_confirm_and_finalize(client: Any, run:
     ]
     assert final["steps"][2]["comment"] == "We delivered 15 at the old price"
     assert final["steps"][3]["amount"] == "-5.00"
+
+    # Each side heard the other's steps, in the app and by email; nobody
+    # else did (the operator, another supplier's admin).
+    run(run_due_jobs)
+    heard = {
+        who: [
+            item["kind"]
+            for item in client.get("/api/v1/notifications", headers=shop.as_(who)).json()["items"]
+            if item["kind"].startswith("statement.")
+        ]
+        for who in ("supplier_admin", "finance", "supplier_operator", "other_supplier_admin")
+    }
+    assert sorted(heard["supplier_admin"]) == ["statement.answered", "statement.finalized", "statement.sent"]
+    assert sorted(heard["finance"]) == ["statement.confirmed", "statement.disputed"]
+    assert heard["supplier_operator"] + heard["other_supplier_admin"] == []
+    answered = next(
+        item
+        for item in client.get("/api/v1/notifications", headers=shop.as_("supplier_admin")).json()["items"]
+        if item["kind"] == "statement.answered"
+    )
+    assert answered["link"] == f"/statements/{cny['id']}"
+    assert "take 5.00 off" in answered["body"]
+    assert any("613.43" in message.get_body().get_content() for message in outbox_to(var_dir, supplier_admin)[-1:])
+    # Every step is in the audit trail.
+    assert run(_audited, cny["id"]) == [
+        "statement.send",
+        "statement.confirm_line",
+        "statement.dispute_line",
+        "statement.answer",
+        "statement.confirm_line",
+        "statement.confirm_line",
+        "statement.confirm_line",
+        "statement.confirm",
+        "statement.finalize",
+        # The final PDF, archived by its job.
+        "statement.pdf",
+    ]
+
+
+async def _audited(statement_id: str) -> list[str]:
+    from portal.audit.tables import AuditEvent
+    from tenants.context import system_scope
+
+    async with system_scope("test"):
+        rows = await AuditEvent.select(AuditEvent.action).where(AuditEvent.entity_id == statement_id).order_by(AuditEvent.seq)
+    return [row["action"] for row in rows]
 
 
 def test_a_finalized_statement_refuses_every_change(client: Any, run: Any, shop: OrderWorld) -> None:
