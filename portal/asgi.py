@@ -70,7 +70,7 @@ def create_app() -> Litestar:
         middleware=[
             # A caller over its rate limit is refused before its body is
             # read; the count lives in the database (every process shares it).
-            DefineMiddleware(RateLimitMiddleware, limits=settings.rate_limits, engine=engine),
+            DefineMiddleware(RateLimitMiddleware, limits=settings.rate_limits),
             # Upload bodies are received onto disk before the transaction
             # opens: a slow upload must not hold the write lock or a pooled
             # connection (portal/documents/intake.py).

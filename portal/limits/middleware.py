@@ -3,17 +3,13 @@ the request's body is read or its transaction opened."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
-from piccolo.engine.sqlite import SQLiteEngine
 
-from portal.db import sqlite_writer_turn
 from portal.limits.rates import Rate
 from portal.limits.services import caller_key, hit
 from portal.metrics import RATE_LIMITED
@@ -39,20 +35,18 @@ def limit_for(scope: Scope) -> tuple[str, str] | None:
 
 
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, limits: Mapping[str, Rate], engine: Any) -> None:
+    def __init__(self, app: ASGIApp, limits: Mapping[str, Rate]) -> None:
         self.app = app
         self.limits = limits
-        self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         counted = limit_for(scope) if scope["type"] == ScopeType.HTTP and self.limits else None
         if counted is not None and counted[0] in self.limits:
             name, caller = counted
-            # SQLite: the counter's write queues with this process's request
-            # transactions instead of racing them for the lock.
-            turn = sqlite_writer_turn() if isinstance(self.engine, SQLiteEngine) else contextlib.nullcontext()
-            async with turn:
-                retry_after = await hit(name, caller, self.limits[name])
+            # SQLite: the counters have a database file of their own
+            # (portal.limits.services), so a count never waits for the
+            # writing requests' transactions.
+            retry_after = await hit(name, caller, self.limits[name])
             if retry_after is not None:
                 RATE_LIMITED.labels(name).inc()
                 raise TooManyRequests(headers={"Retry-After": str(retry_after)})

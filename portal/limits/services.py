@@ -35,11 +35,20 @@ _HIT_POSTGRES = (
     "ON CONFLICT (key) DO UPDATE SET hits = rate_limit_hit.hits + 1 RETURNING hits"
 )
 _EXPIRE = "DELETE FROM rate_limit_hit WHERE expires_at < {}"
-# SQLite: one connection per process for the counters, in WAL mode with
-# synchronous=NORMAL, so a count commits without an fsync (and without
-# opening a connection per request, as a query outside a transaction would).
+# SQLite: the counters live in a file of their own beside the database
+# (``portal.db-limits``), which every process of the installation shares.
+# In the database itself each count would wait for the one write lock
+# behind every writing request's transaction (a photo upload holds it for
+# its whole request), so a plain API read would queue behind the writers.
+# One connection per process, in WAL mode with synchronous=NORMAL, so a
+# count commits without an fsync and without a connection per request.
 _sqlite_connections: dict[str, sqlite3.Connection] = {}
 _sqlite_lock = threading.Lock()
+_COUNTERS = "CREATE TABLE IF NOT EXISTS rate_limit_hit (key TEXT PRIMARY KEY, hits INTEGER NOT NULL, expires_at INTEGER NOT NULL)"
+
+
+def counters_path(database_path: str) -> str:
+    return database_path + "-limits"
 
 
 def _hit_sqlite(path: str, key: str, ends: int, now: int) -> int:
@@ -48,8 +57,13 @@ def _hit_sqlite(path: str, key: str, ends: int, now: int) -> int:
     with _sqlite_lock:
         connection = _sqlite_connections.get(path)
         if connection is None:
-            connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                counters_path(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(_COUNTERS)
+            connection.execute("CREATE INDEX IF NOT EXISTS rate_limit_hit_expires ON rate_limit_hit (expires_at)")
             _sqlite_connections[path] = connection
         (hits,) = connection.execute(_HIT.replace("{}", "?"), (key, ends)).fetchone()
         if hits == 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -44,6 +44,24 @@ class Order(Table, tablename="outsourced_order"):
     updated_at = Timestamptz(default=TimestamptzNow())
     issued_at = Timestamptz(null=True, default=None)
     accepted_at = Timestamptz(null=True, default=None)
+
+
+class OrderStatusCount(Table):
+    """How many of the tenant's orders each supplier has in each status.
+    Written only by the database's triggers (portal.orders.counting), in
+    the transaction of each change, so it is exact; the app only reads it."""
+
+    supplier_scope = "supplier"
+
+    @classmethod
+    def supplier_visible(cls) -> Any:
+        return cls.status != "draft"
+
+    id = Serial(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
+    status = Varchar(length=30)
+    orders = Integer(default=0)
 
 
 class OrderLine(Table):
@@ -92,4 +110,4 @@ class OrderCounter(Table):
     last = Integer(default=0)
 
 
-TABLES = (Order, OrderLine, OrderRevision, OrderCounter)
+TABLES = (Order, OrderLine, OrderRevision, OrderCounter, OrderStatusCount)
