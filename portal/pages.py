@@ -18,6 +18,7 @@ from portal.materials.states import Status as DispatchStatus
 from portal.orders.pages import DUE_SOON_DAYS, inbox_context
 from portal.orders.services import inbox as orders_inbox
 from portal.progress.services import lines_due
+from portal.quality.ncrs import open_ages
 from portal.quality.services import qc_todo
 from portal.reconciliation.services import todo as statements_todo
 from tenants.context import TenantContext, peek
@@ -65,6 +66,10 @@ async def _buyer_home(context: TenantContext) -> dict[str, Any]:
     if context.can("quality.review"):
         home["qc"] = await qc_todo()
         home["deliveries"] = await deliveries_to_receive()
+    if context.can("orders.manage") or context.can("quality.review"):
+        # The buyer's board: open NCRs by age and 12-month trends (charts
+        # load as images, after the page).
+        home["ncr_ages"] = await open_ages()
     if context.can("statements.manage"):
         home["statements"] = await statements_todo()
     if context.can("invitations.manage"):

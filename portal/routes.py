@@ -32,7 +32,17 @@ from portal.orders.transfer_api import OrderTransferApi
 from portal.orders.transfer_pages import OrderTransferPages
 from portal.progress.api import ProgressApi, ProgressStageApi
 from portal.progress.pages import ProgressPages, StagePages
-from portal.quality.api import DocumentReviewApi, ItemQcTemplateApi, OrderQcApi, QcRequirementApi, RejectReasonApi
+from portal.quality.api import (
+    DocumentReviewApi,
+    ItemQcTemplateApi,
+    LotTraceApi,
+    OrderQcApi,
+    QcRequirementApi,
+    RejectReasonApi,
+    ScorecardApi,
+)
+from portal.quality.ncr_api import NcrApi, NcrSettingsApi
+from portal.quality.ncr_pages import LotTracePages, NcrPages, NcrSettingsPages, ScorecardPages
 from portal.quality.pages import QualityPages, RejectReasonPages
 from portal.reconciliation.api import MaterialPriceApi, ReconciliationSettingsApi, StatementAdjustmentApi, StatementApi
 from portal.reconciliation.pages import StatementPages
@@ -97,6 +107,14 @@ def domain_routes() -> list[Any]:
         ItemQcTemplateApi,
         RejectReasonApi,
         RejectReasonPages,
+        NcrApi,
+        ScorecardApi,
+        NcrSettingsApi,
+        NcrPages,
+        NcrSettingsPages,
+        ScorecardPages,
+        LotTraceApi,
+        LotTracePages,
         StatementApi,
         StatementAdjustmentApi,
         ReconciliationSettingsApi,

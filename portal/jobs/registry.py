@@ -73,6 +73,7 @@ PERIODIC: dict[str, Periodic] = {
         Periodic("jobs.prune", "portal.jobs.queue:prune_job", timedelta(hours=6)),
         # Slots start at 00:00 UTC: the digest reaches China at 08:00.
         Periodic("sla.check", "portal.sla.services:check_job", timedelta(minutes=5)),
+        Periodic("quality.ncr_steps", "portal.quality.ncrs:check_steps_job", timedelta(minutes=15)),
         Periodic("notifications.digest", "portal.notifications.services:digest_job", timedelta(days=1)),
     )
 }

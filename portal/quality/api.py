@@ -11,9 +11,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
 from portal.pagination import Page, page_of
-from portal.quality import reasons, services, templates
+from portal.quality import reasons, scorecards, services, templates, trace
+from portal.quality.scorecards import Scorecard
 from portal.quality.services import RequirementIn, RequirementOut, RequirementState, ReviewIn, ReviewOut, WaiveIn
 from portal.quality.templates import TemplateIn, TemplateOut
+from portal.quality.trace import LotTrace
 from tenants.guards import requires
 
 
@@ -127,3 +129,38 @@ class RejectReasonApi(Controller):
         """Replace the list (1-30 labels). Reasons kept keep their code;
         reasons left out are retired, and lines that name them keep them."""
         return _reasons_out(await reasons.save_reasons(data.labels))
+
+
+class ScorecardApi(Controller):
+    path = "/api/v1/scorecards"
+    tags = ["quality"]
+    guards = [requires("quality.view")]
+
+    @get("/")
+    async def list_scorecards(
+        self, period: FromQuery[str | None] = None, supplier_id: FromQuery[UUID | None] = None, cursor: FromQuery[str | None] = None
+    ) -> Page[Scorecard]:
+        """One scorecard per supplier the caller may see (a supplier user:
+        its own) for ``period``, a month ``2026-11`` or a quarter
+        ``2026-Q4`` in the tenant's time zone (default: the current month).
+        ``on_time_rate``, ``first_pass_yield`` and ``qc_rejection_rate``
+        are fractions from 0 to 1, null where nothing was there to count;
+        buyers get the suppliers ranked (``rank`` 1 is best). Formulas and
+        edge cases: docs/kpi.md."""
+        cards = await scorecards.scorecards(period or scorecards.current_month(), supplier_id)
+        items, next_cursor = scorecards.page(cards, cursor)
+        return page_of(items, next_cursor)
+
+
+class LotTraceApi(Controller):
+    path = "/api/v1/lot-trace"
+    tags = ["quality"]
+    guards = [requires("quality.view")]
+
+    @get("/")
+    async def trace_lot(self, lot: FromQuery[str] = "") -> LotTrace:
+        """Everything the caller may see that carries ``lot`` (dispatch
+        lines, returns and scrap, delivery lines) and what it went into or
+        came from, linked through the orders the material was sent for; and
+        the NCRs naming it. One trace, not a list."""
+        return await trace.trace_lot(lot)

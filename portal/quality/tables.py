@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from piccolo.columns import JSON, UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from portal.deliveries.tables import Delivery
+from portal.decimals import ExactNumeric
+from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.tables import Document
-from portal.items.tables import Item
-from portal.orders.tables import Order
+from portal.items.tables import QUANTITY, Item
+from portal.orders.tables import MONEY, Order, OrderLine
 from tenants.scoping import SHARED_WITH_SUPPLIERS
 from tenants.tables import Supplier, Tenant, User
 
@@ -110,4 +114,142 @@ class QcGateOverride(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = (QcRequirement, DocumentReview, QcTemplate, RejectReason, QcGateOverride)
+class Ncr(Table):
+    """A nonconformance: goods or work that failed the buyer's requirements,
+    run step by step to closure (portal/quality/ncr_states.py). A draft is
+    QA's own; once issued the supplier sees it and answers its steps."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("order",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    number = Varchar(length=40)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False, index=True)
+    # What it was opened from: a rejected delivery line, a rejected QC
+    # document, or nothing (QA opened it directly, maybe naming a line).
+    source = Varchar(length=20, default="direct")
+    order = ForeignKey(Order, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    order_line = ForeignKey(OrderLine, on_delete=OnDelete.restrict, null=True, default=None)
+    delivery_line = ForeignKey(DeliveryLine, on_delete=OnDelete.restrict, null=True, default=None)
+    document = ForeignKey(Document, on_delete=OnDelete.restrict, null=True, default=None)
+    severity = Varchar(length=10, default="minor")
+    title = Varchar(length=200, default="")
+    description = Text(default="")
+    # The affected lots, as the delivery or the dispatch named them.
+    lots = JSON(default=[])
+    quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
+    owner = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    status = Varchar(length=20, default="draft")
+    step_state = Varchar(length=10, null=True, default=None)
+    # Optimistic concurrency: every transition moves it; a decision made on
+    # an older version is refused (two QA deciding the same step at once).
+    version = Integer(default=1)
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    issued_at = Timestamptz(null=True, default=None)
+    verified_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancel_reason = Text(default="")
+
+    @classmethod
+    def supplier_visible(cls) -> Any:
+        return cls.status != "draft"
+
+
+class NcrStep(Table):
+    """One step of an issued NCR with its due date. The NCR's status says
+    which step is current; a step's times say when it started, was answered
+    last and was accepted, and whether its reminder and escalation went out."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("ncr",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
+    ncr = ForeignKey(Ncr, on_delete=OnDelete.restrict, null=False, index=True)
+    step = Varchar(length=20)
+    position = Integer()
+    due_at = Timestamptz()
+    started_at = Timestamptz(null=True, default=None)
+    answered_at = Timestamptz(null=True, default=None)
+    accepted_at = Timestamptz(null=True, default=None)
+    reminded_at = Timestamptz(null=True, default=None)
+    escalated_at = Timestamptz(null=True, default=None)
+
+
+class NcrEntry(Table):
+    """What was said on an NCR's step, append-only: the supplier's answers
+    (with the evidence documents it named) and QA's decisions with their
+    comments. A returned answer stays; the next one is added after it."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("ncr",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
+    ncr = ForeignKey(Ncr, on_delete=OnDelete.restrict, null=False, index=True)
+    step = ForeignKey(NcrStep, on_delete=OnDelete.restrict, null=True, default=None)
+    kind = Varchar(length=10)
+    text = Text(default="")
+    documents = JSON(default=[])
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class NcrDisposition(Table):
+    """What becomes of the nonconforming goods: reworked, returned, scrapped
+    or used as is under a concession; a chargeable one is deducted from the
+    supplier's statement (``amount``)."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("ncr",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False, index=True)
+    ncr = ForeignKey(Ncr, on_delete=OnDelete.restrict, null=False, index=True)
+    kind = Varchar(length=20)
+    quantity = ExactNumeric(digits=QUANTITY)
+    chargeable = Boolean(default=False)
+    amount = ExactNumeric(digits=MONEY, default=Decimal(0))
+    note = Text(default="")
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class NcrCounter(Table):
+    """The last NCR number used per tenant and year."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False)
+    year = Integer()
+    last = Integer(default=0)
+
+
+class NcrStepDays(Table):
+    """The tenant's own days from issue to each step's due date; a step
+    without a row uses the default (portal/quality/ncr_states.py)."""
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    step = Varchar(length=20)
+    days = Integer()
+
+
+TABLES = (
+    QcRequirement,
+    DocumentReview,
+    QcTemplate,
+    RejectReason,
+    QcGateOverride,
+    Ncr,
+    NcrStep,
+    NcrEntry,
+    NcrDisposition,
+    NcrCounter,
+    NcrStepDays,
+)

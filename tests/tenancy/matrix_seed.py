@@ -120,6 +120,23 @@ async def _seed_statement(tenant: Any, supplier_id: UUID, finance_user: UUID, pe
     return {"statement_id": statement.id, "statement_line_id": statement.lines[0].id, "adjustment_id": pending.id}
 
 
+async def _seed_ncr(tenant: Any, supplier_id: UUID, order_line_id: UUID) -> dict[str, UUID]:
+    """An issued NCR on the supplier's order line whose containment the
+    supplier answered (so that QA's accept and return forms show), and its
+    containment step."""
+    from dataclasses import replace
+
+    from portal.quality import ncrs
+    from tenants.context import operator_context, tenant_scope
+
+    opened = await ncrs.open_ncr(ncrs.NcrIn(title="Matrix NCR", description="isolation matrix", order_line_id=order_line_id))
+    issued = await ncrs.issue_ncr(opened.id, ncrs.IssueIn())
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        await ncrs.answer_step(issued.id, issued.steps[0].id, ncrs.AnswerIn(text="Contained"))
+    return {"ncr_id": issued.id, "step_id": issued.steps[0].id}
+
+
 async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict[str, Any]], UUID]:
     """A notification of each person's own, a webhook endpoint with one
     delivery; every event the seed recorded runs through the jobs."""
@@ -285,6 +302,7 @@ async def seed(world: World) -> Seeded:
     from portal.items.services import ItemIn, create_item
     from portal.orders import services as orders
     from portal.orders.schemas import OrderCreate, OrderLineIn, OrderUpdate
+    from portal.quality import ncrs
     from portal.quality.services import RequirementIn, add_requirement
     from tenants.context import operator_context, system_scope, tenant_scope
     from tenants.services.invitations import InvitationCreate, invite
@@ -320,6 +338,7 @@ async def seed(world: World) -> Seeded:
             ids[-1].update(await _seed_progress(tenant, supplier_id, item.id))
             requirement = await add_requirement(order.id, RequirementIn(category="material_certificate"))
             ids[-1]["requirement_id"] = requirement.id
+            ids[-1].update(await _seed_ncr(tenant, supplier_id, order.lines[0].id))
             finance_user = world.accounts["finance"].user_id
             ids[-1].update(await _seed_statement(tenant, supplier_id, finance_user, "2025-01", send=True))
             shared_thread, internal_thread, talk = await _seed_threads(order.id, f"{world.slug}-{len(ids)}")
@@ -334,6 +353,9 @@ async def seed(world: World) -> Seeded:
         hidden["thread_id"] = internal[0][0]
         *_, draft_talk = await _seed_threads(hidden["order_id"], f"{world.slug}-draft")
         hidden.update(await _seed_statement(tenant, world.supplier_ids[0], world.accounts["finance"].user_id, "2025-02", send=False))
+        # QA's draft NCR for the first supplier: not shared with it yet.
+        draft_ncr = ncrs.NcrIn(title="Draft NCR", description="isolation matrix", supplier_id=world.supplier_ids[0])
+        hidden["ncr_id"] = (await ncrs.open_ncr(draft_ncr)).id
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()

@@ -87,6 +87,8 @@ SUPPLIER_BOUND = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "ncr_id",
+    "step_id",
     "handover_id",
     "handover_item_id",
 }
@@ -107,6 +109,7 @@ HIDDEN = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "ncr_id",
     "handover_id",
     "handover_item_id",
 }
@@ -127,6 +130,8 @@ ID_FIELDS = {
     "attached_id": "order_id",
     "entity_id": "order_id",
     "record_id": "order_id",
+    "delivery_id": "delivery_id",
+    "delivery_line_id": "delivery_line_id",
     "from_supplier_id": "supplier_id",
     "to_supplier_id": "to_supplier_id",
 }
@@ -210,6 +215,11 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/notifications/push/remove"): {"endpoint": "https://push.example.com/matrix/none"},
     ("POST", "/api/v1/chat-robots"): {"service": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=matrix"},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
+    ("POST", "/api/v1/ncrs"): {"title": "isolation matrix", "description": "isolation matrix", "supplier_id": "{supplier_id}"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/answer"): {"text": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/return"): {"comment": "isolation matrix"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/dispositions"): {"kind": "scrap", "quantity": "1"},
+    ("PUT", "/api/v1/settings/ncr-steps"): {"containment": 1, "root_cause": 7, "corrective_action": 14, "verification": 30},
     ("POST", "/api/v1/handovers"): {"from_supplier_id": "{supplier_id}", "to_supplier_id": "{to_supplier_id}", "item_ids": ["{item_id}"]},
     ("POST", "/api/v1/handovers/{handover_id:uuid}/start"): {"version": 1},
     ("POST", "/api/v1/handovers/{handover_id:uuid}/complete"): {"version": 2},
