@@ -83,7 +83,8 @@ def serve(env: dict[str, str]) -> Iterator[Server]:
             [sys.executable, "-m", "portal", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
         )
         try:
-            deadline = time.monotonic() + 30
+            # A loaded machine (other test suites beside it) can take a minute.
+            deadline = time.monotonic() + 180
             while True:
                 try:
                     if httpx.get(f"{base}/health", timeout=2).status_code == 200:
