@@ -162,15 +162,16 @@ async def create_robot(data: RobotIn) -> RobotOut:
 
 
 async def list_robots() -> list[RobotOut]:
-    rows = await _mine().order_by(ChatRobot.created_at, ascending=False)
+    rows = await _mine().where(ChatRobot.active.eq(True)).order_by(ChatRobot.created_at, ascending=False)
     return [_out(row) for row in rows]
 
 
 async def delete_robot(robot_id: UUID) -> None:
-    """Disconnect: nothing more is posted to that group."""
+    """Disconnect: nothing more is posted to that group (the robot is kept,
+    inactive; disconnecting it again changes nothing)."""
     if await _mine().where(ChatRobot.id == robot_id).first() is None:
         raise NotFound()
-    await scoped(ChatRobot).delete().where(ChatRobot.id == robot_id)
+    await scoped(ChatRobot).update({ChatRobot.active: False}).where(ChatRobot.id == robot_id)
 
 
 # ---------------------------------------------------------------- posting
@@ -182,7 +183,7 @@ async def queue_chat_messages(tenant_id: UUID, payload: dict[str, Any]) -> int:
     dispatch running twice posts once."""
     kind = kind_of(payload["kind"])
     supplier = payload.get("supplier")
-    robots = await scoped(ChatRobot).select(ChatRobot.id, ChatRobot.events, ChatRobot.supplier)
+    robots = await scoped(ChatRobot).select(ChatRobot.id, ChatRobot.events, ChatRobot.supplier).where(ChatRobot.active.eq(True))
     queued = 0
     for robot in robots:
         chosen = json.loads(robot["events"])
@@ -269,7 +270,7 @@ async def send_job(payload: dict[str, Any]) -> None:
         return
     async with tenant_scope(operator_context(tenant, "chat")):
         robot = await scoped(ChatRobot).objects().where(ChatRobot.id == UUID(str(payload["robot_id"]))).first()
-    if robot is None:
+    if robot is None or not robot.active:
         return
     error = await _post(robot, text_of(payload, tenant.locale or "zh_CN"))
     async with tenant_scope(operator_context(tenant, "chat")):

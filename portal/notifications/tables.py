@@ -130,6 +130,8 @@ class ChatRobot(Table):
     # JSON list of event kinds; ["*"] for all the robot may hear.
     events = Text(default='["*"]')
     description = Varchar(length=200, default="")
+    # Disconnected robots are kept (soft-closed), never posted to.
+    active = Boolean(default=True)
     last_sent_at = Timestamptz(null=True, default=None)
     last_error = Varchar(length=300, default="")
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)

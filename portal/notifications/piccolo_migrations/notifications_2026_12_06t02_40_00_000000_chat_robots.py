@@ -11,7 +11,7 @@ STATEMENTS = [
     " tenant UUID NOT NULL REFERENCES tenant (id) ON DELETE RESTRICT,"
     " supplier UUID NULL REFERENCES supplier (id) ON DELETE RESTRICT,"
     " service VARCHAR(10) NOT NULL, url VARCHAR(500) NOT NULL, secret VARCHAR(200) NOT NULL DEFAULT '',"
-    " events TEXT NOT NULL DEFAULT '[\"*\"]', description VARCHAR(200) NOT NULL DEFAULT '',"
+    " events TEXT NOT NULL DEFAULT '[\"*\"]', description VARCHAR(200) NOT NULL DEFAULT '', active BOOLEAN NOT NULL DEFAULT TRUE,"
     " last_sent_at TIMESTAMPTZ NULL, last_error VARCHAR(300) NOT NULL DEFAULT '',"
     ' created_by UUID NULL REFERENCES portal_user (id) ON DELETE RESTRICT, created_at TIMESTAMPTZ NOT NULL)',
     "CREATE INDEX IF NOT EXISTS chat_robot_tenant ON chat_robot (tenant, supplier)",
