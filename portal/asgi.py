@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
@@ -17,6 +17,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from portal.allow import allow_header_hook
+from portal.configuration.services import remember_categories
 from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
 from portal.documents.intake import SpoolUploadMiddleware
 from portal.documents.storage import open_storage, use_process_storage
@@ -36,6 +37,14 @@ from tenants.middleware import AuthMiddleware
 API_VERSION = "0.1.0"
 CSRF_EXEMPT = [r"^/api/", r"^/health$"]
 REQUEST_BODY_LIMIT = 2 * 1024 * 1024
+
+
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    await refuse_nul(request)
+    # Pages list and name the tenant's document categories from templates,
+    # which cannot query: load them once here (in the handler's own task).
+    if not request.url.path.startswith(("/api/", "/static/", "/health", "/metrics")):
+        await remember_categories()
 
 
 def create_app() -> Litestar:
@@ -90,7 +99,7 @@ def create_app() -> Litestar:
             # its check.
             exclude=CSRF_EXEMPT,
         ),
-        before_request=refuse_nul,
+        before_request=before_request,
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         plugins=[HTMXPlugin(), DecimalSchema()],

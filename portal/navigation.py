@@ -30,7 +30,10 @@ ICONS = {
     "handovers": "M4 7h13l-3-3m3 3-3 3M20 17H7l3-3m-3 3 3 3",
     "suppliers": "M2 20V9l6 3V9l6 3V4h8v16z",
     "users": "M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm8 0a3 3 0 1 0 0-6M1 21v-2c0-3 4-5 8-5s8 2 8 5v2zm17-7c3 .5 5 2 5 4v3h-4",
-    "stages": "M3 5h18v3H3zm0 6h12v3H3zm0 6h7v3H3z",
+    "settings": "M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM10 2h4l.5 3 2 1 2.5-1.5 3 3L20.5 10l1 2-1 2 1.5 2.5-3 3L16.5 18l-2 1-.5 3h-4l-.5-3"
+    "-2-1L5 19.5l-3-3L3.5 14l-1-2 1-2L2 7.5l3-3L7.5 6l2-1z",
+    "approvals": "M9 12l2 2 4-4M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20z",
+    "team": "M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm8 0a3 3 0 1 0 0-6M1 21v-2c0-3 4-5 8-5s8 2 8 5v2zm17-7c3 .5 5 2 5 4v3h-4",
     "audit": "M12 2l8 3v6c0 5-3.5 9-8 11-4.5-2-8-6-8-11V5zm-3 10l2 2 4-4",
     "account": "M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm0 2c-5 0-9 2.5-9 5.5V22h18v-2.5C21 16.5 17 14 12 14z",
     "more": "M5 10a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm7 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm7 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4z",
@@ -71,10 +74,14 @@ PLACES = [
     Place("ncrs", "/ncrs", N_("NCRs"), _can("ncrs.view")),
     Place("statements", "/statements", N_("Statements"), _can("statements.view")),
     Place("handovers", "/handovers", N_("Handovers"), _can("handovers.view")),
+    Place("approvals", "/approvals", N_("Approvals"), _can("approvals.view")),
     Place("items", "/items", N_("Items"), _can("items.view")),
     Place("suppliers", "/admin/suppliers", N_("Suppliers"), _can("suppliers.manage")),
     Place("users", "/admin/users", N_("People"), _can("users.manage")),
-    Place("stages", "/admin/progress-stages", N_("Production stages"), _can("progress.configure")),
+    Place("team", "/team", N_("Team"), _can("team.manage")),
+    # Production stages, response times and reject reasons are reached from
+    # the settings page.
+    Place("settings", "/admin/settings", N_("Settings"), _can("settings.manage")),
     Place("audit", "/admin/audit", N_("Audit trail"), _can("audit.view")),
 ]
 

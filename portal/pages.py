@@ -9,6 +9,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal.approvals.services import waiting_for_me
 from portal.conversations.services import unanswered
 from portal.deliveries.services import deliveries_to_receive
 from portal.errors import NotFound
@@ -60,6 +61,8 @@ async def _buyer_home(context: TenantContext) -> dict[str, Any]:
     discrepancies; QA's review queue and deliveries to inspect; finance's
     statements; the admin's invitations; everyone's unanswered messages."""
     home: dict[str, Any] = {"unanswered": await unanswered()}
+    if context.can("approvals.decide"):
+        home["approvals"] = await waiting_for_me()
     if context.can("orders.manage"):
         home["inbox"] = await orders_inbox(DUE_SOON_DAYS)
         home["discrepancies"] = (await list_dispatches(status=DispatchStatus.RECEIVED_WITH_DISCREPANCY.value, limit=10))[0]

@@ -23,6 +23,8 @@ APP_REGISTRY = AppRegistry(
         "portal.notifications.piccolo_app",
         "portal.sla.piccolo_app",
         "portal.conversations.piccolo_app",
+        "portal.configuration.piccolo_app",
         "portal.handover.piccolo_app",
+        "portal.approvals.piccolo_app",
     ]
 )

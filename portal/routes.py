@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from portal import health, metrics, pages, pwa
+from portal.approvals.api import ApprovalApi, ApprovalRuleApi
+from portal.approvals.pages import ApprovalPages
 from portal.audit.controllers import AuditApi, AuditPages
+from portal.configuration.api import DocumentCategoryApi, ItemToleranceApi, ToleranceApi
+from portal.configuration.pages import SettingsPages
 from portal.conversations.controllers import ConversationPages, ThreadApi
 from portal.deliveries.api import DeliveryApi
 from portal.deliveries.pages import DeliveryPages
@@ -18,6 +22,7 @@ from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
 from portal.items.transfer import ItemExportApi, ItemExportPages
 from portal.jobs.pages import JobPages
+from portal.labels.pages import LabelPages
 from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturnApi, MaterialScrapApi
 from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.materials.transfer_api import MaterialTransferApi
@@ -71,6 +76,14 @@ def domain_routes() -> list[Any]:
         WebhookApi,
         ResponseRuleApi,
         ResponseRulePages,
+        ToleranceApi,
+        ItemToleranceApi,
+        DocumentCategoryApi,
+        SettingsPages,
+        ApprovalRuleApi,
+        ApprovalApi,
+        ApprovalPages,
+        LabelPages,
         DocumentPages,
         DocumentApi,
         ItemApi,

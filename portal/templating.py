@@ -89,17 +89,22 @@ def _qc_stages() -> list[tuple[str, str]]:
     return [(key, i18n.gettext(label)) for key, label in STAGES.items()]
 
 
-def _category_label(key: str) -> str:
-    from portal.documents.content import CATEGORIES
+def _qr(path: str, scale: int = 4) -> Any:
+    from portal.labels.codes import qr_svg
 
-    category = CATEGORIES.get(key)
-    return i18n.gettext(category.label) if category else key
+    return qr_svg(path, scale)
+
+
+def _category_label(key: str) -> str:
+    from portal.configuration.services import label_of
+
+    return label_of(key)
 
 
 def _document_categories() -> list[tuple[str, str]]:
-    from portal.documents.content import CATEGORIES
+    from portal.configuration.services import choices
 
-    return [(key, i18n.gettext(category.label)) for key, category in CATEGORIES.items()]
+    return choices()
 
 
 def build_environment() -> Environment:
@@ -125,6 +130,7 @@ def build_environment() -> Environment:
         event_label=_event_label,
         qc_state_label=_qc_state_label,
         category_label=_category_label,
+        qr=_qr,
         qc_stages=_qc_stages,
         document_categories=_document_categories,
         current_locale=i18n.current_locale.get,

@@ -44,6 +44,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "suppliers.view": frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE}),
     "suppliers.manage": frozenset({Role.ADMIN}),
     "invitations.manage": frozenset({Role.ADMIN}),
+    # A supplier admin's own colleagues, never anyone else.
+    "team.manage": frozenset({Role.SUPPLIER_ADMIN}),
     "audit.view": frozenset({Role.ADMIN}),
     "items.view": BUYER_ROLES,
     "items.manage": frozenset({Role.ADMIN, Role.PLANNER}),
@@ -86,6 +88,14 @@ POLICY: dict[str, frozenset[Role]] = {
     "chat_robots.manage": frozenset({Role.ADMIN, Role.SUPPLIER_ADMIN}),
     "sla.view": frozenset(Role),
     "sla.configure": frozenset({Role.ADMIN}),
+    # Tolerances and document categories: everyone works with them, the
+    # buyer's admin sets them.
+    # Approvals: the rule names the buyer role that decides each request.
+    "approvals.view": BUYER_ROLES,
+    "approvals.decide": BUYER_ROLES,
+    "approvals.configure": frozenset({Role.ADMIN}),
+    "settings.view": frozenset(Role),
+    "settings.manage": frozenset({Role.ADMIN}),
     "conversations.view": frozenset(Role),
     "conversations.post": frozenset(Role),
     "handovers.view": frozenset(Role),
@@ -108,6 +118,7 @@ ACTION_LABELS = {
     "suppliers.view": N_("See all suppliers"),
     "suppliers.manage": N_("Add and change suppliers"),
     "invitations.manage": N_("Invite people"),
+    "team.manage": N_("Invite and remove colleagues of their own supplier"),
     "audit.view": N_("Read the audit trail"),
     "items.view": N_("See the item master"),
     "items.manage": N_("Add and change items and bills of material"),
@@ -149,6 +160,11 @@ ACTION_LABELS = {
     "chat_robots.manage": N_("Connect DingTalk, WeCom or Feishu group robots"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),
+    "approvals.view": N_("See actions held for approval"),
+    "approvals.decide": N_("Approve or reject held actions their role is named for"),
+    "approvals.configure": N_("Set which actions need approval, above which amount, by whom"),
+    "settings.view": N_("See the tolerances and document categories"),
+    "settings.manage": N_("Set tolerances and document categories"),
     "handovers.view": N_("See supplier-change handovers they take part in"),
     "handovers.manage": N_("Start, complete and cancel supplier-change handovers"),
     "handovers.sign": N_("Sign off the handover checklist entries of their side"),

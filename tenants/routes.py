@@ -8,7 +8,8 @@ from tenants.controllers.admin_api import InvitationApi, MembershipApi, Supplier
 from tenants.controllers.admin_pages import PeoplePages, RolePages, SupplierPages
 from tenants.controllers.auth_api import AuthApi
 from tenants.controllers.auth_pages import AuthPages
+from tenants.controllers.team import TeamApi, TeamPages
 
 
 def tenant_routes() -> list[Any]:
-    return [AuthPages, AuthApi, SupplierPages, PeoplePages, RolePages, SupplierApi, MembershipApi, InvitationApi]
+    return [AuthPages, AuthApi, SupplierPages, PeoplePages, RolePages, SupplierApi, MembershipApi, InvitationApi, TeamApi, TeamPages]

@@ -67,6 +67,9 @@ class User(Table, tablename="portal_user"):
 
 
 class Membership(Table):
+    # A supplier admin manages its own supplier's people (tenants.services.team).
+    supplier_scope = "supplier"
+
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, null=False, index=True)
     user = ForeignKey(User, null=False, index=True)
@@ -92,6 +95,8 @@ class AuthSession(Table):
 
 
 class Invitation(Table):
+    supplier_scope = "supplier"
+
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, null=False, index=True)
     email = Varchar(length=254)

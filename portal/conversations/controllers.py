@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from portal.conversations import services
 from portal.conversations.services import MessageIn, MessageOut, MessagePage, ThreadOut
 from portal.documents.config import largest_limit
-from portal.documents.controllers import storage_of
+from portal.documents.controllers import json_error, storage_of
 from portal.documents.intake import SPOOL_OPT, read_upload_form
 from portal.documents.services import new_document_target, store_upload
 from portal.errors import DomainError
@@ -87,9 +87,13 @@ class ConversationPages(Controller):
         return Template(template_name="conversations/_conversation.html", context=context, headers={"Vary": "HX-Request"})
 
     @post("/{thread_id:uuid}/messages", opt={SPOOL_OPT: True}, request_max_body_size=None, guards=[requires("conversations.post")])
-    async def post_message(self, request: Request[Any, Any, Any], thread_id: FromPath[UUID]) -> Template | Redirect:
+    async def post_message(self, request: Request[Any, Any, Any], thread_id: FromPath[UUID]) -> Template | Redirect | Response[Any]:
         """The form of a thread: text, people to mention and maybe a photo
-        or file, which goes through the documents intake onto the message."""
+        or file, which goes through the documents intake onto the message.
+        The phone's outbox (static/js/outbox.js) posts the same form asking
+        for JSON: 201 with the message's id (stored once per client_id), or
+        the error, so that it knows whether to keep the message queued."""
+        wants_json = "application/json" in request.headers.get("accept", "")
         # The scoped lookup first: a foreign thread answers 404 before the body is read.
         thread = await services.get_thread(thread_id)
         storage = storage_of(request)
@@ -112,12 +116,16 @@ class ConversationPages(Controller):
                     )
                     await store_upload(storage, target, form.file)
             except DomainError as exc:
+                if wants_json:
+                    return json_error(exc)
                 if not request.headers.get("hx-request"):
                     raise
                 context = await conversation_context(thread.record_type, thread.record_id, exc, {**fields, "side": thread.side})
                 return Template(template_name="conversations/_conversation.html", context=context)
         finally:
             form.discard()
+        if wants_json:
+            return Response({"id": str(message.id)}, status_code=201 if created else 200, media_type=MediaType.JSON)
         if request.headers.get("hx-request"):
             context = await conversation_context(thread.record_type, thread.record_id)
             return Template(template_name="conversations/_conversation.html", context=context)

@@ -57,7 +57,7 @@ NEW_DOCUMENT_FORM = Form(
     fields={
         "attached_type": {"description": "What the document is attached to: order, order_line, item, dispatch, ..."},
         "attached_id": {"format": "uuid"},
-        "category": {"enum": sorted(CATEGORIES)},
+        "category": {"description": "One of the tenant's document categories switched on (GET /api/v1/settings/document-categories)"},
         "title": {"max_length": 200},
     },
     required=("file", "attached_type", "attached_id", "category"),
@@ -247,8 +247,17 @@ def json_error(exc: DomainError) -> Response[Any]:
     return Response({"error": body}, status_code=exc.status_code, media_type=MediaType.JSON)
 
 
+def all_category_options() -> list[tuple[str, str]]:
+    """Every category's name, those switched off too (documents keep theirs)."""
+    from portal.configuration.services import choices
+
+    return choices(include_inactive=True)
+
+
 def category_options() -> list[tuple[str, str]]:
-    return [(key, gettext(category.label)) for key, category in CATEGORIES.items()]
+    from portal.configuration.services import choices
+
+    return choices()
 
 
 # Names of the records documents hang on, for the list's filter; a kind
@@ -273,17 +282,23 @@ def widget_context(
     storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None, category: str = "other"
 ) -> dict[str, Any]:
     """What ``documents/_upload.html`` needs."""
+    from portal.configuration.services import bases
+
     limits = upload_limits()
-    accept = {key: ",".join(sorted({f".{ext}" for kind in c.kinds for ext in KINDS[kind].extensions})) for key, c in CATEGORIES.items()}
+    rules = bases()
+    accept = {
+        key: ",".join(sorted({f".{ext}" for kind in CATEGORIES[base].kinds for ext in KINDS[kind].extensions}))
+        for key, base in rules.items()
+    }
     return {
         "mode": "direct" if storage.direct_uploads else "form",
         "attached_type": attached_type,
         "attached_id": str(attached_id),
         "document": document,
         "categories": category_options(),
-        "category": category if category in CATEGORIES else "other",
+        "category": category if category in rules else "other",
         "accept": accept,
-        "limits_mb": {key: value // (1024 * 1024) for key, value in limits.items()},
+        "limits_mb": {key: limits[base] // (1024 * 1024) for key, base in rules.items()},
     }
 
 
@@ -328,7 +343,7 @@ class DocumentPages(Controller):
             "widget": widget_context(
                 storage_of(request), attached_type=attached_type or "", attached_id=target_id or "", category=upload_category or "other"
             ),
-            "category_labels": dict(category_options()),
+            "category_labels": dict(all_category_options()),
             "attachment_labels": dict(attachments),
             "attachment_options": attachments,
             "active_nav": "documents",
@@ -397,7 +412,7 @@ class DocumentPages(Controller):
                 "can_upload": services.may_add_version(document.attached_type, document.supplier_id) and document.status == "active",
                 "can_withdraw": me.can("documents.withdraw") and document.status == "active",
                 "widget": widget_context(storage_of(request), document=document),
-                "category_labels": dict(category_options()),
+                "category_labels": dict(all_category_options()),
                 "error_message": message,
                 "field_errors": fields,
                 "values": values or {},

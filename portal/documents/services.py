@@ -351,9 +351,18 @@ def _require(action: str) -> TenantContext:
     return context
 
 
-def _check_category(category: str) -> None:
-    if category not in content.CATEGORIES:
-        raise InvalidDocument(fields={"category": N_("Choose a category.")})
+async def _file_rules(category: str, *, new: bool) -> str:
+    """The built-in category whose file checks apply to the tenant's
+    category: a new document needs one that is switched on; a new version
+    keeps its document's, even one switched off since."""
+    from portal.configuration.services import InvalidSetting, file_rules
+
+    try:
+        return await file_rules(category, include_inactive=not new)
+    except InvalidSetting:
+        if new:
+            raise InvalidDocument(fields={"category": N_("Choose a category.")}) from None
+        return category if category in content.CATEGORIES else "other"
 
 
 def _check_title(title: str) -> str:
@@ -374,12 +383,19 @@ class Target:
     supplier_id: UUID | None
     category: str
     title: str
+    # The built-in category whose file types and size limit apply (empty:
+    # the category itself, a built-in one).
+    rules: str = ""
+
+    @property
+    def file_rules(self) -> str:
+        return self.rules or self.category
 
 
 async def new_document_target(attached_type: str, attached_id: UUID | str | None, category: str, title: str) -> Target:
     """Resolve the record a new document is attached to (scoped: NotFound
     for a foreign one) and the supplier it will be shared with."""
-    _check_category(category)
+    rules = await _file_rules(category, new=True)
     title = _check_title(title)
     try:
         target_id = UUID(str(attached_id)) if attached_id else None
@@ -388,7 +404,7 @@ async def new_document_target(attached_type: str, attached_id: UUID | str | None
     if target_id is None:
         raise InvalidDocument(fields={"attached_id": N_("This value is missing or not valid.")})
     supplier_id = await resolve_upload_target(attached_type, target_id)
-    return Target(uuid4(), True, attached_type, target_id, supplier_id, category, title)
+    return Target(uuid4(), True, attached_type, target_id, supplier_id, category, title, rules)
 
 
 def may_add_version(attached_type: str, supplier_id: UUID | None) -> bool:
@@ -408,7 +424,10 @@ async def version_target(document_id: UUID | str) -> Target:
         raise PermissionDenied()
     if document.withdrawn:
         raise DocumentWithdrawn()
-    return Target(document.id, False, document.attached_type, document.attached_id, document.supplier, document.category, document.title)
+    rules = await _file_rules(document.category, new=False)
+    return Target(
+        document.id, False, document.attached_type, document.attached_id, document.supplier, document.category, document.title, rules
+    )
 
 
 async def store_upload(storage: Storage, target: Target, staged: StagedFile) -> DocumentOut:
@@ -418,8 +437,8 @@ async def store_upload(storage: Storage, target: Target, staged: StagedFile) -> 
     started = time.perf_counter()
     try:
         name = content.check_name(staged.filename)
-        content.check_size(staged.size, target.category, dict(upload_limits()))
-        inspection = await anyio.to_thread.run_sync(_inspect_local, staged, name, target.category)
+        content.check_size(staged.size, target.file_rules, dict(upload_limits()))
+        inspection = await anyio.to_thread.run_sync(_inspect_local, staged, name, target.file_rules)
         version_id = uuid4()
         key = object_key(context.tenant_id, target.document_id, version_id)
         await storage.put_file(key, staged.path)
@@ -569,11 +588,11 @@ async def prepare_direct_upload(storage: Storage, data: DirectUploadRequest) -> 
     else:
         target = await new_document_target(data.attached_type, data.attached_id, data.category, data.title)
     name = content.check_name(data.name)
-    content.check_size(data.size, target.category, dict(upload_limits()))
+    content.check_size(data.size, target.file_rules, dict(upload_limits()))
     promised = content.expected_kind(data.content_type, name.original)
     if promised is None:
         raise content.UnknownFileType()
-    if promised not in content.CATEGORIES[target.category].kinds:
+    if promised not in content.CATEGORIES[target.file_rules].kinds:
         raise content.TypeNotAllowed(kind=content.KINDS[promised].label)
     sha256 = data.sha256.strip().lower()
     md5_b64 = _md5_b64(data.md5)
@@ -652,7 +671,14 @@ async def confirm_direct_upload(storage: Storage, ticket: str) -> DocumentOut:
     if claims["new"]:
         target = await new_document_target(claims["att"], claims["aid"], claims["cat"], claims["ttl"])
         target = Target(
-            UUID(claims["did"]), True, target.attached_type, target.attached_id, target.supplier_id, target.category, target.title
+            UUID(claims["did"]),
+            True,
+            target.attached_type,
+            target.attached_id,
+            target.supplier_id,
+            target.category,
+            target.title,
+            target.rules,
         )
     else:
         target = await version_target(claims["did"])
@@ -664,7 +690,7 @@ async def confirm_direct_upload(storage: Storage, ticket: str) -> DocumentOut:
     name = content.check_name(claims["name"])
     try:
         _check_integrity(info, size=int(claims["size"]), md5_b64=claims["md5"], sha256=claims["sha256"])
-        inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, key, info.size, claims, name, target.category)
+        inspection = await anyio.to_thread.run_sync(_inspect_stored, storage, key, info.size, claims, name, target.file_rules)
     except content.FileRefused:
         await _delete_quietly(storage, key)
         raise

@@ -62,6 +62,8 @@ class DispatchLineOut(msgspec.Struct, frozen=True):
     difference: Decimal | None
     discrepancy_reason: str
     flagged: bool
+    # The line's tolerance: its material's own, else the tenant's.
+    tolerance: Decimal = Decimal("0.02")
 
 
 class DispatchOut(msgspec.Struct, frozen=True):

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from piccolo.query.functions.aggregate import Count
 
 from portal.audit.services import record
+from portal.configuration.services import dispatch_tolerances
 from portal.documents.attachments import register_attachment_target
 from portal.documents.services import share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -51,7 +52,7 @@ from portal.orders.tables import Order, OrderLine
 from portal.quantities import plain, quantity_problem
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
-from tenants.tables import Supplier, Tenant
+from tenants.tables import Supplier
 
 PAGE_SIZE = 50
 MAX_PAGE = 200
@@ -160,11 +161,6 @@ async def _visible_dispatch(dispatch_id: UUID | str) -> Dispatch:
     return dispatch
 
 
-async def tolerance_of(context: TenantContext) -> Decimal:
-    row = await Tenant.select(Tenant.dispatch_tolerance).where(Tenant.id == context.tenant_id).first()
-    return Decimal(row["dispatch_tolerance"]) if row and row["dispatch_tolerance"] is not None else Decimal("0.02")
-
-
 async def _next_number(tenant_id: UUID, year: int) -> str:
     # The UPDATE locks the tenant's counter row until the transaction ends,
     # so two planners creating dispatches at once get consecutive numbers.
@@ -213,7 +209,6 @@ async def get_dispatch(dispatch_id: UUID | str) -> DispatchOut:
 
 
 async def _to_out(dispatch: Dispatch) -> DispatchOut:
-    context = current()
     rows = (
         await scoped(DispatchLine)
         .select(
@@ -238,6 +233,7 @@ async def _to_out(dispatch: Dispatch) -> DispatchOut:
     if dispatch.order is not None:
         order = await scoped(Order).select(Order.number).where(Order.id == dispatch.order).first()
         order_number = order["number"] if order else None
+    tolerance, own = await dispatch_tolerances({row["item"]["id"] for row in rows})
     lines = [
         DispatchLineOut(
             id=row["id"],
@@ -252,6 +248,7 @@ async def _to_out(dispatch: Dispatch) -> DispatchOut:
             difference=None if row["received_quantity"] is None else plain(Decimal(row["received_quantity"]) - Decimal(row["quantity"])),
             discrepancy_reason=row["discrepancy_reason"],
             flagged=row["flagged"],
+            tolerance=plain(own.get(row["item"]["id"], tolerance)),
         )
         for row in rows
     ]
@@ -264,7 +261,7 @@ async def _to_out(dispatch: Dispatch) -> DispatchOut:
         order_number=order_number,
         status=dispatch.status,
         note=dispatch.note,
-        tolerance=plain(await tolerance_of(context)),
+        tolerance=plain(tolerance),
         lines=lines,
         created_at=dispatch.created_at,
         sent_at=dispatch.sent_at,
@@ -560,8 +557,8 @@ async def confirm_receipt(dispatch_id: UUID | str, data: ReceiptIn) -> DispatchO
     # A dispatch that is not waiting for a receipt is refused before the
     # lines are even read: confirming twice is a conflict, not a typo.
     next_status(before, Event.CONFIRM)
-    tolerance = await tolerance_of(context)
     lines = {line.id: line for line in await scoped(DispatchLine).objects().where(DispatchLine.dispatch == dispatch.id)}
+    tolerance, own = await dispatch_tolerances({line.item for line in lines.values()})
     problems: dict[str, str] = {}
     seen: set[UUID] = set()
     accepted: list[tuple[DispatchLine, Decimal, str, bool]] = []
@@ -582,7 +579,7 @@ async def confirm_receipt(dispatch_id: UUID | str, data: ReceiptIn) -> DispatchO
         problem = _text_problem(reason, MAX_TEXT)
         if problem:
             problems[f"lines.{index}.reason"] = problem
-        flagged = is_out_of_tolerance(Decimal(line.quantity), received, tolerance)
+        flagged = is_out_of_tolerance(Decimal(line.quantity), received, own.get(line.item, tolerance))
         if flagged and not reason:
             problems[f"lines.{index}.reason"] = N_("This differs from the dispatched quantity by more than the tolerance: say why.")
         accepted.append((line, received, reason, flagged))
@@ -605,7 +602,14 @@ async def confirm_receipt(dispatch_id: UUID | str, data: ReceiptIn) -> DispatchO
             "status": after.value,
             "tolerance": str(tolerance),
             "lines": [
-                {"line_no": line.line_no, "quantity": str(line.quantity), "received": str(received), "reason": reason, "flagged": flagged}
+                {
+                    "line_no": line.line_no,
+                    "quantity": str(line.quantity),
+                    "received": str(received),
+                    "reason": reason,
+                    "flagged": flagged,
+                    "tolerance": str(own.get(line.item, tolerance)),
+                }
                 for line, received, reason, flagged in accepted
             ],
         },

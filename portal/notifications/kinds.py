@@ -70,6 +70,13 @@ KINDS: dict[str, Kind] = {
         ),
         Kind("order.accepted", N_("%(supplier)s accepted order %(number)s"), "", frozenset({Role.PLANNER})),
         Kind(
+            "order.accepted_in_part",
+            N_("%(supplier)s accepted order %(number)s in part"),
+            N_("Declined lines: %(reasons)s"),
+            frozenset({Role.PLANNER}),
+            urgent=True,
+        ),
+        Kind(
             "order.rejected",
             N_("%(supplier)s rejected order %(number)s"),
             N_("Reason: %(reason)s"),
@@ -251,6 +258,21 @@ KINDS: dict[str, Kind] = {
             frozenset(Role),
             translated=("record",),
             broadcast=False,
+        ),
+        Kind(
+            "approval.requested",
+            N_("Waiting for your approval: %(what)s"),
+            N_("Asked by %(who)s."),
+            frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE}),
+            urgent=True,
+        ),
+        Kind(
+            "approval.decided",
+            N_("%(decision)s: %(what)s"),
+            N_("%(comment)s"),
+            frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE}),
+            urgent=True,
+            translated=("decision",),
         ),
         Kind(
             "webhook.disabled",

@@ -9,7 +9,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.orders import services
-from portal.orders.schemas import BoardOut, OrderCreate, OrderOut, OrderUpdate, RevisionOut, TransitionIn
+from portal.orders.schemas import BoardOut, LineAnswersIn, OrderCreate, OrderOut, OrderUpdate, RevisionOut, TransitionIn
 from portal.orders.states import Status
 from portal.pagination import Page, page_of
 from tenants.guards import requires
@@ -54,6 +54,14 @@ class OrderApi(Controller):
         """``event``: issue, accept, reject, reissue, start, close or cancel
         (reject and cancel need a ``reason``)."""
         return await services.fire(order_id, data.event, data.reason, data.version)
+
+    @post("/{order_id:uuid}/answers", status_code=200, guards=[requires("orders.respond")], errors=[409])
+    async def answer_lines(self, order_id: FromPath[UUID], data: JSONBody[LineAnswersIn]) -> OrderOut:
+        """The supplier's answer to an issued order, line by line: one entry
+        per line (``accept``; a declined line needs a ``reason``). All
+        accepted accepts the order, all declined rejects it, some of each
+        accepts it without the declined lines (event ``accept_in_part``)."""
+        return await services.answer_lines(order_id, data)
 
     @get("/{order_id:uuid}/revisions")
     async def list_revisions(self, order_id: FromPath[UUID]) -> Page[RevisionOut]:

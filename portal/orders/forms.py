@@ -10,11 +10,27 @@ from typing import Any
 from uuid import UUID
 
 from portal.i18n import N_
-from portal.orders.schemas import OrderLineIn
+from portal.orders.schemas import LineAnswerIn, LineAnswersIn, OrderLineIn
 from portal.orders.services import InvalidOrder
 
 LINE_FIELD = re.compile(r"^lines-(\d+)-(\w+)$")
 LINE_KEYS = ("id", "item_id", "operation", "quantity", "unit_price", "due_date")
+
+
+ANSWER_FIELD = re.compile(r"^answer-([0-9a-f-]{36})$")
+
+
+def posted_answers(values: dict[str, str]) -> LineAnswersIn:
+    """The answer form: ``answer-<line id>`` is accept or decline,
+    ``reason-<line id>`` the reason of a declined line."""
+    answers = []
+    for name, value in values.items():
+        match = ANSWER_FIELD.match(name)
+        line_id = _uuid(match.group(1)) if match else None
+        if line_id is not None:
+            answers.append(LineAnswerIn(line_id=line_id, accept=value != "decline", reason=values.get(f"reason-{line_id}", "")))
+    version = values.get("version", "")
+    return LineAnswersIn(lines=answers, version=int(version) if version.isdigit() else None)
 
 
 def posted_lines(values: dict[str, str]) -> list[dict[str, str]]:

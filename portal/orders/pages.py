@@ -12,15 +12,16 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal.configuration.services import choices as category_choices
 from portal.deliveries.services import deliveries_to_receive, list_deliveries
-from portal.documents.content import CATEGORIES
 from portal.errors import DomainError
 from portal.forms import form_page, form_values
 from portal.i18n import gettext
 from portal.items.services import list_items
 from portal.materials.services import dispatches_to_confirm
 from portal.orders import services
-from portal.orders.forms import line_errors, lines_from_form, posted_lines
+from portal.orders.board_rows import SORT_KEYS, board_rows, sort_page
+from portal.orders.forms import line_errors, lines_from_form, posted_answers, posted_lines
 from portal.orders.schemas import OrderCreate, OrderUpdate
 from portal.orders.states import BUYER_EVENTS, RECEIVING_STATES, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
 from portal.progress.services import order_timeline
@@ -71,10 +72,17 @@ class OrderPages(Controller):
         overdue: FromQuery[bool] = False,
         q: FromQuery[str] = "",
         cursor: FromQuery[str | None] = None,
+        sort: FromQuery[str] = "",
+        dir: FromQuery[str] = "asc",
     ) -> Template:
         board = await services.board(status or None, supplier_id, None, overdue, q, cursor)
+        # The desktop table's columns for this page, sorted as the URL says.
+        rows = await board_rows([order.id for order in board.items])
         context = {
             "board": board,
+            "orders": sort_page(board.items, rows, sort, dir == "desc"),
+            "rows": rows,
+            "sort": {"key": sort if sort in SORT_KEYS else "", "dir": "desc" if dir == "desc" else "asc"},
             "filters": {"status": status or "", "supplier_id": str(supplier_id or ""), "overdue": overdue, "q": q},
             "status_options": status_options(),
             "suppliers": [] if acting().is_supplier else await list_suppliers(),
@@ -136,7 +144,7 @@ class OrderPages(Controller):
         return form_page(
             "orders/detail.html",
             item_documents=[(line, drawings[item_id]) for item_id, line in items.items() if item_id in drawings],
-            category_labels={key: gettext(category.label) for key, category in CATEGORIES.items()},
+            category_labels=dict(category_choices(include_inactive=True)),
             deliveries=(await list_deliveries(order_id=order_id)).items,
             can_ship=context.can("deliveries.ship") and order.status in RECEIVING_STATES,
             can_report=context.can("progress.report") and order.status in RECEIVING_STATES,
@@ -150,6 +158,7 @@ class OrderPages(Controller):
             needs_reason={Event.REJECT.value, Event.CANCEL.value},
             can_edit=acting().can("orders.manage") and order.status not in ("closed", "cancelled", "delivered"),
             can_acknowledge=acting().can("orders.respond"),
+            can_answer_lines=acting().can("orders.respond") and order.status == Status.ISSUED.value and len(order.lines) > 1,
             active_nav="orders",
         )
 
@@ -159,6 +168,15 @@ class OrderPages(Controller):
         version = int(values["version"]) if values.get("version", "").isdigit() else None
         try:
             await services.fire(order_id, values.get("event", ""), values.get("reason", ""), version)
+        except DomainError as exc:
+            return await self._detail(order_id, exc, values)
+        return Redirect(path=f"/orders/{order_id}", status_code=303)
+
+    @post("/{order_id:uuid}/answers", guards=[requires("orders.respond")])
+    async def answer_lines(self, order_id: FromPath[UUID], request: Request[Any, Any, Any]) -> Redirect | Template:
+        values = await form_values(request)
+        try:
+            await services.answer_lines(order_id, posted_answers(values))
         except DomainError as exc:
             return await self._detail(order_id, exc, values)
         return Redirect(path=f"/orders/{order_id}", status_code=303)

@@ -48,6 +48,20 @@ class TransitionIn(msgspec.Struct, frozen=True):
     version: int | None = None
 
 
+class LineAnswerIn(msgspec.Struct, frozen=True):
+    line_id: UUID
+    accept: bool
+    # Required when the line is declined.
+    reason: str = ""
+
+
+class LineAnswersIn(msgspec.Struct, frozen=True):
+    """One answer per line of the order (removed lines excepted)."""
+
+    lines: list[LineAnswerIn]
+    version: int | None = None
+
+
 class OrderLineOut(msgspec.Struct, frozen=True):
     id: UUID
     line_no: int
@@ -62,6 +76,9 @@ class OrderLineOut(msgspec.Struct, frozen=True):
     delivered_quantity: Decimal
     open_quantity: Decimal
     removed: bool
+    # The supplier's answer: "" (none yet), accepted or declined (with the reason).
+    answer: str = ""
+    answer_reason: str = ""
 
 
 class RevisionOut(msgspec.Struct, frozen=True):
@@ -92,6 +109,9 @@ class OrderOut(msgspec.Struct, frozen=True):
     lines: list[OrderLineOut]
     created_at: datetime
     issued_at: datetime | None
+    # Kinds of held actions waiting for approval on this order (buyers
+    # only): order.issue, order.price_increase.
+    awaiting_approval: list[str] = msgspec.field(default_factory=list)
 
 
 class OrderSummary(msgspec.Struct, frozen=True):

@@ -11,10 +11,12 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import msgspec
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.query.functions.aggregate import Sum
 
+from portal.approvals import services as approvals
 from portal.audit.services import record
 from portal.db import get_engine
 from portal.documents.attachments import register_attachment_target, share_with_suppliers
@@ -26,6 +28,8 @@ from portal.notifications.services import emit
 from portal.orders.schemas import (
     BoardOut,
     InboxOut,
+    LineAnswerIn,
+    LineAnswersIn,
     OrderCreate,
     OrderLineIn,
     OrderLineOut,
@@ -42,7 +46,11 @@ from portal.orders.states import (
     SHARED_STATES,
     SUPPLIER_EVENTS,
     Event,
+    LineAnswer,
+    LineEvent,
     Status,
+    answer_event,
+    next_answer,
     next_status,
 )
 from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision, OrderStatusCount
@@ -52,6 +60,7 @@ from tenants.scoping import scoped
 from tenants.tables import Supplier
 
 PAGE_SIZE = 50
+REASON_MAX = 500
 MAX_LINES = 500
 EDITABLE_STATES = OPEN_STATES - {Status.DRAFT}
 NO_DUE_DATE = date(9999, 12, 31)
@@ -68,6 +77,8 @@ LINE_COLUMNS = (
     OrderLine.due_date,
     OrderLine.delivered_quantity,
     OrderLine.removed,
+    OrderLine.answer,
+    OrderLine.answer_reason,
 )
 
 
@@ -214,6 +225,8 @@ async def _to_out(order: Order) -> OrderOut:
             delivered_quantity=row["delivered_quantity"],
             open_quantity=max(Decimal(0), row["quantity"] - row["delivered_quantity"]) if not row["removed"] else Decimal(0),
             removed=row["removed"],
+            answer=row["answer"],
+            answer_reason=row["answer_reason"],
         )
         for row in rows
     ]
@@ -235,6 +248,7 @@ async def _to_out(order: Order) -> OrderOut:
         lines=lines,
         created_at=order.created_at,
         issued_at=order.issued_at,
+        awaiting_approval=[] if context.is_supplier else [request.kind for request in await approvals.pending_for("order", order.id)],
     )
 
 
@@ -306,11 +320,13 @@ async def create_order(data: OrderCreate) -> OrderOut:
     return await _to_out(order)
 
 
-async def update_order(order_id: UUID | str, data: OrderUpdate) -> OrderOut:
+async def update_order(order_id: UUID | str, data: OrderUpdate, *, approved: bool = False) -> OrderOut:
     """A draft changes freely. An issued order changes only with a reason,
     and each change becomes a revision the supplier must acknowledge. A
-    line never drops below what was already delivered."""
-    context = _require("orders.manage")
+    line never drops below what was already delivered. A revision raising a
+    price waits for approval when the tenant says so (``approved``: the
+    approval applies it now, unless the order changed meanwhile)."""
+    context = current() if approved else _require("orders.manage")
     order = await visible_order(order_id)
     status = Status(order.status)
     if status not in OPEN_STATES:
@@ -339,6 +355,12 @@ async def update_order(order_id: UUID | str, data: OrderUpdate) -> OrderOut:
             problems["lines"] = N_("A line with deliveries cannot be removed.")
     if problems:
         raise InvalidOrder(fields=problems, decimals=CURRENCY_DECIMALS.get(order.currency, 2))
+    if issued and not approved and _raises_price(existing, data.lines):
+        rule = await approvals.rule_for("order.price_increase")
+        if rule is not None:
+            payload = {"order_id": str(order.id), "update": msgspec.json.encode(data).decode()}
+            await approvals.hold("order.price_increase", "order", order.id, f"{order.number}: {data.reason.strip()}", payload, rule)
+            return await _to_out(order)
     diff = await _apply_lines(order, existing, data.lines)
     changes: dict[str, Any] = {}
     if data.notes_shared is not None and data.notes_shared.strip() != order.notes_shared:
@@ -424,6 +446,9 @@ async def _apply_lines(order: Order, existing: dict[UUID, OrderLine], wanted: li
         old_state = _line_state(row)
         fields = {key: [old_state[key], value] for key, value in new_state.items() if _differs(old_state[key], value)}
         if fields or row.removed:
+            if row.removed:
+                # Revived (a declined line, say): the supplier answers it anew.
+                row.answer, row.answer_reason = next_answer(LineAnswer(row.answer), LineEvent.RESET).value, ""
             row.item, row.operation, row.quantity = line.item_id, line.operation.strip(), Decimal(line.quantity)
             row.unit_price, row.due_date, row.removed = Decimal(line.unit_price), line.due_date, False
             await row.save()
@@ -446,15 +471,19 @@ def _differs(old: str, new: str) -> bool:
 # ---------------------------------------------------------------- the loop
 
 
-async def fire(order_id: UUID | str, event_name: str, reason: str = "", version: int | None = None) -> OrderOut:
+async def fire(order_id: UUID | str, event_name: str, reason: str = "", version: int | None = None, *, approved: bool = False) -> OrderOut:
     """Moves the order through the state machine. Buyer events need
     orders.manage, the supplier's answer orders.respond, starting production
-    orders.start; reject and cancel need a reason."""
+    orders.start; reject and cancel need a reason. Issuing above the
+    tenant's approval amount is held until approved (``approved``: the
+    approval performs it now)."""
     context = current()
     try:
         event = Event(event_name)
     except ValueError:
         raise InvalidOrder(fields={"event": N_("Unknown action.")}) from None
+    if event is Event.ACCEPT_IN_PART:
+        raise InvalidOrder(fields={"event": N_("To accept some lines, answer each line.")})
     action = (
         "orders.manage"
         if event in BUYER_EVENTS
@@ -464,7 +493,7 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
         if event in SUPPLIER_EVENTS
         else None
     )
-    if action is None or not context.can(action):
+    if not approved and (action is None or not context.can(action)):
         raise PermissionDenied()
     order = await visible_order(order_id)
     before = Status(order.status)
@@ -476,10 +505,13 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
         changes["status_reason"] = reason.strip()
     if event in {Event.ISSUE, Event.REISSUE}:
         await _check_issuable(order, context)
+        if not approved and await _held_issue(order, event):
+            return await _to_out(order)
         changes["issued_at"] = datetime.now(UTC)
     if event is Event.ACCEPT:
         changes["accepted_at"] = datetime.now(UTC)
     await _save_guarded(order, version, **changes)
+    await _answer_all(order, event, reason.strip())
     if event in {Event.ISSUE, Event.REISSUE}:
         await _share_order_documents(order)
         # Quality builds on orders (and imports them), so it is reached here
@@ -501,6 +533,112 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     elif event is Event.REJECT:
         await tell("order.rejected", order, reason=reason.strip())
     return await _to_out(order)
+
+
+async def _answer_all(order: Order, event: Event, reason: str) -> None:
+    """A whole-order answer is every line's answer; a reissued order is
+    answered anew."""
+    line_event = {Event.ACCEPT: LineEvent.ACCEPT, Event.REJECT: LineEvent.DECLINE, Event.REISSUE: LineEvent.RESET}.get(event)
+    if line_event is None:
+        return
+    for line in await _lines_of(order):
+        if line.removed and line_event is not LineEvent.RESET:
+            continue
+        if line_event is LineEvent.RESET and line.removed and line.answer == LineAnswer.DECLINED.value:
+            # Declined in a partial answer: the buyer decides in a revision.
+            continue
+        line.answer = next_answer(LineAnswer(line.answer), line_event).value
+        line.answer_reason = reason if line_event is LineEvent.DECLINE else ""
+        await line.save([OrderLine.answer, OrderLine.answer_reason])
+
+
+async def answer_lines(order_id: UUID | str, data: LineAnswersIn) -> OrderOut:
+    """The supplier answers an issued order line by line: every line
+    accepted or declined with a reason. All accepted is the order's
+    acceptance, all declined its rejection (the reasons together); some of
+    each accepts the order without the declined lines, which leave the
+    work (removed) until the buyer revives them in a revision. Through the
+    order state machine and the lines' (``portal.orders.states``)."""
+    _require("orders.respond")
+    order = await visible_order(order_id)
+    before = Status(order.status)
+    lines = {line.id: line for line in await _lines_of(order) if not line.removed}
+    problems: dict[str, str] = {}
+    answers: dict[UUID, LineAnswerIn] = {}
+    for index, answer in enumerate(data.lines):
+        if answer.line_id not in lines or answer.line_id in answers:
+            problems[f"lines.{index}.line_id"] = N_("This line is not on the order, or is answered twice.")
+            continue
+        if len(answer.reason) > REASON_MAX:
+            problems[f"lines.{index}.reason"] = N_("At most 500 characters.")
+        elif not answer.accept and not answer.reason.strip():
+            problems[f"lines.{index}.reason"] = N_("Say why you decline this line: the buyer sees it.")
+        answers[answer.line_id] = answer
+    if not problems and set(lines) - set(answers):
+        problems["lines"] = N_("Answer every line of the order.")
+    if problems:
+        raise InvalidOrder(fields=problems)
+    declined = [line for line in lines.values() if not answers[line.id].accept]
+    event = answer_event(len(lines) - len(declined), len(declined))
+    after = next_status(before, event)
+    reasons = "; ".join(f"{line.line_no}: {answers[line.id].reason.strip()}" for line in sorted(declined, key=lambda line: line.line_no))
+    changes: dict[str, Any] = {"status": after.value, "status_reason": reasons if event is Event.REJECT else ""}
+    if after is Status.ACCEPTED:
+        changes["accepted_at"] = datetime.now(UTC)
+    await _save_guarded(order, data.version, **changes)
+    for line in lines.values():
+        answer = answers[line.id]
+        line.answer = next_answer(LineAnswer(line.answer), LineEvent.ACCEPT if answer.accept else LineEvent.DECLINE).value
+        line.answer_reason = "" if answer.accept else answer.reason.strip()
+        line.removed = not answer.accept and event is Event.ACCEPT_IN_PART
+        await line.save([OrderLine.answer, OrderLine.answer_reason, OrderLine.removed])
+    await record(
+        f"order.{event.value}",
+        entity_type="order",
+        entity_id=order.id,
+        before={"status": before.value},
+        after={
+            "status": after.value,
+            "lines": [
+                {"line_no": line.line_no, "answer": line.answer, "reason": line.answer_reason}
+                for line in sorted(lines.values(), key=lambda line: line.line_no)
+            ],
+        },
+    )
+    if event is Event.ACCEPT:
+        await tell("order.accepted", order)
+    elif event is Event.REJECT:
+        await tell("order.rejected", order, reason=reasons)
+    else:
+        await tell("order.accepted_in_part", order, reasons=reasons)
+    if event is Event.ACCEPT_IN_PART:
+        # The order's due date follows the lines still in the work.
+        order.due_date = _due_date(await _lines_of(order))
+        await scoped(Order).update({Order.due_date: order.due_date}).where(Order.id == order.id)
+    return await _to_out(order)
+
+
+async def _held_issue(order: Order, event: Event) -> bool:
+    """Issuing above the tenant's amount waits for approval: True when held."""
+    total = sum((line.quantity * line.unit_price for line in await _lines_of(order) if not line.removed), Decimal(0))
+    rule = await approvals.rule_for("order.issue", total)
+    if rule is None:
+        return False
+    payload = {"order_id": str(order.id), "event": event.value}
+    await approvals.hold("order.issue", "order", order.id, order.number, payload, rule, amount=total, currency=order.currency)
+    return True
+
+
+def _raises_price(existing: dict[UUID, OrderLine], wanted: list[OrderLineIn]) -> bool:
+    return any(line.id in existing and Decimal(line.unit_price) > existing[line.id].unit_price for line in wanted if line.id is not None)
+
+
+async def _approved_issue(payload: dict[str, Any]) -> None:
+    await fire(payload["order_id"], payload["event"], approved=True)
+
+
+async def _approved_revision(payload: dict[str, Any]) -> None:
+    await update_order(payload["order_id"], msgspec.json.decode(payload["update"], type=OrderUpdate), approved=True)
 
 
 async def _check_issuable(order: Order, context: TenantContext) -> None:
@@ -859,3 +997,7 @@ async def order_item_drawings(order_id: UUID | str) -> dict[UUID, list[DocumentO
 register_attachment_target("order", order_attachment_supplier)
 register_attachment_target("order_line", order_line_attachment_supplier)
 share_with_suppliers("item", items_on_shared_orders)
+
+
+approvals.register_action("order.issue", _approved_issue)
+approvals.register_action("order.price_increase", _approved_revision)

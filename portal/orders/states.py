@@ -38,6 +38,9 @@ class Event(StrEnum):
     DELIVER_ALL = "deliver_all"  # receipts accepted, nothing open
     CLOSE = "close"  # buyer closes a delivered order
     CANCEL = "cancel"  # buyer cancels an open order, with a reason
+    # Supplier answers line by line: some accepted, the others declined with
+    # a reason (all accepted is ACCEPT, all declined REJECT: ``answer_event``).
+    ACCEPT_IN_PART = "accept_in_part"
 
 
 STATUS_LABELS = {
@@ -62,6 +65,7 @@ EVENT_LABELS = {
     Event.DELIVER_ALL: N_("Fully delivered"),
     Event.CLOSE: N_("Close the order"),
     Event.CANCEL: N_("Cancel the order"),
+    Event.ACCEPT_IN_PART: N_("Accept some lines"),
 }
 
 OPEN_STATES = frozenset({Status.DRAFT, Status.ISSUED, Status.ACCEPTED, Status.REJECTED, Status.IN_PRODUCTION, Status.PARTIALLY_DELIVERED})
@@ -74,6 +78,7 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.DRAFT, Event.ISSUE): Status.ISSUED,
     (Status.ISSUED, Event.ACCEPT): Status.ACCEPTED,
     (Status.ISSUED, Event.REJECT): Status.REJECTED,
+    (Status.ISSUED, Event.ACCEPT_IN_PART): Status.ACCEPTED,
     (Status.REJECTED, Event.REISSUE): Status.ISSUED,
     (Status.ACCEPTED, Event.START): Status.IN_PRODUCTION,
     **{(state, Event.DELIVER_PART): Status.PARTIALLY_DELIVERED for state in RECEIVING_STATES},
@@ -87,6 +92,46 @@ NEEDS_REASON = frozenset({Event.REJECT, Event.CANCEL})
 # Who fires which event by hand; deliveries fire DELIVER_* themselves.
 BUYER_EVENTS = frozenset({Event.ISSUE, Event.REISSUE, Event.CLOSE, Event.CANCEL})
 SUPPLIER_EVENTS = frozenset({Event.ACCEPT, Event.REJECT, Event.START})
+
+
+class LineAnswer(StrEnum):
+    """A line's own answer from the supplier."""
+
+    PENDING = ""
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class LineEvent(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"  # with a reason
+    RESET = "reset"  # the order goes back to the supplier (reissue, a revived line)
+
+
+LINE_TRANSITIONS: dict[tuple[LineAnswer, LineEvent], LineAnswer] = {
+    (LineAnswer.PENDING, LineEvent.ACCEPT): LineAnswer.ACCEPTED,
+    (LineAnswer.PENDING, LineEvent.DECLINE): LineAnswer.DECLINED,
+    **{(answer, LineEvent.RESET): LineAnswer.PENDING for answer in LineAnswer},
+}
+
+
+def next_answer(answer: LineAnswer, event: LineEvent) -> LineAnswer:
+    try:
+        return LINE_TRANSITIONS[(answer, event)]
+    except KeyError:
+        raise LineAlreadyAnswered() from None
+
+
+def answer_event(accepted: int, declined: int) -> Event:
+    """The order's event for a set of line answers."""
+    if not declined:
+        return Event.ACCEPT
+    return Event.REJECT if not accepted else Event.ACCEPT_IN_PART
+
+
+class LineAlreadyAnswered(Conflict):
+    code = "line_already_answered"
+    message = N_("This line was already answered.")
 
 
 class TransitionNotAllowed(Conflict):

@@ -81,6 +81,11 @@ class OrderLine(Table):
     delivered_quantity = ExactNumeric(digits=QUANTITY, default=Decimal(0))
     # Lines dropped by a revision stay, marked: nothing is deleted.
     removed = Boolean(default=False)
+    # The supplier's answer to this line (portal.orders.states.LineAnswer);
+    # a line declined while others are accepted is also ``removed``: out of
+    # the work, until the buyer revives it in a revision.
+    answer = Varchar(length=10, default="")
+    answer_reason = Text(default="")
 
 
 class OrderRevision(Table):

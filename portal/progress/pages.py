@@ -124,7 +124,7 @@ class StagePages(Controller):
     @get("/", name="progress_stages")
     async def show_stages(self, saved: FromQuery[bool] = False) -> Template:
         labels = "\n".join(gettext(stage.label) for stage in await active_stages())
-        return form_page("progress/stages.html", values={"stages": labels}, saved=saved, active_nav="stages")
+        return form_page("progress/stages.html", values={"stages": labels}, saved=saved, active_nav="settings")
 
     @post("/")
     async def save(self, request: Request[Any, Any, Any]) -> Template | Redirect:
@@ -132,5 +132,5 @@ class StagePages(Controller):
         try:
             await save_stages(values.get("stages", "").splitlines())
         except DomainError as exc:
-            return form_page("progress/stages.html", values=values, error=exc, saved=False, active_nav="stages")
+            return form_page("progress/stages.html", values=values, error=exc, saved=False, active_nav="settings")
         return Redirect(path="/admin/progress-stages?saved=1", status_code=303)

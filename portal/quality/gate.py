@@ -19,7 +19,7 @@ from uuid import UUID
 import msgspec
 
 from portal.audit.services import record
-from portal.documents.content import CATEGORIES
+from portal.configuration.services import label_of
 from portal.errors import Conflict, DomainError
 from portal.i18n import N_, gettext
 from portal.quality.services import APPROVED, REASON_MAX, REASON_MIN, STATE_LABELS, WAIVED, RequirementOut, order_checklist
@@ -59,10 +59,7 @@ class OverrideOut(msgspec.Struct, frozen=True):
 
 def describe(requirements: list[RequirementOut]) -> str:
     """ "Material certificate: missing, ..." in the reader's language."""
-    return ", ".join(
-        f"{gettext(CATEGORIES[item.category].label) if item.category in CATEGORIES else item.category}: {gettext(STATE_LABELS[item.state])}"
-        for item in requirements
-    )
+    return ", ".join(f"{label_of(item.category)}: {gettext(STATE_LABELS[item.state])}" for item in requirements)
 
 
 async def open_requirements(order_id: UUID) -> list[RequirementOut]:

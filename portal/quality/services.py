@@ -29,7 +29,7 @@ The rules, in one place:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -37,8 +37,8 @@ from uuid import UUID
 import msgspec
 
 from portal.audit.services import record
+from portal.configuration.services import category_keys, stored_label
 from portal.deliveries.tables import Delivery
-from portal.documents.content import CATEGORIES
 from portal.documents.tables import Document
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
@@ -353,7 +353,7 @@ async def add_requirement(order_id: UUID | str, data: RequirementIn) -> Requirem
     order = await orders.visible_order(order_id)
     if Status(order.status) in CLOSED_STATES:
         raise OrderClosedForQc()
-    note = check_requirement(data)
+    note = check_requirement(data, await category_keys())
     duplicate = (
         await scoped(QcRequirement)
         .exists()
@@ -367,11 +367,11 @@ async def add_requirement(order_id: UUID | str, data: RequirementIn) -> Requirem
     return await get_requirement(requirement.id)
 
 
-def check_requirement(data: RequirementIn) -> str:
-    """Category, count and stage of a requirement (or a template); returns
-    the cleaned note."""
+def check_requirement(data: RequirementIn, categories: Collection[str]) -> str:
+    """Category (one of the tenant's ``categories`` switched on), count and
+    stage of a requirement (or a template); returns the cleaned note."""
     problems: dict[str, str] = {}
-    if data.category not in CATEGORIES:
+    if data.category not in categories:
         problems["category"] = N_("Choose a category.")
     note = data.note.strip()
     if len(note) > NOTE_MAX:
@@ -397,7 +397,7 @@ async def save_requirement(order: Order, category: str, note: str, count: int, s
         after={"requirement": str(requirement.id), "category": category, "note": note, "count": count, "stage": stage},
     )
     if Status(order.status) in WORKING_STATES:
-        await orders.tell("qc.requested", order, category=CATEGORIES[category].label)
+        await orders.tell("qc.requested", order, category=await stored_label(category))
     return requirement
 
 

@@ -20,6 +20,7 @@ from uuid import UUID
 import msgspec
 
 from portal.audit.services import record
+from portal.configuration.services import category_keys
 from portal.errors import PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import Item
@@ -81,9 +82,10 @@ async def set_item_templates(item_id: UUID | str, templates: list[TemplateIn]) -
     problems: dict[str, str] = {}
     notes: list[str] = []
     seen: set[str] = set()
+    known = await category_keys()
     for index, template in enumerate(templates):
         try:
-            notes.append(check_requirement(RequirementIn(template.category, template.note, template.count, template.stage)))
+            notes.append(check_requirement(RequirementIn(template.category, template.note, template.count, template.stage), known))
         except InvalidQc as exc:
             problems.update({f"templates.{index}.{name}": message for name, message in exc.fields.items()})
             notes.append("")

@@ -223,10 +223,10 @@ async def _render(row: StatementPdf, tenant: Tenant, context: Any) -> None:
         await _move(row.id, status=RENDERING, progress=5)
     html = statement_html(statement, tenant, supplier)
     loop = asyncio.get_running_loop()
-    document = await loop.run_in_executor(_RENDERERS, _layout, html)
+    document = await loop.run_in_executor(_RENDERERS, layout, html)
     async with tenant_scope(context):
         await _move(row.id, progress=60, pages=len(document.pages))
-    data = await loop.run_in_executor(_RENDERERS, _write, document, identifier(statement))
+    data = await loop.run_in_executor(_RENDERERS, write, document, identifier(statement))
     sha256 = hashlib.sha256(data).hexdigest()
     async with tenant_scope(context):
         await _move(row.id, progress=90)
@@ -356,7 +356,7 @@ def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) 
         )
 
 
-def _layout(html: str) -> Any:
+def layout(html: str) -> Any:
     # Imported here, in the process and thread that renders.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
@@ -366,11 +366,11 @@ def _layout(html: str) -> Any:
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).render()
 
 
-def _write(document: Any, pdf_identifier: bytes) -> bytes:
+def write(document: Any, pdf_identifier: bytes) -> bytes:
     data: bytes = document.write_pdf(pdf_identifier=pdf_identifier)
     return data
 
 
 def render_pdf(html: str, pdf_identifier: bytes) -> bytes:
     """Lay out and write in one go (benchmarks and tests)."""
-    return _write(_layout(html), pdf_identifier)
+    return write(layout(html), pdf_identifier)

@@ -66,6 +66,6 @@ def _form(values: Any, error: DomainError | None = None) -> Template:
     )
     return Template(
         template_name="admin/response_times.html",
-        context={"values": current, "error": message, "fields": fields, "active_nav": "users"},
+        context={"values": current, "error": message, "fields": fields, "active_nav": "settings"},
         status_code=400 if error else 200,
     )

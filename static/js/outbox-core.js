@@ -7,6 +7,11 @@
  * photos arrived). Sending resumes from there; the server stores each
  * report and each photo once, whatever the retries. A record leaves the
  * store only when everything arrived or the user discards it.
+ *
+ * A queued message (kind "message": a conversation's form, its text, the
+ * people mentioned and maybe one photo or file) goes in one request; the
+ * server stores it once per client id, so a retry after a lost answer
+ * stores nothing new.
  */
 (function (scope) {
   "use strict";
@@ -104,9 +109,33 @@
     return put(item).then(function () { return { outcome: outcome, item: item, error: error }; });
   }
 
+  function messageBody(item) {
+    var body = new FormData();
+    Object.keys(item.fields).forEach(function (name) { body.append(name, item.fields[name]); });
+    body.set("client_id", item.id);
+    if (item.file) body.append("file", item.file.blob, item.file.name);
+    return body;
+  }
+
+  function sendMessage(item, token) {
+    return post(item.url, messageBody(item), token).then(function (response) {
+      var outcome = classify(response);
+      if (outcome !== "ok") {
+        return readError(response).then(function (error) { return fail(item, outcome, error); });
+      }
+      return remove(item.id).then(function () { return { outcome: "ok", item: item }; });
+    }, function () {
+      return fail(item, "later", null);
+    });
+  }
+
   /* Send one record as far as it goes. Resolves with the outcome. */
   function send(item, csrf) {
     var token = csrf || item.csrf;
+    if (item.kind === "message") {
+      item.attempts = (item.attempts || 0) + 1;
+      return sendMessage(item, token);
+    }
     item.attempts = (item.attempts || 0) + 1;
     var step = item.reportId
       ? Promise.resolve("ok")

@@ -9,6 +9,10 @@
  *   form, a lost connection leaves it queued.
  * - The outbox panel ([data-outbox-panel]) lists what is queued, with
  *   "send now" and "discard".
+ * - A conversation's form (form[data-outbox-message]) queues the message
+ *   the same way (text, mentions, one photo or file): it shows in the thread
+ *   as waiting, goes when the connection is there, and the thread is drawn
+ *   again from the server once it arrived.
  * - Sends again on load, when the connection returns and when the page is
  *   shown again; Background Sync does it too where the browser has it.
  */
@@ -120,9 +124,91 @@
 
   function flush() {
     return Outbox.flush(csrfToken()).then(function (results) {
-      announceSent(results.filter(function (r) { return r.outcome === "ok"; }).length);
+      var sent = results.filter(function (r) { return r.outcome === "ok"; });
+      announceSent(sent.filter(function (r) { return r.item.kind !== "message"; }).length);
+      if (sent.some(function (r) { return r.item.kind === "message"; })) refreshConversation();
       return render();
     }, function () { return render(); });
+  }
+
+  // -- conversation messages -------------------------------------------------
+
+  /* Draw the conversation on this page again from the server. */
+  function refreshConversation() {
+    var form = document.querySelector("form[data-outbox-message]");
+    if (form && window.htmx) window.htmx.ajax("GET", form.dataset.refresh, { target: "#conversation", swap: "outerHTML" });
+  }
+
+  function showWaiting(form, item) {
+    var list = form.closest(".thread").querySelector("ol.messages");
+    var li = document.createElement("li");
+    li.className = "message mine waiting";
+    li.dataset.waitingMessage = item.id;
+    var body = document.createElement("p");
+    body.className = "message-body";
+    body.textContent = item.fields.body || "";
+    var state = document.createElement("p");
+    state.className = "hint";
+    state.textContent = form.dataset.msgWaiting + (item.file ? " · " + item.file.name : "");
+    li.appendChild(body);
+    li.appendChild(state);
+    list.appendChild(li);
+  }
+
+  function showMessageError(form, item, error) {
+    var banner = form.querySelector("[data-message-error]");
+    var texts = [error.message].concat(Object.keys(error.fields).map(function (name) { return error.fields[name]; }));
+    banner.textContent = texts.filter(Boolean).join(" ");
+    banner.hidden = false;
+    form.querySelector("textarea[name=body]").value = item.fields.body || "";
+    var waiting = document.querySelector("[data-waiting-message='" + item.id + "']");
+    if (waiting) waiting.remove();
+  }
+
+  function onMessageSubmit(event) {
+    var form = event.target.closest && event.target.closest("form[data-outbox-message]");
+    if (!form) return;
+    // Ours alone: htmx would post the same form a second time.
+    event.preventDefault();
+    event.stopPropagation();
+    var fields = {};
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && name !== "_csrf_token") fields[name] = value;
+    });
+    var input = form.querySelector("input[type=file]");
+    var file = input && input.files && input.files[0];
+    var item = {
+      id: fields.client_id,
+      kind: "message",
+      user: document.body.dataset.user,
+      url: form.getAttribute("action"),
+      label: form.dataset.label + ": " + (fields.body || "").slice(0, 40),
+      fields: fields,
+      photos: [],
+      file: file ? { blob: file, name: file.name } : null,
+      state: "waiting",
+      error: "",
+      csrf: csrfToken(),
+      created: Date.now(),
+      attempts: 0,
+    };
+    Outbox.put(item).then(function () {
+      askForSync();
+      showWaiting(form, item);
+      form.reset();
+      form.querySelector("input[name=client_id]").value = newId();
+      form.querySelector("[data-message-error]").hidden = true;
+      if (!navigator.onLine) return { outcome: "later" };
+      return Outbox.send(item, csrfToken());
+    }).then(function (result) {
+      if (result.outcome === "ok") return refreshConversation();
+      if (result.outcome === "refused") {
+        // The server said no (an empty text, a file it does not take):
+        // the writer fixes it here, nothing stays queued.
+        return Outbox.remove(item.id).then(function () { showMessageError(form, item, result.error); });
+      }
+      return render();
+    });
   }
 
   // -- the report form -----------------------------------------------------
@@ -242,6 +328,8 @@
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     window.addEventListener("pageshow", function (event) { if (event.persisted) freshIds(); });
     document.addEventListener("submit", onSubmit);
+    // Capture: before htmx's own listener on the form.
+    document.addEventListener("submit", onMessageSubmit, true);
     document.body.addEventListener("htmx:afterSettle", function (event) {
       if (event.detail.boosted) pageShown();
     });

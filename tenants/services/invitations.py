@@ -103,9 +103,14 @@ def _require_admin() -> TenantContext:
 
 
 async def invite(data: InvitationCreate) -> InvitationOut:
-    """Only buyer admins invite; the link goes by email and works once, for
+    """Buyer admins invite anyone (a supplier admin its colleagues only:
+    ``tenants.services.team``); the link goes by email and works once, for
     seven days. The token itself is never stored, only its hash."""
-    context = _require_admin()
+    return await create_invitation(_require_admin(), data)
+
+
+async def create_invitation(context: TenantContext, data: InvitationCreate) -> InvitationOut:
+    """The invitation itself, for a caller whose right to send it is checked."""
     email = data.email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise InvalidInvitation(fields={"email": N_("Enter a valid email address.")})

@@ -110,6 +110,11 @@ async def list_members() -> list[MemberOut]:
 
 async def get_member(membership_id: UUID | str) -> MemberOut:
     _require_admin()
+    return await get_member_row(membership_id)
+
+
+async def get_member_row(membership_id: UUID | str) -> MemberOut:
+    """A membership the caller's scope shows (the rights are the caller's to check)."""
     row = await scoped(Membership).get(membership_id)
     data = await Membership.select(*COLUMNS).where(Membership.id == row.id).output(nested=True).first()
     if data is None:

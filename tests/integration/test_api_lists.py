@@ -18,6 +18,7 @@ NOT_LISTS = {
     "/api/v1/me": "the caller's own identity",
     "/api/v1/settings/reconciliation": "the tenant's one set of reconciliation settings",
     "/api/v1/settings/response-times": "the tenant's one set of response-time rules",
+    "/api/v1/settings/tolerance": "the tenant's one set of tolerances",
     "/api/v1/settings/ncr-steps": "the tenant's one set of days per NCR step",
     "/api/v1/lot-trace": "one lot's trace, in sections",
     "/api/v1/settings/handover-template": "the tenant's one handover checklist template",

@@ -87,7 +87,7 @@ class Server:
     def start(self) -> None:
         command = [sys.executable, "-m", "portal", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:

@@ -233,6 +233,24 @@ async def _seed_handovers(world: World, ids: list[dict[str, Any]], hidden: dict[
     hidden.update(handover_id=draft.id, handover_item_id=outgoing_entry(draft))
 
 
+async def _seed_approval(supplier_id: UUID, item_id: UUID) -> UUID:
+    """An order held for finance's approval (the rule is switched off again
+    so that the matrix's own orders issue freely)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.approvals.services import RuleIn, list_requests, set_rules
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+
+    await set_rules([RuleIn(kind="order.issue", approver_role="finance", threshold=Decimal(0))])
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(5), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    held = await orders.fire((await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))).id, "issue")
+    await set_rules([RuleIn(kind="order.issue", approver_role="finance", active=False)])
+    [request] = [found for found in (await list_requests("pending"))[0] if found.record_id == held.id]
+    return request.id
+
+
 @dataclass
 class Seeded:
     """Ids keyed by route parameter name, and the words that name them
@@ -362,8 +380,21 @@ async def seed(world: World) -> Seeded:
     # A member of its own, so that routes changing a membership (role,
     # deactivation) leave the signed-in identities alone.
     spare = await add_member(world.slug, f"spare.{world.slug}@test.example", "planner")
+    # A colleague of each supplier's admin, for the routes that remove one.
+    colleagues = [
+        await add_member(world.slug, f"colleague{index}.{world.slug}@test.example", "supplier_operator", supplier_id)
+        for index, supplier_id in enumerate(world.supplier_ids[:2])
+    ]
+    ids[0]["colleague_id"], ids[1]["colleague_id"] = colleagues
     personal, webhook_id = await _seed_notifications(world, tenant)
+    from portal.configuration.services import category_id
+
+    async with tenant_scope(operator_context(tenant, "isolation-matrix")):
+        approval_id = await _seed_approval(world.supplier_ids[0], item.id)
+
     shared = {
+        "category_id": category_id(world.tenant_id, "drawing"),
+        "approval_id": approval_id,
         "membership_id": spare,
         "event_id": event["id"],
         "invitation_id": invitation["id"],

@@ -87,6 +87,7 @@ SUPPLIER_BOUND = {
     "statement_line_id",
     "adjustment_id",
     "thread_id",
+    "colleague_id",
     "ncr_id",
     "step_id",
     "handover_id",
@@ -209,6 +210,16 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer"): {"comment": "isolation matrix"},
     ("PUT", "/api/v1/notifications/preferences"): [],
     ("PUT", "/api/v1/settings/response-times"): {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72},
+    ("POST", "/api/v1/team/invitations"): {"email": "matrix.colleague@test.example", "role": "supplier_operator"},
+    ("POST", "/api/v1/orders/{order_id:uuid}/answers"): {"lines": [{"line_id": "{order_line_id}", "accept": True}]},
+    ("PUT", "/api/v1/settings/approvals"): [],
+    # Refused (a rejection needs a comment), so the seeded request still
+    # waits when the page scan looks for its decision form.
+    ("POST", "/api/v1/approvals/{approval_id:uuid}/decision"): {"approve": False},
+    ("PUT", "/api/v1/settings/tolerance"): {"dispatch_tolerance": "0.02", "over_delivery_tolerance": "0.05"},
+    ("PUT", "/api/v1/settings/item-tolerances/{item_id:uuid}"): {"dispatch_tolerance": "0.03"},
+    ("POST", "/api/v1/settings/document-categories"): {"label": "Matrix category", "base": "photo"},
+    ("PUT", "/api/v1/settings/document-categories/{category_id:uuid}"): {"label": "Matrix drawing"},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
     ("POST", "/api/v1/notifications/push-subscriptions"): PUSH_SUBSCRIPTION,
     ("POST", "/notifications/push"): PUSH_SUBSCRIPTION,
@@ -442,6 +453,8 @@ BODY_DECIDES = {
     ("POST", "/orders/{order_id:uuid}/revisions/{revision_id:uuid}/acknowledge"): "the supplier admin acknowledges",
     ("POST", "/api/v1/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
     ("POST", "/handovers/{handover_id:uuid}/items/{handover_item_id:uuid}/sign-off"): "each entry names the party that signs it",
+    ("POST", "/api/v1/approvals/{approval_id:uuid}/decision"): "the rule names the one buyer role that decides",
+    ("POST", "/approvals/{approval_id:uuid}/decision"): "the rule names the one buyer role that decides",
 }
 
 

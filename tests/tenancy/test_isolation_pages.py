@@ -170,6 +170,10 @@ FORMLESS = {
         "/statements/{statement_id:uuid}/lines/{statement_line_id:uuid}/answer",
     ): "a button on a disputed line: its ids are in the path",
     ("POST", "/orders/import/confirm"): "carries a sealed preview, shown only after an upload",
+    (
+        "POST",
+        "/orders/{order_id:uuid}/answers",
+    ): "shown on issued orders of several lines (one line is accepted or rejected whole); the seeded orders have one",
     ("POST", "/materials/dispatches/import/confirm"): "carries a sealed preview, shown only after an upload",
 }
 
@@ -184,6 +188,8 @@ FORM_FILLS: dict[tuple[str, str], dict[str, str]] = {
     # A supplier role, so that the supplier chosen is read.
     ("POST", "/admin/users/invitations"): {"role": "supplier_operator"},
     ("POST", "/admin/users/{membership_id:uuid}"): {"role": "supplier_operator"},
+    ("POST", "/admin/settings/item-tolerances"): {"item_code": "P-1", "dispatch_tolerance": "3"},
+    ("POST", "/admin/settings/document-categories"): {"label": "Matrix category"},
 }
 
 

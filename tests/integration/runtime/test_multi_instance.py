@@ -201,10 +201,16 @@ def test_a_job_queued_by_one_process_is_run_once_by_the_worker(pair: Pair) -> No
     document, version = uploaded.json()["id"], uploaded.json()["current"]["id"]
     deadline = time.monotonic() + 60
     while True:
-        seen = get(f"{second.base}/api/v1/documents/{document}", headers=auth, timeout=120).json()
+        answer = get(f"{second.base}/api/v1/documents/{document}", headers=auth, timeout=120)
+        # Polling a loaded machine for a minute meets the token's rate limit: wait as told.
+        if answer.status_code == 429 and time.monotonic() < deadline:
+            time.sleep(float(answer.headers.get("retry-after", "1")))
+            continue
+        assert answer.status_code == 200, answer.text
+        seen = answer.json()
         if seen["current"]["preview"] == "ready" or time.monotonic() > deadline:
             break
-        time.sleep(0.2)
+        time.sleep(0.5)
     assert seen["current"]["preview"] == "ready"
     (job,) = pair.preview_jobs(version)
     assert (job["status"], job["attempts"]) == ("done", 1)

@@ -16,7 +16,7 @@ from tenants import context as tenant_context
 from tenants.context import NoTenantContext, SystemScope, TenantContext, current
 from tenants.roles import Role
 from tenants.scoping import SHARED_WITH_SUPPLIERS, scoped
-from tenants.tables import Invitation, LoginThrottle, Membership, Supplier, Tenant, User
+from tenants.tables import AuthSession, Invitation, LoginThrottle, Membership, Supplier, Tenant, User
 
 T = TypeVar("T")
 
@@ -101,7 +101,7 @@ def test_supplier_user_is_limited_to_its_own_supplier() -> None:
 
 def test_supplier_user_gets_no_rows_of_tables_not_shared_with_suppliers() -> None:
     context = tenant(Role.SUPPLIER_ADMIN, uuid4())
-    conditions = acting_as(context, lambda: scoped(Invitation).conditions())
+    conditions = acting_as(context, lambda: scoped(AuthSession).conditions())
     assert any("1 = 0" in str(condition.querystring) for condition in conditions[1:])
 
 
@@ -121,7 +121,7 @@ def test_supplier_user_reads_reference_data_shared_with_all_suppliers_of_its_ten
 
 def test_buyer_user_is_limited_to_the_tenant_only() -> None:
     context = tenant(Role.QA)
-    conditions = acting_as(context, lambda: scoped(Invitation).conditions())
+    conditions = acting_as(context, lambda: scoped(AuthSession).conditions())
     assert len(conditions) == 1
 
 

@@ -1,0 +1,106 @@
+"""What the desktop order board shows beside each order of a page: its
+item(s), ordered, delivered and open quantity and the last progress
+report. One query per table for the whole page (the page itself comes from
+``services.board``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from portal.orders.schemas import OrderSummary
+from portal.orders.tables import OrderLine
+from portal.quantities import plain
+from tenants.scoping import scoped
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    items: str
+    unit: str
+    ordered: Decimal
+    delivered: Decimal
+    open: Decimal
+    # The last report: stage name, good quantity, when; None before any.
+    last_stage: str | None
+    last_good: Decimal | None
+    last_at: datetime | None
+
+
+async def board_rows(order_ids: list[UUID]) -> dict[UUID, BoardRow]:
+    from portal.progress.tables import ProgressReport
+
+    if not order_ids:
+        return {}
+    lines = (
+        await scoped(OrderLine)
+        .select(OrderLine.order, OrderLine.item.code, OrderLine.item.unit, OrderLine.quantity, OrderLine.delivered_quantity)
+        .where(OrderLine.order.is_in(order_ids))
+        .where(OrderLine.removed.eq(False))
+        .order_by(OrderLine.line_no)
+    )
+    by_order: dict[UUID, list[dict[str, object]]] = defaultdict(list)
+    for line in lines:
+        by_order[line["order"]].append(line)
+    reports = (
+        await scoped(ProgressReport)
+        .select(ProgressReport.order, ProgressReport.stage_label, ProgressReport.good_quantity, ProgressReport.made_at)
+        .where(ProgressReport.order.is_in(order_ids))
+        .order_by(ProgressReport.made_at, ascending=False)
+    )
+    last: dict[UUID, dict[str, object]] = {}
+    for report in reports:
+        last.setdefault(report["order"], report)
+    found = {}
+    for order_id in order_ids:
+        rows = by_order.get(order_id, [])
+        codes = [str(row["item.code"]) for row in rows]
+        units = {str(row["item.unit"]) for row in rows}
+        ordered = sum((Decimal(str(row["quantity"])) for row in rows), Decimal(0))
+        delivered = sum((Decimal(str(row["delivered_quantity"])) for row in rows), Decimal(0))
+        report = last.get(order_id)
+        found[order_id] = BoardRow(
+            items=codes[0] + (f" +{len(codes) - 1}" if len(codes) > 1 else "") if codes else "",
+            unit=units.pop() if len(units) == 1 else "",
+            ordered=plain(ordered),
+            delivered=plain(delivered),
+            open=plain(max(Decimal(0), ordered - delivered)),
+            last_stage=str(report["stage_label"]) if report else None,
+            last_good=plain(Decimal(str(report["good_quantity"]))) if report else None,
+            last_at=report["made_at"] if report else None,  # type: ignore[arg-type]
+        )
+    return found
+
+
+# Columns the desktop table sorts by (the page shown, in the URL as
+# ``sort`` and ``dir``): the board itself pages by due date.
+SORT_KEYS = ("number", "supplier", "item", "ordered", "delivered", "open", "progress", "due", "status", "late")
+
+
+def sort_page(items: list[OrderSummary], rows: dict[UUID, BoardRow], key: str, descending: bool) -> list[OrderSummary]:
+    """The page's orders in the order of one column; unknown keys keep the
+    board's order (soonest due first)."""
+    if key not in SORT_KEYS:
+        return items
+    far = datetime.min.replace(tzinfo=UTC)
+
+    def value(order: OrderSummary) -> Any:
+        row = rows.get(order.id)
+        return {
+            "number": order.number,
+            "supplier": order.supplier_name,
+            "item": row.items if row else "",
+            "ordered": row.ordered if row else Decimal(0),
+            "delivered": row.delivered if row else Decimal(0),
+            "open": row.open if row else Decimal(0),
+            "progress": (row.last_at if row and row.last_at else far),
+            "due": order.due_date or date.max,
+            "status": order.status,
+            "late": order.overdue,
+        }[key]
+
+    return sorted(items, key=value, reverse=descending)

@@ -1,0 +1,3 @@
+from tests.integration.orders.conftest import shop
+
+__all__ = ["shop"]
