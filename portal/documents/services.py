@@ -31,7 +31,7 @@ import structlog
 
 from portal.audit.services import record
 from portal.documents import content
-from portal.documents.attachments import may_upload, resolve_upload_target
+from portal.documents.attachments import may_upload, resolve_target, resolve_upload_target
 from portal.documents.config import FULL_READ_LIMIT, UPLOAD_TICKET_SECONDS, UPLOAD_URL_SECONDS, upload_limits
 from portal.documents.imaging import PREVIEWABLE
 from portal.documents.intake import StagedFile
@@ -560,6 +560,74 @@ async def _delete_quietly(storage: Storage, key: str) -> None:
         await storage.delete(key)
     except Exception:
         log.warning("document_object_cleanup_failed", key=key, exc_info=True)
+
+
+async def record_generated(
+    storage: Storage,
+    key: str,
+    *,
+    document_id: UUID,
+    version_id: UUID,
+    attached_type: str,
+    attached_id: UUID,
+    title: str,
+    sha256: str,
+    size: int,
+    filename: str,
+    content_type: str,
+    kind: str,
+) -> None:
+    """A file the app made itself (a handover package), already stored under
+    ``key`` (``object_key`` of the ids: the caller puts it first, outside any
+    transaction, because it may be large), recorded as a new document of the
+    record, immutable like any other. No content inspection and no upload
+    size limit: no user sent it. The record's resolver decides who reads it.
+    On failure the object is taken back."""
+    context = current()
+    try:
+        supplier_id = await resolve_target(attached_type, attached_id)
+        name = content.check_name(filename)
+        await (
+            scoped(Document)
+            .new(
+                id=document_id,
+                supplier=supplier_id,
+                attached_type=attached_type,
+                attached_id=attached_id,
+                category="other",
+                title=title[:TITLE_LENGTH],
+                current_version=1,
+                created_by=context.user_id,
+            )
+            .save()
+        )
+        await (
+            scoped(DocumentVersion)
+            .new(
+                id=version_id,
+                document=document_id,
+                supplier=supplier_id,
+                version=1,
+                sha256=sha256,
+                size=size,
+                kind=kind,
+                content_type=content_type,
+                original_name=name.original,
+                safe_name=name.safe,
+                storage_key=key,
+                uploaded_by=context.user_id,
+            )
+            .save()
+        )
+        await record(
+            "document.generate",
+            entity_type="document",
+            entity_id=document_id,
+            after={"version_id": version_id, "sha256": sha256, "size": size, "attached_type": attached_type, "attached_id": attached_id},
+        )
+    except Exception:
+        await _delete_quietly(storage, key)
+        raise
 
 
 # -- direct uploads (S3) ------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from portal.documents.controllers import download, storage_of
 from portal.handover import services
 from portal.handover.schemas import HandoverCreate, HandoverList, HandoverOut, SignOffIn, TemplateIn, TemplateOut, TransitionIn
 from portal.handover.states import Status
@@ -67,6 +69,20 @@ class HandoverApi(Controller):
     async def cancel_handover(self, handover_id: FromPath[UUID], data: JSONBody[TransitionIn]) -> HandoverOut:
         """Before completion, with a ``reason``: nothing moves."""
         return await services.cancel_handover(handover_id, data.version, data.reason)
+
+    @get(
+        "/{handover_id:uuid}/package",
+        guards=[requires("handovers.package")],
+        media_type="application/zip",
+        files=("application/zip",),
+        redirect=True,
+    )
+    async def download_handover_package(self, request: Request[Any, Any, Any], handover_id: FromPath[UUID]) -> Response[Any]:
+        """The ZIP of a completed handover: the current version of every
+        handed-over document and ``index.pdf`` (the checklist, sign-offs,
+        the document list with sha256). Built by a background job after
+        completion: 409 until then."""
+        return download(storage_of(request), await services.package_version(handover_id))
 
 
 class HandoverTemplateApi(Controller):

@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from portal.documents.controllers import download, storage_of
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.forms import form_page, form_values
 from portal.handover import services
@@ -45,6 +46,7 @@ VIEW = [requires("handovers.view")]
 MANAGE = [requires("handovers.manage")]
 SIGN = [requires("handovers.sign")]
 CONFIGURE = [requires("handovers.configure")]
+PACKAGE = [requires("handovers.package")]
 
 
 def _common() -> dict[str, Any]:
@@ -161,6 +163,7 @@ class HandoverPages(Controller):
             signable=signable,
             can_manage=context.can("handovers.manage"),
             can_upload=context.can("documents.upload"),
+            can_download=context.can("handovers.package"),
             done_message=_done(done),
             **_common(),
         )
@@ -178,6 +181,10 @@ class HandoverPages(Controller):
             _reraise_lookup(exc)
             return await self._detail(handover_id, values, exc)
         return Redirect(path=f"/handovers/{handover_id}?done={done}", status_code=303)
+
+    @get("/{handover_id:uuid}/package", guards=PACKAGE, media_type="application/zip")
+    async def download_handover_package(self, request: Request[Any, Any, Any], handover_id: FromPath[UUID]) -> Response[Any]:
+        return download(storage_of(request), await services.package_version(handover_id))
 
     @post("/{handover_id:uuid}/start", guards=MANAGE)
     async def start_handover(self, handover_id: FromPath[UUID], request: Request[Any, Any, Any]) -> Redirect | Template:

@@ -15,12 +15,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from portal.audit.services import record
 from portal.deliveries.tables import Delivery
 from portal.documents.attachments import register_attachment_target
-from portal.documents.tables import Document
+from portal.documents.content import CATEGORIES
+from portal.documents.services import version_row
+from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.handover import access
 from portal.handover.checklist import (
@@ -34,6 +36,7 @@ from portal.handover.checklist import (
     clean_sections,
     may_sign,
 )
+from portal.handover.package import PackageNotReady, request_package
 from portal.handover.schemas import (
     HandoverCreate,
     HandoverItemOut,
@@ -62,6 +65,8 @@ from tenants.scoping import scoped
 from tenants.tables import Supplier, User
 
 PAGE_SIZE = 50
+# Rows per INSERT: well under the databases' limits on parameters.
+INSERT_BATCH = 500
 MAX_NOTE = 2000
 MAX_ITEMS = 500
 # Open orders a handover covers: shared with the supplier and not finished.
@@ -265,6 +270,7 @@ async def _checklist(handover: Handover, item_ids: list[UUID]) -> list[HandoverI
         ],
     }
     sections = _sections(await _template_row())
+    maker = scoped(HandoverItem)
     entries: list[HandoverItem] = []
     for section in sections:
         for entry in section["items"]:
@@ -273,7 +279,7 @@ async def _checklist(handover: Handover, item_ids: list[UUID]) -> list[HandoverI
             targets: list[tuple[UUID | None, dict[str, str]]] = list(records.get(source, [])) if source else [(None, {})]
             for record_id, params in targets:
                 entries.append(
-                    scoped(HandoverItem).new(
+                    maker.new(
                         handover=handover.id,
                         supplier=_visible_to(party, source, from_supplier, to_supplier),
                         position=len(entries) + 1,
@@ -340,7 +346,8 @@ async def create_handover(data: HandoverCreate) -> HandoverOut:
     )
     entries = await _checklist(handover, item_ids)
     await handover.save()
-    await HandoverItem.insert(*entries)
+    for start in range(0, len(entries), INSERT_BATCH):
+        await HandoverItem.insert(*entries[start : start + INSERT_BATCH])
     await record(
         "handover.create",
         entity_type="handover",
@@ -374,8 +381,11 @@ async def _names(user_ids: Iterable[UUID | None]) -> dict[UUID, str]:
 
 
 def item_title(title: str, params: dict[str, Any]) -> str:
-    """The entry's title in the reader's language; a title an admin typed
-    with a stray % shows as typed."""
+    """The entry's title in the reader's language (a document category by
+    its name); a title an admin typed with a stray % shows as typed."""
+    category = CATEGORIES.get(params.get("category", ""))
+    if category is not None:
+        params = {**params, "category": gettext(category.label)}
     try:
         return gettext(title, **params) if params else gettext(title)
     except (KeyError, ValueError, TypeError):
@@ -384,8 +394,8 @@ def item_title(title: str, params: dict[str, Any]) -> str:
 
 async def _to_out(handover: Handover) -> HandoverOut:
     context = current()
-    rows = await scoped(HandoverItem).objects().where(HandoverItem.handover == handover.id).order_by(HandoverItem.position)
-    names = await _names(row.signed_off_by for row in rows)
+    rows = await scoped(HandoverItem).select().where(HandoverItem.handover == handover.id).order_by(HandoverItem.position)
+    names = await _names(row["signed_off_by"] for row in rows)
     suppliers = {
         row["id"]: row["name"]
         for row in await Supplier.select(Supplier.id, Supplier.name).where(
@@ -401,21 +411,21 @@ async def _to_out(handover: Handover) -> HandoverOut:
     )
     items = [
         HandoverItemOut(
-            id=row.id,
-            position=row.position,
-            section=gettext(row.section),
-            title=item_title(row.title, _json(row.params) or {}),
-            party=row.party,
-            evidence=row.evidence,
-            blocking=row.blocking,
-            source=row.source,
-            record_id=row.record_id,
-            decisions=_decisions(row.source),
-            decision=row.decision,
-            note=row.note,
-            done=row.signed_off_at is not None,
-            signed_off_by=names.get(row.signed_off_by) if row.signed_off_by else None,
-            signed_off_at=row.signed_off_at,
+            id=row["id"],
+            position=row["position"],
+            section=gettext(row["section"]),
+            title=item_title(row["title"], _json(row["params"]) or {}),
+            party=row["party"],
+            evidence=bool(row["evidence"]),
+            blocking=bool(row["blocking"]),
+            source=row["source"],
+            record_id=row["record_id"],
+            decisions=_decisions(row["source"]),
+            decision=row["decision"],
+            note=row["note"],
+            done=row["signed_off_at"] is not None,
+            signed_off_by=names.get(row["signed_off_by"]) if row["signed_off_by"] else None,
+            signed_off_at=row["signed_off_at"],
         )
         for row in rows
     ]
@@ -644,15 +654,20 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
     handover = await _visible(handover_id)
     # The state first: a second completion waits on this row, then conflicts.
     await _move(handover, version, Event.COMPLETE, completed_at=datetime.now(UTC), completed_by=current().user_id)
-    entries = list(await scoped(HandoverItem).objects().where(HandoverItem.handover == handover.id))
-    open_blocking = sum(1 for entry in entries if entry.blocking and entry.signed_off_at is None)
+    entries = await (
+        scoped(HandoverItem)
+        .select(HandoverItem.blocking, HandoverItem.signed_off_at, HandoverItem.source, HandoverItem.decision, HandoverItem.record_id)
+        .where(HandoverItem.handover == handover.id)
+        .order_by(HandoverItem.position)
+    )
+    open_blocking = sum(1 for entry in entries if entry["blocking"] and entry["signed_off_at"] is None)
     if open_blocking:
         raise BlockingItemsOpen(count=open_blocking)
     reason = gettext("Handed over: %(number)s", number=handover.number)
-    decided = {(entry.source, entry.decision): [] for entry in entries}  # type: dict[tuple[str, str], list[UUID]]
+    decided: dict[tuple[str, str], list[UUID]] = {}
     for entry in entries:
-        if entry.record_id is not None and entry.decision:
-            decided[(entry.source, entry.decision)].append(entry.record_id)
+        if entry["record_id"] is not None and entry["decision"]:
+            decided.setdefault((entry["source"], entry["decision"]), []).append(entry["record_id"])
     still_open = {
         row["id"]
         for row in await scoped(Order)
@@ -669,23 +684,30 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
     made = await orders.transfer_remainder(transfer, handover.to_supplier, reason)
     for order_id in cancel:
         await orders.fire(order_id, "cancel", reason)
+    link_maker = scoped(HandoverLink)
     links = [
-        scoped(HandoverLink).new(
-            handover=handover.id, kind="order", original_id=order_id, new_id=made.get(order_id), supplier=handover.to_supplier
-        )
+        link_maker.new(handover=handover.id, kind="order", original_id=order_id, new_id=made.get(order_id), supplier=handover.to_supplier)
         for order_id in transfer
     ]
-    links += [scoped(HandoverLink).new(handover=handover.id, kind="order_cancelled", original_id=order_id) for order_id in cancel]
+    links += [link_maker.new(handover=handover.id, kind="order_cancelled", original_id=order_id) for order_id in cancel]
     links += await _settle_materials(handover, decided, reason)
-    if links:
-        await HandoverLink.insert(*links)
-    await _move_access(handover, transfer)
+    for start in range(0, len(links), INSERT_BATCH):
+        await HandoverLink.insert(*links[start : start + INSERT_BATCH])
+    access_rows = await _move_access(handover, transfer)
+    # One event for the whole move, naming each original and its new order.
     await record(
         "handover.transfer",
         entity_type="handover",
         entity_id=handover.id,
-        after={"orders": len(transfer), "new_orders": len(made), "cancelled": len(cancel), "links": len(links)},
+        after={
+            "orders": {str(original): str(new) for original, new in made.items()},
+            "transferred_without_remainder": [str(order_id) for order_id in transfer if order_id not in made],
+            "cancelled": [str(order_id) for order_id in cancel],
+            "links": len(links),
+            "access_rows": access_rows,
+        },
     )
+    await request_package(handover.id, handover.tenant)
     await _tell("handover.completed", handover)
     return await _to_out(handover)
 
@@ -713,22 +735,31 @@ async def _settle_materials(handover: Handover, decided: dict[tuple[str, str], l
     return links
 
 
-async def _move_access(handover: Handover, order_ids: list[UUID]) -> None:
+async def _move_access(handover: Handover, order_ids: list[UUID]) -> int:
     """The transferred orders, their lines and deliveries: revoked for the
-    outgoing supplier, readable (their documents) for the incoming one."""
+    outgoing supplier, readable (their documents) for the incoming one.
+    Written in batches of plain rows: a big handover moves thousands."""
     if not order_ids:
-        return
+        return 0
     records: list[tuple[str, UUID]] = [("order", order_id) for order_id in order_ids]
     lines = await scoped(OrderLine).select(OrderLine.id).where(OrderLine.order.is_in(order_ids))
     records += [("order_line", row["id"]) for row in lines]
     deliveries = await scoped(Delivery).select(Delivery.id).where(Delivery.order.is_in(order_ids))
     records += [("delivery", row["id"]) for row in deliveries]
+    tenant = current().tenant_id
     rows = [
-        scoped(HandoverAccess).new(handover=handover.id, supplier=supplier, effect=effect, record_type=kind, record_id=record_id)
+        (uuid4(), tenant, handover.id, supplier, effect, kind, record_id)
         for kind, record_id in records
         for supplier, effect in ((handover.from_supplier, access.REVOKE), (handover.to_supplier, access.GRANT))
     ]
-    await HandoverAccess.insert(*rows)
+    for start in range(0, len(rows), INSERT_BATCH):
+        batch = rows[start : start + INSERT_BATCH]
+        values = ", ".join(["({}, {}, {}, {}, {}, {}, {})"] * len(batch))
+        await HandoverAccess.raw(
+            f"INSERT INTO handover_access (id, tenant, handover, supplier, effect, record_type, record_id) VALUES {values}",  # noqa: S608
+            *(value for row in batch for value in row),
+        )
+    return len(rows)
 
 
 # ---------------------------------------------------------------- evidence
@@ -779,4 +810,21 @@ def party_labels() -> dict[str, str]:
     return {party.value: gettext(label) for party, label in PARTY_LABELS.items()}
 
 
+async def handover_attachment_supplier(handover_id: UUID) -> UUID | None:
+    """Documents on the handover itself (its package) are the buyer's own."""
+    await _visible(handover_id)
+    return None
+
+
+async def package_version(handover_id: UUID | str) -> DocumentVersion:
+    """The stored package of a completed handover (the buyer's download);
+    409 while the job has not built it yet."""
+    _require("handovers.package")
+    handover = await _visible(handover_id)
+    if handover.package_document is None:
+        raise PackageNotReady()
+    return await version_row(handover.package_document)
+
+
 register_attachment_target("handover_item", item_attachment_supplier)
+register_attachment_target("handover", handover_attachment_supplier, upload_action="handovers.manage")

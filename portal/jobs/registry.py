@@ -62,6 +62,8 @@ HANDLERS: dict[str, Handler] = {
         Handler("conversations.announce", "portal.conversations.jobs:announce"),
         # A rendering fails the same way twice unless the storage was down.
         Handler("statements.pdf", "portal.reconciliation.pdf:render_job", max_attempts=3, timeout=timedelta(minutes=15)),
+        # A 1 GB package streams for minutes on S3; a run that dies starts again from scratch.
+        Handler("handover.package", "portal.handover.package:package_job", max_attempts=5, timeout=timedelta(minutes=30)),
     )
 }
 

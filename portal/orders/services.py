@@ -106,6 +106,10 @@ class OrderNotEditable(Conflict):
 # ---------------------------------------------------------------- helpers
 
 
+# Rows per INSERT: well under the databases' limits on parameters.
+INSERT_BATCH = 500
+
+
 def _today(context: TenantContext) -> date:
     """Due dates are calendar days in the tenant's time zone."""
     return datetime.now(ZoneInfo(context.time_zone)).date()
@@ -870,74 +874,102 @@ def _summary(row: dict[str, Any], context: TenantContext) -> OrderSummary:
 
 async def transfer_remainder(order_ids: list[UUID], to_supplier: UUID, reason: str) -> dict[UUID, UUID]:
     """For a handover: the open remainder of each order (quantity not yet
-    accepted, per line) becomes a new order issued to ``to_supplier``, and
-    the original is cancelled with ``reason``; its lines, deliveries and
-    documents stay with it. The new lines carry no price: the old
-    supplier's prices are the buyer's business with that supplier, and the
-    planner agrees the new one through a revision. Returns original -> new
-    order; an order with nothing open gets no new order."""
+    accepted, per line) becomes a new order issued to ``to_supplier``, with
+    the QC requirements the original still holds, and the original is
+    cancelled with ``reason``; its lines, deliveries and documents stay with
+    it. The new lines carry no price: the old supplier's prices are the
+    buyer's business with that supplier, and the planner agrees the new one
+    through a revision. Every order must be open. Returns original -> new
+    order; an order with nothing open gets none. A fixed number of
+    statements however many orders move (a supplier may hand over
+    thousands of lines); the handover records the audit event and tells the
+    new supplier."""
     context = _require("orders.manage")
     if not order_ids:
         return {}
-    orders = {order.id: order for order in await scoped(Order).objects().where(Order.id.is_in(list(order_ids)))}
-    lines_of: dict[UUID, list[OrderLine]] = {}
-    for line in await scoped(OrderLine).objects().where(OrderLine.order.is_in(list(orders))).order_by(OrderLine.line_no):
-        lines_of.setdefault(line.order, []).append(line)
-    now = datetime.now(UTC)
-    year = _today(context).year
-    made: dict[UUID, UUID] = {}
-    new_lines: list[OrderLine] = []
-    issued: list[Order] = []
+    orders = {
+        row["id"]: row for row in await scoped(Order).select(Order.id, Order.status, Order.currency).where(Order.id.is_in(list(order_ids)))
+    }
     for order_id in order_ids:
-        order = orders.get(order_id)
-        if order is None:
+        if order_id not in orders:
             raise NotFound()
-        open_lines = [(line, line.quantity - line.delivered_quantity) for line in lines_of.get(order.id, []) if not line.removed]
-        open_lines = [(line, quantity) for line, quantity in open_lines if quantity > 0]
-        after = next_status(Status(order.status), Event.CANCEL)
-        if open_lines:
-            new = scoped(Order).new(
-                number=await _next_number(context.tenant_id, year),
-                supplier=to_supplier,
-                currency=order.currency,
-                status=Status.ISSUED.value,
-                issued_at=now,
-                due_date=_due_date([line for line, _ in open_lines]),
-                created_by=context.user_id,
-            )
-            issued.append(new)
-            made[order.id] = new.id
-            for index, (line, quantity) in enumerate(open_lines, start=1):
-                new_lines.append(
-                    scoped(OrderLine).new(
-                        order=new.id,
-                        line_no=index,
-                        item=line.item,
-                        operation=line.operation,
-                        quantity=quantity,
-                        unit_price=Decimal(0),
-                        due_date=line.due_date,
-                    )
-                )
-        await _save_guarded(order, None, status=after.value, status_reason=reason)
-    if issued:
-        await Order.insert(*issued)
-        await OrderLine.insert(*new_lines)
-    from portal.quality.templates import fill_checklist
-
-    for new in issued:
-        await fill_checklist(new)
-    for original, new_id in made.items():
-        await record(
-            "order.transfer",
-            entity_type="order",
-            entity_id=original,
-            before={"supplier": orders[original].supplier},
-            after={"order": new_id, "supplier": to_supplier},
+        next_status(Status(orders[order_id]["status"]), Event.CANCEL)
+    open_lines: dict[UUID, list[dict[str, Any]]] = {}
+    rows = (
+        await scoped(OrderLine)
+        .select(OrderLine.order, OrderLine.item, OrderLine.operation, OrderLine.quantity, OrderLine.delivered_quantity, OrderLine.due_date)
+        .where(OrderLine.order.is_in(list(orders)))
+        .where(OrderLine.removed == False)  # noqa: E712
+        .order_by(OrderLine.line_no)
+    )
+    for row in rows:
+        quantity = Decimal(row["quantity"]) - Decimal(row["delivered_quantity"])
+        if quantity > 0:
+            open_lines.setdefault(row["order"], []).append({**row, "open": quantity})
+    moving = [order_id for order_id in order_ids if order_id in open_lines]
+    numbers = await _next_numbers(context.tenant_id, _today(context).year, len(moving))
+    now = datetime.now(UTC)
+    order_maker, line_maker = scoped(Order), scoped(OrderLine)
+    made: dict[UUID, UUID] = {}
+    new_orders: list[Order] = []
+    new_lines: list[OrderLine] = []
+    for order_id, number in zip(moving, numbers, strict=True):
+        lines = open_lines[order_id]
+        new = order_maker.new(
+            number=number,
+            supplier=to_supplier,
+            currency=orders[order_id]["currency"],
+            status=Status.ISSUED.value,
+            issued_at=now,
+            due_date=min(line["due_date"] for line in lines),
+            created_by=context.user_id,
         )
-    for new in issued:
-        await tell("order.issued", new)
+        new_orders.append(new)
+        made[order_id] = new.id
+        for index, line in enumerate(lines, start=1):
+            new_lines.append(
+                line_maker.new(
+                    order=new.id,
+                    line_no=index,
+                    item=line["item"],
+                    operation=line["operation"],
+                    quantity=line["open"],
+                    unit_price=Decimal(0),
+                    due_date=line["due_date"],
+                )
+            )
+    await (
+        scoped(Order)
+        .update(
+            {
+                Order.status: Status.CANCELLED.value,
+                Order.status_reason: reason,
+                Order.version: Order.version + 1,
+                Order.updated_at: now,
+            }
+        )
+        .where(Order.id.is_in(list(orders)))
+    )
+    for start in range(0, len(new_orders), INSERT_BATCH):
+        await Order.insert(*new_orders[start : start + INSERT_BATCH])
+    for start in range(0, len(new_lines), INSERT_BATCH):
+        await OrderLine.insert(*new_lines[start : start + INSERT_BATCH])
+    from portal.quality.templates import carry_over
+
+    await carry_over(made, to_supplier)
     return made
+
+
+async def _next_numbers(tenant_id: UUID, year: int, count: int) -> list[str]:
+    """``count`` consecutive order numbers in one statement."""
+    if count == 0:
+        return []
+    await _next_number(tenant_id, year)
+    rows = await OrderCounter.raw(
+        "UPDATE order_counter SET last = last + {} WHERE tenant = {} AND year = {} RETURNING last", count - 1, tenant_id, year
+    )
+    last = int(rows[0]["last"])
+    return [f"WO-{year}-{number:05d}" for number in range(last - count + 1, last + 1)]
 
 
 # ---------------------------------------------------------------- documents

@@ -131,6 +131,39 @@ def merge(templates: list[TemplateOut]) -> dict[str, TemplateOut]:
     return merged
 
 
+async def carry_over(continued: dict[UUID, UUID], supplier_id: UUID) -> int:
+    """For a handover: each new order (``continued``: original -> new) takes
+    the QC requirements its original still holds (not waived), for its new
+    supplier. One read and one write however many orders move; returns how
+    many requirements were added."""
+    if not continued:
+        return 0
+    context = current()
+    rows = (
+        await scoped(QcRequirement)
+        .select(QcRequirement.order, QcRequirement.category, QcRequirement.note, QcRequirement.needed, QcRequirement.stage)
+        .where(QcRequirement.order.is_in(list(continued)))
+        .where(QcRequirement.waived_at.is_null())
+        .order_by(QcRequirement.created_at)
+    )
+    maker = scoped(QcRequirement)
+    added = [
+        maker.new(
+            supplier=supplier_id,
+            order=continued[row["order"]],
+            category=row["category"],
+            note=row["note"],
+            needed=row["needed"],
+            stage=row["stage"],
+            created_by=context.user_id,
+        )
+        for row in rows
+    ]
+    if added:
+        await QcRequirement.insert(*added)
+    return len(added)
+
+
 async def fill_checklist(order: Order) -> int:
     """Add the order's items' requirements that its checklist lacks; called
     by the order when it is issued, in the same transaction. Returns how
