@@ -21,13 +21,16 @@ from portal.handover.pages import HandoverPages, HandoverTemplatePages
 from portal.items.controllers import ItemApi
 from portal.items.pages import ItemPages
 from portal.items.transfer import ItemExportApi, ItemExportPages
+from portal.jobs.pages import JobPages
 from portal.labels.pages import LabelPages
 from portal.materials.api import DispatchApi, MaterialBalanceApi, MaterialReturnApi, MaterialScrapApi
 from portal.materials.pages import DispatchFormPages, MaterialPages
 from portal.materials.transfer_api import MaterialTransferApi
 from portal.materials.transfer_pages import MaterialTransferPages
 from portal.notifications.api import NotificationApi, WebhookApi
+from portal.notifications.chat_routes import ChatRobotApi, ChatRobotPages
 from portal.notifications.pages import NotificationPages
+from portal.notifications.webhook_pages import WebhookPages
 from portal.orders.api import OrderApi
 from portal.orders.pages import InboxPages, OrderPages
 from portal.orders.transfer_api import OrderTransferApi
@@ -66,6 +69,10 @@ def domain_routes() -> list[Any]:
         AuditApi,
         NotificationApi,
         NotificationPages,
+        ChatRobotApi,
+        ChatRobotPages,
+        WebhookPages,
+        JobPages,
         WebhookApi,
         ResponseRuleApi,
         ResponseRulePages,

@@ -14,6 +14,9 @@
  *   too (on a first visit they loaded before any worker could see them).
  * - Background Sync ("outbox") sends queued reports while no page is open.
  * - After sign-out the pages tell the worker to forget the kept pages.
+ * - Web Push (portal/notifications/push.py): each message is a notification
+ *   ({title, body, url, tag}); a tap opens its page, in a window of the
+ *   portal already open when there is one.
  */
 "use strict";
 
@@ -160,4 +163,34 @@ self.addEventListener("sync", function (event) {
       if (stuck) throw new Error("outbox not empty");
     }));
   }
+});
+
+self.addEventListener("push", function (event) {
+  var data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = { title: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(self.registration.showNotification(data.title || "", {
+    body: data.body || "",
+    tag: data.tag,
+    icon: SHELL.filter(function (url) { return url.indexOf("/img/icon-192.png") !== -1; })[0],
+    data: { url: data.url || "/notifications" },
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = new URL((event.notification.data || {}).url || "/notifications", self.location.origin);
+  // Only the portal's own pages: a message never sends the person elsewhere.
+  if (url.origin !== self.location.origin) url = new URL("/notifications", self.location.origin);
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+    for (var i = 0; i < windows.length; i++) {
+      if ("navigate" in windows[i]) {
+        return windows[i].focus().then(function (client) { return client.navigate(url.href); });
+      }
+    }
+    return self.clients.openWindow(url.href);
+  }));
 });

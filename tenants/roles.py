@@ -83,6 +83,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "statements.respond": frozenset({Role.SUPPLIER_ADMIN}),
     "notifications.view": frozenset(Role),
     "webhooks.manage": frozenset({Role.ADMIN}),
+    "jobs.manage": frozenset({Role.ADMIN}),
+    # The buyer's groups, or a supplier admin's own supplier's group.
+    "chat_robots.manage": frozenset({Role.ADMIN, Role.SUPPLIER_ADMIN}),
     "sla.view": frozenset(Role),
     "sla.configure": frozenset({Role.ADMIN}),
     # Tolerances and document categories: everyone works with them, the
@@ -153,6 +156,8 @@ ACTION_LABELS = {
     "statements.respond": N_("Confirm or dispute the lines of a statement and confirm it"),
     "notifications.view": N_("See and manage their own notifications"),
     "webhooks.manage": N_("Register webhooks for the company's systems"),
+    "jobs.manage": N_("See the company's failed background jobs and retry them"),
+    "chat_robots.manage": N_("Connect DingTalk, WeCom or Feishu group robots"),
     "sla.view": N_("See the response times suppliers are held to"),
     "sla.configure": N_("Set the response times and the progress margin"),
     "approvals.view": N_("See actions held for approval"),

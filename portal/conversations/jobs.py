@@ -1,7 +1,9 @@
 """The ``conversations.announce`` job: who hears of a new message. The
-people it mentions, and the earlier writers of the thread (a reply), each
-by email in their language, as long as they may still see the thread.
-When in-app notifications land they plug in here, beside the email."""
+people it mentions, and the earlier writers of the thread (a reply), as
+long as they may still see the thread; each hears of it through the
+notifications (``conversation.mention`` / ``conversation.reply``): in the
+app, and by email or push as they chose, in their language.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +11,11 @@ from typing import Any
 from uuid import UUID
 
 from portal.conversations.tables import Message, Thread
-from portal.i18n import N_, gettext, use_locale
-from portal.notifications.mail import Email, queue_email
-from portal.settings import get_settings
-from tenants.context import system_scope
-from tenants.tables import Membership, Tenant, User
+from portal.i18n import N_
+from portal.notifications.services import emit
+from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.tables import Membership, Tenant
 
-SUBJECTS = {
-    "mention": N_("%(author)s mentioned you on %(record)s"),
-    "reply": N_("%(author)s replied on %(record)s"),
-}
-BODY = N_("%(author)s wrote:\n\n%(body)s\n\nOpen the conversation:\n%(link)s\n")
 RECORD_WORDS = {
     "order": N_("an order"),
     "dispatch": N_("a material dispatch"),
@@ -52,21 +48,23 @@ async def announce(payload: dict[str, Any]) -> None:
             .where(Membership.active.eq(True))
             .where(Membership.user.is_in(list(people)))
         )
-        users = {row["id"]: row for row in await User.select(User.id, User.email, User.locale).where(User.id.is_in(list(people)))}
-    link = f"{get_settings().base_url}{record_link(thread.record_type, thread.record_id)}#conversation"
+    link = f"{record_link(thread.record_type, thread.record_id)}#conversation"
+    heard: dict[str, list[UUID]] = {"conversation.mention": [], "conversation.reply": []}
     for member in members:
         supplier_side = member["role"].startswith("supplier")
         if supplier_side and (thread.side != "shared" or member["supplier"] != thread.supplier):
             continue
-        user = users[member["user"]]
-        kind = "mention" if member["user"] in mentioned else "reply"
-        with use_locale(user["locale"] or tenant.locale or "zh_CN"):
-            params = {
-                "author": message.author_name,
-                "record": gettext(RECORD_WORDS[thread.record_type]),
-                "body": message.body,
-                "link": link,
-            }
-            subject = gettext(SUBJECTS[kind], **params)
-            text = gettext(BODY, **params)
-        await queue_email(Email(to=user["email"], subject=subject, text=text))
+        heard["conversation.mention" if member["user"] in mentioned else "conversation.reply"].append(member["user"])
+    params = {"author": message.author_name, "record": RECORD_WORDS[thread.record_type], "body": message.body}
+    async with tenant_scope(operator_context(tenant, "conversations")):
+        for kind, users in heard.items():
+            if users:
+                await emit(
+                    kind,
+                    link=link,
+                    supplier=thread.supplier if thread.side == "shared" else None,
+                    params=params,
+                    record=("conversation_message", message.id),
+                    users=users,
+                    key=f"{kind}:{message.id}",
+                )

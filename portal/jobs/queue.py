@@ -8,6 +8,11 @@ cannot both take a row. A claim holds a lease; a job whose lease ran out
 (its worker died) is claimed again. Every attempt is counted when it is
 claimed, so a job that kills its worker every time is still parked.
 
+A job committed on PostgreSQL also notifies the channel ``portal_jobs``
+(``pg_notify`` in the same statement, delivered by the database at commit,
+so never before the job is visible): runners in other processes listening
+there claim it at once instead of at their next poll.
+
 Times come from Python (``now`` can be given), never from the database's
 clock: the clocks of the app, the worker and the database may differ, and
 tests move time forward to see retries and reminders.
@@ -40,6 +45,7 @@ DONE_RETENTION = timedelta(days=7)
 ERROR_LIMIT = 4000
 
 _wakers: set[Any] = set()
+CHANNEL = "portal_jobs"
 
 
 def utcnow() -> datetime:
@@ -102,11 +108,18 @@ async def enqueue(
     job_id = uuid4()
     when = run_at or utcnow() + (delay or timedelta(0))
     body = json.dumps(payload or {}, default=str, ensure_ascii=False)
+    insert = (
+        "INSERT INTO job (id, kind, payload, status, run_at, attempts, max_attempts, worker, last_error,"
+        " unique_key, tenant, created_at) VALUES ({}, {}, {}, 'queued', {}, 0, {}, '', '', {}, {}, {})"
+        " ON CONFLICT DO NOTHING RETURNING id"
+    )
+    if isinstance(get_engine(), PostgresEngine):
+        # Only a row really inserted notifies; the database folds repeats
+        # within one transaction into one notification.
+        insert = f"WITH added AS ({insert}) SELECT id, pg_notify('{CHANNEL}', '') FROM added"  # noqa: S608 - constants, values are parameters
     async with _transaction():
         rows = await Job.raw(
-            "INSERT INTO job (id, kind, payload, status, run_at, attempts, max_attempts, worker, last_error,"
-            " unique_key, tenant, created_at) VALUES ({}, {}, {}, 'queued', {}, 0, {}, '', '', {}, {}, {})"
-            " ON CONFLICT DO NOTHING RETURNING id",
+            insert,
             job_id,
             kind,
             body,
@@ -251,10 +264,13 @@ async def get_job(job_id: UUID) -> JobRow | None:
     return JobRow(**row) if row else None
 
 
-async def list_jobs(statuses: list[str] | None = None, limit: int = 100) -> list[JobRow]:
-    """Jobs, newest first; by default everything but done ones."""
+async def list_jobs(statuses: list[str] | None = None, limit: int = 100, tenant: UUID | None = None) -> list[JobRow]:
+    """Jobs, newest first; by default everything but done ones; with
+    ``tenant``, only that tenant's."""
     async with _transaction():
         query = Job.select(*_ROW_COLUMNS).where(Job.status.is_in(statuses or [QUEUED, RUNNING, FAILED, PARKED]))
+        if tenant is not None:
+            query = query.where(Job.tenant == tenant)
         rows = await query.order_by(Job.created_at, ascending=False).limit(limit)
     return [JobRow(**row) for row in rows]
 

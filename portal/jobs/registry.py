@@ -57,6 +57,8 @@ HANDLERS: dict[str, Handler] = {
         Handler("documents.preview", "portal.documents.previews:preview_job", max_attempts=5),
         Handler("notifications.dispatch", "portal.notifications.services:dispatch_job"),
         Handler("webhooks.deliver", "portal.notifications.webhooks:deliver_job", max_attempts=40, timeout=timedelta(minutes=1)),
+        Handler("push.send", "portal.notifications.push:push_job", max_attempts=8, timeout=timedelta(minutes=1)),
+        Handler("chat.send", "portal.notifications.chat:send_job", max_attempts=8, timeout=timedelta(minutes=1)),
         Handler("conversations.announce", "portal.conversations.jobs:announce"),
         # A rendering fails the same way twice unless the storage was down.
         Handler("statements.pdf", "portal.reconciliation.pdf:render_job", max_attempts=3, timeout=timedelta(minutes=15)),

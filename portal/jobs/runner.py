@@ -63,6 +63,7 @@ class Runner:
         waker = self._waker()
         queue._wakers.add(waker)
         heartbeat = asyncio.create_task(self._heartbeat(), context=contextvars.Context())
+        listener = asyncio.create_task(self._listen(), context=contextvars.Context())
         log.info("job_runner_started", worker=self.name, concurrency=self.concurrency)
         try:
             while not self._stopping.is_set():
@@ -82,6 +83,7 @@ class Runner:
             if self._running:
                 await asyncio.gather(*self._running.values(), return_exceptions=True)
             heartbeat.cancel()
+            listener.cancel()
             log.info("job_runner_stopped", worker=self.name)
 
     def stop(self) -> None:
@@ -102,6 +104,41 @@ class Runner:
                 loop.call_soon_threadsafe(self._wake.set)
 
         return wake
+
+    async def _listen(self) -> None:
+        """On PostgreSQL, wake on ``NOTIFY portal_jobs`` from any process, on
+        a connection of its own (LISTEN needs a session: through PgBouncer in
+        transaction mode it hears nothing, and polling still finds the work).
+        A lost connection is opened again after a poll interval."""
+        from piccolo.engine.postgres import PostgresEngine
+
+        from portal.db import get_engine
+
+        engine = get_engine()
+        if not isinstance(engine, PostgresEngine):
+            return
+        while not self._stopping.is_set():
+            closed = asyncio.Event()
+            try:
+                connection = await engine.get_new_connection()
+            except Exception as exc:
+                log.warning("job_listener_unavailable", error=str(exc))
+            else:
+                try:
+                    connection.add_termination_listener(lambda _connection, lost=closed: lost.set())
+                    await connection.add_listener(queue.CHANNEL, lambda *_args: self._wake.set())
+                    stop = asyncio.ensure_future(self._stopping.wait())
+                    lost = asyncio.ensure_future(closed.wait())
+                    try:
+                        await asyncio.wait({stop, lost}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        stop.cancel()
+                        lost.cancel()
+                finally:
+                    if not connection.is_closed():
+                        await connection.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_seconds)
 
     async def _either(self) -> None:
         wake = asyncio.ensure_future(self._wake.wait())

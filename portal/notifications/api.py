@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from portal.notifications import services, webhooks
+from portal.notifications import push, services, webhooks
+from portal.notifications.push import PushKey, SubscriptionIn, SubscriptionOut
 from portal.notifications.services import NotificationOut, PreferenceIn, PreferenceOut
 from portal.notifications.webhooks import DeliveryOut, WebhookIn, WebhookOut
 from portal.pagination import Page, page_of
@@ -54,6 +56,30 @@ class NotificationApi(Controller):
     @put("/preferences")
     async def set_preferences(self, data: JSONBody[list[PreferenceIn]]) -> Page[PreferenceOut]:
         return page_of(await services.set_preferences(data))
+
+    @get("/push-key")
+    async def show_push_key(self) -> PushKey:
+        """The portal's VAPID public key (base64url): the
+        ``applicationServerKey`` a browser subscribes to Web Push with."""
+        return await push.public_key()
+
+    @get("/push-subscriptions")
+    async def list_push_subscriptions(self) -> Page[SubscriptionOut]:
+        """The caller's devices that receive Web Push in this tenant."""
+        return page_of(await push.list_subscriptions())
+
+    @post("/push-subscriptions")
+    async def create_push_subscription(self, data: JSONBody[SubscriptionIn], request: Request[Any, Any, Any]) -> SubscriptionOut:
+        """Receive Web Push on one more device: the body is the browser's
+        ``PushSubscription.toJSON()`` (``endpoint``, ``keys.p256dh``,
+        ``keys.auth``). The same endpoint again replaces its keys. In
+        production the endpoint must be HTTPS at a public address."""
+        return await push.subscribe(data, request.headers.get("user-agent", ""))
+
+    @delete("/push-subscriptions/{subscription_id:uuid}")
+    async def delete_push_subscription(self, subscription_id: FromPath[UUID]) -> None:
+        """Stop Web Push to that device."""
+        await push.remove_subscription(subscription_id)
 
     @post("/{notification_id:uuid}/read", status_code=200)
     async def read_notification(self, notification_id: FromPath[UUID]) -> NotificationOut:

@@ -32,6 +32,15 @@ class Kind:
     email: str = "instant"
     # Parameters that are catalog ids themselves (a document category).
     translated: tuple[str, ...] = ()
+    # Heard by webhooks and work chat groups too; False for what is said to
+    # one person (a mention), which is theirs alone.
+    broadcast: bool = True
+
+    @property
+    def push(self) -> bool:
+        """Web Push by default for what is worth an email at once; what
+        waits for the digest does not buzz a phone."""
+        return self.email == "instant"
 
     def render(self, params: dict[str, Any]) -> tuple[str, str]:
         """Title and body in the current locale; a missing parameter shows empty."""
@@ -234,6 +243,22 @@ KINDS: dict[str, Kind] = {
             frozenset({Role.FINANCE}),
         ),
         Kind("handover.cancelled", N_("Handover %(number)s was cancelled"), N_("Nothing was moved."), SUPPLIER_USERS),
+        Kind(
+            "conversation.mention",
+            N_("%(author)s mentioned you on %(record)s"),
+            N_("%(body)s"),
+            frozenset(Role),
+            translated=("record",),
+            broadcast=False,
+        ),
+        Kind(
+            "conversation.reply",
+            N_("%(author)s replied on %(record)s"),
+            N_("%(body)s"),
+            frozenset(Role),
+            translated=("record",),
+            broadcast=False,
+        ),
         Kind(
             "approval.requested",
             N_("Waiting for your approval: %(what)s"),

@@ -100,10 +100,14 @@ async def queue_email(email: Email) -> None:
     Message-ID is fixed now, so a delivery repeated after a crash carries
     the same one and a receiving server can drop the duplicate."""
     from portal.jobs import enqueue
+    from tenants.context import TenantContext, peek
 
     settings = get_settings()
     message_id = make_msgid(domain=parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost")
-    await enqueue("mail.send", {**asdict(email), "message_id": message_id})
+    # Whose mail it is, so that the tenant's admins see it if it fails.
+    context = peek()
+    tenant = context.tenant_id if isinstance(context, TenantContext) else None
+    await enqueue("mail.send", {**asdict(email), "message_id": message_id}, tenant=tenant)
 
 
 async def deliver_job(payload: dict[str, Any]) -> None:

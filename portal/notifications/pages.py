@@ -8,12 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
 from portal.errors import DomainError
 from portal.forms import form_values
-from portal.notifications import services
+from portal.notifications import push, services
+from portal.notifications.push import PushEndpoint, PushRemoved, SubscriptionIn, SubscriptionOut
 from portal.notifications.services import PreferenceIn
 from portal.pages import safe_next
 from tenants.guards import requires
@@ -51,15 +52,30 @@ class NotificationPages(Controller):
 
     @get("/settings")
     async def show_settings(self) -> Template:
-        return self._settings(await services.list_preferences())
+        return await self._settings(await services.list_preferences())
 
-    def _settings(self, items: list[Any], error: DomainError | None = None) -> Template:
+    async def _settings(self, items: list[Any], error: DomainError | None = None) -> Template:
         message, fields = error.translated() if error else (None, {})
         return Template(
             template_name="notifications/settings.html",
-            context={"items": items, "error": message, "fields": fields, "active_nav": "notifications"},
+            context={
+                "items": items,
+                "error": message,
+                "fields": fields,
+                "push_key": (await push.public_key()).public_key,
+                "active_nav": "notifications",
+            },
             status_code=400 if error else 200,
         )
+
+    @post("/push")
+    async def subscribe_push(self, data: JSONBody[SubscriptionIn], request: Request[Any, Any, Any]) -> SubscriptionOut:
+        """This device's push subscription, from static/js/push.js."""
+        return await push.subscribe(data, request.headers.get("user-agent", ""))
+
+    @post("/push/remove", status_code=200)
+    async def unsubscribe_push(self, data: JSONBody[PushEndpoint]) -> PushRemoved:
+        return PushRemoved(await push.unsubscribe(data.endpoint))
 
     @post("/settings")
     async def save_settings(self, request: Request[Any, Any, Any]) -> Template | Redirect:
@@ -70,11 +86,12 @@ class NotificationPages(Controller):
                 kind=item.kind,
                 in_app=item.urgent or values.get(f"{item.kind}.in_app") == "on",
                 email=values.get(f"{item.kind}.email", item.email),
+                push=values.get(f"{item.kind}.push") == "on",
             )
             for item in current
         ]
         try:
             await services.set_preferences(choices)
         except DomainError as exc:
-            return self._settings(current, exc)
+            return await self._settings(current, exc)
         return Redirect(path="/notifications/settings", status_code=303)

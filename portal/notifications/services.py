@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import msgspec
 import structlog
@@ -34,6 +34,8 @@ from tenants.tables import Membership, Tenant
 log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 30
+# Namespace of the ids of events emitted with a key.
+EVENT_KEYS = UUID("6f1d3c0e-5a7b-4c1e-9d2f-0b8a7e6c5d41")
 
 
 class InvalidPreference(DomainError):
@@ -52,18 +54,20 @@ async def emit(
     params: dict[str, Any] | None = None,
     record: tuple[str, UUID] | None = None,
     users: Iterable[UUID] | None = None,
+    key: str | None = None,
 ) -> UUID:
     """Record that ``kind`` happened in the acting tenant (the one call a
     domain service makes). ``supplier`` is the supplier the event concerns
     (its users hear supplier-side kinds); ``params`` fill the kind's title
     and body; ``link`` is the portal path the notification opens;
     ``record`` (type, id) goes to webhooks; ``users`` names the recipients
-    instead of the kind's roles (a mention, an escalation). Returns the
-    event's id."""
+    instead of the kind's roles (a mention, an escalation). ``key`` makes
+    the event idempotent (a job that emits and runs twice): the same key in
+    the tenant is one event. Returns the event's id."""
     if kind not in KINDS:
         raise KeyError(f"unknown notification kind {kind!r}: add it to portal/notifications/kinds.py")
     context = current()
-    event_id = uuid4()
+    event_id = uuid5(EVENT_KEYS, f"{context.tenant_id}:{key}") if key else uuid4()
     payload = {
         "event_id": event_id,
         "kind": kind,
@@ -76,7 +80,7 @@ async def emit(
         "actor": context.user_id,
         "at": datetime.now(UTC).isoformat(),
     }
-    await enqueue("notifications.dispatch", payload, tenant=context.tenant_id)
+    await enqueue("notifications.dispatch", payload, tenant=context.tenant_id, unique_key=f"event:{event_id}" if key else None)
     return event_id
 
 
@@ -87,6 +91,8 @@ async def dispatch_job(payload: dict[str, Any]) -> None:
     """The ``notifications.dispatch`` job: one event to its people and
     webhooks. Runs again harmlessly: a person gets one notification (and one
     email) per event, an endpoint one delivery."""
+    from portal.notifications.chat import queue_chat_messages
+    from portal.notifications.push import queue_pushes
     from portal.notifications.webhooks import queue_deliveries
 
     kind = kind_of(payload["kind"])
@@ -99,13 +105,16 @@ async def dispatch_job(payload: dict[str, Any]) -> None:
         recipients = await _recipients(kind, payload)
         choices = await _choices(kind, [row["user"] for row in recipients])
         for row in recipients:
-            in_app, email = choices.get(row["user"], (True, kind.email))
-            if not in_app and email == "off":
+            in_app, email, push = choices.get(row["user"], (True, kind.email, kind.push))
+            if not in_app and email == "off" and not push:
                 continue
             created = await _insert(row, payload, "sent" if email == "instant" else "digest" if email == "digest" else "none")
             if created and email == "instant":
                 await queue_email(_email(kind, payload, row, tenant.locale))
+            if created and push:
+                await queue_pushes(row["user"], created, tenant_id)
         await queue_deliveries(tenant_id, payload)
+        await queue_chat_messages(tenant_id, payload)
 
 
 async def _recipients(kind: Kind, payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -132,24 +141,27 @@ async def _recipients(kind: Kind, payload: dict[str, Any]) -> list[dict[str, Any
     return list(found.values())
 
 
-async def _choices(kind: Kind, users: list[Any]) -> dict[Any, tuple[bool, str]]:
+async def _choices(kind: Kind, users: list[Any]) -> dict[Any, tuple[bool, str, bool]]:
     if not users:
         return {}
     rows = await (
         scoped(NotificationPreference)
-        .select(NotificationPreference.user, NotificationPreference.in_app, NotificationPreference.email)
+        .select(NotificationPreference.user, NotificationPreference.in_app, NotificationPreference.email, NotificationPreference.push)
         .where(NotificationPreference.kind == kind.name)
         .where(NotificationPreference.user.is_in(users))
     )
-    return {row["user"]: _effective(kind, row["in_app"], row["email"]) for row in rows}
+    return {row["user"]: _effective(kind, row["in_app"], row["email"], row["push"]) for row in rows}
 
 
-def _effective(kind: Kind, in_app: bool, email: str) -> tuple[bool, str]:
-    # Urgent kinds stay in the app whatever was stored.
-    return (True if kind.urgent else in_app), email
+def _effective(kind: Kind, in_app: bool, email: str, push: bool | None) -> tuple[bool, str, bool]:
+    # Urgent kinds stay in the app whatever was stored; no push choice
+    # stored (a row older than push) means the kind's default.
+    return (True if kind.urgent else in_app), email, (kind.push if push is None else push)
 
 
-async def _insert(row: dict[str, Any], payload: dict[str, Any], email: str) -> bool:
+async def _insert(row: dict[str, Any], payload: dict[str, Any], email: str) -> UUID | None:
+    """The person's notification of this event; None when an earlier run
+    of the job made it already."""
     supplier = row["supplier"] if Role(row["role"]).is_supplier else None
     values = scoped(Notification).new(
         user=row["user"],
@@ -161,7 +173,7 @@ async def _insert(row: dict[str, Any], payload: dict[str, Any], email: str) -> b
         email=email,
     )
     inserted = await Notification.insert(values).on_conflict(action="DO NOTHING").returning(Notification.id)
-    return bool(inserted)
+    return inserted[0]["id"] if inserted else None
 
 
 def _email(kind: Kind, payload: dict[str, Any], row: dict[str, Any], tenant_locale: str) -> Email:
@@ -322,12 +334,16 @@ class PreferenceOut(msgspec.Struct, frozen=True):
     urgent: bool
     in_app: bool
     email: str
+    # Web Push to the devices the person turned push on in.
+    push: bool
 
 
 class PreferenceIn(msgspec.Struct, frozen=True):
     kind: str
     in_app: bool = True
     email: str = "instant"
+    # Left out: the kind's default.
+    push: bool | None = None
 
 
 def _relevant(context: TenantContext) -> list[Kind]:
@@ -343,8 +359,8 @@ async def list_preferences() -> list[PreferenceOut]:
     items = []
     for kind in _relevant(context):
         row = stored.get(kind.name)
-        in_app, email = _effective(kind, row["in_app"], row["email"]) if row else (True, kind.email)
-        items.append(PreferenceOut(kind.name, kind.render({})[0], kind.urgent, in_app, email))
+        in_app, email, push = _effective(kind, row["in_app"], row["email"], row["push"]) if row else (True, kind.email, kind.push)
+        items.append(PreferenceOut(kind.name, kind.render({})[0], kind.urgent, in_app, email, push))
     return items
 
 
@@ -366,7 +382,11 @@ async def set_preferences(choices: list[PreferenceIn]) -> list[PreferenceOut]:
     if problems:
         raise InvalidPreference(fields=problems)
     for choice in choices:
-        values = {NotificationPreference.in_app: choice.in_app, NotificationPreference.email: choice.email}
+        values = {
+            NotificationPreference.in_app: choice.in_app,
+            NotificationPreference.email: choice.email,
+            NotificationPreference.push: choice.push,
+        }
         updated = await (
             scoped(NotificationPreference)
             .update({**values, NotificationPreference.updated_at: datetime.now(UTC)})
@@ -380,6 +400,7 @@ async def set_preferences(choices: list[PreferenceIn]) -> list[PreferenceOut]:
                 kind=choice.kind,
                 in_app=choice.in_app,
                 email=choice.email,
+                push=choice.push,
             )
             await row.save()
     return await list_preferences()

@@ -49,6 +49,8 @@ class NotificationPreference(Table):
     in_app = Boolean(default=True)
     # instant, digest or off.
     email = Varchar(length=10, default="instant")
+    # Web Push to the person's devices; None: the kind's default.
+    push = Boolean(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -91,4 +93,60 @@ class WebhookDelivery(Table):
     delivered_at = Timestamptz(null=True, default=None)
 
 
-TABLES = (Notification, NotificationPreference, WebhookEndpoint, WebhookDelivery)
+class PushSubscription(Table):
+    """One browser (a phone, a desktop) that asked for Web Push for its
+    user in this tenant: where its push service takes messages, and the
+    keys that encrypt them for that browser alone."""
+
+    supplier_scope = "supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    endpoint = Varchar(length=1000)
+    # The browser's P-256 public key and auth secret, base64url.
+    p256dh = Varchar(length=200)
+    auth = Varchar(length=100)
+    user_agent = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ChatRobot(Table):
+    """A DingTalk, WeCom or Feishu group robot that posts chosen events to a
+    work chat group. The buyer's own (``supplier`` empty, set up by a tenant
+    admin) or one supplier's (set up by its admin, hearing only that
+    supplier's events). The URL carries the robot's token: shown once."""
+
+    supplier_scope = "supplier"
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
+    # dingtalk, wecom or feishu.
+    service = Varchar(length=10)
+    url = Varchar(length=500)
+    secret = Varchar(length=200, default="")
+    # JSON list of event kinds; ["*"] for all the robot may hear.
+    events = Text(default='["*"]')
+    description = Varchar(length=200, default="")
+    # Disconnected robots are kept (soft-closed), never posted to.
+    active = Boolean(default=True)
+    last_sent_at = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=300, default="")
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class VapidKey(Table):
+    """The portal's one VAPID key pair (the application server key of Web
+    Push), made by the first process that needs it and kept: browsers tie
+    their subscriptions to its public half. Not tenant data."""
+
+    id = Varchar(length=20, primary_key=True)
+    private_pem = Text()
+    public_key = Varchar(length=200)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = (Notification, NotificationPreference, WebhookEndpoint, WebhookDelivery, PushSubscription, ChatRobot, VapidKey)

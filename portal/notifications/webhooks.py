@@ -220,6 +220,8 @@ def event_body(payload: dict[str, Any]) -> bytes:
 async def queue_deliveries(tenant_id: UUID, payload: dict[str, Any]) -> int:
     """For the dispatch job (inside its tenant scope): one delivery per
     active endpoint that chose this kind, each sent by a job of its own."""
+    if not KINDS[payload["kind"]].broadcast:
+        return 0
     endpoints = await scoped(WebhookEndpoint).select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.active.eq(True))
     queued = 0
     for endpoint in endpoints:

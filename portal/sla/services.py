@@ -42,12 +42,14 @@ LIMITS = {
     "receipt_hours": (1, 24 * 30),
     "remind_before_hours": (0, 24 * 7),
     "progress_margin_percent": (1, 100),
+    "progress_stale_hours": (1, 24 * 30),
 }
 # What each kind of breach asks of the supplier, for the messages.
 WHAT = {
     "accept": N_("Accept order"),
     "acknowledge": N_("Acknowledge the change to order"),
     "receipt": N_("Confirm the receipt of dispatch"),
+    "overdue": N_("Finish order line"),
 }
 WORKING = ("accepted", "in_production", "partially_delivered")
 OUT_OF_RANGE = N_("A whole number: hours 1 to 720, the reminder 0 to 168 hours before, the margin 1 to 100 percent.")
@@ -64,6 +66,9 @@ class RuleIn(msgspec.Struct, frozen=True):
     receipt_hours: int = 72
     remind_before_hours: int = 8
     progress_margin_percent: int = 20
+    # Hours without progress on a line before it is reminded (due soon) or
+    # escalated (late).
+    progress_stale_hours: int = 24
 
 
 class RuleOut(RuleIn, frozen=True):
@@ -174,9 +179,9 @@ async def _check_tenant(tenant: Any, now: datetime) -> dict[str, int]:
             )
             await scoped(ResponseBreach).update({ResponseBreach.reminded_at: now}).where(ResponseBreach.id == row.id)
             counts["reminded"] += 1
-    # What is no longer pending was done: resolved now.
+    # What is no longer pending was done: resolved now (lines: below).
     for (kind, _record), row in by_key.items():
-        if kind in WHAT:
+        if kind in ("accept", "acknowledge", "receipt"):
             await scoped(ResponseBreach).update({ResponseBreach.resolved_at: now}).where(ResponseBreach.id == row.id)
             counts["resolved"] += 1
     warned = await _progress(tenant, rule, now)
@@ -268,8 +273,14 @@ def _local(moment: datetime, zone: str) -> str:
 
 
 async def _progress(tenant: Any, rule: RuleOut, now: datetime) -> tuple[int, int]:
-    """Lines behind plan (good share reported lags elapsed share by more
-    than the margin) and lines past their due date: one warning each."""
+    """Lines of orders at work. Behind plan (the good share reported lags
+    the elapsed share of issue-to-due time by more than the margin): one
+    early warning. Due within the reminder window with no progress for
+    ``progress_stale_hours``: a reminder to the supplier's people; past due
+    with no progress for as long: escalated to the supplier admin and the
+    planner (a late line still being worked on is recorded, and escalated
+    once its progress stops). A line finished, or no longer at work,
+    resolves its breaches; a line caught up resolves its behind-plan one."""
     lines = await (
         scoped(OrderLine)
         .select(
@@ -287,78 +298,116 @@ async def _progress(tenant: Any, rule: RuleOut, now: datetime) -> tuple[int, int
         .where(OrderLine.removed.eq(False))
         .where(OrderLine.order.status.is_in(list(WORKING)))
     )
-    if not lines:
-        return 0, 0
     reported: dict[Any, Decimal] = {}
-    for report in (
-        await scoped(ProgressReport)
-        .select(ProgressReport.order_line, ProgressReport.good_quantity)
-        .where(ProgressReport.order_line.is_in([line["id"] for line in lines]))
-    ):
-        reported[report["order_line"]] = reported.get(report["order_line"], Decimal(0)) + Decimal(report["good_quantity"])
-    known = {
-        (row["kind"], row["record_id"])
-        for row in await scoped(ResponseBreach)
-        .select(ResponseBreach.kind, ResponseBreach.record_id)
-        .where(ResponseBreach.kind.is_in(["behind_plan", "overdue"]))
+    latest: dict[Any, datetime] = {}
+    if lines:
+        for report in (
+            await scoped(ProgressReport)
+            .select(ProgressReport.order_line, ProgressReport.good_quantity, ProgressReport.made_at, ProgressReport.received_at)
+            .where(ProgressReport.order_line.is_in([line["id"] for line in lines]))
+        ):
+            key = report["order_line"]
+            reported[key] = reported.get(key, Decimal(0)) + Decimal(report["good_quantity"])
+            # Made offline earlier counts from when it was made, never from a
+            # time after it reached the server.
+            made = min(report["made_at"], report["received_at"])
+            latest[key] = max(latest.get(key, made), made)
+    breaches = {
+        (row.kind, row.record_id): row
+        for row in await scoped(ResponseBreach).objects().where(ResponseBreach.kind.is_in(["behind_plan", "overdue"]))
     }
     zone = ZoneInfo(tenant.time_zone)
-    behind = overdue = 0
+    stale_after = timedelta(hours=rule.progress_stale_hours)
+    remind_from = timedelta(hours=rule.remind_before_hours)
     margin = Decimal(rule.progress_margin_percent) / 100
+    behind = overdue = 0
+    open_lines = set()
     for line in lines:
         quantity = Decimal(line["quantity"])
         done = max(reported.get(line["id"], Decimal(0)), Decimal(line["delivered_quantity"]))
         if quantity <= 0 or done >= quantity or line["order.issued_at"] is None:
             continue
+        open_lines.add(line["id"])
         due_at = datetime.combine(line["due_date"], time(23, 59), zone).astimezone(UTC)
-        kind = None
-        if now > due_at:
-            kind = "overdue"
-        else:
-            span = (due_at - line["order.issued_at"]).total_seconds()
-            elapsed = Decimal(max((now - line["order.issued_at"]).total_seconds(), 0) / span) if span > 0 else Decimal(1)
-            if elapsed - done / quantity > margin:
-                kind = "behind_plan"
-        if kind is None or (kind, line["id"]) in known:
-            continue
-        row = scoped(ResponseBreach).new(
-            supplier=line["order.supplier"],
-            kind=kind,
-            record_type="order_line",
-            record_id=line["id"],
-            label=f"{line['order.number']}/{line['line_no']}",
-            due_at=due_at,
-            reminded_at=now,
-            escalated_at=now if kind == "overdue" else None,
-        )
-        if not await ResponseBreach.insert(row).on_conflict(action="DO NOTHING").returning(ResponseBreach.id):
-            continue
-        params = {"number": line["order.number"], "line": line["line_no"], "due": line["due_date"].isoformat()}
-        link = f"/orders/{line['order']}"
-        if kind == "overdue":
-            admins = (
-                await scoped(Membership)
-                .select(Membership.user)
-                .where(
-                    (Membership.supplier == line["order.supplier"])
-                    & (Membership.role == Role.SUPPLIER_ADMIN.value)
-                    & Membership.active.eq(True)
-                )
-            )
-            users = [row_["user"] for row_ in admins] + ([line["order.created_by"]] if line["order.created_by"] else [])
-            await emit(
-                "progress.overdue",
-                link=link,
-                supplier=line["order.supplier"],
-                record=("order_line", line["id"]),
-                users=users,
-                params=params,
-            )
-            overdue += 1
-        else:
-            await emit("progress.behind", link=link, supplier=line["order.supplier"], record=("order_line", line["id"]), params=params)
+        stale = now - latest.get(line["id"], line["order.issued_at"]) >= stale_after
+        span = (due_at - line["order.issued_at"]).total_seconds()
+        elapsed = Decimal(max((now - line["order.issued_at"]).total_seconds(), 0) / span) if span > 0 else Decimal(1)
+        lagging = now <= due_at and elapsed - done / quantity > margin
+        warning = breaches.get(("behind_plan", line["id"]))
+        if warning is not None and warning.resolved_at is None and not lagging and now <= due_at:
+            await scoped(ResponseBreach).update({ResponseBreach.resolved_at: now}).where(ResponseBreach.id == warning.id)
+        elif warning is None and lagging and await _line_breach(line, "behind_plan", due_at, reminded_at=now):
+            await emit("progress.behind", **_line_event(line))
             behind += 1
+        late = breaches.get(("overdue", line["id"]))
+        if late is not None and late.resolved_at is not None:
+            continue
+        if now >= due_at:
+            if late is None:
+                late = await _line_breach(line, "overdue", due_at)
+            if late is not None and late.escalated_at is None and stale:
+                await _escalate_line(line)
+                await scoped(ResponseBreach).update({ResponseBreach.escalated_at: now}).where(ResponseBreach.id == late.id)
+                overdue += 1
+        elif now >= due_at - remind_from and stale and (late is None or late.reminded_at is None):
+            late = late or await _line_breach(line, "overdue", due_at)
+            if late is not None:
+                await emit(
+                    "sla.reminder",
+                    link=f"/orders/{line['order']}",
+                    supplier=line["order.supplier"],
+                    record=("order_line", line["id"]),
+                    params={"what": WHAT["overdue"], "number": _line_label(line), "due": _local(due_at, tenant.time_zone)},
+                )
+                await scoped(ResponseBreach).update({ResponseBreach.reminded_at: now}).where(ResponseBreach.id == late.id)
+    # Finished, or its order is no longer at work: nothing is owed any more.
+    for (_kind, record_id), row in breaches.items():
+        if row.resolved_at is None and record_id not in open_lines:
+            await scoped(ResponseBreach).update({ResponseBreach.resolved_at: now}).where(ResponseBreach.id == row.id)
     return behind, overdue
+
+
+def _line_label(line: dict[str, Any]) -> str:
+    return f"{line['order.number']}/{line['line_no']}"
+
+
+def _line_event(line: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "link": f"/orders/{line['order']}",
+        "supplier": line["order.supplier"],
+        "record": ("order_line", line["id"]),
+        "params": {"number": line["order.number"], "line": line["line_no"], "due": line["due_date"].isoformat()},
+    }
+
+
+async def _line_breach(line: dict[str, Any], kind: str, due_at: datetime, reminded_at: datetime | None = None) -> Any:
+    """The line's breach of ``kind``, recorded now; None when a concurrent
+    round recorded it first (that round tells)."""
+    row = scoped(ResponseBreach).new(
+        supplier=line["order.supplier"],
+        kind=kind,
+        record_type="order_line",
+        record_id=line["id"],
+        label=_line_label(line),
+        due_at=due_at,
+        reminded_at=reminded_at,
+    )
+    if not await ResponseBreach.insert(row).on_conflict(action="DO NOTHING").returning(ResponseBreach.id):
+        return None
+    return row
+
+
+async def _escalate_line(line: dict[str, Any]) -> None:
+    """A late line, to the supplier's admins and the planner who issued the order."""
+    admins = (
+        await scoped(Membership)
+        .select(Membership.user)
+        .where(
+            (Membership.supplier == line["order.supplier"]) & (Membership.role == Role.SUPPLIER_ADMIN.value) & Membership.active.eq(True)
+        )
+    )
+    users = [row["user"] for row in admins] + ([line["order.created_by"]] if line["order.created_by"] else [])
+    await emit("progress.overdue", users=users, **_line_event(line))
 
 
 async def breaches(since: datetime | None = None, supplier_id: UUID | None = None) -> list[dict[str, Any]]:

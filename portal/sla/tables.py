@@ -23,6 +23,10 @@ class ResponseRule(Table):
     # A line is behind plan when its share of good quantity reported lags
     # the share of time elapsed (issue to due date) by more than this.
     progress_margin_percent = Integer(default=20)
+    # A line due soon or overdue is reminded or escalated only when no
+    # progress was reported on it for this long: a supplier at work on it
+    # is not nagged.
+    progress_stale_hours = Integer(default=24)
     updated_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -38,7 +42,9 @@ class ResponseBreach(Table):
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
     supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
-    # accept, acknowledge, receipt, behind_plan, overdue.
+    # accept, acknowledge, receipt (answers owed), behind_plan (a line's
+    # progress lags the time elapsed), overdue (a line due: reminded before
+    # its due date, escalated after it, both only while no progress comes).
     kind = Varchar(length=20)
     record_type = Varchar(length=20)
     record_id = UUID()

@@ -23,6 +23,7 @@ NOT_LISTS = {
     "/api/v1/lot-trace": "one lot's trace, in sections",
     "/api/v1/settings/handover-template": "the tenant's one handover checklist template",
     "/api/v1/notifications/unread-count": "one number, the caller's unread notifications",
+    "/api/v1/notifications/push-key": "the portal's one VAPID public key",
     # A list, but only of one record's threads: it needs record_type and
     # record_id, and tests/integration/conversations holds it to {items, next}.
     "/api/v1/threads": "the threads of the one record the query names",

@@ -12,6 +12,15 @@ from uuid import UUID, uuid4
 from tenants.roles import Role
 from tests.support.factories import World, add_member
 
+# A browser's subscription: a real P-256 point and a 16-byte secret.
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://push.example.com/matrix/{new}",
+    "keys": {
+        "p256dh": "BI5TO2-gv3tGJbswZnwB-2B--fi4qA_vWzAGKHAxh7Kjc-sdveAzGDZtBp-DpvWQAFPHNjPLBBshxV4ahsH0ALQ",
+        "auth": "AAECAwQFBgcICQoLDA0ODw",
+    },
+}
+
 
 async def _seed_delivery(tenant: Any, supplier_id: UUID, item_id: UUID) -> dict[str, UUID]:
     """A shipped notice of ``supplier_id`` against an accepted order of its
@@ -131,7 +140,10 @@ async def _seed_ncr(tenant: Any, supplier_id: UUID, order_line_id: UUID) -> dict
 async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict[str, Any]], UUID]:
     """A notification of each person's own, a webhook endpoint with one
     delivery; every event the seed recorded runs through the jobs."""
+    from dataclasses import replace
+
     from portal.jobs.runner import run_due_jobs
+    from portal.notifications.push import PushKeys, SubscriptionIn, subscribe
     from portal.notifications.services import emit
     from portal.notifications.tables import Notification
     from portal.notifications.webhooks import WebhookIn, create_endpoint
@@ -149,7 +161,41 @@ async def _seed_notifications(world: World, tenant: Any) -> tuple[dict[str, dict
         for identity, event_id in events.items():
             row = await Notification.select(Notification.id).where(Notification.event_id == event_id).first()
             personal[identity] = {"notification_id": row["id"]}
+    # Each person's own device for Web Push.
+    for identity, account in world.accounts.items():
+        person = replace(
+            operator_context(tenant, "isolation-matrix"), role=Role(account.role), user_id=account.user_id, supplier_id=account.supplier_id
+        )
+        async with tenant_scope(person):
+            device = await subscribe(
+                SubscriptionIn(
+                    endpoint=f"https://push.example.com/matrix/{account.user_id}",
+                    keys=PushKeys(p256dh=PUSH_SUBSCRIPTION["keys"]["p256dh"], auth=PUSH_SUBSCRIPTION["keys"]["auth"]),
+                )
+            )
+        personal[identity]["subscription_id"] = device.id
     return personal, endpoint.id
+
+
+async def _failed_job(tenant_id: UUID) -> UUID:
+    """The tenant's webhook delivery that failed (nothing listens on port 9)."""
+    from portal.jobs.tables import Job
+
+    row = await Job.select(Job.id).where((Job.tenant == tenant_id) & (Job.kind == "webhooks.deliver")).first()
+    return UUID(str(row["id"]))
+
+
+async def _seed_robot(tenant: Any, supplier_id: UUID) -> UUID:
+    """The supplier admin's group robot."""
+    from dataclasses import replace
+
+    from portal.notifications.chat import RobotIn, create_robot
+    from tenants.context import operator_context, tenant_scope
+
+    supplier = replace(operator_context(tenant, "isolation-matrix"), role=Role.SUPPLIER_ADMIN, supplier_id=supplier_id)
+    async with tenant_scope(supplier):
+        robot = await create_robot(RobotIn(service="wecom", url=f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={supplier_id}"))
+    return robot.id
 
 
 async def _seed_threads(order_id: UUID, label: str) -> tuple[UUID, UUID, list[str]]:
@@ -315,6 +361,7 @@ async def seed(world: World) -> Seeded:
             ids[-1].update(await _seed_statement(tenant, supplier_id, finance_user, "2025-01", send=True))
             shared_thread, internal_thread, talk = await _seed_threads(order.id, f"{world.slug}-{len(ids)}")
             ids[-1]["thread_id"] = shared_thread
+            ids[-1]["robot_id"] = await _seed_robot(tenant, supplier_id)
             internal.append((internal_thread, talk[1]))
             marks.append([order.number, *(supplier_names[supplier_id],), talk[0]])
         hidden, hidden_number = await _seed_hidden(tenant, world.supplier_ids[0], item.id)
@@ -353,9 +400,12 @@ async def seed(world: World) -> Seeded:
         "invitation_id": invitation["id"],
         "item_id": item.id,
         "webhook_id": webhook_id,
+        "job_id": await _failed_job(world.tenant_id),
     }
     ids[0]["notification_id"] = personal["supplier_admin"]["notification_id"]
     ids[1]["notification_id"] = personal["other_supplier_admin"]["notification_id"]
+    ids[0]["subscription_id"] = personal["supplier_admin"]["subscription_id"]
+    ids[1]["subscription_id"] = personal["other_supplier_admin"]["subscription_id"]
     return Seeded(
         personal=personal,
         first={**shared, **ids[0]},

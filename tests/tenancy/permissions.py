@@ -27,6 +27,7 @@ SUPPLIERS = frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR})
 ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
 STATEMENT_READERS = frozenset({Role.ADMIN, Role.FINANCE, Role.SUPPLIER_ADMIN})
 SUPPLIER_ADMIN = frozenset({Role.SUPPLIER_ADMIN})
+ADMINS = frozenset({Role.ADMIN, Role.SUPPLIER_ADMIN})
 
 PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/account"): EVERYONE,
@@ -160,6 +161,13 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/notifications/read-all"): EVERYONE,
     ("GET", "/api/v1/notifications/unread-count"): EVERYONE,
     ("POST", "/api/v1/notifications/{notification_id:uuid}/read"): EVERYONE,
+    ("GET", "/api/v1/notifications/push-key"): EVERYONE,
+    ("GET", "/api/v1/chat-robots"): ADMINS,
+    ("POST", "/api/v1/chat-robots"): ADMINS,
+    ("DELETE", "/api/v1/chat-robots/{robot_id:uuid}"): ADMINS,
+    ("GET", "/api/v1/notifications/push-subscriptions"): EVERYONE,
+    ("POST", "/api/v1/notifications/push-subscriptions"): EVERYONE,
+    ("DELETE", "/api/v1/notifications/push-subscriptions/{subscription_id:uuid}"): EVERYONE,
     ("GET", "/api/v1/progress-reports"): EVERYONE,
     ("POST", "/api/v1/progress-reports"): SUPPLIERS,
     ("GET", "/api/v1/progress-reports/{report_id:uuid}"): EVERYONE,
@@ -270,6 +278,16 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/notifications/settings"): EVERYONE,
     ("POST", "/notifications/settings"): EVERYONE,
     ("POST", "/notifications/{notification_id:uuid}/open"): EVERYONE,
+    ("POST", "/notifications/push"): EVERYONE,
+    ("GET", "/admin/chat-robots"): ADMINS,
+    ("GET", "/admin/webhooks"): ADMIN,
+    ("POST", "/admin/webhooks"): ADMIN,
+    ("GET", "/admin/webhooks/{webhook_id:uuid}"): ADMIN,
+    ("GET", "/admin/jobs"): ADMIN,
+    ("POST", "/admin/jobs/{job_id:uuid}/retry"): ADMIN,
+    ("POST", "/admin/chat-robots"): ADMINS,
+    ("POST", "/admin/chat-robots/{robot_id:uuid}/delete"): ADMINS,
+    ("POST", "/notifications/push/remove"): EVERYONE,
     ("GET", "/orders"): EVERYONE,
     ("GET", "/orders/export"): EVERYONE,
     ("GET", "/orders/import"): ADMIN_PLANNER,

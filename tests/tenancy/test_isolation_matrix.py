@@ -31,6 +31,7 @@ from litestar.routes import HTTPRoute
 from tenants.roles import Role
 from tests.support.factories import api_token, page_headers
 from tests.tenancy.matrix import IDENTITIES, Worlds, changed_tables, route_handlers, snapshot
+from tests.tenancy.matrix_seed import PUSH_SUBSCRIPTION
 from tests.tenancy.permissions import PERMISSIONS
 
 # Routes that anyone may call, with the reason. Everything else needs a session.
@@ -70,6 +71,7 @@ PARAM = re.compile(r"\{(\w+):(\w+)\}")
 # user must not reach them for another supplier of the same tenant.
 SUPPLIER_BOUND = {
     "supplier_id",
+    "robot_id",
     "order_id",
     "revision_id",
     "delivery_id",
@@ -93,7 +95,7 @@ SUPPLIER_BOUND = {
 }
 # Objects of one person alone: with "own" ids each caller gets its own
 # (Seeded.personal); anyone else's answers like a missing one.
-PERSONAL = {"notification_id"}
+PERSONAL = {"notification_id", "subscription_id"}
 # Objects seeded with a parent the first supplier cannot see (Seeded.hidden);
 # a draft statement and a pending adjustment are finance's own; the
 # buyer's internal thread on the supplier's own order is the buyer's.
@@ -219,6 +221,10 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/settings/document-categories"): {"label": "Matrix category", "base": "photo"},
     ("PUT", "/api/v1/settings/document-categories/{category_id:uuid}"): {"label": "Matrix drawing"},
     ("POST", "/api/v1/webhooks"): {"url": "https://erp.example.com/hooks/portal", "events": ["order.issued"]},
+    ("POST", "/api/v1/notifications/push-subscriptions"): PUSH_SUBSCRIPTION,
+    ("POST", "/notifications/push"): PUSH_SUBSCRIPTION,
+    ("POST", "/notifications/push/remove"): {"endpoint": "https://push.example.com/matrix/none"},
+    ("POST", "/api/v1/chat-robots"): {"service": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=matrix"},
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): {"body": "isolation matrix", "client_id": "{new}"},
     ("POST", "/api/v1/ncrs"): {"title": "isolation matrix", "description": "isolation matrix", "supplier_id": "{supplier_id}"},
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/answer"): {"text": "isolation matrix"},

@@ -183,6 +183,8 @@ BROWSER_IDS = {"client_id"}
 # Values a submitted form needs besides what the page puts in it, per route,
 # so that the form as found plus these succeeds (the fields a person types).
 FORM_FILLS: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/admin/webhooks"): {"url": "https://erp.example.com/hooks/portal"},
+    ("POST", "/admin/chat-robots"): {"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=matrix"},
     # A supplier role, so that the supplier chosen is read.
     ("POST", "/admin/users/invitations"): {"role": "supplier_operator"},
     ("POST", "/admin/users/{membership_id:uuid}"): {"role": "supplier_operator"},

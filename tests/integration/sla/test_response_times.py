@@ -116,7 +116,7 @@ def test_the_admins_page_saves_the_rule_and_keeps_what_was_typed_on_a_mistake(cl
     assert page.status_code == 200
     assert 'name="accept_hours"' in page.text
     form = {"_csrf_token": headers["x-csrftoken"], "accept_hours": "36", "acknowledge_hours": "12", "receipt_hours": "48"}
-    form.update(remind_before_hours="6", progress_margin_percent="10")
+    form.update(remind_before_hours="6", progress_margin_percent="10", progress_stale_hours="12")
     saved = client.post("/admin/response-times", data=form, headers=headers, follow_redirects=False)
     assert saved.status_code == 303
     assert client.get("/api/v1/settings/response-times", headers=shop.as_("admin")).json()["accept_hours"] == 36
@@ -124,3 +124,104 @@ def test_the_admins_page_saves_the_rule_and_keeps_what_was_typed_on_a_mistake(cl
     assert wrong.status_code == 400
     assert 'value="49"' in wrong.text
     assert client.get("/api/v1/settings/response-times", headers=shop.as_("admin")).json()["receipt_hours"] == 48
+
+
+def line_due_at(run: Any, shop: OrderWorld, order: dict[str, Any]) -> datetime:
+    """Where the rules put a line's limit: the end of its due day in the tenant's zone."""
+    from datetime import UTC, date, time
+    from zoneinfo import ZoneInfo
+
+    from tenants.context import system_scope
+    from tenants.tables import Tenant
+
+    async def zone() -> str:
+        async with system_scope("test"):
+            row = await Tenant.select(Tenant.time_zone).where(Tenant.id == shop.world.tenant_id).first()
+            return str(row["time_zone"])
+
+    day = date.fromisoformat(order["lines"][0]["due_date"])
+    return datetime.combine(day, time(23, 59), ZoneInfo(run(zone))).astimezone(UTC)
+
+
+def report(client: Any, shop: OrderWorld, line_id: str, good: str) -> None:
+    from uuid import uuid4
+
+    body = {"client_id": str(uuid4()), "order_line_id": line_id, "stage": "machining", "good_quantity": good}
+    response = client.post("/api/v1/progress-reports", json=body, headers=shop.as_("supplier_operator"))
+    assert response.status_code == 201, response.text
+
+
+def test_a_line_due_soon_without_progress_is_reminded_then_escalated_when_late_then_resolved(
+    client: Any, run: Any, shop: OrderWorld
+) -> None:
+    from portal.sla.services import check
+
+    order = fire(client, shop, draft(client, shop, days=3)["id"], "planner", "issue").json()
+    assert fire(client, shop, order["id"], "supplier_admin", "accept").status_code == 200
+    line = order["lines"][0]["id"]
+    due_at = line_due_at(run, shop, order)
+    # Defaults: the reminder 8 h before, after 24 h without progress.
+    run(lambda: check(due_at - timedelta(hours=9)))
+    run(run_due_jobs)
+    assert "sla.reminder" not in kinds(client, shop, "supplier_operator", order["id"])
+    run(lambda: check(due_at - timedelta(hours=7)))
+    run(lambda: check(due_at - timedelta(hours=6)))
+    run(run_due_jobs)
+    assert kinds(client, shop, "supplier_operator", order["id"]).count("sla.reminder") == 1
+    assert kinds(client, shop, "supplier_admin", order["id"]).count("sla.reminder") == 1
+    assert "sla.reminder" not in kinds(client, shop, "planner", order["id"])
+    assert "progress.overdue" not in kinds(client, shop, "planner", order["id"])
+
+    run(lambda: check(due_at + timedelta(hours=1)))
+    run(lambda: check(due_at + timedelta(hours=2)))
+    run(run_due_jobs)
+    assert kinds(client, shop, "supplier_admin", order["id"]).count("progress.overdue") == 1
+    assert kinds(client, shop, "planner", order["id"]).count("progress.overdue") == 1
+    assert "progress.overdue" not in kinds(client, shop, "supplier_operator", order["id"])
+    assert "progress.overdue" not in kinds(client, shop, "other_supplier_admin", order["id"])
+    row = breach(run, line, "overdue")
+    assert (row["due_at"], row["reminded_at"], row["escalated_at"]) == (
+        due_at,
+        due_at - timedelta(hours=7),
+        due_at + timedelta(hours=1),
+    )
+    assert row["resolved_at"] is None
+    # The whole quantity reported: nothing is owed any more.
+    report(client, shop, line, order["lines"][0]["quantity"])
+    run(lambda: check(due_at + timedelta(hours=3)))
+    assert breach(run, line, "overdue")["resolved_at"] == due_at + timedelta(hours=3)
+
+
+def test_a_late_line_with_recent_progress_is_recorded_and_escalated_only_once_progress_stops(
+    client: Any, run: Any, shop: OrderWorld
+) -> None:
+    from portal.sla.services import check
+
+    rule = {"accept_hours": 48, "acknowledge_hours": 24, "receipt_hours": 72, "remind_before_hours": 8}
+    saved = client.put(
+        "/api/v1/settings/response-times",
+        json={**rule, "progress_margin_percent": 100, "progress_stale_hours": 96},
+        headers=shop.as_("admin"),
+    )
+    assert saved.status_code == 200, saved.text
+    order = fire(client, shop, draft(client, shop, days=1)["id"], "planner", "issue").json()
+    assert fire(client, shop, order["id"], "supplier_admin", "accept").status_code == 200
+    line = order["lines"][0]["id"]
+    due_at = line_due_at(run, shop, order)
+    reported_at = datetime.fromisoformat(order["issued_at"])
+    report(client, shop, line, "10")
+    run(lambda: check(due_at - timedelta(hours=2)))
+    run(lambda: check(due_at + timedelta(hours=1)))
+    run(run_due_jobs)
+    # Worked on within the last 96 hours: no reminder, no escalation, but the breach is on record.
+    assert "sla.reminder" not in kinds(client, shop, "supplier_operator", order["id"])
+    assert "progress.overdue" not in kinds(client, shop, "planner", order["id"])
+    row = breach(run, line, "overdue")
+    assert row["due_at"] == due_at
+    assert row["escalated_at"] is None
+    # Four days without a report: escalated.
+    stopped = max(reported_at + timedelta(hours=97), due_at + timedelta(hours=2))
+    run(lambda: check(stopped))
+    run(run_due_jobs)
+    assert kinds(client, shop, "planner", order["id"]).count("progress.overdue") == 1
+    assert breach(run, line, "overdue")["escalated_at"] == stopped

@@ -1,0 +1,121 @@
+"""Web Push against a local push service that checks the VAPID token and
+decrypts each message with the subscription's private key, as a browser's
+push service and the browser do; a dead subscription (410) is deleted;
+channel choices and bad subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.jobs.runner import run_due_jobs
+from tests.integration.orders.conftest import OrderWorld, draft, fire, shop
+from tests.support.push_receiver import PushService
+
+__all__ = ["shop"]
+
+API = "/api/v1/notifications/push-subscriptions"
+
+
+def subscribe(client: Any, shop: OrderWorld, who: str, subscription: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(API, json=subscription, headers=shop.as_(who))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def devices(client: Any, shop: OrderWorld, who: str) -> list[dict[str, Any]]:
+    response = client.get(API, headers=shop.as_(who))
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def test_a_new_order_is_pushed_encrypted_and_signed_to_the_suppliers_devices_only(client: Any, run: Any, shop: OrderWorld) -> None:
+    key = client.get("/api/v1/notifications/push-key", headers=shop.as_("supplier_admin"))
+    assert key.status_code == 200, key.text
+    # Kept: every caller, every time, gets the same key.
+    assert client.get("/api/v1/notifications/push-key", headers=shop.as_("planner")).json() == key.json()
+    with PushService() as phone, PushService() as other_phone:
+        subscribe(client, shop, "supplier_admin", phone.subscription())
+        subscribe(client, shop, "other_supplier_admin", other_phone.subscription())
+        order = fire(client, shop, draft(client, shop)["id"], "planner", "issue").json()
+        run(run_due_jobs)
+    assert phone.problems == []
+    [pushed] = phone.received
+    assert pushed.vapid_key == key.json()["public_key"]
+    [notification] = client.get("/api/v1/notifications", headers=shop.as_("supplier_admin")).json()["items"]
+    # In the reader's language, like the notification centre; opens the order.
+    assert pushed.message["title"] == notification["title"]
+    assert order["number"] in pushed.message["title"]
+    assert pushed.message["url"] == f"/orders/{order['id']}"
+    assert pushed.message["tag"] == notification["id"]
+    # An urgent kind: the push service may wake the phone for it.
+    assert pushed.headers["urgency"] == "high"
+    # Another supplier's device hears nothing of it.
+    assert other_phone.received == []
+    assert other_phone.problems == []
+
+
+def test_a_subscription_the_push_service_answers_410_for_is_deleted(client: Any, run: Any, shop: OrderWorld) -> None:
+    with PushService(status=410) as gone, PushService() as phone:
+        subscribe(client, shop, "supplier_admin", gone.subscription("gone"))
+        kept = subscribe(client, shop, "supplier_admin", phone.subscription("kept"))
+        assert len(devices(client, shop, "supplier_admin")) == 2
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        run(run_due_jobs)
+        assert gone.problems == ["answered 410"]
+        assert [device["id"] for device in devices(client, shop, "supplier_admin")] == [kept["id"]]
+        assert len(phone.received) == 1
+        # The next event goes to the living device only.
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        run(run_due_jobs)
+    assert gone.problems == ["answered 410"]
+    assert len(phone.received) == 2
+
+
+def test_push_follows_each_persons_choice_per_kind(client: Any, run: Any, shop: OrderWorld) -> None:
+    choices = client.get("/api/v1/notifications/preferences", headers=shop.as_("supplier_operator")).json()["items"]
+    issued = next(item for item in choices if item["kind"] == "order.issued")
+    assert issued["push"] is True
+    response = client.put(
+        "/api/v1/notifications/preferences",
+        json=[{"kind": "order.issued", "in_app": True, "email": "off", "push": False}],
+        headers=shop.as_("supplier_operator"),
+    )
+    assert response.status_code == 200, response.text
+    assert next(item for item in response.json()["items"] if item["kind"] == "order.issued")["push"] is False
+    with PushService() as operator_phone, PushService() as admin_phone:
+        subscribe(client, shop, "supplier_operator", operator_phone.subscription())
+        subscribe(client, shop, "supplier_admin", admin_phone.subscription())
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        run(run_due_jobs)
+    assert operator_phone.received == []
+    assert len(admin_phone.received) == 1
+
+
+def test_a_device_subscribing_again_is_kept_once_for_whoever_subscribed_last(client: Any, shop: OrderWorld) -> None:
+    with PushService() as phone:
+        first = subscribe(client, shop, "supplier_admin", phone.subscription())
+        assert subscribe(client, shop, "supplier_admin", phone.subscription())["id"] == first["id"]
+        subscribe(client, shop, "supplier_operator", phone.subscription())
+    assert devices(client, shop, "supplier_admin") == []
+    assert len(devices(client, shop, "supplier_operator")) == 1
+    removed = client.delete(f"{API}/{devices(client, shop, 'supplier_operator')[0]['id']}", headers=shop.as_("supplier_admin"))
+    assert removed.status_code == 404
+    removed = client.delete(f"{API}/{devices(client, shop, 'supplier_operator')[0]['id']}", headers=shop.as_("supplier_operator"))
+    assert removed.status_code == 204
+    assert devices(client, shop, "supplier_operator") == []
+
+
+def test_a_subscription_with_broken_keys_is_refused_and_nothing_is_kept(client: Any, shop: OrderWorld) -> None:
+    with PushService() as phone:
+        good = phone.subscription()
+    for broken, field in (
+        ({**good, "keys": {**good["keys"], "p256dh": "AAAA"}}, "keys.p256dh"),
+        ({**good, "keys": {**good["keys"], "auth": "AAAA"}}, "keys.auth"),
+        ({**good, "endpoint": "ftp://push.example.com/x"}, "endpoint"),
+    ):
+        response = client.post(API, json=broken, headers={**shop.as_("supplier_admin"), "Accept-Language": "zh-CN"})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid_subscription"
+        assert field in error["fields"]
+    assert devices(client, shop, "supplier_admin") == []
