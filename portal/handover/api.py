@@ -76,6 +76,7 @@ class HandoverApi(Controller):
         media_type="application/zip",
         files=("application/zip",),
         redirect=True,
+        errors=[409],
     )
     async def download_handover_package(self, request: Request[Any, Any, Any], handover_id: FromPath[UUID]) -> Response[Any]:
         """The ZIP of a completed handover: the current version of every

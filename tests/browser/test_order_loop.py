@@ -48,7 +48,7 @@ def test_issue_accept_revise_acknowledge(phone: Page, browser: Browser, live_ser
         supplier.click(f"text={number}")
         assert_fits_phone(supplier)
         supplier.click("form.action:has(input[value=accept]) button")
-        expect(supplier.locator(".badge.status-accepted")).to_be_visible()
+        expect(supplier.locator(".badge.status-accepted").first).to_be_visible()
 
         planner.reload()
         planner.click("a[href$='/edit']")

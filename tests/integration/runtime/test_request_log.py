@@ -6,6 +6,7 @@ real server's log output: answers built by middleware and error handlers
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,10 @@ def test_every_answer_is_logged_with_the_status_the_client_got(live: tuple[Serve
     uploaded = httpx.post(f"{server.base}/api/v1/documents", data=fields, files=files, headers=auth)
     assert uploaded.status_code == 201, uploaded.text
     document = uploaded.json()["id"]
+    # The upload's own log line may be written after its answer reached us: wait for it.
+    deadline = time.monotonic() + 30
+    while not any(event["status"] == 201 for event in server.events("request")) and time.monotonic() < deadline:
+        time.sleep(0.05)
     before = len(server.events("request"))
 
     answered: list[tuple[str, str, int]] = []
