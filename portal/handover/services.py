@@ -53,6 +53,7 @@ from portal.handover.states import Event, Status, next_status
 from portal.handover.tables import Handover, HandoverAccess, HandoverItem, HandoverLink, HandoverTemplate
 from portal.i18n import N_, gettext
 from portal.items.tables import BomLine, Item
+from portal.jobs.queue import enqueue
 from portal.materials import services as materials
 from portal.notifications.services import emit
 from portal.orders import services as orders
@@ -64,9 +65,9 @@ from portal.quality import ncrs
 from portal.quality.ncr_states import STEPS as NCR_STEPS
 from portal.quality.ncr_states import Status as NcrStatus
 from portal.quality.tables import Ncr, QcRequirement
-from tenants.context import TenantContext, current
+from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
-from tenants.tables import Supplier, User
+from tenants.tables import Supplier, Tenant, User
 
 PAGE_SIZE = 50
 # Rows per INSERT: well under the databases' limits on parameters.
@@ -79,6 +80,7 @@ HANDED_STATES = sorted(state.value for state in ORDER_OPEN_STATES - {OrderStatus
 NCR_OPEN = sorted([*(step.value for step in NCR_STEPS), NcrStatus.VERIFIED.value])
 NCR_ENDED = (NcrStatus.CLOSED.value, NcrStatus.CANCELLED.value)
 WRITE_OFF = "material.write_off"
+READY_JOB = "handover.ready"
 
 
 class InvalidHandover(DomainError):
@@ -586,6 +588,18 @@ async def start_handover(handover_id: UUID | str, version: int) -> HandoverOut:
     handover = await _visible(handover_id)
     await _move(handover, version, Event.START, started_at=datetime.now(UTC))
     await _tell("handover.started", handover)
+    names = {
+        row["id"]: row["name"]
+        for row in await Supplier.select(Supplier.id, Supplier.name).where(
+            Supplier.id.is_in([handover.from_supplier, handover.to_supplier])
+        )
+    }
+    await emit(
+        "handover.opened",
+        link=f"/handovers/{handover.id}",
+        record=("handover", handover.id),
+        params={"number": handover.number, "from": names.get(handover.from_supplier, ""), "to": names.get(handover.to_supplier, "")},
+    )
     return await _to_out(handover)
 
 
@@ -699,6 +713,54 @@ async def _sign(handover: Handover, item: HandoverItem, decision: str, note: str
         entity_id=handover.id,
         after={"item": item.id, "party": party.value, "decision": decision},
     )
+    context = current()
+    if context.is_supplier:
+        # The planners hear what the suppliers signed off; the buyer's own
+        # roles sign on the page the planners watch.
+        supplier = await Supplier.select(Supplier.name).where(Supplier.id == context.supplier_id).first()
+        await emit(
+            "handover.signed_off",
+            link=f"/handovers/{handover.id}",
+            record=("handover", handover.id),
+            params={
+                "number": handover.number,
+                "supplier": supplier["name"] if supplier else "",
+                "entry": item_title(item.title, _json(item.params) or {}),
+            },
+        )
+    if item.blocking:
+        # Whether it was the last one is for the buyer's eyes (a supplier
+        # reads only its own entries): a job looks, as the buyer.
+        await enqueue(READY_JOB, {"handover_id": handover.id}, tenant=handover.tenant)
+
+
+async def ready_job(payload: dict[str, Any]) -> None:
+    """Tell the planners once that a running handover has every blocking
+    entry signed off (the event is keyed: two last sign-offs at once, or a
+    job run twice, are one notification)."""
+    async with system_scope("handover-ready"):
+        handover = await Handover.objects().where(Handover.id == UUID(str(payload["handover_id"]))).first()
+        tenant = await Tenant.objects().where(Tenant.id == handover.tenant).first() if handover else None
+    if handover is None or tenant is None:
+        return
+    async with tenant_scope(operator_context(tenant, "handover-ready")):
+        if handover.status != Status.IN_PROGRESS.value:
+            return
+        open_entries = (
+            await scoped(HandoverItem)
+            .count()
+            .where(HandoverItem.handover == handover.id)
+            .where(HandoverItem.blocking.eq(True))
+            .where(HandoverItem.signed_off_at.is_null())
+        )
+        if not open_entries:
+            await emit(
+                "handover.ready",
+                link=f"/handovers/{handover.id}",
+                record=("handover", handover.id),
+                params={"number": handover.number},
+                key=f"handover.ready:{handover.id}",
+            )
 
 
 async def _write_off_approved(payload: dict[str, Any]) -> None:

@@ -71,6 +71,7 @@ HANDLERS: dict[str, Handler] = {
         Handler("statements.pdf", "portal.reconciliation.pdf:render_job", max_attempts=3, timeout=timedelta(minutes=15)),
         # A 1 GB package streams for minutes on S3; a run that dies starts again from scratch.
         Handler("handover.package", "portal.handover.package:package_job", max_attempts=5, timeout=timedelta(minutes=30)),
+        Handler("handover.ready", "portal.handover.services:ready_job", max_attempts=3, timeout=timedelta(minutes=1)),
     )
 }
 

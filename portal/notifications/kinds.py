@@ -243,6 +243,27 @@ KINDS: dict[str, Kind] = {
             frozenset({Role.FINANCE}),
         ),
         Kind("handover.cancelled", N_("Handover %(number)s was cancelled"), N_("Nothing was moved."), SUPPLIER_USERS),
+        # The buyer's side of a handover: the roles with entries to sign
+        # hear that it started; the planners hear when it can be completed.
+        Kind(
+            "handover.opened",
+            N_("Handover %(number)s started: sign off the entries of your role"),
+            N_("Work moves from %(from)s to %(to)s once every blocking entry is signed off."),
+            frozenset({Role.PLANNER, Role.QA, Role.FINANCE}),
+        ),
+        Kind(
+            "handover.signed_off",
+            N_("%(supplier)s signed off an entry of handover %(number)s"),
+            N_("%(entry)s"),
+            frozenset({Role.PLANNER}),
+            email="digest",
+        ),
+        Kind(
+            "handover.ready",
+            N_("Handover %(number)s is ready to complete"),
+            N_("Every blocking entry is signed off: complete it to move the work."),
+            frozenset({Role.PLANNER}),
+        ),
         Kind(
             "conversation.mention",
             N_("%(author)s mentioned you on %(record)s"),

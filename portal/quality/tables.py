@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID as UUIDValue
 
 from piccolo.columns import JSON, UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
@@ -64,6 +65,17 @@ class DocumentReview(Table):
     reason = Text(default="")
     reviewed_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     reviewed_at = Timestamptz(default=TimestamptzNow())
+
+    @classmethod
+    def supplier_share(cls, supplier_id: UUIDValue) -> Any | None:
+        """QA's decisions on the documents a supplier reads though they are
+        not its own (the old supplier's QC documents a handover handed on):
+        the QC history goes with the document. ``supplier_parents`` keeps it
+        to documents the supplier reads."""
+        condition = Document.supplier_share(supplier_id)
+        if condition is None:
+            return None
+        return cls.document.is_in(Document.select(Document.id).where(condition))
 
 
 class QcTemplate(Table):

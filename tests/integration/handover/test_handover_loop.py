@@ -205,3 +205,33 @@ def test_cancelling_moves_nothing(client: Any, ho: HandoverWorld) -> None:
     assert _ok(client.get(f"/api/v1/orders/{ho.orders['transfer']['id']}", headers=ho.as_("supplier_admin")))["status"] == "accepted"
     assert client.get(f"/api/v1/documents/{ho.drawing_id}", headers=ho.as_("supplier_admin")).status_code == 200
     assert client.get(f"/api/v1/documents/{ho.drawing_id}", headers=ho.as_("other_supplier_admin")).status_code == 404
+
+
+def test_the_parties_hear_of_the_steps(client: Any, run: Any, ho: HandoverWorld) -> None:
+    from portal.jobs.runner import run_due_jobs
+
+    handover = started(client, ho)
+    run(run_due_jobs)
+
+    def kinds(who: str) -> list[str]:
+        return [note["kind"] for note in _ok(client.get("/api/v1/notifications", headers=ho.as_(who)))["items"]]
+
+    # The buyer's roles with entries hear it started (the planner started
+    # it); the suppliers hear their checklist opened.
+    for who in ("qa", "finance"):
+        assert "handover.opened" in kinds(who), who
+    for who in ("supplier_admin", "other_supplier_admin"):
+        assert "handover.started" in kinds(who)
+        assert "handover.opened" not in kinds(who)
+    assert "handover.started" not in kinds("third")
+    assert "handover.ready" not in kinds("planner")
+
+    transfer, cancel = ho.orders["transfer"]["id"], ho.orders["cancel"]["id"]
+    sign_everything(client, ho, handover["id"], {transfer: "transfer", cancel: "cancel_rest", ho.material_id: "transfer"})
+    run(run_due_jobs)
+    # The planners hear each supplier's sign-off, and once that it can be completed.
+    planner = kinds("planner")
+    assert "handover.signed_off" in planner
+    assert planner.count("handover.ready") == 1
+    assert "handover.ready" not in kinds("supplier_admin")
+    assert "handover.signed_off" not in kinds("other_supplier_admin")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
-
-from pypdf import PdfReader
 
 from tests.integration.documents.conftest import uploaded
 from tests.integration.handover.conftest import HandoverWorld, _ok, sign_everything, started
@@ -36,7 +36,7 @@ def _storage_path(run: Any, document_id: str) -> Any:
     return open_storage(get_settings()).local_path(run(key))
 
 
-def test_the_package_holds_exactly_the_handed_over_documents(client: Any, ho: HandoverWorld, run: Any) -> None:
+def test_the_package_holds_exactly_the_handed_over_documents(client: Any, ho: HandoverWorld, run: Any, tmp_path: Path) -> None:
     from portal.jobs.runner import run_due_jobs
 
     # A second version of the drawing: the package holds the current one.
@@ -70,13 +70,20 @@ def test_the_package_holds_exactly_the_handed_over_documents(client: Any, ho: Ha
     files = {name: hashlib.sha256(archive.read(name)).hexdigest() for name in archive.namelist() if name.startswith("documents/")}
     assert sorted(files.values()) == sorted(expected)
     assert set(archive.namelist()) == {"index.pdf", *files}
-    index = "".join(page.extract_text() for page in PdfReader(io.BytesIO(archive.read("index.pdf"))).pages)
+    pdf = tmp_path / "index.pdf"
+    pdf.write_bytes(archive.read("index.pdf"))
+    index = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     flat = "".join(index.split())
     for digest in expected:
         assert digest in flat
     assert handover["number"] in index
-    # The tenant's language (zh_CN): the CJK font is embedded, the text comes back.
-    assert "交接资料包" in index
+    # The tenant's language (zh_CN), the checklist with who signed off.
+    for text in ("交接资料包", "检查清单", "Drawing", "Certificate"):
+        assert text in index, text
+    # Every font embedded (pdffonts' "emb" column), the CJK one among them.
+    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout.splitlines()[2:]
+    assert any("Noto-Sans-CJK-SC" in row for row in fonts), fonts
+    assert all(row.split()[-5] == "yes" for row in fonts), fonts
     # The buyer's: suppliers get 403; a second run of the job stores nothing new.
     for who in ("supplier_admin", "other_supplier_admin"):
         assert client.get(url, headers=ho.as_(who)).status_code == 403

@@ -1,0 +1,157 @@
+"""Two people acting on one handover at the same moment (PostgreSQL, where
+requests really run side by side, each in its own transaction): two
+completions, one wins and the other gets 409 with nothing moved twice;
+two sign-offs of different entries both stay; two of the same entry, one
+wins."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from tests.integration.handover.conftest import HandoverWorld, _ok, sign_everything, started
+from tests.support.postgres import PostgresCluster
+
+pytestmark = pytest.mark.postgres
+
+WAITERS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+"""
+
+
+async def _context(ho: HandoverWorld, account: str, role: str) -> Any:
+    from tenants.context import operator_context, system_scope
+    from tenants.roles import Role
+    from tenants.services.tenants import tenant_by_slug
+
+    async with system_scope("test-factory"):
+        tenant = await tenant_by_slug(ho.world.slug)
+    member = ho.world.accounts[account]
+    return dataclasses.replace(
+        operator_context(tenant, account), role=Role(role), user_id=member.user_id, membership_id=member.membership_id
+    )
+
+
+async def _request(context: Any, action: Callable[[], Awaitable[Any]]) -> str:
+    """One person's request: its own transaction, as the middleware opens."""
+    from portal.errors import DomainError
+    from tenants.context import tenant_scope
+
+    try:
+        async with tenant_scope(context):
+            await action()
+    except DomainError as error:
+        return str(error.code)
+    return "ok"
+
+
+async def _race(
+    owner_url: str, table: str, row_ids: list[UUID], *requests: tuple[Any, Callable[[], Awaitable[Any]]]
+) -> tuple[list[str], int]:
+    """Another connection holds the rows the requests write, so each gets as
+    far as it can and waits; then all go on at once."""
+    blocker = await asyncpg.connect(owner_url)
+    try:
+        hold = blocker.transaction()
+        await hold.start()
+        await blocker.execute(f"SELECT id FROM {table} WHERE id = ANY($1::uuid[]) FOR UPDATE", row_ids)  # noqa: S608
+        tasks = [asyncio.create_task(_request(context, action)) for context, action in requests]
+        waiting = 0
+        for _ in range(400):
+            await blocker.execute("SELECT pg_stat_clear_snapshot()")
+            waiting = await blocker.fetchval(WAITERS)
+            if waiting >= len(tasks) or any(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.05)
+        await hold.commit()
+        results = sorted(await asyncio.gather(*tasks))
+    finally:
+        await blocker.close()
+    return results, waiting
+
+
+async def _moved(handover_id: str, number: str) -> dict[str, int]:
+    from portal.handover.tables import HandoverAccess, HandoverLink
+    from portal.orders.tables import Order
+    from tenants.context import system_scope
+
+    async with system_scope("test-read"):
+        links = await HandoverLink.count().where(HandoverLink.handover == handover_id)
+        access = await HandoverAccess.count().where(HandoverAccess.handover == handover_id)
+        made = await Order.count().where(Order.status_reason.like(f"%{number}%"))
+    return {"links": links, "access": access, "cancelled_originals": made}
+
+
+def test_two_completions_at_once_one_wins_and_nothing_moves_twice(
+    client: Any, run: Any, ho: HandoverWorld, postgres: PostgresCluster
+) -> None:
+    from portal.handover import services
+
+    handover = started(client, ho)
+    transfer, cancel = ho.orders["transfer"]["id"], ho.orders["cancel"]["id"]
+    signed = sign_everything(client, ho, handover["id"], {transfer: "transfer", cancel: "cancel_rest", ho.material_id: "transfer"})
+    planner = run(_context, ho, "planner", "planner")
+    admin = run(_context, ho, "admin", "admin")
+
+    def complete() -> Callable[[], Awaitable[Any]]:
+        return lambda: services.complete_handover(handover["id"], signed["version"])
+
+    results, waiting = run(_race, postgres.owner_url, "handover", [UUID(handover["id"])], (planner, complete()), (admin, complete()))
+    assert waiting == 2, f"both completions should have been waiting on the held handover: {results}"
+    assert results == ["ok", "stale_handover"]
+    done = _ok(client.get(f"/api/v1/handovers/{handover['id']}", headers=ho.as_("planner")))
+    assert done["status"] == "completed"
+    assert len(done["transferred_orders"]) == 1
+    # One transfer's worth of links and access rows: the loser wrote nothing.
+    moved = run(_moved, handover["id"], handover["number"])
+    assert moved["links"] == 3  # the transferred order, the cancelled one, the material
+    # The transferred original and the one whose rest was cancelled, once each.
+    assert moved["cancelled_originals"] == 2
+
+
+def test_sign_offs_at_once_keep_each_other_and_one_entry_is_signed_once(
+    client: Any, run: Any, ho: HandoverWorld, postgres: PostgresCluster
+) -> None:
+    from portal.handover import services
+
+    handover = started(client, ho)
+    planner_entries = [item for item in handover["items"] if item["party"] == "planner" and not item["source"]]
+    qa_entries = [item for item in handover["items"] if item["party"] == "qa" and not item["source"]]
+    first, second = planner_entries[0], qa_entries[0]
+    planner = run(_context, ho, "planner", "planner")
+    qa = run(_context, ho, "qa", "qa")
+    admin = run(_context, ho, "admin", "admin")
+
+    def sign(item: dict[str, Any], note: str) -> Callable[[], Awaitable[Any]]:
+        return lambda: services.sign_off(handover["id"], item["id"], "", note)
+
+    # Different entries, by different people, at once: both stay.
+    ids = [UUID(first["id"]), UUID(second["id"])]
+    results, waiting = run(_race, postgres.owner_url, "handover_item", ids, (planner, sign(first, "planner's")), (qa, sign(second, "qa's")))
+    assert waiting == 2, results
+    assert results == ["ok", "ok"]
+    after = {item["id"]: item for item in _ok(client.get(f"/api/v1/handovers/{handover['id']}", headers=ho.as_("planner")))["items"]}
+    assert (after[first["id"]]["done"], after[first["id"]]["note"]) == (True, "planner's")
+    assert (after[second["id"]]["done"], after[second["id"]]["note"]) == (True, "qa's")
+
+    # The same entry, by the planner and the admin, at once: one wins, the other is told.
+    third = planner_entries[1]
+    results, waiting = run(
+        _race, postgres.owner_url, "handover_item", [UUID(third["id"])], (planner, sign(third, "first")), (admin, sign(third, "second"))
+    )
+    assert waiting == 2, results
+    assert results == ["already_signed_off", "ok"]
+    entry = next(
+        item
+        for item in _ok(client.get(f"/api/v1/handovers/{handover['id']}", headers=ho.as_("planner")))["items"]
+        if item["id"] == third["id"]
+    )
+    assert entry["done"]
+    assert entry["note"] in ("first", "second")
