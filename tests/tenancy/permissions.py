@@ -207,6 +207,7 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/threads"): EVERYONE,
     ("GET", "/api/v1/threads/{thread_id:uuid}/messages"): EVERYONE,
     ("POST", "/api/v1/threads/{thread_id:uuid}/messages"): EVERYONE,
+    ("POST", "/api/v1/threads/{thread_id:uuid}/read"): EVERYONE,
     ("GET", "/api/v1/suppliers"): EVERYONE,
     ("POST", "/api/v1/suppliers"): ADMIN,
     ("GET", "/api/v1/suppliers/{supplier_id:uuid}"): EVERYONE,

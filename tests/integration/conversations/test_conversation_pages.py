@@ -49,3 +49,32 @@ def test_the_supplier_answers_with_a_photo_from_the_page(client: Any, shop: Orde
     refused = client.post(f"/conversations/{thread}/messages", data=empty, files=no_file, headers={**planner, "hx-request": "true"})
     assert refused.status_code == 200
     assert "Write a message." in refused.text
+
+
+def test_the_page_marks_what_it_shows_read_and_shows_the_newest_messages(client: Any, shop: OrderWorld) -> None:
+    order = _issued(client, shop)
+    operator = _page(client, shop, "supplier_operator")
+    thread = _sides(client, shop, "planner", order["id"])["shared"]["id"]
+    params = {"record_type": "order", "record_id": order["id"]}
+
+    def send(body: str) -> None:
+        sent = client.post(
+            f"/api/v1/threads/{thread}/messages", json={"body": body, "client_id": str(uuid4())}, headers=shop.as_("planner")
+        )
+        assert sent.status_code == 201, sent.text
+
+    send("Which drawing revision?")
+    first = client.get("/conversations", params=params, headers=operator).text
+    assert first.count('class="badge new-message"') == 1
+    assert _sides(client, shop, "supplier_operator", order["id"])["shared"]["unread"] == 0, "the page showed it: read"
+    again = client.get("/conversations", params=params, headers=operator).text
+    assert "new-message" not in again
+
+    # A long thread shows its newest messages, the oldest left to the API.
+    for index in range(50):
+        send(f"Update {index:02d}")
+    block = client.get("/conversations", params=params, headers=operator).text
+    assert "Which drawing revision?" not in block
+    assert "Update 49" in block
+    assert "Only the latest 50 messages are shown." in block
+    assert block.count('class="badge new-message"') == 50
