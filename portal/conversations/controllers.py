@@ -96,6 +96,11 @@ class ConversationPages(Controller):
         context = await conversation_context(record_type or "", record_id)
         return Template(template_name="conversations/_conversation.html", context=context, headers={"Vary": "HX-Request"})
 
+    @post("/{thread_id:uuid}/read", status_code=204)
+    async def mark_read(self, thread_id: FromPath[UUID]) -> None:
+        """Posted by the block (htmx) once it has shown new messages."""
+        await services.mark_thread_read(thread_id)
+
     @post("/{thread_id:uuid}/messages", opt={SPOOL_OPT: True}, request_max_body_size=None, guards=[requires("conversations.post")])
     async def post_message(self, request: Request[Any, Any, Any], thread_id: FromPath[UUID]) -> Template | Redirect | Response[Any]:
         """The form of a thread: text, people to mention and maybe a photo

@@ -18,11 +18,11 @@
   intake (attachment kind ``message``). A device's ``client_id`` makes a
   retried send the same message. Every message is audited; mentions leave
   as a recorded job, never as a call from here.
-- A person's read marker moves when they read: on a record's page (the
-  thread shown to a person is read), and over the API only when the client
-  says so (``mark_thread_read``, a POST): listing messages is a safe GET, so
-  an integration syncing threads or a prefetch marks nothing read for
-  anyone.
+- A person's read marker moves only when their client says they read the
+  thread (``mark_thread_read``, a POST: the record's page posts it once it
+  has shown new messages, an API client when its person has read them).
+  Every GET is safe: an integration syncing threads, a prefetch or a page
+  opened by someone else's link marks nothing read for anyone.
 """
 
 from __future__ import annotations
@@ -362,7 +362,7 @@ class Shown:
 
 async def show_thread(thread_id: UUID | str) -> Shown:
     """The newest ``PAGE_SIZE`` messages, oldest first, for a person reading
-    the record's page: showing them moves the reader's marker to the newest."""
+    the record's page, with how far they had read. Marks nothing read."""
     context = current()
     thread = await get_thread(thread_id)
     marker = await _marker(context, thread)
@@ -375,8 +375,6 @@ async def show_thread(thread_id: UUID | str) -> Shown:
         .limit(PAGE_SIZE + 1)
     )
     shown = list(reversed(rows[:PAGE_SIZE]))
-    if shown:
-        await _mark_read(context, thread, shown[-1]["created_at"])
     return Shown(await _messages_out(shown), len(rows) > PAGE_SIZE, marker.read_at if marker else None)
 
 

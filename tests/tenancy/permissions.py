@@ -227,6 +227,7 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/webhooks/{webhook_id:uuid}/deliveries"): ADMIN,
     ("GET", "/conversations"): EVERYONE,
     ("POST", "/conversations/{thread_id:uuid}/messages"): EVERYONE,
+    ("POST", "/conversations/{thread_id:uuid}/read"): EVERYONE,
     ("GET", "/deliveries"): EVERYONE,
     ("GET", "/deliveries/export"): EVERYONE,
     ("GET", "/deliveries/ship/{order_id:uuid}"): SUPPLIERS,
