@@ -77,7 +77,7 @@ async def _race(
     return results, waiting
 
 
-async def _moved(handover_id: str, number: str) -> dict[str, int]:
+async def _moved(handover_id: str, number: str, tenant_id: UUID) -> dict[str, int]:
     from portal.handover.tables import HandoverAccess, HandoverLink
     from portal.orders.tables import Order
     from tenants.context import system_scope
@@ -85,7 +85,7 @@ async def _moved(handover_id: str, number: str) -> dict[str, int]:
     async with system_scope("test-read"):
         links = await HandoverLink.count().where(HandoverLink.handover == handover_id)
         access = await HandoverAccess.count().where(HandoverAccess.handover == handover_id)
-        made = await Order.count().where(Order.status_reason.like(f"%{number}%"))
+        made = await Order.count().where(Order.status_reason.like(f"%{number}%")).where(Order.tenant == tenant_id)
     return {"links": links, "access": access, "cancelled_originals": made}
 
 
@@ -110,7 +110,8 @@ def test_two_completions_at_once_one_wins_and_nothing_moves_twice(
     assert done["status"] == "completed"
     assert len(done["transferred_orders"]) == 1
     # One transfer's worth of links and access rows: the loser wrote nothing.
-    moved = run(_moved, handover["id"], handover["number"])
+    # (Numbers are per tenant: other tests' tenants have an HO-…-0001 too.)
+    moved = run(_moved, handover["id"], handover["number"], ho.world.tenant_id)
     assert moved["links"] == 3  # the transferred order, the cancelled one, the material
     # The transferred original and the one whose rest was cancelled, once each.
     assert moved["cancelled_originals"] == 2
