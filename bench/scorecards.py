@@ -182,6 +182,7 @@ async def measure(tenant: Any, repeat: int) -> dict[str, list[float]]:
 
     from portal.db import get_engine
     from portal.deliveries.services import deliveries_to_receive
+    from portal.kpi import store
     from portal.quality import ncrs, scorecards
     from portal.quality.services import qc_todo
     from tenants.context import operator_context
@@ -209,7 +210,7 @@ async def measure(tenant: Any, repeat: int) -> dict[str, list[float]]:
         "floor": await timed(qa, floor, repeat),
         "scorecards": await timed(qa, lambda: scorecards.scorecards(month), repeat),
         "board": await timed(qa, board, repeat * 4),
-        "trend": await timed(qa, scorecards.trend, max(1, repeat // 3)),
+        "trend": await timed(qa, store.trend, max(1, repeat // 3)),
     }
 
 
