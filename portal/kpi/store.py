@@ -184,12 +184,12 @@ async def _store(cards: Iterable[Scorecard], covers_until: datetime, ended: bool
             target=(ScorecardFigures.tenant, ScorecardFigures.period, ScorecardFigures.supplier),
             action="DO UPDATE",
             values=[
-                    ScorecardFigures.time_zone,
-                    ScorecardFigures.figures,
-                    ScorecardFigures.covers_until,
-                    ScorecardFigures.ended,
-                    ScorecardFigures.computed_at,
-                ],
+                ScorecardFigures.time_zone,
+                ScorecardFigures.figures,
+                ScorecardFigures.covers_until,
+                ScorecardFigures.ended,
+                ScorecardFigures.computed_at,
+            ],
         )
     return kept
 
