@@ -17,6 +17,7 @@ Supplier S1 of a fresh tenant (Asia/Shanghai, the default rule: margin
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,7 +85,7 @@ def test_late_and_at_risk_lines_follow_the_response_time_rules(board: dict[str, 
     found = run(_lines, shop.world.tenant_id, NOW)
     number = {order["id"]: name for name, order in orders.items()}
     assert [(number[str(line.order_id)], line.reason, line.days_late) for line in found.late] == [("late", "late", 2)]
-    assert str(found.late[0].done) == "3"
+    assert found.late[0].done == Decimal(3)
     assert sorted((number[str(line.order_id)], line.reason) for line in found.at_risk) == [
         ("plan", "behind_plan"),
         ("quiet", "no_progress"),
