@@ -92,7 +92,7 @@ async def lines_at_risk(now: datetime | None = None) -> LinesAtRisk:
             OrderLine.order,
             OrderLine.order.number,
             OrderLine.order.issued_at,
-            OrderLine.order.supplier.name,
+            OrderLine.order._.supplier._.name,
             OrderLine.item.code,
         )
         .where(OrderLine.removed.eq(False))
