@@ -26,6 +26,8 @@ from portal.items.tables import BomLine, Item
 from portal.materials.tables import DispatchLine, MaterialMovement
 from portal.notifications.services import emit
 from portal.orders.tables import OrderRevision
+from portal.quality.ncrs import chargeable_dispositions
+from portal.quality.tables import Ncr
 from portal.quantities import CURRENCY_DECIMALS, MAX_QUANTITY, decimals_of
 from portal.reconciliation import compute, periods, states
 from portal.reconciliation.schemas import (
@@ -405,6 +407,53 @@ async def _prices(currency_preference: str) -> dict[UUID, tuple[str, Decimal]]:
     return found
 
 
+async def _ncr_lines(supplier_id: UUID, start: datetime, end: datetime, tenant_currency: str) -> list[tuple[str, compute.Line]]:
+    """A deduction per chargeable NCR disposition recorded in [start, end),
+    in the currency of the NCR's order (the tenant's when the NCR names no
+    order), with the item of the NCR's order line when it names one."""
+    found = await chargeable_dispositions(supplier_id, start, end)
+    if not found:
+        return []
+    # Typed loosely: Piccolo's stubs know only one level of joins.
+    order_line: Any = Ncr.order_line
+    rows = (
+        await scoped(Ncr)
+        .select(
+            Ncr.id,
+            Ncr.order.number,
+            Ncr.order.currency,
+            order_line.item.code,
+            order_line.item.name,
+            order_line.item.unit,
+        )
+        .where(Ncr.id.is_in(list({disposition.ncr_id for disposition in found})))
+    )
+    ncrs = {row["id"]: row for row in rows}
+    result = []
+    for disposition in found:
+        ncr = ncrs.get(disposition.ncr_id, {})
+        currency = ncr.get("order.currency") or tenant_currency
+        order_number = ncr.get("order.number")
+        result.append(
+            (
+                currency,
+                compute.ncr_line(
+                    currency=currency,
+                    amount=Decimal(str(disposition.amount)),
+                    quantity=Decimal(str(disposition.quantity)),
+                    source_id=disposition.id,
+                    reference=f"{disposition.ncr_number} / {order_number}" if order_number else disposition.ncr_number,
+                    item_code=ncr.get("order_line.item.code") or "",
+                    item_name=ncr.get("order_line.item.name") or "",
+                    unit=ncr.get("order_line.item.unit") or "",
+                    note=disposition.note,
+                    occurred_at=_utc(disposition.created_at),
+                ),
+            )
+        )
+    return result
+
+
 @dataclass
 class Computed:
     """A supplier's statements of one period before they are stored."""
@@ -458,6 +507,8 @@ async def compute_period(supplier_id: UUID, period: Period) -> Computed:
         )
         if line is not None:
             lines[currency].append(line)
+    for currency, line in await _ncr_lines(supplier_id, start, end, context.currency):
+        lines[currency].append(line)
     adjustments = (
         await scoped(Adjustment)
         .select()
