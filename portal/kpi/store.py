@@ -5,9 +5,10 @@ every order line (docs/kpi.md, "Precomputed figures").
 The ``kpi.scorecards`` job (every 15 minutes, once per cluster) computes
 the current month and quarter, the twelve months before them and their
 quarters, for every tenant, whenever they are missing or stale. A reader
-finds a stored period stale by the same rule and computes it on the spot,
-so a past period always reads exactly what a fresh computation gives; only
-the period running now is served as of the job's last run.
+finds a kept period stale by the same rule and computes it for its answer
+(without storing it: a GET changes nothing), so a past period always reads
+exactly what a fresh computation gives; only the period running now is
+served as of the job's last run.
 
 A period is stale when:
 
@@ -15,11 +16,11 @@ A period is stale when:
   another time zone than the tenant's;
 - it was computed while it was running and it has ended since;
 - a record it is computed from changed after it was computed: an order
-  (status, revision, acceptance: the months of its lines' due dates, old
-  and new, of its issue and its acceptance), a delivery (the month of its
-  receipt), an NCR (the months of its issue, containment and closure).
-  Document reviews are never edited, and a receipt or a decision made now
-  lands in the period running now.
+  issued, cancelled or rejected, or revised (the months of its lines' due
+  dates, old and new, of its issue and acceptance), a delivery changed
+  (the month of its receipt), an NCR issued or cancelled (the month of its
+  issue; those of its containment and closure). An order's other changes,
+  receipts and QA decisions made now land in the period running now.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from portal.deliveries.tables import Delivery
 from portal.kpi.tables import ScorecardFigures
 from portal.orders.tables import Order, OrderLine, OrderRevision
 from portal.quality import scorecards
+from portal.quality.ncr_states import Status as NcrStatus
 from portal.quality.scorecards import Scorecard
 from portal.quality.tables import Ncr, NcrStep
 from tenants.context import current, operator_context, system_scope, tenant_scope
@@ -99,18 +101,37 @@ async def _touched(since: datetime, zone: str) -> dict[str, datetime] | None:
         for label in (month_of(day), quarter_of(month_of(day))):
             touched[label] = max(touched.get(label, stamp), stamp)
 
+    # Orders that left the counted states (cancelled, rejected) or entered
+    # them (issued): their lines join or leave the months they are due in.
+    # Anything else an order goes through while counted (acceptance,
+    # production, receipts, revisions, which a past period undoes) lands in
+    # the running period.
+    counted = list(scorecards.COUNTED_ORDER_STATES)
     orders = (
         await scoped(Order)
         .select(Order.id, Order.updated_at, Order.issued_at, Order.accepted_at)
         .where(Order.updated_at >= since)
+        .where(Order.status.not_in(counted) | (Order.issued_at >= since))
         .limit(MANY_CHANGES + 1)
     )
-    if len(orders) > MANY_CHANGES:
+    # A revision moves lines between the months after it (the running one
+    # and later): those of the lines' due dates, old and new.
+    revised = (
+        await scoped(OrderRevision)
+        .select(OrderRevision.order, OrderRevision.order.updated_at)
+        .where(OrderRevision.created_at >= since)
+        # Made with the order's change: its stamp is the order's.
+        .where(OrderRevision.order.updated_at >= since)
+        .limit(MANY_CHANGES + 1)
+    )
+    if len(orders) > MANY_CHANGES or len(revised) > MANY_CHANGES:
         return None
     stamps = {row["id"]: row["updated_at"] for row in orders}
     for row in orders:
         mark(row["issued_at"], row["updated_at"])
         mark(row["accepted_at"], row["updated_at"])
+    for row in revised:
+        stamps[row["order"]] = row["order.updated_at"]
     if stamps:
         lines = await scoped(OrderLine).select(OrderLine.order, OrderLine.due_date).where(OrderLine.order.is_in(list(stamps)))
         for line in lines:
@@ -125,10 +146,12 @@ async def _touched(since: datetime, zone: str) -> dict[str, datetime] | None:
                         mark(date.fromisoformat(str(value)), stamps[revision["order"]])
     for row in await scoped(Delivery).select(Delivery.updated_at, Delivery.received_at).where(Delivery.updated_at >= since):
         mark(row["received_at"], row["updated_at"])
-    ncrs = await scoped(Ncr).select(Ncr.id, Ncr.updated_at, Ncr.issued_at, Ncr.closed_at).where(Ncr.updated_at >= since)
+    ncrs = await scoped(Ncr).select(Ncr.id, Ncr.updated_at, Ncr.issued_at, Ncr.closed_at, Ncr.status).where(Ncr.updated_at >= since)
     ncr_stamps = {row["id"]: row["updated_at"] for row in ncrs}
     for row in ncrs:
-        mark(row["issued_at"], row["updated_at"])
+        # A cancelled NCR leaves the count of the month it was issued in.
+        if row["status"] == NcrStatus.CANCELLED.value or (row["issued_at"] is not None and row["issued_at"] >= since):
+            mark(row["issued_at"], row["updated_at"])
         mark(row["closed_at"], row["updated_at"])
     if ncr_stamps:
         steps = await scoped(NcrStep).select(NcrStep.ncr, NcrStep.accepted_at).where(NcrStep.ncr.is_in(list(ncr_stamps)))
@@ -202,8 +225,8 @@ async def _compute(label: str, now: datetime) -> list[Scorecard]:
 
 
 async def load(labels: list[str], now: datetime | None = None) -> dict[str, list[Scorecard]]:
-    """The stored cards of every supplier the caller sees for each period,
-    computing the missing and the stale ones first."""
+    """The kept cards of every supplier the caller sees for each period;
+    the missing and the stale ones computed now."""
     now = now or datetime.now(UTC)
     suppliers = {row["id"] for row in await scoped(Supplier).select(Supplier.id)}
     query = scoped(ScorecardFigures).select(
@@ -219,8 +242,11 @@ async def load(labels: list[str], now: datetime | None = None) -> dict[str, list
         if row["supplier"] in suppliers:
             rows[row["period"]][row["supplier"]] = row
     found: dict[str, list[Scorecard]] = {}
+    # Computed for this answer and not stored: a read changes nothing (the
+    # job stores them on its next run).
     for label in await _stale(labels, rows, suppliers, now):
-        found[label] = await _compute(label, now)
+        computed = datetime.now(UTC)
+        found[label] = [msgspec.structs.replace(card, computed_at=computed) for card in await scorecards.compute(label)]
     for label in labels:
         if label not in found:
             found[label] = [msgspec.json.decode(row["figures"], type=Scorecard) for row in rows[label].values()]

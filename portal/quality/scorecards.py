@@ -224,13 +224,20 @@ async def _lines_due(period: Period, suppliers: set[UUID], tallies: dict[UUID, _
     current_due = {row["id"] for row in rows if period.first_day <= _as_date(row["due_date"]) < period.next_first_day}
     extra = [line_id for line_id in due if line_id not in current_due]
     received: dict[UUID, list[tuple[datetime, Decimal]]] = defaultdict(list)
-    receipts = (
-        await scoped(DeliveryLine)
-        .select(DeliveryLine.order_line, DeliveryLine.accepted_quantity, DeliveryLine.delivery.received_at)
-        .where(DeliveryLine.order_line.is_in(_due_lines(period, counted)) | DeliveryLine.order_line.is_in(extra or [None]))
-        .where(DeliveryLine.delivery.received_at.is_not_null())
-        .where(DeliveryLine.delivery.received_at < period.end)
-    )
+    # Two queries, not one with OR: PostgreSQL joins an IN (subquery) alone
+    # as a hash semi-join, but beside an OR it tests the subquery's rows for
+    # every receipt of the tenant (7 s for a month at 100k lines, not 0.2).
+    receipts = []
+    for lines in (_due_lines(period, counted), extra):
+        if lines == []:
+            continue
+        receipts += (
+            await scoped(DeliveryLine)
+            .select(DeliveryLine.order_line, DeliveryLine.accepted_quantity, DeliveryLine.delivery.received_at)
+            .where(DeliveryLine.order_line.is_in(lines))
+            .where(DeliveryLine.delivery.received_at.is_not_null())
+            .where(DeliveryLine.delivery.received_at < period.end)
+        )
     for receipt in receipts:
         if receipt["accepted_quantity"] is not None:
             received[receipt["order_line"]].append((receipt["delivery.received_at"], receipt["accepted_quantity"]))

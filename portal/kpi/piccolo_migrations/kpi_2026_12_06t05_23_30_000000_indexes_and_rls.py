@@ -15,6 +15,7 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS kpi_order_updated ON outsourced_order (tenant, updated_at)",
     "CREATE INDEX IF NOT EXISTS kpi_delivery_updated ON delivery (tenant, updated_at)",
     "CREATE INDEX IF NOT EXISTS kpi_ncr_updated ON ncr (tenant, updated_at)",
+    "CREATE INDEX IF NOT EXISTS kpi_order_revision_created ON order_revision (tenant, created_at)",
 ]
 
 RLS = policy_sql("scorecard_figures", supplier_column="supplier")
