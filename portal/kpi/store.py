@@ -274,12 +274,14 @@ class TrendPoint(msgspec.Struct, frozen=True):
 
 
 async def trend(months: int = MONTHS_KEPT, now: datetime | None = None) -> list[TrendPoint]:
-    """The last ``months`` months (the current one last), every supplier the
-    caller sees taken together: lines on time over lines due, quantity
-    accepted over quantity inspected, rejections over QA decisions."""
+    """The last ``months`` complete months (the one before the running month
+    last), every supplier the caller sees taken together: lines on time over
+    lines due, quantity accepted over quantity inspected, rejections over QA
+    decisions. The running month is left out: its lines due later in it
+    would show as missed."""
     scorecards.require_view()
     now = now or datetime.now(UTC)
-    labels = months_back(now.astimezone(ZoneInfo(current().time_zone)).date(), months)
+    labels = months_back(now.astimezone(ZoneInfo(current().time_zone)).date(), months + 1)[:-1]
     stored = await load(labels, now)
     points = []
     for label in labels:
