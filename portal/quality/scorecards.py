@@ -150,16 +150,6 @@ def _diff(value: Any) -> dict[str, Any]:
     return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else dict(value or {})
 
 
-def _due_lines(period: Period, counted: list[str]) -> Any:
-    return (
-        scoped(OrderLine)
-        .select(OrderLine.id)
-        .where(OrderLine.order.status.is_in(counted))
-        .where(OrderLine.due_date >= period.first_day)
-        .where(OrderLine.due_date < period.next_first_day)
-    )
-
-
 async def _lines_due(period: Period, suppliers: set[UUID], tallies: dict[UUID, _Tally], zone: ZoneInfo) -> None:
     """On-time delivery: the lines due in the period, each with its due
     date and quantity as they stood at the period's end (revisions made
@@ -219,25 +209,31 @@ async def _lines_due(period: Period, suppliers: set[UUID], tallies: dict[UUID, _
     }
     if not due:
         return
-    # The lines due by today's dates, as a subquery (the database joins it),
-    # and the few that only a later revision's undoing brought in, by id.
+    # The receipts of the lines due by today's dates, through a plain join
+    # from the receipt to its line (the line's due day index drives it);
+    # and of the few lines that only a later revision's undoing brought in,
+    # by id. An IN (subquery) of the due lines was planned as a subquery
+    # tested per receipt: 7 s at 100k lines, past 30 s at 1M.
     current_due = {row["id"] for row in rows if period.first_day <= _as_date(row["due_date"]) < period.next_first_day}
     extra = [line_id for line_id in due if line_id not in current_due]
     received: dict[UUID, list[tuple[datetime, Decimal]]] = defaultdict(list)
-    # Two queries, not one with OR: PostgreSQL joins an IN (subquery) alone
-    # as a hash semi-join, but beside an OR it tests the subquery's rows for
-    # every receipt of the tenant (7 s for a month at 100k lines, not 0.2).
-    receipts = []
-    for lines in (_due_lines(period, counted), extra):
-        if lines == []:
-            continue
-        receipts += (
-            await scoped(DeliveryLine)
+
+    def receipts_before_end() -> Any:
+        return (
+            scoped(DeliveryLine)
             .select(DeliveryLine.order_line, DeliveryLine.accepted_quantity, DeliveryLine.delivery.received_at)
-            .where(DeliveryLine.order_line.is_in(lines))
             .where(DeliveryLine.delivery.received_at.is_not_null())
             .where(DeliveryLine.delivery.received_at < period.end)
         )
+
+    receipts = list(
+        await receipts_before_end()
+        .where(DeliveryLine.order_line.due_date >= period.first_day)
+        .where(DeliveryLine.order_line.due_date < period.next_first_day)
+        .where(DeliveryLine.order_line._.order._.status.is_in(counted))
+    )
+    if extra:
+        receipts += await receipts_before_end().where(DeliveryLine.order_line.is_in(extra))
     for receipt in receipts:
         if receipt["accepted_quantity"] is not None:
             received[receipt["order_line"]].append((receipt["delivery.received_at"], receipt["accepted_quantity"]))
