@@ -15,9 +15,10 @@ price):
    amount=..., currency=...)`` instead of acting, and tell the caller the
    action waits (``pending_for(record_type, record_id)`` shows it later).
 
-The concession on nonconforming goods (``ncr.concession``) and the material
-write-off (``material.write_off``) are rule kinds already: their domains call
-the same three functions when they land. The approver sees the waiting
+The concession on nonconforming goods (``ncr.concession``) goes through
+them in portal/quality/ncrs.py; the material write-off
+(``material.write_off``) is a rule kind already: its domain calls the same
+three functions when it lands. The approver sees the waiting
 requests on their home and at /approvals and decides with a comment; the
 request and the decision are audited and notified.
 """
@@ -231,7 +232,7 @@ class DecisionIn(msgspec.Struct, frozen=True):
     comment: str = ""
 
 
-LINKS = {"order": "/orders/{id}", "ncr": "/quality/ncrs/{id}", "item": "/items/{id}"}
+LINKS = {"order": "/orders/{id}", "ncr": "/ncrs/{id}", "item": "/items/{id}"}
 
 
 async def _out(row: dict[str, Any]) -> RequestOut:

@@ -18,8 +18,8 @@ from portal.errors import DomainError, NotFound
 from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
 from portal.quality import charts, ncrs, scorecards, trace
-from portal.quality.ncr_states import EVENT_LABELS, STATUS_LABELS, STEP_STATE_LABELS, STEPS, Status
-from portal.quality.ncrs import AnswerIn, DecisionIn, DispositionIn, IssueIn, NcrIn, StatusFilter, StepDaysIn
+from portal.quality.ncr_states import EVENT_LABELS, OPEN_STATES, STATUS_LABELS, STEP_STATE_LABELS, STEPS, Status
+from portal.quality.ncrs import AnswerIn, DecisionIn, DispositionIn, IssueIn, NcrIn, OwnerIn, StatusFilter, StepDaysIn
 from portal.quantities import plain
 from tenants.context import current
 from tenants.guards import requires
@@ -76,12 +76,14 @@ async def ncr_page(ncr_id: UUID | str, values: dict[str, str] | None = None, err
         days = await ncrs.step_days()
         today = current().today()
         defaults = {step.value: date.fromordinal(today.toordinal() + days[step]).isoformat() for step in STEPS}
+    owners = await ncrs.owner_choices() if current().can("ncrs.manage") and ncr.status in OPEN_STATES else []
     return form_page(
         "quality/ncr_detail.html",
         values=values,
         error=error,
         ncr=ncr,
         form=form,
+        owners=owners,
         due_defaults=defaults,
         active_nav="ncrs",
         **labels(),
@@ -235,6 +237,15 @@ class NcrPages(Controller):
             if exc.fields and "comment" in exc.fields:
                 exc.fields = {"reason": exc.fields["comment"]}
             return await _again(ncr_id, values, exc, "cancel")
+        return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
+
+    @post("/{ncr_id:uuid}/owner", guards=[requires("ncrs.manage")])
+    async def change_owner(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID]) -> Redirect | Template:
+        values = await form_values(request)
+        try:
+            await ncrs.change_owner(ncr_id, OwnerIn(owner_id=_uuid(values.get("owner_id", ""))))
+        except DomainError as exc:
+            return await _again(ncr_id, values, exc, "owner")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
     @post("/{ncr_id:uuid}/dispositions", guards=[requires("ncrs.manage")])

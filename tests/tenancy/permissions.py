@@ -340,6 +340,8 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/close"): ADMIN_QA,
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/cancel"): ADMIN_QA,
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/dispositions"): ADMIN_QA,
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/owner"): ADMIN_QA,
+    ("GET", "/api/v1/ncrs/owners"): ADMIN_QA,
     ("GET", "/api/v1/settings/ncr-steps"): ADMIN,
     ("PUT", "/api/v1/settings/ncr-steps"): ADMIN,
     ("GET", "/ncrs"): EVERYONE,
@@ -353,6 +355,7 @@ PERMISSIONS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/ncrs/{ncr_id:uuid}/close"): ADMIN_QA,
     ("POST", "/ncrs/{ncr_id:uuid}/cancel"): ADMIN_QA,
     ("POST", "/ncrs/{ncr_id:uuid}/dispositions"): ADMIN_QA,
+    ("POST", "/ncrs/{ncr_id:uuid}/owner"): ADMIN_QA,
     # Supplier scorecards (portal/quality/scorecards.py): buyers see all, a supplier its own.
     ("GET", "/api/v1/scorecards"): EVERYONE,
     ("GET", "/scorecards"): EVERYONE,
