@@ -10,10 +10,14 @@ from typing import Any, Literal
 from uuid import UUID
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from portal.documents.config import largest_limit
+from portal.documents.controllers import json_error, storage_of
+from portal.documents.intake import SPOOL_OPT, read_upload_form
+from portal.documents.services import new_document_target, store_upload
 from portal.errors import DomainError, NotFound
 from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
@@ -192,13 +196,46 @@ class NcrPages(Controller):
             return await _again(ncr_id, values, exc, "issue")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
-    @post("/{ncr_id:uuid}/steps/{step_id:uuid}/answer", guards=[requires("ncrs.answer")])
-    async def answer_step(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID], step_id: FromPath[UUID]) -> Redirect | Template:
-        values = await form_values(request)
+    @post(
+        "/{ncr_id:uuid}/steps/{step_id:uuid}/answer",
+        guards=[requires("ncrs.answer")],
+        opt={SPOOL_OPT: True},
+        request_max_body_size=None,
+    )
+    async def answer_step(
+        self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID], step_id: FromPath[UUID]
+    ) -> Redirect | Template | Response[Any]:
+        """The answer form: text and maybe one photo, which becomes evidence
+        on the step. The phone's outbox (static/js/outbox.js) posts the same
+        form asking for JSON, with the ``client_id`` made when it was written:
+        200 once stored (now or before), or the error, so that it knows
+        whether to keep the answer queued."""
+        wants_json = "application/json" in request.headers.get("accept", "")
+        # The scoped lookup first: another supplier's NCR answers 404 before the body is read.
+        await ncrs.get_ncr(ncr_id)
+        upload = None
+        if request.content_type[0] == "multipart/form-data":
+            storage = storage_of(request)
+            upload = await read_upload_form(request, storage.staging_dir(), largest_limit())
+            values = dict(upload.fields)
+        else:
+            values = await form_values(request)
         try:
-            await ncrs.answer_step(ncr_id, step_id, AnswerIn(text=values.get("text", ""), version=_version(values)))
-        except DomainError as exc:
-            return await _again(ncr_id, values, exc, "answer")
+            data = AnswerIn(text=values.get("text", ""), version=_version(values), client_id=_uuid(values.get("client_id", "")))
+            try:
+                if await ncrs.check_answer(ncr_id, step_id, data) and upload is not None and upload.file is not None:
+                    category = "photo" if str(upload.file.declared_type).startswith("image/") else "other"
+                    await store_upload(storage, await new_document_target("ncr_step", step_id, category, ""), upload.file)
+                await ncrs.answer_step(ncr_id, step_id, data)
+            except DomainError as exc:
+                if wants_json:
+                    return json_error(exc)
+                return await _again(ncr_id, values, exc, "answer")
+        finally:
+            if upload is not None:
+                upload.discard()
+        if wants_json:
+            return Response({"id": str(ncr_id)}, status_code=200, media_type=MediaType.JSON)
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
     @post("/{ncr_id:uuid}/steps/{step_id:uuid}/accept", guards=[requires("ncrs.manage")])

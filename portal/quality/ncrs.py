@@ -127,8 +127,12 @@ class IssueIn(msgspec.Struct, frozen=True):
 
 
 class AnswerIn(msgspec.Struct, frozen=True):
+    """``client_id``: made by the device when the answer was written
+    (maybe offline); sending it again stores nothing twice."""
+
     text: str = ""
     version: int | None = None
+    client_id: UUID | None = None
 
 
 class DecisionIn(msgspec.Struct, frozen=True):
@@ -441,7 +445,9 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
 
 
-async def _entry(ncr: Ncr, step: NcrStep | None, kind: str, text: str, documents: list[UUID] | None = None) -> None:
+async def _entry(
+    ncr: Ncr, step: NcrStep | None, kind: str, text: str, documents: list[UUID] | None = None, client_id: UUID | None = None
+) -> None:
     await (
         scoped(NcrEntry)
         .new(
@@ -451,6 +457,7 @@ async def _entry(ncr: Ncr, step: NcrStep | None, kind: str, text: str, documents
             kind=kind,
             text=text,
             documents=[str(document) for document in documents or []],
+            client_id=client_id,
             created_by=current().user_id,
         )
         .save()
@@ -944,18 +951,46 @@ async def _evidence(step: NcrStep) -> list[UUID]:
     return [row["id"] for row in rows]
 
 
-async def answer_step(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn, now: datetime | None = None) -> NcrOut:
-    """The supplier's answer to the step the NCR stands at: text, and the
-    evidence documents it attached to the step so far."""
+async def _answerable(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn) -> tuple[Ncr, NcrStep, str] | None:
+    """The NCR, the step and the text of an answer that may be given now;
+    None when this device sent the same answer before (a retry)."""
     _require("ncrs.answer")
     ncr = await _visible(ncr_id)
+    if data.client_id is not None:
+        earlier = (
+            await scoped(NcrEntry)
+            .select(NcrEntry.id)
+            .where(NcrEntry.ncr == ncr.id)
+            .where(NcrEntry.client_id == data.client_id)
+            .where(NcrEntry.created_by == current().user_id)
+            .first()
+        )
+        if earlier is not None:
+            return None
     step = await _current_step(ncr, step_id, data.version)
-    text = _text(data.text, "text")
+    return ncr, step, _text(data.text, "text")
+
+
+async def check_answer(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn) -> bool:
+    """Whether ``answer_step`` would store this answer (False: a retry of
+    one stored before); raises what it would raise. Lets a page keep a
+    photo sent with the answer only when the answer goes in."""
+    return await _answerable(ncr_id, step_id, data) is not None
+
+
+async def answer_step(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn, now: datetime | None = None) -> NcrOut:
+    """The supplier's answer to the step the NCR stands at: text, and the
+    evidence documents it attached to the step so far. An answer sent again
+    with the same ``client_id`` (the phone's outbox retrying) is stored once."""
+    answerable = await _answerable(ncr_id, step_id, data)
+    if answerable is None:
+        return await get_ncr(ncr_id, now)
+    ncr, step, text = answerable
     moment = _now(now)
     evidence = await _evidence(step)
     ncr = await _move(ncr, Event.ANSWER, data.version, moment)
     await scoped(NcrStep).update({NcrStep.answered_at: moment}).where(NcrStep.id == step.id)
-    await _entry(ncr, step, "answer", text, evidence)
+    await _entry(ncr, step, "answer", text, evidence, data.client_id)
     await _tell("ncr.answered", ncr, step=Status(step.step).label)
     return await get_ncr(ncr.id, moment)
 

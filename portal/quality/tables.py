@@ -197,6 +197,9 @@ class NcrEntry(Table):
     kind = Varchar(length=10)
     text = Text(default="")
     documents = JSON(default=[])
+    # Made by the phone when the answer was written (maybe offline): a
+    # retry of the same answer is stored once.
+    client_id = UUID(null=True, default=None)
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
