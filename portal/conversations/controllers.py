@@ -69,7 +69,7 @@ async def conversation_context(
         "record_id": record_id,
         "sides": sides,
         "error": error.translated() if error else None,
-        "error_side": (values or {}).get("side"),
+        "error_thread": (values or {}).get("thread"),
         "values": values or {},
         "max_body": services.MAX_BODY,
     }
@@ -120,7 +120,7 @@ class ConversationPages(Controller):
                     return json_error(exc)
                 if not request.headers.get("hx-request"):
                     raise
-                context = await conversation_context(thread.record_type, thread.record_id, exc, {**fields, "side": thread.side})
+                context = await conversation_context(thread.record_type, thread.record_id, exc, {**fields, "thread": str(thread.id)})
                 return Template(template_name="conversations/_conversation.html", context=context)
         finally:
             form.discard()
