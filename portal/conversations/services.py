@@ -18,7 +18,11 @@
   intake (attachment kind ``message``). A device's ``client_id`` makes a
   retried send the same message. Every message is audited; mentions leave
   as a recorded job, never as a call from here.
-- Reading a thread moves the reader's marker to its newest message.
+- A person's read marker moves only when their client says they read the
+  thread (``mark_thread_read``, a POST: the record's page posts it once it
+  has shown new messages, an API client when its person has read them).
+  Every GET is safe: an integration syncing threads, a prefetch or a page
+  opened by someone else's link marks nothing read for anyone.
 """
 
 from __future__ import annotations
@@ -332,10 +336,8 @@ def _cursor(value: str | None) -> datetime | None:
     return at
 
 
-async def list_messages(thread_id: UUID | str, cursor: str | None = None, *, mark_read: bool = True) -> MessagePage:
-    """Messages oldest first, ``PAGE_SIZE`` at a time; reading moves the
-    reader's marker to the newest message it has seen."""
-    context = current()
+async def list_messages(thread_id: UUID | str, cursor: str | None = None) -> MessagePage:
+    """Messages oldest first, ``PAGE_SIZE`` at a time. Marks nothing read."""
     thread = await get_thread(thread_id)
     query = scoped(Message).select(*_COLUMNS).where(Message.thread == thread.id)
     after = _cursor(cursor)
@@ -343,15 +345,68 @@ async def list_messages(thread_id: UUID | str, cursor: str | None = None, *, mar
         query = query.where(Message.created_at > after)
     rows = await query.order_by(Message.created_at).order_by(Message.id).limit(PAGE_SIZE + 1)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    if mark_read and page:
-        await _mark_read(context, thread, page[-1]["created_at"])
     return MessagePage(items=await _messages_out(page), next=page[-1]["created_at"].isoformat() if more else None)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A thread as a record's page shows it to a person."""
+
+    messages: list[MessageOut]
+    # Older messages than these exist (the page shows the newest PAGE_SIZE).
+    earlier: bool
+    # How far the person had read before this view: later messages by
+    # others are new to them.
+    read_before: datetime | None
+
+
+async def show_thread(thread_id: UUID | str) -> Shown:
+    """The newest ``PAGE_SIZE`` messages, oldest first, for a person reading
+    the record's page, with how far they had read. Marks nothing read."""
+    context = current()
+    thread = await get_thread(thread_id)
+    marker = await _marker(context, thread)
+    rows = await (
+        scoped(Message)
+        .select(*_COLUMNS)
+        .where(Message.thread == thread.id)
+        .order_by(Message.created_at, ascending=False)
+        .order_by(Message.id, ascending=False)
+        .limit(PAGE_SIZE + 1)
+    )
+    shown = list(reversed(rows[:PAGE_SIZE]))
+    return Shown(await _messages_out(shown), len(rows) > PAGE_SIZE, marker.read_at if marker else None)
+
+
+async def _marker(context: TenantContext, thread: Thread) -> ReadMarker | None:
+    if context.user_id is None:
+        return None
+    query = scoped(ReadMarker).objects().where(ReadMarker.thread == thread.id).where(ReadMarker.user == context.user_id)
+    return await query.first()  # type: ignore[no-any-return]
+
+
+async def mark_thread_read(thread_id: UUID | str) -> ThreadOut:
+    """The caller has read the thread up to its newest message: its unread
+    count drops to zero (new messages count again)."""
+    context = current()
+    thread = await get_thread(thread_id)
+    newest = (
+        await scoped(Message)
+        .select(Message.created_at)
+        .where(Message.thread == thread.id)
+        .order_by(Message.created_at, ascending=False)
+        .first()
+    )
+    if newest is not None:
+        await _mark_read(context, thread, newest["created_at"])
+    rows = await scoped(Supplier).select(Supplier.id, Supplier.name).where(Supplier.id == thread.supplier) if thread.supplier else []
+    return _thread_out(thread, (await _unread(context, [thread]))[thread.id], {row["id"]: row["name"] for row in rows})
 
 
 async def _mark_read(context: TenantContext, thread: Thread, at: datetime) -> None:
     if context.user_id is None:
         return
-    marker = await scoped(ReadMarker).objects().where(ReadMarker.thread == thread.id).where(ReadMarker.user == context.user_id).first()
+    marker = await _marker(context, thread)
     if marker is None:
         row = scoped(ReadMarker).new(id=uuid4(), supplier=thread.supplier, thread=thread.id, user=context.user_id, read_at=at)
         await ReadMarker.insert(row).on_conflict(action="DO NOTHING")

@@ -1,6 +1,17 @@
-"""Many rows of one table in one statement, without building a Piccolo
-object per row: a statement of 5,000 lines spent most of its compute time
-in Piccolo's per-row objects and query strings.
+"""Large statements on the database: plans made for the supplier at hand,
+and many rows of one table written in one statement.
+
+A custom plan per query (``custom_plans``): the period's queries filter by
+supplier, and suppliers differ by orders of magnitude. After five runs of a
+prepared statement PostgreSQL may settle on a generic plan, made once from
+the statistics of that moment; on a pooled connection the plan made while
+the tables were small then served a 5,000-line supplier in 0.5-1 s instead
+of 0.05-0.1 s (bench/statement.py). Planning each query again costs a
+millisecond or two, a few times per computation.
+
+Inserting many rows (``insert_rows``) without building a Piccolo object per
+row: a statement of 5,000 lines spent most of its compute time in Piccolo's
+per-row objects and query strings.
 
 PostgreSQL gets one ``INSERT ... SELECT FROM unnest(...)`` with one array
 per column (COPY would be faster still, but PostgreSQL refuses ``COPY
@@ -13,7 +24,8 @@ and fills ``tenant`` itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.columns import UUID, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
@@ -32,6 +44,24 @@ _ARRAY_TYPES: tuple[tuple[type, str], ...] = (
     (Varchar, "text[]"),
     (Text, "text[]"),
 )
+
+
+@asynccontextmanager
+async def custom_plans() -> AsyncIterator[None]:
+    """Plan every query inside for its own parameters (PostgreSQL), then
+    give the transaction back its previous setting."""
+    engine = get_engine()
+    transaction = engine.current_transaction.get()
+    if not isinstance(engine, PostgresEngine) or transaction is None:
+        yield
+        return
+    connection = transaction.connection
+    before = await connection.fetchval("SELECT current_setting('plan_cache_mode')")
+    await connection.execute("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+    try:
+        yield
+    finally:
+        await connection.execute("SELECT set_config('plan_cache_mode', $1, true)", before)
 
 
 def _array_type(column: Any) -> str:

@@ -30,7 +30,7 @@ from portal.quality.ncrs import chargeable_dispositions
 from portal.quality.tables import Ncr
 from portal.quantities import CURRENCY_DECIMALS, MAX_QUANTITY, decimals_of
 from portal.reconciliation import compute, periods, states
-from portal.reconciliation.bulk import insert_rows
+from portal.reconciliation.bulk import custom_plans, insert_rows
 from portal.reconciliation.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -547,7 +547,8 @@ async def refresh(supplier_id: UUID | str, label: str) -> list[StatementOut]:
 
 
 async def _store(supplier_id: UUID, period: Period) -> list[UUID]:
-    computed = await compute_period(supplier_id, period)
+    async with custom_plans():
+        computed = await compute_period(supplier_id, period)
     tax_rate = (await rules()).tax_rate
     currencies = set(computed.lines)
     if computed.materials:

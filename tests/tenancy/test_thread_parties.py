@@ -60,6 +60,7 @@ def test_a_supplier_reaches_its_own_side_of_ncrs_and_handovers_only(client: Any,
         written = client.post(f"/api/v1/threads/{thread_id}/messages", json={"body": "hello", "client_id": str(uuid4())}, headers=headers)
         assert written.status_code == 404, what
         assert written.json() == client.post(f"/api/v1/threads/{uuid4()}/messages", json={"body": "x"}, headers=headers).json(), what
+        assert client.post(f"/api/v1/threads/{thread_id}/read", headers=headers).status_code == 404, what
     assert changed_tables(before, run(snapshot, worlds.tenant_ids)) == []
 
     # The record's list of threads names its own side alone.
