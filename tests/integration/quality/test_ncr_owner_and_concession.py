@@ -4,6 +4,7 @@ tenant's rule names before it is recorded."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from portal.jobs.runner import run_due_jobs
@@ -128,7 +129,7 @@ def test_a_concession_waits_for_the_approver_the_rule_names(client: Any, shop: O
     assert approved.status_code == 200, approved.text
     after = _get(client, shop, ncr["id"]).json()
     assert after["awaiting_approval"] == []
-    assert [(item["kind"], item["quantity"]) for item in after["dispositions"]][-1] == ("use_as_is", "2")
+    assert [(item["kind"], Decimal(item["quantity"])) for item in after["dispositions"]][-1] == ("use_as_is", Decimal(2))
     assert after["dispositions"][-1]["note"] == "Deviation D-2 by design"
 
 
