@@ -89,11 +89,11 @@ async def _count(status: str, kind: str | None = None) -> int:
 
 
 async def _queue_noops(n: int) -> None:
+    from portal.db import get_engine
     from portal.jobs import enqueue
-    from portal.jobs.queue import _transaction
 
     for start in range(0, n, 500):
-        async with _transaction():
+        async with get_engine().transaction():
             for _ in range(min(500, n - start)):
                 await enqueue("bench.noop")
 

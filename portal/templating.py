@@ -53,6 +53,14 @@ def _role_label(role: str) -> str:
     return Role(role).label
 
 
+def _approval_kind_label(kind: str) -> str:
+    """What a held action is ("A concession (use as is) on nonconforming
+    goods"), a catalog id; a kind no longer known shows as itself."""
+    from portal.approvals.services import KINDS
+
+    return KINDS[kind].label if kind in KINDS else kind
+
+
 def _status_label(status: str) -> str:
     from portal.orders.states import Status
 
@@ -124,6 +132,7 @@ def build_environment() -> Environment:
         navigation=_navigation,
         more_icon=_more_icon(),
         role_label=_role_label,
+        approval_kind_label=_approval_kind_label,
         status_label=_status_label,
         delivery_status_label=_delivery_status_label,
         revision_word=_revision_word,

@@ -190,7 +190,9 @@ async def rule_for(kind: str, amount: Decimal | None = None) -> RuleOut | None:
     if row is None:
         return None
     threshold = None if row["threshold"] is None else Decimal(str(row["threshold"]))
-    if KINDS[kind].has_amount and threshold is not None and (amount is None or amount <= threshold):
+    # An action whose value is not known (material carries no price here) is
+    # held whatever the rule's amount: an unknown value is no reason to let it pass.
+    if KINDS[kind].has_amount and threshold is not None and amount is not None and amount <= threshold:
         return None
     return RuleOut(kind, KINDS[kind].label, row["approver_role"], threshold, True, KINDS[kind].has_amount)
 
@@ -238,7 +240,9 @@ async def _out(row: dict[str, Any]) -> RequestOut:
     from tenants.services.members import user_names
 
     names = await user_names({user for user in (row["requested_by"], row["decided_by"]) if user})
-    link = LINKS.get(row["record_type"], "").format(id=row["record_id"])
+    payload = row["payload"] if isinstance(row["payload"], dict) else msgspec.json.decode(row["payload"] or "{}")
+    # A record with no page of its own (a handover's checklist entry) names its page in the payload.
+    link = payload.get("link") or LINKS.get(row["record_type"], "").format(id=row["record_id"])
     return RequestOut(
         id=row["id"],
         kind=row["kind"],

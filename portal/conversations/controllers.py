@@ -38,8 +38,15 @@ class ThreadApi(Controller):
 
     @get("/{thread_id:uuid}/messages")
     async def list_messages(self, thread_id: FromPath[UUID], cursor: FromQuery[str | None] = None) -> MessagePage:
-        """Oldest first; reading moves the caller's read marker."""
+        """Oldest first. Listing marks nothing read: a client that shows the
+        messages to its person says so with ``POST .../read``."""
         return await services.list_messages(thread_id, cursor)
+
+    @post("/{thread_id:uuid}/read", status_code=200)
+    async def mark_read(self, thread_id: FromPath[UUID]) -> ThreadOut:
+        """The caller has read the thread up to its newest message: the
+        thread with ``unread`` at 0 (later messages count again)."""
+        return await services.mark_thread_read(thread_id)
 
     @post("/{thread_id:uuid}/messages", guards=[requires("conversations.post")], request_max_body_size=MESSAGE_BODY_LIMIT)
     async def post_message(self, thread_id: FromPath[UUID], data: JSONBody[MessageIn]) -> Response[MessageOut]:
@@ -57,10 +64,13 @@ async def conversation_context(
     sides = []
     for thread in threads:
         row = await services.get_thread(thread.id)
+        shown = await services.show_thread(thread.id)
         sides.append(
             {
                 "thread": thread,
-                "messages": (await services.list_messages(thread.id, mark_read=True)).items,
+                "messages": shown.messages,
+                "earlier": shown.earlier,
+                "read_before": shown.read_before,
                 "people": await services.audience(row),
             }
         )
@@ -69,7 +79,7 @@ async def conversation_context(
         "record_id": record_id,
         "sides": sides,
         "error": error.translated() if error else None,
-        "error_side": (values or {}).get("side"),
+        "error_thread": (values or {}).get("thread"),
         "values": values or {},
         "max_body": services.MAX_BODY,
     }
@@ -85,6 +95,11 @@ class ConversationPages(Controller):
         """The block a record's page loads: each side's messages and a form."""
         context = await conversation_context(record_type or "", record_id)
         return Template(template_name="conversations/_conversation.html", context=context, headers={"Vary": "HX-Request"})
+
+    @post("/{thread_id:uuid}/read", status_code=204)
+    async def mark_read(self, thread_id: FromPath[UUID]) -> None:
+        """Posted by the block (htmx) once it has shown new messages."""
+        await services.mark_thread_read(thread_id)
 
     @post("/{thread_id:uuid}/messages", opt={SPOOL_OPT: True}, request_max_body_size=None, guards=[requires("conversations.post")])
     async def post_message(self, request: Request[Any, Any, Any], thread_id: FromPath[UUID]) -> Template | Redirect | Response[Any]:
@@ -120,7 +135,7 @@ class ConversationPages(Controller):
                     return json_error(exc)
                 if not request.headers.get("hx-request"):
                     raise
-                context = await conversation_context(thread.record_type, thread.record_id, exc, {**fields, "side": thread.side})
+                context = await conversation_context(thread.record_type, thread.record_id, exc, {**fields, "thread": str(thread.id)})
                 return Template(template_name="conversations/_conversation.html", context=context)
         finally:
             form.discard()

@@ -21,6 +21,8 @@ RECORD_WORDS = {
     "dispatch": N_("a material dispatch"),
     "delivery": N_("a delivery"),
     "document": N_("a document"),
+    "ncr": N_("a nonconformance (NCR)"),
+    "handover": N_("a supplier handover"),
 }
 
 

@@ -14,6 +14,8 @@ APP_CONFIG = AppConfig(
         "portal.orders.piccolo_app",
         "portal.materials.piccolo_app",
         "portal.deliveries.piccolo_app",
+        "portal.quality.piccolo_app",
+        "portal.handover.piccolo_app",
     ],
     commands=[],
 )

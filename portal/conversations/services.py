@@ -1,18 +1,28 @@
 """Conversations: the rules.
 
-- A record (order, dispatch, delivery, document) has at most two threads:
-  ``shared`` (the buyer and the record's supplier) and ``internal`` (the
-  buyer alone). Threads are made on first use, once, whoever comes first.
-- Whoever may see the record may read and write its shared thread; only
-  buyer roles see the internal one. A supplier never sees a thread whose
-  record it cannot see (another supplier's, a draft), the scoping layer and
-  row-level security both say so.
+- A record (order, dispatch, delivery, document, NCR, handover) has a
+  ``shared`` thread per supplier it is shared with (the buyer and that
+  supplier) and one ``internal`` thread (the buyer alone). Threads are made
+  on first use, once, whoever comes first. A handover is shared with two
+  suppliers, the outgoing and the incoming one: each talks with the buyer in
+  a thread of its own and never reads the other's (what one supplier tells
+  the buyer about the work changing hands is not the other's business; the
+  buyer passes on what both need).
+- Whoever may see the record may read and write its shared thread with
+  their own supplier; only buyer roles see the internal one. A supplier
+  never sees a thread whose record it cannot see (another supplier's, a
+  draft) nor another supplier's side of it: the scoping layer and row-level
+  security both say so.
 - A message has text (1 to ``MAX_BODY`` characters), may mention people who
   can see the thread, and may carry files attached through the documents
   intake (attachment kind ``message``). A device's ``client_id`` makes a
   retried send the same message. Every message is audited; mentions leave
   as a recorded job, never as a call from here.
-- Reading a thread moves the reader's marker to its newest message.
+- A person's read marker moves only when their client says they read the
+  thread (``mark_thread_read``, a POST: the record's page posts it once it
+  has shown new messages, an API client when its person has read them).
+  Every GET is safe: an integration syncing threads, a prefetch or a page
+  opened by someone else's link marks nothing read for anyone.
 """
 
 from __future__ import annotations
@@ -31,21 +41,40 @@ from portal.deliveries.tables import Delivery
 from portal.documents.attachments import register_attachment_target
 from portal.documents.tables import Document
 from portal.errors import DomainError, NotFound, PermissionDenied
+from portal.handover.tables import Handover
 from portal.i18n import N_
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
+from portal.quality.tables import Ncr
 from tenants.context import TenantContext, current
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Membership, User
+from tenants.tables import Membership, Supplier, User
 
 MAX_BODY = 4000
 PAGE_SIZE = 50
 
 # record_type -> the record's table; the thread's foreign key has the same name.
-RECORDS: dict[str, Any] = {"order": Order, "dispatch": Dispatch, "delivery": Delivery, "document": Document}
+RECORDS: dict[str, Any] = {
+    "order": Order,
+    "dispatch": Dispatch,
+    "delivery": Delivery,
+    "document": Document,
+    "ncr": Ncr,
+    "handover": Handover,
+}
+# The columns naming the suppliers a record is shared with, the first being
+# the record's own supplier.
+PARTIES: dict[str, tuple[str, ...]] = {"handover": ("from_supplier", "to_supplier")}
 # Where a record's page lives, for links in mentions and lists.
-RECORD_PAGES = {"order": "/orders/{}", "dispatch": "/materials/dispatches/{}", "delivery": "/deliveries/{}", "document": "/documents/{}"}
+RECORD_PAGES = {
+    "order": "/orders/{}",
+    "dispatch": "/materials/dispatches/{}",
+    "delivery": "/deliveries/{}",
+    "document": "/documents/{}",
+    "ncr": "/ncrs/{}",
+    "handover": "/handovers/{}",
+}
 
 
 class InvalidMessage(DomainError):
@@ -59,6 +88,9 @@ class ThreadOut(msgspec.Struct, frozen=True):
     record_id: UUID
     side: str
     supplier_id: UUID | None
+    # The supplier a shared thread is with ("" on the internal side): a
+    # handover's buyer sees one shared thread per supplier.
+    supplier_name: str
     last_message_at: datetime | None
     unread: int
 
@@ -117,23 +149,28 @@ def _side_of(context: TenantContext) -> str:
     return "supplier" if context.is_supplier else "buyer"
 
 
-async def _record_supplier(record_type: str, record_id: UUID | str | None) -> UUID | None:
+async def _record_parties(record_type: str, record_id: UUID | str | None) -> list[UUID]:
     """The record, looked up through the scoping layer (a foreign, hidden or
-    missing record is NotFound alike); returns the supplier it is shared with."""
+    missing record is NotFound alike); returns the suppliers it is shared
+    with, its own supplier first (none: a record only the buyer has)."""
     table = RECORDS.get(record_type)
     if table is None:
-        raise InvalidMessage(fields={"record_type": N_("Choose an order, a dispatch, a delivery or a document.")})
+        raise InvalidMessage(fields={"record_type": N_("Choose an order, a dispatch, a delivery, a document, an NCR or a handover.")})
     if record_id is None:
         raise InvalidMessage(fields={"record_id": N_("This value is missing or not valid.")})
     row = await scoped(table).get(record_id)
-    supplier = row.supplier
-    return supplier if isinstance(supplier, UUID) or supplier is None else UUID(str(supplier))
+    parties = [getattr(row, column) for column in PARTIES.get(record_type, ("supplier",))]
+    return [party if isinstance(party, UUID) else UUID(str(party)) for party in parties if party is not None]
 
 
 async def _thread(record_type: str, record_id: UUID, side: str, supplier_id: UUID | None) -> Thread:
-    """The record's thread on ``side``, made if it does not exist yet."""
+    """The record's thread on ``side`` (on the shared side, the one with
+    ``supplier_id``), made if it does not exist yet."""
     query = scoped(Thread).objects().where(Thread.record_type == record_type).where(Thread.record_id == record_id)
-    found = await query.where(Thread.side == side).first()
+    query = query.where(Thread.side == side)
+    if side == SHARED:
+        query = query.where(Thread.supplier == supplier_id)
+    found = await query.first()
     if found is not None:
         return found  # type: ignore[no-any-return]
     row = scoped(Thread).new(
@@ -141,14 +178,7 @@ async def _thread(record_type: str, record_id: UUID, side: str, supplier_id: UUI
     )
     # Two first readers at once: the unique key lets one row in.
     await Thread.insert(row).on_conflict(action="DO NOTHING")
-    made = (
-        await scoped(Thread)
-        .objects()
-        .where(Thread.record_type == record_type)
-        .where(Thread.record_id == record_id)
-        .where(Thread.side == side)
-        .first()
-    )
+    made = await query.first()
     if made is None:
         raise NotFound()
     return made  # type: ignore[no-any-return]
@@ -173,37 +203,43 @@ async def _unread(context: TenantContext, threads: Sequence[Thread]) -> dict[UUI
     return counts
 
 
-def _thread_out(thread: Thread, unread: int) -> ThreadOut:
+def _thread_out(thread: Thread, unread: int, names: dict[UUID, str]) -> ThreadOut:
     return ThreadOut(
         id=thread.id,
         record_type=thread.record_type,
         record_id=thread.record_id,
         side=thread.side,
         supplier_id=thread.supplier,
+        supplier_name=names.get(thread.supplier, "") if thread.side == SHARED and thread.supplier else "",
         last_message_at=thread.last_message_at,
         unread=unread,
     )
 
 
 async def record_threads(record_type: str, record_id: UUID | str | None) -> list[ThreadOut]:
-    """The threads of a record the acting person may see: the shared one
-    when a supplier shares the record, and for the buyer the internal one."""
+    """The threads of a record the acting person may see: a shared one per
+    supplier sharing the record (a supplier: its own alone), and for the
+    buyer the internal one."""
     context = _require("conversations.view")
-    supplier_id = await _record_supplier(record_type, record_id)
+    parties = await _record_parties(record_type, record_id)
     key = record_id if isinstance(record_id, UUID) else UUID(str(record_id))
-    sides = [SHARED] if supplier_id is not None else []
+    # A supplier that reads a record without being its party (documents a
+    # handover granted it) has no side of the talk about it.
+    shared = [party for party in parties if not context.is_supplier or party == context.supplier_id]
+    threads = [await _thread(record_type, key, SHARED, party) for party in shared]
     if context.can("conversations.internal"):
-        sides.append(INTERNAL)
-    threads = [await _thread(record_type, key, side, supplier_id) for side in sides]
+        threads.append(await _thread(record_type, key, INTERNAL, parties[0] if parties else None))
     unread = await _unread(context, threads)
-    return [_thread_out(thread, unread[thread.id]) for thread in threads]
+    rows = await scoped(Supplier).select(Supplier.id, Supplier.name).where(Supplier.id.is_in(shared)) if shared else []
+    names = {row["id"]: row["name"] for row in rows}
+    return [_thread_out(thread, unread[thread.id], names) for thread in threads]
 
 
 async def get_thread(thread_id: UUID | str) -> Thread:
     """A thread the acting person may see, its record still visible to them."""
     _require("conversations.view")
     thread = await scoped(Thread).get(thread_id)
-    await _record_supplier(thread.record_type, thread.record_id)
+    await _record_parties(thread.record_type, thread.record_id)
     return thread
 
 
@@ -300,10 +336,8 @@ def _cursor(value: str | None) -> datetime | None:
     return at
 
 
-async def list_messages(thread_id: UUID | str, cursor: str | None = None, *, mark_read: bool = True) -> MessagePage:
-    """Messages oldest first, ``PAGE_SIZE`` at a time; reading moves the
-    reader's marker to the newest message it has seen."""
-    context = current()
+async def list_messages(thread_id: UUID | str, cursor: str | None = None) -> MessagePage:
+    """Messages oldest first, ``PAGE_SIZE`` at a time. Marks nothing read."""
     thread = await get_thread(thread_id)
     query = scoped(Message).select(*_COLUMNS).where(Message.thread == thread.id)
     after = _cursor(cursor)
@@ -311,15 +345,68 @@ async def list_messages(thread_id: UUID | str, cursor: str | None = None, *, mar
         query = query.where(Message.created_at > after)
     rows = await query.order_by(Message.created_at).order_by(Message.id).limit(PAGE_SIZE + 1)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    if mark_read and page:
-        await _mark_read(context, thread, page[-1]["created_at"])
     return MessagePage(items=await _messages_out(page), next=page[-1]["created_at"].isoformat() if more else None)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A thread as a record's page shows it to a person."""
+
+    messages: list[MessageOut]
+    # Older messages than these exist (the page shows the newest PAGE_SIZE).
+    earlier: bool
+    # How far the person had read before this view: later messages by
+    # others are new to them.
+    read_before: datetime | None
+
+
+async def show_thread(thread_id: UUID | str) -> Shown:
+    """The newest ``PAGE_SIZE`` messages, oldest first, for a person reading
+    the record's page, with how far they had read. Marks nothing read."""
+    context = current()
+    thread = await get_thread(thread_id)
+    marker = await _marker(context, thread)
+    rows = await (
+        scoped(Message)
+        .select(*_COLUMNS)
+        .where(Message.thread == thread.id)
+        .order_by(Message.created_at, ascending=False)
+        .order_by(Message.id, ascending=False)
+        .limit(PAGE_SIZE + 1)
+    )
+    shown = list(reversed(rows[:PAGE_SIZE]))
+    return Shown(await _messages_out(shown), len(rows) > PAGE_SIZE, marker.read_at if marker else None)
+
+
+async def _marker(context: TenantContext, thread: Thread) -> ReadMarker | None:
+    if context.user_id is None:
+        return None
+    query = scoped(ReadMarker).objects().where(ReadMarker.thread == thread.id).where(ReadMarker.user == context.user_id)
+    return await query.first()  # type: ignore[no-any-return]
+
+
+async def mark_thread_read(thread_id: UUID | str) -> ThreadOut:
+    """The caller has read the thread up to its newest message: its unread
+    count drops to zero (new messages count again)."""
+    context = current()
+    thread = await get_thread(thread_id)
+    newest = (
+        await scoped(Message)
+        .select(Message.created_at)
+        .where(Message.thread == thread.id)
+        .order_by(Message.created_at, ascending=False)
+        .first()
+    )
+    if newest is not None:
+        await _mark_read(context, thread, newest["created_at"])
+    rows = await scoped(Supplier).select(Supplier.id, Supplier.name).where(Supplier.id == thread.supplier) if thread.supplier else []
+    return _thread_out(thread, (await _unread(context, [thread]))[thread.id], {row["id"]: row["name"] for row in rows})
 
 
 async def _mark_read(context: TenantContext, thread: Thread, at: datetime) -> None:
     if context.user_id is None:
         return
-    marker = await scoped(ReadMarker).objects().where(ReadMarker.thread == thread.id).where(ReadMarker.user == context.user_id).first()
+    marker = await _marker(context, thread)
     if marker is None:
         row = scoped(ReadMarker).new(id=uuid4(), supplier=thread.supplier, thread=thread.id, user=context.user_id, read_at=at)
         await ReadMarker.insert(row).on_conflict(action="DO NOTHING")
@@ -434,7 +521,14 @@ class Waiting(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-_LABELS: dict[str, Any] = {"order": Order.number, "dispatch": Dispatch.number, "delivery": Delivery.number, "document": Document.title}
+_LABELS: dict[str, Any] = {
+    "order": Order.number,
+    "dispatch": Dispatch.number,
+    "delivery": Delivery.number,
+    "document": Document.title,
+    "ncr": Ncr.number,
+    "handover": Handover.number,
+}
 
 
 async def _record_labels(threads: list[dict[str, Any]]) -> dict[UUID, str]:

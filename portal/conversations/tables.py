@@ -1,5 +1,5 @@
-"""Conversations on records: a thread per record and side, its messages and
-each reader's place in it."""
+"""Conversations on records: a thread per record, side and supplier, its
+messages and each reader's place in it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from piccolo.table import Table
 
 from portal.deliveries.tables import Delivery
 from portal.documents.tables import Document
+from portal.handover.tables import Handover
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
+from portal.quality.tables import Ncr
 from tenants.tables import Supplier, Tenant, User
 
 SHARED, INTERNAL = "shared", "internal"
@@ -21,12 +23,15 @@ SHARED, INTERNAL = "shared", "internal"
 
 class Thread(Table, tablename="conversation_thread"):
     """The talk about one record on one side: ``shared`` between the buyer
-    and the record's supplier, ``internal`` for the buyer alone. Exactly one
-    of the record columns is set; the supplier sees a shared thread only
-    while it sees the record (a draft order's thread is the buyer's)."""
+    and one supplier of the record, ``internal`` for the buyer alone. Exactly
+    one of the record columns is set; the supplier sees a shared thread only
+    while it sees the record (a draft order's thread is the buyer's). Most
+    records have one supplier; a handover has two (the outgoing and the
+    incoming one), each with a shared thread of its own that the other never
+    reads."""
 
     supplier_scope = "supplier"
-    supplier_parents = ("order", "dispatch", "delivery", "document")
+    supplier_parents = ("order", "dispatch", "delivery", "document", "ncr", "handover")
 
     @classmethod
     def supplier_visible(cls) -> Any:
@@ -34,8 +39,9 @@ class Thread(Table, tablename="conversation_thread"):
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
-    # The record's supplier; none for a record no supplier shares (then only
-    # the internal side exists).
+    # The supplier a shared side is with (on a handover, one of its two);
+    # on the internal side the record's own supplier, none for a record no
+    # supplier shares (then only the internal side exists).
     supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=True, default=None)
     record_type = Varchar(length=30)
     record_id = UUID()
@@ -44,6 +50,8 @@ class Thread(Table, tablename="conversation_thread"):
     dispatch = ForeignKey(Dispatch, on_delete=OnDelete.restrict, null=True, default=None)
     delivery = ForeignKey(Delivery, on_delete=OnDelete.restrict, null=True, default=None)
     document = ForeignKey(Document, on_delete=OnDelete.restrict, null=True, default=None)
+    ncr = ForeignKey(Ncr, on_delete=OnDelete.restrict, null=True, default=None)
+    handover = ForeignKey(Handover, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     last_message_at = Timestamptz(null=True, default=None)
 

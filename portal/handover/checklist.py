@@ -43,12 +43,14 @@ class Source(StrEnum):
     MATERIALS = "material"
     DOCUMENTS = "document"
     QC = "qc_requirement"
+    NCRS = "ncr"
 
 
 # The decisions an entry about a record takes; completion acts on them.
 DECISIONS: dict[str, tuple[str, ...]] = {
     Source.ORDERS.value: ("finish", "cancel_rest", "transfer"),
     Source.MATERIALS.value: ("return", "transfer", "write_off"),
+    Source.NCRS.value: ("close", "transfer"),
 }
 DECISION_LABELS = {
     "finish": N_("Finish at the old supplier"),
@@ -56,6 +58,7 @@ DECISION_LABELS = {
     "transfer": N_("Transfer to the new supplier"),
     "return": N_("Return to the buyer"),
     "write_off": N_("Write off (finance approves)"),
+    "close": N_("Closed at the old supplier"),
 }
 # A write-off is finance's to approve, whoever the entry names.
 DECISION_PARTY = {(Source.MATERIALS.value, "write_off"): Party.FINANCE}
@@ -112,7 +115,7 @@ DEFAULT_SECTIONS: list[dict[str, Any]] = [
         "title": N_("Quality"),
         "items": [
             _entry(N_("QC requirement %(category)s on order %(number)s carries over"), Party.QA, blocking=False, source=Source.QC),
-            _entry(N_("Open nonconformances are closed or transferred"), Party.QA),
+            _entry(N_("NCR %(number)s (%(title)s): closed at the old supplier or transferred"), Party.QA, source=Source.NCRS),
             _entry(N_("QC history is archived"), Party.QA),
         ],
     },

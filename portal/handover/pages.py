@@ -28,6 +28,7 @@ DONE_MESSAGES = {
     "created": N_("The handover is drafted with its checklist. Check it, then start it."),
     "started": N_("Started: both suppliers see the entries of their side."),
     "signed": N_("Entry signed off."),
+    "held": N_("The write-off waits for approval: the entry is signed off once it is approved."),
     "completed": N_("Completed: the work has moved to the new supplier."),
     "cancelled": N_("Cancelled: nothing was moved."),
     "template": N_("The checklist template is saved. New handovers use it."),
@@ -38,6 +39,7 @@ SOURCE_LABELS = {
     Source.MATERIALS.value: N_("One per material balance"),
     Source.DOCUMENTS.value: N_("One per technical document"),
     Source.QC.value: N_("One per QC requirement"),
+    Source.NCRS.value: N_("One per open NCR"),
 }
 # Empty rows the template form offers for new entries.
 SPARE_ROWS = 3
@@ -209,12 +211,13 @@ class HandoverPages(Controller):
     ) -> Redirect | Template:
         values = await form_values(request)
         values["item"] = str(handover_item_id)
-        return await self._act(
-            handover_id,
-            "signed",
-            lambda: services.sign_off(handover_id, handover_item_id, values.get("decision", ""), values.get("note", "")),
-            values,
-        )
+        try:
+            handover = await services.sign_off(handover_id, handover_item_id, values.get("decision", ""), values.get("note", ""))
+        except DomainError as exc:
+            _reraise_lookup(exc)
+            return await self._detail(handover_id, values, exc)
+        held = any(item.id == handover_item_id and item.waiting_for_approval for item in handover.items)
+        return Redirect(path=f"/handovers/{handover_id}?done={'held' if held else 'signed'}", status_code=303)
 
 
 class HandoverTemplatePages(Controller):

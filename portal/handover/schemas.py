@@ -48,6 +48,9 @@ class HandoverItemOut(msgspec.Struct, frozen=True):
     done: bool
     signed_off_by: str | None
     signed_off_at: datetime | None
+    # A write-off waiting for the approval the tenant's rule asks for (the
+    # buyer's view; suppliers never see approvals).
+    waiting_for_approval: bool = False
 
 
 class HandoverOut(msgspec.Struct, frozen=True):

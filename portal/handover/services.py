@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from portal.approvals import services as approvals
 from portal.audit.services import record
 from portal.deliveries.tables import Delivery
 from portal.documents.attachments import register_attachment_target
@@ -59,7 +60,10 @@ from portal.orders.states import OPEN_STATES as ORDER_OPEN_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
 from portal.pagination import read_time_cursor, time_cursor
-from portal.quality.tables import QcRequirement
+from portal.quality import ncrs
+from portal.quality.ncr_states import STEPS as NCR_STEPS
+from portal.quality.ncr_states import Status as NcrStatus
+from portal.quality.tables import Ncr, QcRequirement
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
 from tenants.tables import Supplier, User
@@ -71,6 +75,10 @@ MAX_NOTE = 2000
 MAX_ITEMS = 500
 # Open orders a handover covers: shared with the supplier and not finished.
 HANDED_STATES = sorted(state.value for state in ORDER_OPEN_STATES - {OrderStatus.DRAFT})
+# NCRs a handover decides on: issued and not closed (a draft is QA's own).
+NCR_OPEN = sorted([*(step.value for step in NCR_STEPS), NcrStatus.VERIFIED.value])
+NCR_ENDED = (NcrStatus.CLOSED.value, NcrStatus.CANCELLED.value)
+WRITE_OFF = "material.write_off"
 
 
 class InvalidHandover(DomainError):
@@ -106,6 +114,11 @@ class AlreadySignedOff(Conflict):
 class InvalidSignOff(DomainError):
     code = "invalid_sign_off"
     message = N_("The entry could not be signed off. Check the marked fields.")
+
+
+class WaitingForApproval(Conflict):
+    code = "waiting_for_approval"
+    message = N_("A write-off on this handover waits for approval: it can be completed (or the entry signed again) once it is decided.")
 
 
 def _json(value: Any) -> Any:
@@ -229,6 +242,17 @@ async def _documents(order_ids: list[UUID], item_ids: list[UUID]) -> list[dict[s
     )
 
 
+async def _open_ncrs(from_supplier: UUID, order_ids: list[UUID], item_ids: list[UUID]) -> list[dict[str, Any]]:
+    """The outgoing supplier's open NCRs on the work: on the handed-over
+    orders or, when items are named, on lines of those items (an NCR on a
+    finished order of the part still matters to whoever makes it next)."""
+    query = scoped(Ncr).select(Ncr.id, Ncr.number, Ncr.title).where(Ncr.supplier == from_supplier).where(Ncr.status.is_in(NCR_OPEN))
+    if item_ids:
+        lines = scoped(OrderLine).select(OrderLine.id).where(OrderLine.item.is_in(item_ids))
+        query = query.where(Ncr.order.is_in(order_ids or [UUID(int=0)]) | Ncr.order_line.is_in(lines))
+    return list(await query.order_by(Ncr.number))
+
+
 async def _qc_requirements(order_ids: list[UUID]) -> list[dict[str, Any]]:
     if not order_ids:
         return []
@@ -267,6 +291,9 @@ async def _checklist(handover: Handover, item_ids: list[UUID]) -> list[HandoverI
         Source.DOCUMENTS.value: [(row["id"], {"title": row["title"]}) for row in await _documents(order_ids, item_ids)],
         Source.QC.value: [
             (row["id"], {"category": row["category"], "number": row["order.number"]}) for row in await _qc_requirements(order_ids)
+        ],
+        Source.NCRS.value: [
+            (row["id"], {"number": row["number"], "title": row["title"]}) for row in await _open_ncrs(from_supplier, order_ids, item_ids)
         ],
     }
     sections = _sections(await _template_row())
@@ -409,6 +436,15 @@ async def _to_out(handover: Handover) -> HandoverOut:
         .where(HandoverLink.handover == handover.id)
         .where(HandoverLink.kind == "order")
     )
+    waiting = set()
+    if not context.is_supplier:
+        for row in rows:
+            if (
+                row["source"] == Source.MATERIALS.value
+                and row["signed_off_at"] is None
+                and await approvals.pending_for("handover_item", row["id"])
+            ):
+                waiting.add(row["id"])
     items = [
         HandoverItemOut(
             id=row["id"],
@@ -426,6 +462,7 @@ async def _to_out(handover: Handover) -> HandoverOut:
             done=row["signed_off_at"] is not None,
             signed_off_by=names.get(row["signed_off_by"]) if row["signed_off_by"] else None,
             signed_off_at=row["signed_off_at"],
+            waiting_for_approval=row["id"] in waiting,
         )
         for row in rows
     ]
@@ -573,9 +610,11 @@ def _signing_party(item: HandoverItem, decision: str) -> Party:
 
 async def sign_off(handover_id: UUID | str, item_id: UUID | str, decision: str, note: str) -> HandoverOut:
     """The responsible side signs off one entry: with a decision for an
-    entry about an order or a material balance, after attaching evidence
-    where the entry asks for it. Sign-offs of different entries never
-    overwrite one another; signing one twice is a conflict."""
+    entry about an order, a material balance or an NCR, after attaching
+    evidence where the entry asks for it. Sign-offs of different entries
+    never overwrite one another; signing one twice is a conflict. A
+    write-off waits for the approval the tenant's rule asks for: the entry
+    is signed off when it is approved (and stays open when rejected)."""
     context = _require("handovers.sign")
     handover = await _visible(handover_id)
     item = await scoped(HandoverItem).get(item_id)
@@ -594,6 +633,10 @@ async def sign_off(handover_id: UUID | str, item_id: UUID | str, decision: str, 
         problems["decision"] = N_("Choose a decision.")
     elif not allowed and decision:
         problems["decision"] = N_("This entry takes no decision.")
+    elif item.source == Source.NCRS.value and item.record_id is not None:
+        problem = await _ncr_problem(item.record_id, decision)
+        if problem:
+            problems["decision"] = problem
     note = note.strip()
     if len(note) > MAX_NOTE:
         problems["note"] = N_("At most 2000 characters.")
@@ -601,15 +644,47 @@ async def sign_off(handover_id: UUID | str, item_id: UUID | str, decision: str, 
         problems["evidence"] = N_("Attach the evidence first (a document on this entry).")
     if problems:
         raise InvalidSignOff(fields=problems)
-    now = datetime.now(UTC)
+    if await approvals.pending_for("handover_item", item.id):
+        raise WaitingForApproval()
+    if item.source == Source.MATERIALS.value and decision == "write_off":
+        rule = await approvals.rule_for(WRITE_OFF)
+        if rule is not None:
+            params = _json(item.params) or {}
+            label = gettext(
+                "Write off %(material)s (%(held)s %(unit)s) in handover %(number)s",
+                material=params.get("material", ""),
+                held=params.get("held", ""),
+                unit=params.get("unit", ""),
+                number=handover.number,
+            )
+            payload = {"handover_id": str(handover.id), "item_id": str(item.id), "note": note, "by": str(context.user_id)}
+            await approvals.hold(WRITE_OFF, "handover_item", item.id, label, {**payload, "link": f"/handovers/{handover.id}"}, rule)
+            return await _to_out(handover)
+    await _sign(handover, item, decision, note, party, context.user_id)
+    return await _to_out(handover)
+
+
+async def _ncr_problem(ncr_id: UUID, decision: str) -> str | None:
+    """An NCR entry is signed "closed" once QA closed (or cancelled) the
+    NCR, and "transferred" only while it is still in its steps."""
+    row = await scoped(Ncr).select(Ncr.status).where(Ncr.id == ncr_id).first()
+    status = row["status"] if row else NcrStatus.CANCELLED.value
+    if decision == "close" and status not in NCR_ENDED:
+        return N_("Close the NCR first: it is still open.")
+    if decision == "transfer" and status not in {step.value for step in NCR_STEPS}:
+        return N_("Only an NCR still in its steps can be transferred; close this one instead.")
+    return None
+
+
+async def _sign(handover: Handover, item: HandoverItem, decision: str, note: str, party: Party, signer: UUID | None) -> None:
     updated = (
         await scoped(HandoverItem)
         .update(
             {
                 HandoverItem.decision: decision,
                 HandoverItem.note: note,
-                HandoverItem.signed_off_by: context.user_id,
-                HandoverItem.signed_off_at: now,
+                HandoverItem.signed_off_by: signer,
+                HandoverItem.signed_off_at: datetime.now(UTC),
             }
         )
         .where(HandoverItem.id == item.id)
@@ -624,7 +699,22 @@ async def sign_off(handover_id: UUID | str, item_id: UUID | str, decision: str, 
         entity_id=handover.id,
         after={"item": item.id, "party": party.value, "decision": decision},
     )
-    return await _to_out(handover)
+
+
+async def _write_off_approved(payload: dict[str, Any]) -> None:
+    """Finance (or whoever the rule names) approved: the write-off is signed
+    off as its requester decided it, if the handover still runs."""
+    handover = await _visible(payload["handover_id"])
+    item = await scoped(HandoverItem).get(payload["item_id"])
+    if item.handover != handover.id:
+        raise NotFound()
+    next_status(Status(handover.status), Event.SIGN_OFF)
+    if item.signed_off_at is not None:
+        raise AlreadySignedOff()
+    await _sign(handover, item, "write_off", payload.get("note", ""), Party.FINANCE, UUID(payload["by"]))
+
+
+approvals.register_action(WRITE_OFF, _write_off_approved)
 
 
 async def _has_evidence(item_id: UUID) -> bool:
@@ -663,6 +753,8 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
     open_blocking = sum(1 for entry in entries if entry["blocking"] and entry["signed_off_at"] is None)
     if open_blocking:
         raise BlockingItemsOpen(count=open_blocking)
+    if await _write_offs_waiting(handover):
+        raise WaitingForApproval()
     reason = gettext("Handed over: %(number)s", number=handover.number)
     decided: dict[tuple[str, str], list[UUID]] = {}
     for entry in entries:
@@ -684,12 +776,17 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
     made = await orders.transfer_remainder(transfer, handover.to_supplier, reason)
     for order_id in cancel:
         await orders.fire(order_id, "cancel", reason)
+    moved_ncrs = await ncrs.hand_over(decided.get((Source.NCRS.value, "transfer"), []), handover.to_supplier, made, reason)
     link_maker = scoped(HandoverLink)
     links = [
         link_maker.new(handover=handover.id, kind="order", original_id=order_id, new_id=made.get(order_id), supplier=handover.to_supplier)
         for order_id in transfer
     ]
     links += [link_maker.new(handover=handover.id, kind="order_cancelled", original_id=order_id) for order_id in cancel]
+    links += [
+        link_maker.new(handover=handover.id, kind="ncr", original_id=ncr_id, new_id=new_id, supplier=handover.to_supplier)
+        for ncr_id, new_id in moved_ncrs.items()
+    ]
     links += await _settle_materials(handover, decided, reason)
     for start in range(0, len(links), INSERT_BATCH):
         await HandoverLink.insert(*links[start : start + INSERT_BATCH])
@@ -703,6 +800,7 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
             "orders": {str(original): str(new) for original, new in made.items()},
             "transferred_without_remainder": [str(order_id) for order_id in transfer if order_id not in made],
             "cancelled": [str(order_id) for order_id in cancel],
+            "ncrs": {str(original): str(new) for original, new in moved_ncrs.items()},
             "links": len(links),
             "access_rows": access_rows,
         },
@@ -710,6 +808,22 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
     await request_package(handover.id, handover.tenant)
     await _tell("handover.completed", handover)
     return await _to_out(handover)
+
+
+async def _write_offs_waiting(handover: Handover) -> int:
+    """Write-offs of this handover still waiting for approval (entries about
+    material only: the one kind an approval holds)."""
+    rows = (
+        await scoped(HandoverItem)
+        .select(HandoverItem.id)
+        .where(HandoverItem.handover == handover.id)
+        .where(HandoverItem.source == Source.MATERIALS.value)
+        .where(HandoverItem.signed_off_at.is_null())
+    )
+    waiting = 0
+    for row in rows:
+        waiting += bool(await approvals.pending_for("handover_item", row["id"]))
+    return waiting
 
 
 async def _settle_materials(handover: Handover, decided: dict[tuple[str, str], list[UUID]], reason: str) -> list[HandoverLink]:
@@ -797,7 +911,11 @@ async def signable_items(handover: HandoverOut) -> set[UUID]:
     found = set()
     for item in handover.items:
         parties = {Party(item.party)} | {party for (source, _), party in DECISION_PARTY.items() if source == item.source}
-        if not item.done and any(may_sign(context, party, from_supplier=from_supplier, to_supplier=to_supplier) for party in parties):
+        if (
+            not item.done
+            and not item.waiting_for_approval
+            and any(may_sign(context, party, from_supplier=from_supplier, to_supplier=to_supplier) for party in parties)
+        ):
             found.add(item.id)
     return found
 

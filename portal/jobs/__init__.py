@@ -8,5 +8,6 @@ default) runs them.
 
 from portal.jobs.queue import enqueue
 from portal.jobs.registry import Handler, Periodic
+from portal.jobs.retry import RetryLater
 
-__all__ = ["Handler", "Periodic", "enqueue"]
+__all__ = ["Handler", "Periodic", "RetryLater", "enqueue"]

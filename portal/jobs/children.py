@@ -25,6 +25,7 @@ import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -43,9 +44,11 @@ GRACE_SECONDS = 30.0
 class ChildJobFailed(Exception):
     """The handler raised in the child: ``description`` is its error."""
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, retry_in: timedelta | None = None) -> None:
         super().__init__(description)
         self.description = description
+        # The handler's RetryLater delay, carried over from the child.
+        self.retry_in = retry_in
 
 
 class ChildPool:
@@ -60,15 +63,16 @@ class ChildPool:
         executor = self._executor or self._start()
         started = time.monotonic()
         try:
-            error = await asyncio.wrap_future(executor.submit(_run_in_child, target, payload, time_limit, self.grace))
+            outcome = await asyncio.wrap_future(executor.submit(_run_in_child, target, payload, time_limit, self.grace))
         except BrokenProcessPool:
             if self._executor is executor:
                 self._executor = None
                 executor.shutdown(wait=False, cancel_futures=True)
             overran = time.monotonic() - started >= time_limit
             raise ChildJobFailed("timed out (child process stopped)" if overran else "child process died") from None
-        if error is not None:
-            raise ChildJobFailed(error)
+        if outcome is not None:
+            error, retry_seconds = outcome
+            raise ChildJobFailed(error, None if retry_seconds is None else timedelta(seconds=retry_seconds))
 
     def _start(self) -> ProcessPoolExecutor:
         self._executor = ProcessPoolExecutor(
@@ -109,10 +113,12 @@ def _child_started() -> None:
     _loop.run_until_complete(start_engine(get_engine()))
 
 
-def _run_in_child(target: str, payload: dict[str, Any], timeout: float, grace: float) -> str | None:
-    """One job's handler; returns its error's description, or None when it
-    succeeded (an exception object may not survive pickling)."""
+def _run_in_child(target: str, payload: dict[str, Any], timeout: float, grace: float) -> tuple[str, float | None] | None:
+    """One job's handler; returns its error's description and the delay a
+    ``RetryLater`` asked for, or None when it succeeded (an exception object
+    of the handler's may not survive pickling)."""
     from portal.jobs import registry
+    from portal.jobs.retry import RetryLater
     from portal.jobs.runner import describe_error
 
     assert _loop is not None
@@ -122,7 +128,7 @@ def _run_in_child(target: str, payload: dict[str, Any], timeout: float, grace: f
         function = registry.resolve(target)
         _loop.run_until_complete(asyncio.wait_for(function(payload), timeout=timeout))
     except Exception as exc:
-        return describe_error(exc)
+        return describe_error(exc), exc.delay.total_seconds() if isinstance(exc, RetryLater) else None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     return None

@@ -79,9 +79,15 @@ class JobRow:
 @contextlib.asynccontextmanager
 async def _transaction() -> AsyncIterator[None]:
     """Join the caller's transaction (an enqueue commits or rolls back with
-    the change that caused it), or open one of our own."""
+    the change that caused it), or run the statement on its own."""
     engine = get_engine()
     if engine.current_transaction.get() is not None:
+        yield
+        return
+    if isinstance(engine, PostgresEngine):
+        # Each queue operation is one statement, atomic on its own (the job
+        # table has no row-level policy to set up): BEGIN and COMMIT would
+        # only add two round trips to every claim and every outcome.
         yield
         return
     turn = sqlite_writer_turn() if isinstance(engine, SQLiteEngine) else contextlib.nullcontext()
@@ -209,14 +215,15 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(1, 1.1))
 
 
-async def fail(job: ClaimedJob, worker: str, error: str, now: datetime | None = None) -> str:
-    """Record a failed attempt: tried again after a backoff, or parked once
-    ``max_attempts`` were made. Returns the new status."""
+async def fail(job: ClaimedJob, worker: str, error: str, now: datetime | None = None, *, retry_in: timedelta | None = None) -> str:
+    """Record a failed attempt: tried again after a backoff (or after
+    ``retry_in``, when the handler was told when to come back), or parked
+    once ``max_attempts`` were made. Returns the new status."""
     now = now or utcnow()
     status = PARKED if job.attempts >= job.max_attempts else FAILED
     values: dict[Any, Any] = {Job.status: status, Job.last_error: error[:ERROR_LIMIT], Job.lease_until: None}
     if status == FAILED:
-        values[Job.run_at] = now + backoff(job.attempts)
+        values[Job.run_at] = now + (retry_in if retry_in is not None else backoff(job.attempts))
     else:
         values[Job.finished_at] = now
     async with _transaction():

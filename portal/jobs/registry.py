@@ -67,6 +67,13 @@ HANDLERS: dict[str, Handler] = {
         Handler("push.send", "portal.notifications.push:push_job", max_attempts=8, timeout=timedelta(minutes=1)),
         Handler("chat.send", "portal.notifications.chat:send_job", max_attempts=8, timeout=timedelta(minutes=1)),
         Handler("conversations.announce", "portal.conversations.jobs:announce"),
+        # Emailed links: the job derives the token from the row (never in the payload).
+        Handler(
+            "tenants.invitation_mail", "tenants.services.invitations:invitation_mail_job", max_attempts=10, timeout=timedelta(minutes=2)
+        ),
+        Handler(
+            "tenants.password_reset_mail", "tenants.services.password_reset:reset_mail_job", max_attempts=6, timeout=timedelta(minutes=2)
+        ),
         # A rendering fails the same way twice unless the storage was down.
         Handler("statements.pdf", "portal.reconciliation.pdf:render_job", max_attempts=3, timeout=timedelta(minutes=15)),
         # A 1 GB package streams for minutes on S3; a run that dies starts again from scratch.

@@ -30,6 +30,7 @@ import structlog
 from portal.jobs import queue, registry
 from portal.jobs.children import ChildJobFailed, ChildPool
 from portal.jobs.queue import ClaimedJob
+from portal.jobs.retry import RetryLater
 from portal.outage import database_unavailable
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class Runner:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._next_offer: datetime | None = None
+        # The last claim took every free slot: more work may be waiting.
+        self._saturated = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -71,6 +74,10 @@ class Runner:
         log.info("job_runner_started", worker=self.name, concurrency=self.concurrency)
         try:
             while not self._stopping.is_set():
+                # Cleared before the claim, not after: a wake-up that arrives
+                # while claiming (NOTIFY, a slot coming free) must not be lost
+                # until the next poll.
+                self._wake.clear()
                 try:
                     await self.tick()
                 except Exception as exc:
@@ -79,7 +86,6 @@ class Runner:
                         log.warning("job_runner_database_unavailable", error=str(exc))
                     else:
                         log.exception("job_runner_tick_failed")
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._either(), timeout=self.poll_seconds)
         finally:
@@ -170,6 +176,7 @@ class Runner:
             self._next_offer = now_ + min((p.interval for p in registry.PERIODIC.values()), default=timedelta(minutes=1)) / 4
         free = self.concurrency - len(self._running)
         jobs = await queue.claim(self.name, free, LEASE, now=now)
+        self._saturated = len(jobs) >= free
         for job in jobs:
             task = asyncio.create_task(self.execute(job, now=now), context=contextvars.Context())
             self._running[job.id] = task
@@ -178,8 +185,12 @@ class Runner:
 
     def _finished(self, key: Any, _task: asyncio.Task[str]) -> None:
         self._running.pop(key, None)
-        # A slot came free: look for more work at once.
-        self._wake.set()
+        # A slot came free while work may be waiting: look at once. When the
+        # last claim left slots empty, the queue was drained and new work
+        # wakes us itself (in-process, NOTIFY); claiming after every finished
+        # job would double the statements the database runs.
+        if self._saturated:
+            self._wake.set()
 
     async def execute(self, job: ClaimedJob, now: datetime | None = None) -> str:
         """Run one claimed job and record its outcome (done, failed, parked)."""
@@ -192,8 +203,9 @@ class Runner:
                 await asyncio.wait_for(function(job.payload), timeout=handler.timeout.total_seconds())
         except Exception as exc:
             error = describe_error(exc)
+            retry_in = exc.delay if isinstance(exc, RetryLater) else exc.retry_in if isinstance(exc, ChildJobFailed) else None
             try:
-                status = await queue.fail(job, self.name, error, now=now)
+                status = await queue.fail(job, self.name, error, now=now, retry_in=retry_in)
             except Exception as lost:
                 _outcome_not_recorded(job, lost)
                 return "unknown"

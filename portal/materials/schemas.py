@@ -134,9 +134,10 @@ class BalanceOut(msgspec.Struct, frozen=True):
     in_transit: Decimal
     # Received minus dispatched on confirmed lines (negative: shortfall).
     receipt_difference: Decimal
-    # Accepted output x quantity per unit x (1 + scrap rate), from the BOM.
+    # Accepted output x quantity per unit, from the BOM (net of scrap).
     consumed: Decimal
-    # The part of ``consumed`` that is the allowed scrap.
+    # Accepted output x quantity per unit x scrap rate: the scrap the BOM
+    # allows, compared with ``scrapped`` (not part of ``consumed``).
     scrap_allowance: Decimal
     returned: Decimal
     scrapped: Decimal

@@ -118,9 +118,12 @@ class Figures:
 
     @property
     def consumed(self) -> Decimal:
-        """Accepted output x quantity per unit x (1 + scrap rate): the BOM's
-        standard use, allowed scrap included."""
-        return sum((use.accepted * use.quantity_per_unit * (1 + use.scrap_rate) for use in self.uses), ZERO)
+        """Accepted output x quantity per unit: the BOM's net use. The scrap
+        rate is not consumption: it is the allowance reported scrap is set
+        against, and reported scrap already leaves ``held`` by itself, so
+        counting the allowance here as well would take a supplier that
+        scraps within it short twice."""
+        return sum((use.accepted * use.quantity_per_unit for use in self.uses), ZERO)
 
     @property
     def scrap_allowance(self) -> Decimal:
@@ -840,7 +843,8 @@ async def balances(supplier_id: UUID | None = None, item_id: UUID | None = None)
     """Material held per supplier x material: dispatched (corrected by what
     the supplier confirmed receiving) - consumed by accepted output -
     returned - scrapped. Consumed = for each order line of that supplier,
-    accepted quantity x BOM quantity per unit x (1 + scrap rate). Rows exist
+    accepted quantity x BOM quantity per unit (net: the scrap rate is the
+    allowance reported scrap is compared with, not use). Rows exist
     for every material sent to or reported by a supplier; flags: held < 0
     (over-consumption) and scrap reported beyond the BOM's allowance.
     Supplier users get their own supplier's rows only."""

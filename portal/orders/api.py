@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.orders import services
-from portal.orders.schemas import BoardOut, LineAnswersIn, OrderCreate, OrderOut, OrderUpdate, RevisionOut, TransitionIn
+from portal.orders.schemas import BoardOut, BoardSort, LineAnswersIn, OrderCreate, OrderOut, OrderUpdate, RevisionOut, TransitionIn
 from portal.orders.states import Status
 from portal.pagination import Page, page_of
 from tenants.guards import requires
@@ -29,10 +30,18 @@ class OrderApi(Controller):
         overdue: FromQuery[bool] = False,
         q: FromQuery[str] = "",
         cursor: FromQuery[str | None] = None,
+        sort: FromQuery[BoardSort] = "due",
+        dir: FromQuery[Literal["asc", "desc"]] = "asc",
     ) -> BoardOut:
-        """Soonest due first; ``counts`` has the number of orders per status.
-        Supplier users see only their own, issued orders."""
-        return await services.board(status.value if status else None, supplier_id, due_before, overdue, q, cursor)
+        """Soonest due first unless ``sort`` names another key (number,
+        supplier, status, late: late first), ``dir=desc`` reversing it; the
+        whole filtered list is sorted and ``next`` pages through it in that
+        order (a cursor of another sort answers 400). ``counts`` has the
+        number of orders per status. Supplier users see only their own,
+        issued orders."""
+        return await services.board(
+            status.value if status else None, supplier_id, due_before, overdue, q, cursor, sort=sort, descending=dir == "desc"
+        )
 
     @post("/", guards=[requires("orders.manage")], errors=[409])
     async def create_order(self, data: JSONBody[OrderCreate]) -> OrderOut:

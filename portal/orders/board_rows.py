@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from portal.orders.schemas import OrderSummary
 from portal.orders.tables import OrderLine
 from portal.quantities import plain
 from tenants.scoping import scoped
@@ -74,33 +72,3 @@ async def board_rows(order_ids: list[UUID]) -> dict[UUID, BoardRow]:
             last_at=report["made_at"] if report else None,  # type: ignore[arg-type]
         )
     return found
-
-
-# Columns the desktop table sorts by (the page shown, in the URL as
-# ``sort`` and ``dir``): the board itself pages by due date.
-SORT_KEYS = ("number", "supplier", "item", "ordered", "delivered", "open", "progress", "due", "status", "late")
-
-
-def sort_page(items: list[OrderSummary], rows: dict[UUID, BoardRow], key: str, descending: bool) -> list[OrderSummary]:
-    """The page's orders in the order of one column; unknown keys keep the
-    board's order (soonest due first)."""
-    if key not in SORT_KEYS:
-        return items
-    far = datetime.min.replace(tzinfo=UTC)
-
-    def value(order: OrderSummary) -> Any:
-        row = rows.get(order.id)
-        return {
-            "number": order.number,
-            "supplier": order.supplier_name,
-            "item": row.items if row else "",
-            "ordered": row.ordered if row else Decimal(0),
-            "delivered": row.delivered if row else Decimal(0),
-            "open": row.open if row else Decimal(0),
-            "progress": (row.last_at if row and row.last_at else far),
-            "due": order.due_date or date.max,
-            "status": order.status,
-            "late": order.overdue,
-        }[key]
-
-    return sorted(items, key=value, reverse=descending)

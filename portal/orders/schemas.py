@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 import msgspec
@@ -123,6 +123,13 @@ class OrderSummary(msgspec.Struct, frozen=True):
     due_date: date | None
     overdue: bool
     revision: int
+
+
+# What the board sorts by, on the whole filtered list: the due date (the
+# default), the order number, the supplier's name, the status in its life
+# cycle and the late flag (late first); ties by due date, then id.
+BoardSort = Literal["due", "number", "supplier", "status", "late"]
+BOARD_SORTS: tuple[str, ...] = get_args(BoardSort)
 
 
 class BoardOut(msgspec.Struct, frozen=True):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Sum
 
 from portal.approvals import services as approvals
@@ -26,6 +27,7 @@ from portal.i18n import N_
 from portal.items.tables import Item
 from portal.notifications.services import emit
 from portal.orders.schemas import (
+    BOARD_SORTS,
     BoardOut,
     InboxOut,
     LineAnswerIn,
@@ -727,16 +729,89 @@ async def tell(kind: str, order: Order, **params: Any) -> None:
 # ---------------------------------------------------------------- board and inbox
 
 
-def _encode_cursor(due: date, order_id: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{due.isoformat()}|{order_id}".encode()).decode()
+# The board's orders: by due date (soonest first) unless the caller names
+# another key. Each key is one or more SQL expressions on the order's own
+# row, ending with the id, so that keyset pages never skip nor repeat an
+# order however the list is sorted; the whole filtered list is sorted, never
+# one page of it.
+_TABLE = '"outsourced_order"'
+_STATUS_RANK = (
+    "CASE " + _TABLE + '."status" ' + " ".join(f"WHEN '{status.value}' THEN {rank}" for rank, status in enumerate(Status)) + " END"
+)
+_SUPPLIER_NAME = '(SELECT "supplier"."name" FROM "supplier" WHERE "supplier"."id" = ' + _TABLE + '."supplier")'  # noqa: S608 (names of ours)
+_DUE = _TABLE + '."due_date"'
 
 
-def _decode_cursor(cursor: str) -> tuple[date, UUID]:
+def _late_rank(today: date) -> str:
+    """0 for a late order, 1 otherwise: an ascending sort puts the late first.
+    ``today`` is a date we made, safe to write into the statement."""
+    editable = ", ".join(f"'{status.value}'" for status in sorted(EDITABLE_STATES))
+    return f"CASE WHEN {_DUE} < '{today.isoformat()}' AND {_TABLE}.\"status\" IN ({editable}) THEN 0 ELSE 1 END"
+
+
+def _sort_expressions(sort: str, today: date) -> list[str]:
+    return {
+        "due": [_DUE],
+        "number": [_TABLE + '."number"'],
+        "supplier": [_SUPPLIER_NAME, _DUE],
+        "status": [_STATUS_RANK, _DUE],
+        "late": [_late_rank(today), _DUE],
+    }[sort]
+
+
+def _sort_values(sort: str, row: dict[str, Any], context: TenantContext) -> list[Any]:
+    """The row's values of the sort's expressions, as the cursor keeps them."""
+    due = row["due_date"].isoformat()
+    return {
+        "due": [due],
+        "number": [row["number"]],
+        "supplier": [row["supplier.name"], due],
+        "status": [list(Status).index(Status(row["status"])), due],
+        "late": [0 if _overdue(row["status"], row["due_date"], context) else 1, due],
+    }[sort]
+
+
+# What a cursor of each sort holds before the id.
+_CURSOR_TYPES: dict[str, list[type]] = {"due": [str], "number": [str], "supplier": [str, str], "status": [int, str], "late": [int, str]}
+
+
+def _bad_cursor() -> InvalidOrder:
+    return InvalidOrder(fields={"cursor": N_("This page link is not valid.")})
+
+
+def _encode_cursor(sort: str, descending: bool, values: list[Any], order_id: UUID) -> str:
+    """The default sort keeps its first format ("due|id"); any other names
+    its key and direction, so a cursor is refused under another sort."""
+    if sort == "due" and not descending:
+        text = f"{values[0]}|{order_id}"
+    else:
+        text = json.dumps([sort, "desc" if descending else "asc", values, str(order_id)])
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode_cursor(cursor: str, sort: str, descending: bool) -> list[Any]:
+    """The values to start after (the sort's, then the id), as SQL parameters."""
     try:
-        due, _, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return date.fromisoformat(due), UUID(order_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidOrder(fields={"cursor": N_("This page link is not valid.")}) from None
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if sort == "due" and not descending:
+            due, _, order_id = text.partition("|")
+            return [date.fromisoformat(due), UUID(order_id)]
+        key, direction, values, order_id = json.loads(text)
+    except (ValueError, UnicodeDecodeError, TypeError):
+        raise _bad_cursor() from None
+    if key != sort or direction != ("desc" if descending else "asc") or not isinstance(values, list):
+        raise _bad_cursor()
+    expected = _CURSOR_TYPES[sort]
+    if len(values) != len(expected) or any(not isinstance(value, kind) for value, kind in zip(values, expected, strict=True)):
+        raise _bad_cursor()
+    try:
+        # Dates go in as dates: both databases compare the column with one.
+        typed = [
+            date.fromisoformat(value) if index == len(values) - 1 and sort != "number" else value for index, value in enumerate(values)
+        ]
+        return [*typed, UUID(str(order_id))]
+    except ValueError:
+        raise _bad_cursor() from None
 
 
 async def board(
@@ -747,10 +822,15 @@ async def board(
     search: str = "",
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
+    sort: str = "due",
+    descending: bool = False,
 ) -> BoardOut:
-    """Orders by due date (soonest first), filtered; counts per status.
+    """Orders filtered, sorted by ``sort`` (one of ``BOARD_SORTS``; the due
+    date, soonest first, by default), ``limit`` at a time; counts per status.
     Every filter runs on an index that starts with the tenant."""
     context = _require("orders.view")
+    if sort not in BOARD_SORTS:
+        raise InvalidOrder(fields={"sort": N_("This value is missing or not valid.")})
     query = scoped(Order).select(*SUMMARY_COLUMNS)
     if context.is_supplier:
         query = query.where(Order.status != Status.DRAFT.value)
@@ -768,15 +848,17 @@ async def board(
             scoped(OrderLine).select(OrderLine.order).where((OrderLine.item.code.ilike(term)) | (OrderLine.item.name.ilike(term)))
         )
         query = query.where((Order.number.ilike(term)) | (Order.id.is_in(matching_lines)))
+    expressions = [*_sort_expressions(sort, _today(context)), _TABLE + '."id"']
     if cursor:
-        after_due, after_id = _decode_cursor(cursor)
+        after = _decode_cursor(cursor, sort, descending)
         # A row value, not (a > x) OR (a = x AND b > y): both databases seek
-        # the index to it, so a later page costs what the first does.
-        query = query.where(WhereRaw('("outsourced_order"."due_date", "outsourced_order"."id") > ({}, {})', after_due, after_id))
-    rows = await query.order_by(Order.due_date, Order.id).limit(limit + 1)
+        # an index in that order to it, so a later page costs what the first does.
+        placeholders = ", ".join("{}" for _ in after)
+        query = query.where(WhereRaw(f"({', '.join(expressions)}) {'<' if descending else '>'} ({placeholders})", *after))
+    rows = await query.order_by(*(OrderByRaw(expression) for expression in expressions), ascending=not descending).limit(limit + 1)
     items = [_summary(row, context) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
-    next_cursor = _encode_cursor(last["due_date"], last["id"]) if last else None
+    next_cursor = _encode_cursor(sort, descending, _sort_values(sort, last, context), last["id"]) if last else None
     return BoardOut(items=items, next=next_cursor, counts=await status_counts())
 
 

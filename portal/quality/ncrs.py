@@ -90,7 +90,12 @@ DISPOSITIONS = {
     "use_as_is": N_("Use as is (concession)"),
 }
 DispositionKind = Literal["rework", "return", "scrap", "use_as_is"]
-SOURCES = {"delivery_line": N_("Rejected delivery line"), "document": N_("Rejected QC document"), "direct": N_("Opened by QA")}
+SOURCES = {
+    "delivery_line": N_("Rejected delivery line"),
+    "document": N_("Rejected QC document"),
+    "direct": N_("Opened by QA"),
+    "handover": N_("Taken over from the previous supplier"),
+}
 StatusFilter = Literal["draft", "containment", "root_cause", "corrective_action", "verification", "verified", "closed", "cancelled", "open"]
 
 
@@ -864,6 +869,11 @@ async def issue_ncr(ncr_id: UUID | str, data: IssueIn, now: datetime | None = No
     moment = _now(now)
     dues = await due_dates(moment, data.due_dates, context) if ncr.status == Status.DRAFT else {}
     ncr = await _move(ncr, Event.ISSUE, data.version, moment, issued_at=moment)
+    await _start_steps(ncr, dues, moment)
+    return await get_ncr(ncr.id, moment)
+
+
+async def _start_steps(ncr: Ncr, dues: dict[Status, datetime], moment: datetime) -> None:
     for position, step in enumerate(STEPS):
         await (
             scoped(NcrStep)
@@ -879,7 +889,6 @@ async def issue_ncr(ncr_id: UUID | str, data: IssueIn, now: datetime | None = No
         )
     await share_attached({"ncr": [ncr.id]}, ncr.supplier)
     await _tell("ncr.issued", ncr, severity=SEVERITIES[ncr.severity], due=dues[STEPS[0]].date().isoformat())
-    return await get_ncr(ncr.id, moment)
 
 
 # -- steps ----------------------------------------------------------------------
@@ -984,6 +993,55 @@ async def cancel_ncr(ncr_id: UUID | str, data: DecisionIn, now: datetime | None 
     if was_shared:
         await _tell("ncr.cancelled", ncr, reason=reason)
     return await get_ncr(ncr.id, moment)
+
+
+# -- handover -------------------------------------------------------------------
+
+
+async def hand_over(ncr_ids: list[UUID], to_supplier: UUID, orders: dict[UUID, UUID], reason: str) -> dict[UUID, UUID]:
+    """For a completed supplier-change handover: each NCR still in its steps
+    follows the work to ``to_supplier`` as a new NCR issued at once (the
+    tenant's step days), with QA's title, description, severity and
+    quantity and, when its order moved too, the new order. The old
+    supplier's answers, evidence, lots and order line stay behind with the
+    original, which is cancelled with ``reason``. The handover's right to
+    complete is the right here (like an approved action). Returns original
+    -> new NCR."""
+    context = current()
+    if not ncr_ids:
+        return {}
+    moment = datetime.now(UTC)
+    dues = await due_dates(moment, {}, context)
+    rows = await scoped(Ncr).objects().where(Ncr.id.is_in(list(ncr_ids))).where(Ncr.status.is_in([step.value for step in STEPS]))
+    made: dict[UUID, UUID] = {}
+    for ncr in sorted(rows, key=lambda row: row.number):
+        new = scoped(Ncr).new(
+            number=await _next_number(context.tenant_id, moment.year),
+            supplier=to_supplier,
+            source="handover",
+            order=orders.get(ncr.order) if ncr.order else None,
+            severity=ncr.severity,
+            title=ncr.title,
+            description=ncr.description,
+            lots=[],
+            quantity=ncr.quantity,
+            owner=ncr.owner,
+            status=Status.DRAFT.value,
+            created_by=context.user_id,
+            created_at=moment,
+            updated_at=moment,
+        )
+        await new.save()
+        await record(
+            "ncr.open", entity_type="ncr", entity_id=new.id, after={"number": new.number, "source": "handover", "from": str(ncr.id)}
+        )
+        new = await _move(new, Event.ISSUE, None, moment, issued_at=moment)
+        await _start_steps(new, dues, moment)
+        await _move(ncr, Event.CANCEL, None, moment, cancelled_at=moment, cancel_reason=reason)
+        await _entry(ncr, None, "cancel", reason)
+        await _tell("ncr.cancelled", ncr, reason=reason)
+        made[ncr.id] = new.id
+    return made
 
 
 # -- dispositions ---------------------------------------------------------------

@@ -9,10 +9,8 @@ Material and scrap, counted once: the consumption of accepted output is the
 BOM's net use (accepted x quantity per unit). The BOM's scrap rate is an
 allowance (accepted x quantity per unit x scrap rate) that scrap the
 supplier reports is set against; only scrap beyond it is charged, at the
-material's price. The material balance of ``portal.materials`` counts the
-allowance as consumed *and* subtracts reported scrap, so there a supplier
-that scraps within its allowance is short twice; a statement does not do
-that. Scrap beyond the allowance is the only over-consumption the records
+material's price (the balance of ``portal.materials`` counts the same way).
+Scrap beyond the allowance is the only over-consumption the records
 show (no stock count exists), so "material consumed beyond the BOM" and
 "scrap beyond the allowance" are one deduction per material, never two.
 """
@@ -149,6 +147,37 @@ def scrap_line(
         quantity=excess,
         unit=unit,
         unit_price=price,
+    )
+
+
+def ncr_line(
+    *,
+    currency: str,
+    amount: Decimal,
+    quantity: Decimal,
+    source_id: UUID,
+    reference: str,
+    item_code: str,
+    item_name: str,
+    unit: str,
+    note: str,
+    occurred_at: datetime,
+) -> Line:
+    """The deduction of one chargeable NCR disposition: the amount QA
+    charged, rounded once to the currency (QA may enter finer amounts than
+    the order's currency has), as a negative line. ``unit_price`` stays
+    empty: the charge is a lump sum for the quantity, not a price."""
+    return Line(
+        kind="ncr",
+        amount=-round_money(amount, currency),
+        source_id=source_id,
+        reference=reference,
+        item_code=item_code,
+        item_name=item_name,
+        description=note,
+        occurred_at=occurred_at,
+        quantity=quantity,
+        unit=unit,
     )
 
 

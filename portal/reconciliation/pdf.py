@@ -3,7 +3,8 @@
 Asking for the PDF of a statement queues one rendering of its current
 version (finalizing queues the final one); the job lays out
 ``templates/reconciliation/statement_pdf.html`` with WeasyPrint on a thread
-of its own, moves the rendering's progress as it goes (the statement page
+of its own at a lower CPU priority (requests come first), moves the
+rendering's progress as it goes (the statement page
 polls it), and archives the bytes as an immutable document with their
 SHA-256. Downloads serve those archived bytes, checked against the hash, so
 a finalized statement's PDF is the same file on every download.
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,9 +54,23 @@ log = structlog.get_logger(__name__)
 QUEUED, RENDERING, READY, FAILED = "queued", "rendering", "ready", "failed"
 TEMPLATE = "reconciliation/statement_pdf.html"
 FONT_FAMILY = '"Noto Sans CJK SC", "Noto Sans SC", "Noto Sans CJK", sans-serif'
+# How much lower the rendering thread's CPU priority is than the process's.
+RENDER_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """A rendering takes a core for tens of seconds; requests served on the
+    same cores (by this process's other threads or by another process)
+    must come first. On Linux the nice value belongs to the thread, so only
+    the renderer yields; other systems render at the process's priority."""
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + RENDER_NICENESS)
+
+
 # One rendering at a time per process: a 5,000-line statement takes a core
 # for tens of seconds, and the process has other work.
-_RENDERERS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statement-pdf")
+_RENDERERS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statement-pdf", initializer=_lower_priority)
 
 
 class PdfNotRendered(Conflict):

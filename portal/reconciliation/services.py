@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
@@ -26,8 +26,11 @@ from portal.items.tables import BomLine, Item
 from portal.materials.tables import DispatchLine, MaterialMovement
 from portal.notifications.services import emit
 from portal.orders.tables import OrderRevision
+from portal.quality.ncrs import chargeable_dispositions
+from portal.quality.tables import Ncr
 from portal.quantities import CURRENCY_DECIMALS, MAX_QUANTITY, decimals_of
 from portal.reconciliation import compute, periods, states
+from portal.reconciliation.bulk import custom_plans, insert_rows
 from portal.reconciliation.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -405,6 +408,53 @@ async def _prices(currency_preference: str) -> dict[UUID, tuple[str, Decimal]]:
     return found
 
 
+async def _ncr_lines(supplier_id: UUID, start: datetime, end: datetime, tenant_currency: str) -> list[tuple[str, compute.Line]]:
+    """A deduction per chargeable NCR disposition recorded in [start, end),
+    in the currency of the NCR's order (the tenant's when the NCR names no
+    order), with the item of the NCR's order line when it names one."""
+    found = await chargeable_dispositions(supplier_id, start, end)
+    if not found:
+        return []
+    # Typed loosely: Piccolo's stubs know only one level of joins.
+    order_line: Any = Ncr.order_line
+    rows = (
+        await scoped(Ncr)
+        .select(
+            Ncr.id,
+            Ncr.order.number,
+            Ncr.order.currency,
+            order_line.item.code,
+            order_line.item.name,
+            order_line.item.unit,
+        )
+        .where(Ncr.id.is_in(list({disposition.ncr_id for disposition in found})))
+    )
+    ncrs = {row["id"]: row for row in rows}
+    result = []
+    for disposition in found:
+        ncr = ncrs.get(disposition.ncr_id, {})
+        currency = ncr.get("order.currency") or tenant_currency
+        order_number = ncr.get("order.number")
+        result.append(
+            (
+                currency,
+                compute.ncr_line(
+                    currency=currency,
+                    amount=Decimal(str(disposition.amount)),
+                    quantity=Decimal(str(disposition.quantity)),
+                    source_id=disposition.id,
+                    reference=f"{disposition.ncr_number} / {order_number}" if order_number else disposition.ncr_number,
+                    item_code=ncr.get("order_line.item.code") or "",
+                    item_name=ncr.get("order_line.item.name") or "",
+                    unit=ncr.get("order_line.item.unit") or "",
+                    note=disposition.note,
+                    occurred_at=_utc(disposition.created_at),
+                ),
+            )
+        )
+    return result
+
+
 @dataclass
 class Computed:
     """A supplier's statements of one period before they are stored."""
@@ -458,6 +508,8 @@ async def compute_period(supplier_id: UUID, period: Period) -> Computed:
         )
         if line is not None:
             lines[currency].append(line)
+    for currency, line in await _ncr_lines(supplier_id, start, end, context.currency):
+        lines[currency].append(line)
     adjustments = (
         await scoped(Adjustment)
         .select()
@@ -495,7 +547,8 @@ async def refresh(supplier_id: UUID | str, label: str) -> list[StatementOut]:
 
 
 async def _store(supplier_id: UUID, period: Period) -> list[UUID]:
-    computed = await compute_period(supplier_id, period)
+    async with custom_plans():
+        computed = await compute_period(supplier_id, period)
     tax_rate = (await rules()).tax_rate
     currencies = set(computed.lines)
     if computed.materials:
@@ -549,54 +602,73 @@ async def _clear(statement_id: UUID) -> None:
     await scoped(StatementMaterial).delete().where(StatementMaterial.statement == statement_id)
 
 
+LINE_COLUMNS = (
+    "id",
+    "tenant",
+    "statement",
+    "supplier",
+    "line_no",
+    "kind",
+    "source_id",
+    "reference",
+    "item_code",
+    "item_name",
+    "description",
+    "occurred_at",
+    "quantity",
+    "unit",
+    "unit_price",
+    "amount",
+    "state",
+)
+MATERIAL_COLUMNS = ("id", "tenant", "statement", "supplier", "item", "item_code", "item_name", "unit", *MATERIAL_FIGURES)
+
+
 async def _insert_lines(statement_id: UUID, supplier_id: UUID, lines: list[compute.Line]) -> None:
     order = {"delivery": 0, "scrap": 1, "ncr": 2, "adjustment": 3}
+    tenant = current().tenant_id
     rows = [
-        scoped(StatementLine).new(
-            statement=statement_id,
-            supplier=supplier_id,
-            line_no=number,
-            kind=line.kind,
-            source_id=line.source_id,
-            reference=line.reference,
-            item_code=line.item_code,
-            item_name=line.item_name,
-            description=line.description,
-            occurred_at=line.occurred_at,
-            quantity=line.quantity,
-            unit=line.unit,
-            unit_price=line.unit_price,
-            amount=line.amount,
+        (
+            uuid4(),
+            tenant,
+            statement_id,
+            supplier_id,
+            number,
+            line.kind,
+            line.source_id,
+            line.reference,
+            line.item_code,
+            line.item_name,
+            line.description,
+            line.occurred_at,
+            line.quantity,
+            line.unit,
+            line.unit_price,
+            line.amount,
+            states.LineState.OPEN.value,
         )
         for number, line in enumerate(sorted(lines, key=lambda line: order.get(line.kind, 9)), start=1)
     ]
-    # Chunks keep each INSERT under SQLite's bound-parameter limit.
-    for index in range(0, len(rows), 500):
-        await StatementLine.insert(*rows[index : index + 500])
+    await insert_rows(StatementLine, LINE_COLUMNS, rows)
 
 
 async def _insert_materials(statement_id: UUID, supplier_id: UUID, materials: dict[UUID, _Material]) -> None:
+    tenant = current().tenant_id
     rows = [
-        scoped(StatementMaterial).new(
-            statement=statement_id,
-            supplier=supplier_id,
-            item=item,
-            item_code=material.code,
-            item_name=material.name,
-            unit=material.unit,
-            opening=material.figures.opening,
-            dispatched=material.figures.dispatched,
-            received=material.figures.received,
-            consumed=material.figures.consumed,
-            scrap_allowance=material.figures.scrap_allowance,
-            returned=material.figures.returned,
-            scrapped=material.figures.scrapped,
-            closing=material.figures.closing,
+        (
+            uuid4(),
+            tenant,
+            statement_id,
+            supplier_id,
+            item,
+            material.code,
+            material.name,
+            material.unit,
+            *(getattr(material.figures, name) for name in MATERIAL_FIGURES),
         )
         for item, material in materials.items()
     ]
-    if rows:
-        await StatementMaterial.insert(*rows)
+    await insert_rows(StatementMaterial, MATERIAL_COLUMNS, rows)
 
 
 async def close_period(supplier_id: UUID | str, label: str) -> list[StatementOut]:

@@ -3,16 +3,20 @@ password (or uses the existing account) and adds the membership."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import secrets
+import hmac
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from portal.audit.services import record
-from portal.errors import DomainError, NotFound, PermissionDenied
+from portal.errors import DomainError, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
+from portal.jobs import enqueue
 from portal.notifications.mail import Email, send_email
 from portal.settings import get_settings
 from tenants.context import TenantContext, current, system_scope, tenant_scope
@@ -71,6 +75,23 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def link_token(purpose: str, row_id: UUID) -> str:
+    """The token of an emailed link (an invitation, a password reset):
+    HMAC of the row's id under the secret key. It is stored nowhere, only
+    its hash: the job that sends the mail derives it again from the row,
+    so no job payload (kept, and shown to admins with its error) holds a
+    usable link, and a job that runs twice sends the same link twice."""
+    digest = hmac.new(get_settings().secret_key.encode(), f"{purpose}:{row_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def link_message_id(purpose: str, row_id: UUID) -> str:
+    # Fixed per row: a mail sent again by a rerun job carries the same
+    # Message-ID, so a receiving server can drop the duplicate.
+    domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or "localhost"
+    return f"<{purpose}.{row_id}@{domain}>"
+
+
 def _status(row: Invitation, now: datetime) -> str:
     if row.accepted_at:
         return "accepted"
@@ -119,26 +140,47 @@ async def create_invitation(context: TenantContext, data: InvitationCreate) -> I
     user = await User.objects().where(User.email == email).first()
     if user and await scoped(Membership).exists().where(Membership.user == user.id):
         raise InvalidInvitation(fields={"email": N_("This person is already a member of this company.")})
-    token = secrets.token_urlsafe(32)
     row = scoped(Invitation).new(
         email=email,
         name=data.name.strip(),
         role=role.value,
         supplier=data.supplier_id,
-        token_hash=token_hash(token),
         invited_by=context.user_id,
         expires_at=datetime.now(UTC) + INVITATION_LIFETIME,
     )
+    row.token_hash = token_hash(link_token(INVITATION_LINK, row.id))
     await row.save()
     await record("invitation.create", entity_type="invitation", entity_id=row.id, after={"email": email, "role": role.value})
-    tenant = await Tenant.objects().where(Tenant.id == context.tenant_id).first()
-    if tenant is None:
-        raise NotFound()
-    await _send_invitation(row, token, tenant)
+    # Sent by a job after this transaction commits: a slow SMTP server never
+    # holds the admin's page, and an invitation that was not saved is never sent.
+    await enqueue(INVITATION_MAIL_JOB, {"invitation": row.id}, tenant=context.tenant_id)
     return to_out(row)
 
 
-async def _send_invitation(row: Invitation, token: str, tenant: Tenant) -> None:
+INVITATION_LINK = "invitation"
+INVITATION_MAIL_JOB = "tenants.invitation_mail"
+
+
+async def invitation_mail_job(payload: dict[str, Any]) -> None:
+    """The ``tenants.invitation_mail`` job: the link goes out while the
+    invitation is still pending (one revoked or accepted meanwhile is not
+    sent). The token is derived here, never carried in the payload."""
+    async with system_scope("invitation-mail"):
+        row = await Invitation.objects().where(Invitation.id == UUID(str(payload["invitation"]))).first()
+        if row is None or _status(row, datetime.now(UTC)) != "pending":
+            return
+        tenant = await Tenant.objects().where(Tenant.id == row.tenant).first()
+        if tenant is None:
+            return
+        token = link_token(INVITATION_LINK, row.id)
+        if row.token_hash != token_hash(token):
+            # The secret key was replaced since the invitation was made: the
+            # link minted now is the one that must work.
+            await Invitation.update({Invitation.token_hash: token_hash(token)}).where(Invitation.id == row.id)
+    await send_email(_invitation_email(row, token, tenant), message_id=link_message_id(INVITATION_LINK, row.id))
+
+
+def _invitation_email(row: Invitation, token: str, tenant: Tenant) -> Email:
     link = f"{get_settings().base_url}/invitations/{token}"
     with use_locale(tenant.locale):
         subject = gettext(N_("%(company)s invites you to its outsourcing portal"), company=tenant.name)
@@ -151,7 +193,7 @@ async def _send_invitation(row: Invitation, token: str, tenant: Tenant) -> None:
             role=gettext(Role(row.role).label),
             link=link,
         )
-    await send_email(Email(to=row.email, subject=subject, text=text))
+    return Email(to=row.email, subject=subject, text=text)
 
 
 async def list_invitations() -> list[InvitationOut]:

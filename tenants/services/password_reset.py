@@ -3,18 +3,20 @@ the account ends when the password changes."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
 from portal.audit.services import record
 from portal.errors import DomainError
 from portal.i18n import N_, gettext, use_locale
+from portal.jobs import enqueue
 from portal.notifications.mail import Email, send_email
 from portal.settings import get_settings
 from tenants.context import system_scope
 from tenants.passwords import hash_password
 from tenants.services.auth import revoke_sessions_of_user
-from tenants.services.invitations import token_hash
+from tenants.services.invitations import link_message_id, link_token, token_hash
 from tenants.tables import Membership, PasswordReset, User
 
 RESET_LIFETIME = timedelta(hours=1)
@@ -26,14 +28,38 @@ class ResetLinkInvalid(DomainError):
     message = N_("This reset link is no longer valid. Ask for a new one.")
 
 
+RESET_LINK = "password-reset"
+RESET_MAIL_JOB = "tenants.password_reset_mail"
+
+
 async def request_reset(email: str) -> None:
     """Answers the same whether or not the account exists (no enumeration);
-    only an existing, active account gets an email."""
+    only an existing, active account gets an email, sent by a job: a slow
+    SMTP server never holds the page."""
     user = await User.objects().where(User.email == email.strip().lower()).first()
     if user is None or not user.active:
         return
-    token = secrets.token_urlsafe(32)
-    await PasswordReset(user=user.id, token_hash=token_hash(token), expires_at=datetime.now(UTC) + RESET_LIFETIME).save()
+    row = PasswordReset(user=user.id, expires_at=datetime.now(UTC) + RESET_LIFETIME)
+    row.token_hash = token_hash(link_token(RESET_LINK, row.id))
+    await row.save()
+    await enqueue(RESET_MAIL_JOB, {"reset": row.id})
+
+
+async def reset_mail_job(payload: dict[str, Any]) -> None:
+    """The ``tenants.password_reset_mail`` job: the link goes out while it
+    can still be used. The token is derived here from the row, never
+    carried in the payload (tenants.services.invitations.link_token)."""
+    async with system_scope("password-reset-mail"):
+        row = await PasswordReset.objects().where(PasswordReset.id == UUID(str(payload["reset"]))).first()
+        if row is None or row.used_at is not None or row.expires_at <= datetime.now(UTC):
+            return
+        user = await User.objects().where(User.id == row.user).first()
+        if user is None or not user.active:
+            return
+        token = link_token(RESET_LINK, row.id)
+        if row.token_hash != token_hash(token):
+            # The secret key was replaced meanwhile: the link minted now must work.
+            await PasswordReset.update({PasswordReset.token_hash: token_hash(token)}).where(PasswordReset.id == row.id)
     link = f"{get_settings().base_url}/password-reset/{token}"
     with use_locale(user.locale or get_settings().default_locale):
         subject = gettext(N_("Reset your portal password"))
@@ -45,7 +71,7 @@ async def request_reset(email: str) -> None:
             name=user.name,
             link=link,
         )
-    await send_email(Email(to=user.email, subject=subject, text=text))
+    await send_email(Email(to=user.email, subject=subject, text=text), message_id=link_message_id(RESET_LINK, row.id))
 
 
 async def check_reset_token(token: str) -> PasswordReset:

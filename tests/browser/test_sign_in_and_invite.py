@@ -5,6 +5,7 @@ password and lands signed in, seeing only what a supplier may see."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -32,13 +33,18 @@ def assert_fits_phone(page: Page) -> None:
 
 
 def invitation_link(outbox: Path, email: str) -> str:
-    for message in reversed(read_outbox(outbox)):
-        if message["To"] == email:
-            body = message.get_body(("plain",))
-            assert body is not None
-            match = re.search(r"https?://\S+/invitations/\S+", body.get_content())
-            assert match, "the invitation email carries a link"
-            return match.group(0)
+    """The link of the invitation email, which a job of the server sends
+    just after the page answered."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for message in reversed(read_outbox(outbox)):
+            if message["To"] == email:
+                body = message.get_body(("plain",))
+                assert body is not None
+                match = re.search(r"https?://\S+/invitations/\S+", body.get_content())
+                assert match, "the invitation email carries a link"
+                return match.group(0)
+        time.sleep(0.2)
     raise AssertionError(f"no invitation email to {email}")
 
 

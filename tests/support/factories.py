@@ -172,6 +172,15 @@ def outbox_to(var_dir: Any, email: str) -> list[Any]:
     return [message for message in read_outbox(var_dir / "outbox") if message["To"] == email]
 
 
+def sent_to(client: Any, var_dir: Any, email: str) -> list[Any]:
+    """Messages for ``email`` once the queued jobs ran (mail leaves the
+    portal only through jobs), oldest first."""
+    from portal.jobs.runner import run_due_jobs
+
+    client.blocking_portal.call(run_due_jobs)
+    return outbox_to(var_dir, email)
+
+
 def link_token(message: Any, path_prefix: str) -> str:
     """The token of the first ``<path_prefix><token>`` link in a message's text."""
     import re

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.jobs.registry import Handler, register
+from portal.jobs.retry import RetryLater
 
 
 class Refused(Exception):
@@ -67,12 +68,15 @@ async def heavy(payload: dict[str, Any]) -> None:
     """``test.heavy`` (CPU-bound: runs in a child process): like ``record``,
     but ``block`` holds its thread without yielding until the release file
     exists (as a native decode holds the interpreter) and ``exit`` ends the
-    process in the middle of its first ``exit`` attempts."""
+    process in the middle of its first ``exit`` attempts; ``retry_after``
+    asks for the next attempt after that many seconds."""
     folder = Path(payload["dir"])
     key = payload["key"]
     attempt = _start(folder, key)
     if attempt <= int(payload.get("exit", 0)):
         os._exit(3)
+    if payload.get("retry_after"):
+        raise RetryLater(f"busy: {key}", timedelta(seconds=int(payload["retry_after"])))
     if attempt <= int(payload.get("fail", 0)):
         raise Refused(f"refused attempt {attempt} of {key}")
     if payload.get("block"):

@@ -46,9 +46,13 @@ class PushService:
     """``with PushService() as service:`` accepts (201) each message whose
     token and encryption check out, and answers 400 otherwise; with
     ``status=410`` it answers 410 Gone to everything, as for a subscription
-    the browser dropped."""
+    the browser dropped; with ``busy=n`` the first n messages get 429 Too
+    Many Requests with ``Retry-After: retry_after``."""
 
     status: int = 201
+    # The first ``busy`` messages are answered 429 with this Retry-After.
+    busy: int = 0
+    retry_after: str = "120"
     received: list[Pushed] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -61,6 +65,13 @@ class PushService:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if service.busy > 0:
+                    service.busy -= 1
+                    service.problems.append("answered 429")
+                    self.send_response(429)
+                    self.send_header("Retry-After", service.retry_after)
+                    self.end_headers()
+                    return
                 if service.status != 201:
                     service.problems.append(f"answered {service.status}")
                     self.send_response(service.status)

@@ -212,6 +212,21 @@ async def _seed_threads(order_id: UUID, label: str) -> tuple[UUID, UUID, list[st
     return threads["shared"], threads["internal"], words
 
 
+async def _seed_talk(record_type: str, record_id: UUID, label: str) -> dict[tuple[str, UUID | None], tuple[UUID, str]]:
+    """A buyer's message on every thread of a record (one shared thread per
+    supplier of it, and the internal one), each with words that mark it:
+    (side, supplier of a shared side) -> (thread, words)."""
+    from portal.conversations.services import MessageIn, post_message, record_threads
+
+    talk = {}
+    for thread in await record_threads(record_type, record_id):
+        party = thread.supplier_id if thread.side == "shared" else None
+        words = f"{record_type}-{thread.side}-talk-{label}-{len(talk)}"
+        await post_message(thread.id, MessageIn(body=words, client_id=uuid4()))
+        talk[(thread.side, party)] = (thread.id, words)
+    return talk
+
+
 async def _seed_handovers(world: World, ids: list[dict[str, Any]], hidden: dict[str, Any]) -> None:
     """A third supplier C; a started handover from each supplier to C (the
     outgoing supplier's own entry is the one its users sign off), and a
@@ -332,6 +347,9 @@ async def seed(world: World) -> Seeded:
     ids: list[dict[str, Any]] = []
     marks: list[list[str]] = []
     internal: list[tuple[UUID, str]] = []
+    # Words of threads no supplier reads: the buyer's internal sides, the
+    # incoming supplier's side of a handover, the threads of drafts.
+    internal_words: list[str] = []
     async with system_scope("isolation-matrix"):
         rows = await Supplier.select(Supplier.id, Supplier.name).where(Supplier.tenant == world.tenant_id)
     supplier_names = {row["id"]: row["name"] for row in rows}
@@ -357,15 +375,28 @@ async def seed(world: World) -> Seeded:
             requirement = await add_requirement(order.id, RequirementIn(category="material_certificate"))
             ids[-1]["requirement_id"] = requirement.id
             ids[-1].update(await _seed_ncr(tenant, supplier_id, order.lines[0].id))
+            ncr_talk = await _seed_talk("ncr", ids[-1]["ncr_id"], f"{world.slug}-{len(ids)}")
+            ids[-1]["ncr_thread_id"], ncr_words = ncr_talk[("shared", supplier_id)]
+            internal_words.append(ncr_talk[("internal", None)][1])
             finance_user = world.accounts["finance"].user_id
             ids[-1].update(await _seed_statement(tenant, supplier_id, finance_user, "2025-01", send=True))
             shared_thread, internal_thread, talk = await _seed_threads(order.id, f"{world.slug}-{len(ids)}")
             ids[-1]["thread_id"] = shared_thread
             ids[-1]["robot_id"] = await _seed_robot(tenant, supplier_id)
             internal.append((internal_thread, talk[1]))
-            marks.append([order.number, *(supplier_names[supplier_id],), talk[0]])
+            marks.append([order.number, *(supplier_names[supplier_id],), talk[0], ncr_words])
         hidden, hidden_number = await _seed_hidden(tenant, world.supplier_ids[0], item.id)
         await _seed_handovers(world, ids, hidden)
+        # Each handover's outgoing supplier talks with the buyer; the
+        # incoming supplier's side of it is neither outgoing supplier's.
+        for index, (entry, supplier_id) in enumerate(zip(ids, world.supplier_ids, strict=True)):
+            handover_talk = await _seed_talk("handover", entry["handover_id"], f"{world.slug}-{index}")
+            entry["handover_thread_id"], words = handover_talk[("shared", supplier_id)]
+            marks[index].append(words)
+            incoming_thread, incoming_words = handover_talk[("shared", entry["to_supplier_id"])]
+            internal_words += [incoming_words, handover_talk[("internal", None)][1]]
+            if index == 0:
+                hidden["incoming_thread_id"] = incoming_thread
         # The buyer's internal side of the first supplier's own order, and
         # both sides of its draft order: none of it reaches the supplier.
         hidden["thread_id"] = internal[0][0]
@@ -374,6 +405,11 @@ async def seed(world: World) -> Seeded:
         # QA's draft NCR for the first supplier: not shared with it yet.
         draft_ncr = ncrs.NcrIn(title="Draft NCR", description="isolation matrix", supplier_id=world.supplier_ids[0])
         hidden["ncr_id"] = (await ncrs.open_ncr(draft_ncr)).id
+        # The drafts' threads, the buyer's alone until the drafts are shared.
+        for record_type in ("handover", "ncr"):
+            draft_talk_ids = await _seed_talk(record_type, hidden[f"{record_type}_id"], f"{world.slug}-draft")
+            hidden[f"draft_{record_type}_thread_id"] = draft_talk_ids[("shared", world.supplier_ids[0])][0]
+            internal_words += [words for _, words in draft_talk_ids.values()]
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()
@@ -413,5 +449,5 @@ async def seed(world: World) -> Seeded:
         hidden={**shared, **ids[0], **hidden},
         first_marks=marks[0],
         second_marks=marks[1],
-        hidden_marks=[hidden_number, internal[0][1], *draft_talk],
+        hidden_marks=[hidden_number, internal[0][1], *draft_talk, *internal_words],
     )

@@ -158,6 +158,7 @@ PAGE_POSTS = [endpoint for endpoint in ENDPOINTS if endpoint.method == "POST" an
 # ids, or here.
 FORMLESS = {
     ("POST", "/account/switch"): "lists the caller's own memberships (tenant slugs, no ids); tests/integration covers switching",
+    ("POST", "/conversations/{thread_id:uuid}/read"): "posted by htmx when a thread with new messages is shown: its one id is in the path",
     ("POST", "/deliveries/{delivery_id:uuid}/ship"): "a button on a draft notice: its one id is in the path, which the path tests try",
     ("POST", "/documents/uploads/confirm"): "posted by upload.js with a signed ticket, on S3 storage only",
     ("POST", "/documents/{document_id:uuid}/review"): "shown once a certificate awaits review; carries a decision and a version number",

@@ -126,3 +126,61 @@ def test_the_approver_decides_on_the_page_and_the_admin_sets_rules_on_the_settin
     )
     assert decided.status_code == 303
     assert client.get(f"/api/v1/orders/{order['id']}", headers=shop.as_("planner")).json()["status"] == "issued"
+
+
+async def _hold_concession_and_write_off(world: Any) -> None:
+    """What portal/quality and portal/handover do when their rules hold a
+    concession on NCR goods and a material write-off."""
+    from uuid import uuid4
+
+    from portal.approvals.services import RuleIn, hold, rule_for, set_rules
+    from tenants.context import operator_context, system_scope, tenant_scope
+    from tenants.tables import Tenant
+
+    async with system_scope("approvals-test"):
+        tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
+    async with tenant_scope(operator_context(tenant, "approvals-test")):
+        await set_rules(
+            [
+                RuleIn(kind="ncr.concession", approver_role="qa"),
+                RuleIn(kind="material.write_off", approver_role="finance", threshold=Decimal(0)),
+            ]
+        )
+        concession, write_off = await rule_for("ncr.concession"), await rule_for("material.write_off", Decimal(360))
+        assert concession is not None
+        assert write_off is not None
+        await hold("ncr.concession", "ncr", uuid4(), "NCR-2026-0042: use 3 pcs as is", {}, concession)
+        await hold(
+            "material.write_off",
+            "handover_item",
+            uuid4(),
+            "Write off 12 kg of steel (HO-2026-0007)",
+            {"link": "/handovers"},
+            write_off,
+            amount=Decimal(360),
+            currency="CNY",
+        )
+
+
+def test_a_held_concession_and_write_off_say_what_they_are_to_their_approvers(client: Any, run: Any, shop: OrderWorld) -> None:
+    run(_hold_concession_and_write_off, shop.world)
+    qa = {**page_headers(client, api_token(client, shop.world.accounts["qa"], shop.world.slug)), "accept-language": "en"}
+    finance = {**page_headers(client, api_token(client, shop.world.accounts["finance"], shop.world.slug)), "accept-language": "en"}
+
+    [concession] = client.get("/api/v1/approvals", params={"mine": "true"}, headers=shop.as_("qa")).json()["items"]
+    assert (concession["kind"], concession["approver_role"], concession["status"]) == ("ncr.concession", "qa", "pending")
+    for page in (client.get("/", headers=qa).text, client.get("/approvals", headers=qa).text):
+        assert "NCR-2026-0042: use 3 pcs as is" in page
+        assert "A concession (use as is) on nonconforming goods" in page
+        assert "Write off 12 kg" not in page.split("All requests")[0], "finance's to decide, not QA's"
+    detail = client.get(f"/approvals/{concession['id']}", headers=qa).text
+    assert "A concession (use as is) on nonconforming goods" in detail
+    assert f'action="/approvals/{concession["id"]}/decision"' in detail
+
+    [write_off] = client.get("/api/v1/approvals", params={"mine": "true"}, headers=shop.as_("finance")).json()["items"]
+    assert write_off["kind"] == "material.write_off"
+    home = client.get("/", headers=finance).text
+    assert "Write off 12 kg of steel (HO-2026-0007)" in home
+    assert "A material write-off" in home
+    chinese = client.get("/approvals", headers={**finance, "accept-language": "zh-CN"}).text
+    assert "A material write-off" not in chinese

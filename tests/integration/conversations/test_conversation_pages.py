@@ -49,3 +49,40 @@ def test_the_supplier_answers_with_a_photo_from_the_page(client: Any, shop: Orde
     refused = client.post(f"/conversations/{thread}/messages", data=empty, files=no_file, headers={**planner, "hx-request": "true"})
     assert refused.status_code == 200
     assert "Write a message." in refused.text
+
+
+def test_the_page_marks_what_it_has_shown_read_with_a_post_and_shows_the_newest_messages(client: Any, shop: OrderWorld) -> None:
+    order = _issued(client, shop)
+    operator = _page(client, shop, "supplier_operator")
+    thread = _sides(client, shop, "planner", order["id"])["shared"]["id"]
+    params = {"record_type": "order", "record_id": order["id"]}
+
+    def send(body: str) -> None:
+        sent = client.post(
+            f"/api/v1/threads/{thread}/messages", json={"body": body, "client_id": str(uuid4())}, headers=shop.as_("planner")
+        )
+        assert sent.status_code == 201, sent.text
+
+    send("Which drawing revision?")
+    first = client.get("/conversations", params=params, headers=operator).text
+    assert first.count('class="badge new-message"') == 1
+    assert f'hx-post="/conversations/{thread}/read"' in first
+    assert _sides(client, shop, "supplier_operator", order["id"])["shared"]["unread"] == 1, "a GET marks nothing read"
+    # The block posts that its person has read what it showed.
+    read = client.post(f"/conversations/{thread}/read", headers=operator)
+    assert read.status_code == 204, read.text
+    assert _sides(client, shop, "supplier_operator", order["id"])["shared"]["unread"] == 0
+    again = client.get("/conversations", params=params, headers=operator).text
+    assert "new-message" not in again
+    assert "/read" not in again, "nothing new: nothing to mark"
+    other = _page(client, shop, "other_supplier_admin")
+    assert client.post(f"/conversations/{thread}/read", headers=other).status_code == 404
+
+    # A long thread shows its newest messages, the oldest left to the API.
+    for index in range(50):
+        send(f"Update {index:02d}")
+    block = client.get("/conversations", params=params, headers=operator).text
+    assert "Which drawing revision?" not in block
+    assert "Update 49" in block
+    assert "Only the latest 50 messages are shown." in block
+    assert block.count('class="badge new-message"') == 50

@@ -52,7 +52,14 @@ def test_buyer_and_supplier_talk_on_the_shared_side_and_the_buyer_alone_on_the_i
     seen = client.get(f"/api/v1/threads/{buyer['shared']['id']}/messages", headers=shop.as_("supplier_operator")).json()
     assert [item["body"] for item in seen["items"]] == ["Heat treatment on schedule? @operator"]
     assert seen["next"] is None
+    # Listing is a safe GET: the client marks the thread read when its person has read it.
+    assert _sides(client, shop, "supplier_operator", order["id"])["shared"]["unread"] == 1
+    marked = client.post(f"/api/v1/threads/{buyer['shared']['id']}/read", headers=shop.as_("supplier_operator"))
+    assert marked.status_code == 200, marked.text
+    assert (marked.json()["id"], marked.json()["unread"]) == (buyer["shared"]["id"], 0)
     assert _sides(client, shop, "supplier_operator", order["id"])["shared"]["unread"] == 0
+    assert _sides(client, shop, "planner", order["id"])["shared"]["unread"] == 0, "the planner wrote it"
+    assert client.post(f"/api/v1/threads/{buyer['internal']['id']}/read", headers=shop.as_("supplier_operator")).status_code == 404
     internal = client.get(f"/api/v1/threads/{buyer['internal']['id']}/messages", headers=shop.as_("supplier_operator"))
     assert internal.status_code == 404
     assert _send(client, shop, "supplier_operator", buyer["internal"]["id"], "let me in").status_code == 404

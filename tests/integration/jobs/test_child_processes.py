@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from portal.jobs import enqueue, queue
 from portal.jobs.children import ChildPool
-from portal.jobs.queue import DONE, PARKED
+from portal.jobs.queue import DONE, FAILED, PARKED
 from portal.jobs.runner import LEASE, Runner, run_due_jobs
 from tests.integration.jobs.conftest import job
 
@@ -72,13 +73,19 @@ def test_a_child_that_raises_or_dies_fails_the_attempt_and_the_next_job_gets_a_n
             await asyncio.gather(*await _run_due_in_children(runner))
             died = await enqueue("test.heavy", {"dir": str(effects), "key": "died", "exit": 1}, max_attempts=1)
             await asyncio.gather(*await _run_due_in_children(runner))
+            later = await enqueue("test.heavy", {"dir": str(effects), "key": "later", "retry_after": 3600}, max_attempts=2)
+            await asyncio.gather(*await _run_due_in_children(runner))
             after = await enqueue("test.heavy", {"dir": str(effects), "key": "after"})
             await asyncio.gather(*await _run_due_in_children(runner))
-            return refused, died, after
+            return refused, died, later, after
         finally:
             await runner.close()
 
-    refused, died, after = run(scenario)
+    refused, died, later, after = run(scenario)
+    # The handler's RetryLater crosses from the child: its delay, not the backoff.
+    waiting = job(run, later)
+    assert (waiting.status, waiting.last_error) == (FAILED, "portal.jobs.retry.RetryLater: busy: later")
+    assert waiting.run_at - datetime.now(UTC) > timedelta(minutes=50)
     refusal = "tests.support.job_handlers.Refused: refused attempt 1 of refused"
     assert (job(run, refused).status, job(run, refused).last_error) == (PARKED, refusal)
     assert (job(run, died).status, job(run, died).last_error) == (PARKED, "child process died")

@@ -6,11 +6,13 @@ to the supplier's people only, in the tenant's language, with the link."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -96,3 +98,33 @@ def test_a_held_smtp_server_never_holds_the_page_and_the_mail_arrives_after(live
         assert f"/orders/{order.json()['id']}" in text
         assert order.json()["number"] in str(mail.message["Subject"])
         assert "新订单" in str(mail.message["Subject"])  # the tenant's language, zh_CN
+
+
+def test_emailed_links_leave_by_job_while_the_smtp_server_holds_them(live: Any, held_smtp: Any) -> None:
+    """Invitation and password-reset mails carry a sign-in token, and they
+    too leave by job: the admin's and the visitor's pages answer while the
+    SMTP server holds the messages, and the links work once they arrive."""
+    server, world = live
+    smtp, handler = held_smtp
+    admin = {"authorization": f"Bearer {server.token(world.emails['admin'], world.slug)}"}
+    invitee = f"invitee-{uuid4().hex[:8]}@test.example"
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        invited = http.post("/api/v1/invitations", headers=admin, json={"email": invitee, "role": "planner"})
+        assert invited.status_code == 201, invited.text
+        assert handler.waiting.wait(timeout=30), "the invitation job never reached the SMTP server"
+        # The form of a visitor who forgot their password, CSRF and all.
+        csrf = http.get("/password-reset").cookies["csrftoken"]
+        asked = http.post("/password-reset", data={"email": world.emails["finance"], "_csrf_token": csrf})
+        assert asked.status_code == 200, asked.text
+        assert smtp.received == []
+
+        handler.release.set()
+        wait_until(lambda: len(smtp.received) == 2, what="the invitation and the reset mail")
+        by_recipient = {mail.rcpt_tos[0]: mail.message.get_body(("plain",)).get_content() for mail in smtp.received}
+        invitation = re.search(r"/invitations/([A-Za-z0-9_-]+)", by_recipient[invitee])
+        reset = re.search(r"/password-reset/([A-Za-z0-9_-]+)", by_recipient[world.emails["finance"]])
+        assert invitation
+        assert reset
+        http.cookies.clear()
+        assert http.get(f"/invitations/{invitation.group(1)}").status_code == 200
+        assert http.get(f"/password-reset/{reset.group(1)}").status_code == 200

@@ -145,10 +145,11 @@ def test_accepted_output_consumes_material_by_the_bom(client: Any, run: Any, sho
     receipt(client, shop, sent, ("60", ""))
     accept_output(client, run, shop, "40")
     balance = balance_of(client, shop)
-    # 40 accepted x 1.25 kg x (1 + 0.02) = 51 kg, of which 1 kg allowed scrap.
-    assert Decimal(balance["consumed"]) == 51
+    # 40 accepted x 1.25 kg = 50 kg used; 40 x 1.25 x 0.02 = 1 kg of scrap
+    # allowed, not used: 60 - 50 = 10 kg held.
+    assert Decimal(balance["consumed"]) == 50
     assert Decimal(balance["scrap_allowance"]) == 1
-    assert Decimal(balance["held"]) == 9
+    assert Decimal(balance["held"]) == 10
     assert balance["flagged"] is False
     within = client.post(
         "/api/v1/material-scrap",
@@ -156,14 +157,18 @@ def test_accepted_output_consumes_material_by_the_bom(client: Any, run: Any, sho
         headers=shop.as_("supplier_operator"),
     )
     assert within.status_code == 201
-    assert balance_of(client, shop)["excess_scrap"] is False
+    after = balance_of(client, shop)
+    assert after["excess_scrap"] is False
+    # The 1 kg scrapped leaves the balance once: 60 - 50 - 1.
+    assert Decimal(after["held"]) == 9
 
 
 def test_over_consumption_is_flagged(client: Any, run: Any, shop: OrderWorld) -> None:
-    sent = sent_dispatch(client, shop, ("50", "A"))
-    receipt(client, shop, sent, ("50", ""))
+    sent = sent_dispatch(client, shop, ("49", "A"))
+    receipt(client, shop, sent, ("49", ""))
     accept_output(client, run, shop, "40")
     balance = balance_of(client, shop, who="supplier_admin")
+    # 40 x 1.25 = 50 kg used of 49 sent.
     assert Decimal(balance["held"]) == -1
     assert balance["over_consumption"] is True
     assert balance["flagged"] is True

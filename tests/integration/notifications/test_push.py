@@ -5,6 +5,7 @@ channel choices and bad subscriptions."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.jobs.runner import run_due_jobs
@@ -69,6 +70,34 @@ def test_a_subscription_the_push_service_answers_410_for_is_deleted(client: Any,
         run(run_due_jobs)
     assert gone.problems == ["answered 410"]
     assert len(phone.received) == 2
+
+
+async def push_jobs(device: str) -> list[dict[str, Any]]:
+    from portal.jobs.tables import Job
+    from tenants.context import system_scope
+
+    async with system_scope("test"):
+        rows = await Job.select(Job.status, Job.run_at, Job.last_error).where((Job.kind == "push.send") & Job.payload.like(f"%{device}%"))
+    return list(rows)
+
+
+def test_a_push_service_answering_429_is_tried_again_after_its_retry_after(client: Any, run: Any, shop: OrderWorld) -> None:
+    with PushService(busy=1, retry_after="300") as phone:
+        device = subscribe(client, shop, "supplier_admin", phone.subscription())["id"]
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        before = datetime.now(UTC)
+        run(run_due_jobs)
+        assert phone.problems == ["answered 429"]
+        [job] = run(push_jobs, device)
+        assert job["status"] == "failed"
+        assert "429" in job["last_error"]
+        # Five minutes as asked, not the queue's first backoff of ten seconds.
+        assert before + timedelta(seconds=300) <= job["run_at"] <= datetime.now(UTC) + timedelta(seconds=300)
+        run(run_due_jobs, before + timedelta(seconds=200))
+        assert phone.received == []
+        run(run_due_jobs, datetime.now(UTC) + timedelta(seconds=301))
+        assert len(phone.received) == 1
+    assert [row["status"] for row in run(push_jobs, device)] == ["done"]
 
 
 def test_push_follows_each_persons_choice_per_kind(client: Any, run: Any, shop: OrderWorld) -> None:

@@ -25,6 +25,7 @@ def at(run: Any, table: str, row_id: str | UUID, **times: datetime) -> None:
     from portal.deliveries.tables import Delivery
     from portal.materials.tables import Dispatch, MaterialMovement
     from portal.orders.tables import OrderRevision
+    from portal.quality.tables import NcrDisposition
     from tenants.context import system_scope
 
     tables: dict[str, Any] = {
@@ -32,6 +33,7 @@ def at(run: Any, table: str, row_id: str | UUID, **times: datetime) -> None:
         "dispatch": Dispatch,
         "movement": MaterialMovement,
         "revision": OrderRevision,
+        "disposition": NcrDisposition,
     }
     model = tables[table]
 

@@ -166,3 +166,23 @@ def test_a_finalized_statement_refuses_every_change(client: Any, run: Any, shop:
     assert client.post("/api/v1/statements/compute", json=body, headers=shop.as_("finance")).status_code == 409
     now = client.get(f"/api/v1/statements/{cny['id']}", headers=shop.as_("finance")).json()
     assert now == final
+
+
+def test_a_statement_without_lines_is_not_sent(client: Any, run: Any, shop: OrderWorld) -> None:
+    from tests.integration.materials.conftest import receipt, sent_dispatch
+    from tests.integration.reconciliation.conftest import at, utc
+
+    # Steel sent and received in October, nothing made, returned or
+    # scrapped: a material section and no line.
+    dispatch = sent_dispatch(client, shop, ("40", "H-2"))
+    assert receipt(client, shop, dispatch, ("40", "")).status_code == 200
+    at(run, "dispatch", dispatch["id"], sent_at=utc(10, 3), received_at=utc(10, 3))
+    body = {"supplier_id": str(shop.world.supplier_ids[0]), "period": OCTOBER}
+    [statement] = client.post("/api/v1/statements/close", json=body, headers=shop.as_("finance")).json()["items"]
+    assert (statement["lines"], [m["closing"] for m in statement["materials"]]) == ([], ["40"])
+    for language, words in (("en", "no lines"), ("zh-CN", "没有")):
+        refused = client.post(f"/api/v1/statements/{statement['id']}/send", headers={**shop.as_("finance"), "accept-language": language})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (409, "statement_empty")
+        assert words in refused.json()["error"]["message"]
+    after = client.get(f"/api/v1/statements/{statement['id']}", headers=shop.as_("finance")).json()
+    assert (after["status"], after["version"], after["steps"]) == ("draft", statement["version"], [])

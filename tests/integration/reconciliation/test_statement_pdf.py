@@ -72,6 +72,8 @@ def test_the_finalized_statement_renders_in_the_job_and_reads_back(client: Any, 
     again = client.get(url, headers=shop.as_("supplier_admin"))
     assert again.status_code == 200
     assert again.content == first.content
+    # Another supplier's admin is not told it exists.
+    assert client.get(url, headers=shop.as_("other_supplier_admin")).status_code == 404
 
     text = pdf_text(first.content, tmp_path)
     flat = re.sub(r"\s+", " ", text)

@@ -21,6 +21,7 @@ from tests.support.factories import (
     outbox_to,
     page_get,
     page_post,
+    sent_to,
 )
 
 NEW_PASSWORD = "invited-password-456"
@@ -54,7 +55,7 @@ def invite_operator(client: Any, world: World, var_dir: Path) -> tuple[str, str]
     response = invite(client, admin, email=email, role="supplier_operator", supplier_id=str(world.supplier_ids[0]))
     assert response.status_code in (200, 201), response.text
     assert response.json()["status"] == "pending"
-    messages = outbox_to(var_dir, email)
+    messages = sent_to(client, var_dir, email)
     assert len(messages) == 1
     return email, link_token(messages[0], "/invitations/")
 
@@ -81,7 +82,7 @@ def test_admin_invitation_emails_a_link(client: Any, world: World, var_dir: Path
     assert body["role"] == "supplier_operator"
     assert body["supplier_id"] == str(world.supplier_ids[0])
     assert body["status"] == "pending"
-    [message] = outbox_to(var_dir, email)
+    [message] = sent_to(client, var_dir, email)
     token = link_token(message, "/invitations/")
     assert len(token) >= 40
     # The token travels only in the email: the API never shows it.
@@ -89,6 +90,43 @@ def test_admin_invitation_emails_a_link(client: Any, world: World, var_dir: Path
     listed = client.get("/api/v1/invitations", headers=bearer(admin)).json()["items"]
     assert [row["id"] for row in listed] == [body["id"]]
     assert token not in str(listed)
+
+
+async def queued_invitation_mails() -> list[str]:
+    from portal.jobs.tables import Job
+    from tenants.context import system_scope
+
+    async with system_scope("test"):
+        rows = await Job.select(Job.payload).where(Job.kind == "tenants.invitation_mail")
+    return [row["payload"] for row in rows]
+
+
+def test_the_token_is_never_in_the_job(client: Any, run: Any, world: World, var_dir: Path) -> None:
+    """The mail job carries the invitation's id only: its row is kept and
+    shown to admins, so it must not hold a usable link."""
+    email = new_email()
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    created = invite(client, admin, email=email, role="planner").json()
+    payloads = [payload for payload in run(queued_invitation_mails) if created["id"] in payload]
+    assert len(payloads) == 1
+    [message] = sent_to(client, var_dir, email)
+    token = link_token(message, "/invitations/")
+    assert token not in payloads[0]
+    assert token not in str(run(queued_invitation_mails))
+    # A rerun of the job (a worker killed after sending) sends the same link.
+    from tenants.services.invitations import invitation_mail_job
+
+    run(invitation_mail_job, {"invitation": created["id"]})
+    assert [link_token(mail, "/invitations/") for mail in outbox_to(var_dir, email)] == [token, token]
+
+
+def test_an_invitation_revoked_before_its_mail_left_is_not_sent(client: Any, world: World, var_dir: Path) -> None:
+    email = new_email()
+    admin = api_token(client, world.accounts["admin"], world.slug)
+    created = invite(client, admin, email=email, role="planner").json()
+    revoked = client.post(f"/api/v1/invitations/{created['id']}/revoke", headers=bearer(admin))
+    assert revoked.status_code == 200, revoked.text
+    assert sent_to(client, var_dir, email) == []
 
 
 def test_accepting_the_link_signs_the_new_member_in(client: Any, world: World, var_dir: Path) -> None:
@@ -169,7 +207,7 @@ def test_only_a_buyer_admin_may_invite(client: Any, world: World, var_dir: Path,
     response = invite(client, token, email=email, role="planner")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
-    assert outbox_to(var_dir, email) == []
+    assert sent_to(client, var_dir, email) == []
 
 
 def test_supplier_of_another_tenant_is_refused(client: Any, run: Any, world: World, var_dir: Path) -> None:
@@ -179,7 +217,7 @@ def test_supplier_of_another_tenant_is_refused(client: Any, run: Any, world: Wor
     response = invite(client, admin, email=email, role="supplier_operator", supplier_id=str(other.supplier_ids[0]))
     assert response.status_code == 400
     assert "supplier_id" in response.json()["error"]["fields"]
-    assert outbox_to(var_dir, email) == []
+    assert sent_to(client, var_dir, email) == []
 
 
 @pytest.mark.parametrize(
@@ -197,7 +235,7 @@ def test_supplier_roles_need_a_supplier_and_buyer_roles_none(
     response = invite(client, admin, **body)
     assert response.status_code == 400
     assert "supplier_id" in response.json()["error"]["fields"]
-    assert outbox_to(var_dir, email) == []
+    assert sent_to(client, var_dir, email) == []
 
 
 @pytest.mark.parametrize(("field", "value"), [("email", "not-an-email"), ("role", "owner")])
@@ -222,7 +260,7 @@ def test_an_existing_account_accepts_with_its_own_password(client: Any, run: Any
     admin = api_token(client, world.accounts["admin"], world.slug)
     response = invite(client, admin, email=person.email, role="qa")
     assert response.status_code in (200, 201), response.text
-    token = link_token(outbox_to(var_dir, person.email)[-1], "/invitations/")
+    token = link_token(sent_to(client, var_dir, person.email)[-1], "/invitations/")
     csrf = csrf_token(client)
     # Accepting never replaces the password of an existing account.
     accepted = page_post(client, f"/invitations/{token}", {"name": "Someone else", "password": PASSWORD}, csrf=csrf)
@@ -242,7 +280,7 @@ def invite_existing(client: Any, run: Any, world: World, var_dir: Path) -> tuple
     person = home.accounts["finance"]
     admin = api_token(client, world.accounts["admin"], world.slug)
     assert invite(client, admin, email=person.email, role="qa").status_code in (200, 201)
-    return person, link_token(outbox_to(var_dir, person.email)[-1], "/invitations/")
+    return person, link_token(sent_to(client, var_dir, person.email)[-1], "/invitations/")
 
 
 async def throttle_failures(key: str) -> int:

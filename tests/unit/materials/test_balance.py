@@ -14,11 +14,12 @@ D = Decimal
 
 def test_held_is_dispatched_corrected_by_receipts_minus_consumption_returns_and_scrap() -> None:
     figures = Figures(dispatched=D("150"), receipt_difference=D("-5"), returned=D("10"), scrapped=D("2.5"))
-    # 40 accepted x 1.25 per unit x 1.02 = 51
+    # 40 accepted x 1.25 per unit = 50 used; 40 x 1.25 x 0.02 = 1 of scrap
+    # allowed, which is not used: 150 - 5 - 50 - 10 - 2.5 = 82.5 held.
     figures.uses.append(Consumption(accepted=D("40"), quantity_per_unit=D("1.25"), scrap_rate=D("0.02")))
-    assert figures.consumed == D("51")
+    assert figures.consumed == D("50")
     assert figures.scrap_allowance == D("1")
-    assert figures.held == D("81.5")
+    assert figures.held == D("82.5")
     assert figures.over_consumption is False
     assert figures.excess_scrap is True
 
@@ -30,21 +31,25 @@ def test_consumption_adds_up_over_order_lines_exactly() -> None:
         Consumption(D("7"), D("0.1"), D("0.05")),
         Consumption(D("0.333333"), D("3"), D("0")),
     ]
-    # 10 x 0.1 x 1.05 + 0.999999: no float rounding anywhere.
-    assert figures.consumed == D("2.049999")
+    # 10 x 0.1 + 0.333333 x 3 = 1 + 0.999999: no float rounding anywhere;
+    # the allowance 10 x 0.1 x 0.05 = 0.05 stays out of it.
+    assert figures.consumed == D("1.999999")
     assert figures.scrap_allowance == D("0.05")
-    assert figures.held == D("7.950001")
+    assert figures.held == D("8.000001")
 
 
 def test_using_more_than_was_sent_is_over_consumption() -> None:
-    figures = Figures(dispatched=D("50"), uses=[Consumption(D("40"), D("1.25"), D("0.02"))])
+    # 40 x 1.25 = 50 used of 49 sent.
+    figures = Figures(dispatched=D("49"), uses=[Consumption(D("40"), D("1.25"), D("0.02"))])
     assert figures.held == D("-1")
     assert figures.over_consumption is True
 
 
-def test_scrap_within_the_allowance_is_not_flagged() -> None:
+def test_scrap_within_the_allowance_is_not_flagged_and_counts_once() -> None:
     figures = Figures(dispatched=D("100"), scrapped=D("1"), uses=[Consumption(D("40"), D("1.25"), D("0.02"))])
     assert figures.excess_scrap is False
+    # 100 - 50 used - 1 scrapped: the allowance is not taken a second time.
+    assert figures.held == D("49")
     figures.scrapped = D("1.000001")
     assert figures.excess_scrap is True
 
