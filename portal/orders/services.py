@@ -4,6 +4,7 @@ acknowledgement, the buyer's board and the supplier's inbox."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
-from portal.db import get_engine
+from portal.db import get_engine, in_index_order
 from portal.documents.attachments import register_attachment_target, share_with_suppliers
 from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -773,7 +774,11 @@ async def board(
         # A row value, not (a > x) OR (a = x AND b > y): both databases seek
         # the index to it, so a later page costs what the first does.
         query = query.where(WhereRaw('("outsourced_order"."due_date", "outsourced_order"."id") > ({}, {})', after_due, after_id))
-    rows = await query.order_by(Order.due_date, Order.id).limit(limit + 1)
+    # Filtered by status or supplier, the page walks (tenant, status |
+    # supplier, due date, id) and stops after one page: never a read and a
+    # sort of every order in that status (portal.db.in_index_order).
+    async with in_index_order() if status or supplier_id else contextlib.nullcontext():
+        rows = await query.order_by(Order.due_date, Order.id).limit(limit + 1)
     items = [_summary(row, context) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = _encode_cursor(last["due_date"], last["id"]) if last else None
