@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -57,6 +58,7 @@ from portal.orders.states import (
 from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision, OrderStatusCount
 from portal.quantities import CURRENCY_DECIMALS, plain, price_problem, quantity_problem
 from tenants.context import TenantContext, current
+from tenants.prepared import prepared
 from tenants.scoping import scoped
 from tenants.tables import Supplier
 
@@ -752,33 +754,52 @@ async def board(
     """Orders by due date (soonest first), filtered; counts per status.
     Every filter runs on an index that starts with the tenant."""
     context = _require("orders.view")
-    query = scoped(Order).select(*SUMMARY_COLUMNS)
-    if context.is_supplier:
-        query = query.where(Order.status != Status.DRAFT.value)
+    values: dict[str, Any] = {}
     if status:
-        query = query.where(Order.status == status)
+        values["status"] = status
     if supplier_id:
-        query = query.where(Order.supplier == supplier_id)
+        values["supplier"] = supplier_id
     if overdue:
-        query = query.where(Order.due_date < _today(context)).where(Order.status.is_in([s.value for s in EDITABLE_STATES]))
+        values["today"] = _today(context)
     if due_before:
-        query = query.where(Order.due_date <= due_before)
+        values["due_before"] = due_before
     if search.strip():
-        term = f"%{search.strip()}%"
-        matching_lines = (
-            scoped(OrderLine).select(OrderLine.order).where((OrderLine.item.code.ilike(term)) | (OrderLine.item.name.ilike(term)))
-        )
-        query = query.where((Order.number.ilike(term)) | (Order.id.is_in(matching_lines)))
+        values["term"] = f"%{search.strip()}%"
     if cursor:
-        after_due, after_id = _decode_cursor(cursor)
-        # A row value, not (a > x) OR (a = x AND b > y): both databases seek
-        # the index to it, so a later page costs what the first does.
-        query = query.where(WhereRaw('("outsourced_order"."due_date", "outsourced_order"."id") > ({}, {})', after_due, after_id))
+        values["after_due"], values["after_id"] = _decode_cursor(cursor)
+
+    def build(slot: Mapping[str, Any]) -> Any:
+        query = scoped(Order).select(*SUMMARY_COLUMNS)
+        if context.is_supplier:
+            query = query.where(Order.status != Status.DRAFT.value)
+        if "status" in slot:
+            query = query.where(Order.status == slot["status"])
+        if "supplier" in slot:
+            query = query.where(Order.supplier == slot["supplier"])
+        if "today" in slot:
+            query = query.where(Order.due_date < slot["today"]).where(Order.status.is_in([s.value for s in EDITABLE_STATES]))
+        if "due_before" in slot:
+            query = query.where(Order.due_date <= slot["due_before"])
+        if "term" in slot:
+            matching_lines = (
+                scoped(OrderLine)
+                .select(OrderLine.order)
+                .where((OrderLine.item.code.ilike(slot["term"])) | (OrderLine.item.name.ilike(slot["term"])))
+            )
+            query = query.where((Order.number.ilike(slot["term"])) | (Order.id.is_in(matching_lines)))
+        if "after_due" in slot:
+            # A row value, not (a > x) OR (a = x AND b > y): both databases
+            # seek the index to it, so a later page costs what the first does.
+            query = query.where(
+                WhereRaw('("outsourced_order"."due_date", "outsourced_order"."id") > ({}, {})', slot["after_due"], slot["after_id"])
+            )
+        return query.order_by(Order.due_date, Order.id).limit(limit + 1)
+
     # Filtered by status or supplier, the page walks (tenant, status |
     # supplier, due date, id) and stops after one page: never a read and a
     # sort of every order in that status (portal.db.in_index_order).
     async with in_index_order() if status or supplier_id else contextlib.nullcontext():
-        rows = await query.order_by(Order.due_date, Order.id).limit(limit + 1)
+        rows = await prepared(("orders.board", context.is_supplier, limit), build, **values)
     items = [_summary(row, context) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = _encode_cursor(last["due_date"], last["id"]) if last else None
@@ -789,10 +810,13 @@ async def status_counts() -> dict[str, int]:
     """Orders per status, read from the counts the database keeps with every
     change (portal.orders.counting): a few rows per supplier, however many
     orders the tenant has. A supplier's are its own, drafts left out."""
-    rows = await (
-        scoped(OrderStatusCount)
-        .select(OrderStatusCount.status, Sum(OrderStatusCount.orders, alias="orders"))
-        .group_by(OrderStatusCount.status)
+    rows = await prepared(
+        "orders.status_counts",
+        lambda _slot: (
+            scoped(OrderStatusCount)
+            .select(OrderStatusCount.status, Sum(OrderStatusCount.orders, alias="orders"))
+            .group_by(OrderStatusCount.status)
+        ),
     )
     counts = {row["status"]: int(row["orders"]) for row in rows if row["orders"]}
     if current().is_supplier:
