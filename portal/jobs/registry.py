@@ -90,6 +90,8 @@ PERIODIC: dict[str, Periodic] = {
         # Slots start at 00:00 UTC: the digest reaches China at 08:00.
         Periodic("sla.check", "portal.sla.services:check_job", timedelta(minutes=5)),
         Periodic("quality.ncr_steps", "portal.quality.ncrs:check_steps_job", timedelta(minutes=15)),
+        # A tenant's first run fills thirteen months and five quarters.
+        Periodic("kpi.scorecards", "portal.kpi.store:refresh_job", timedelta(minutes=15), timeout=timedelta(minutes=30)),
         Periodic("notifications.digest", "portal.notifications.services:digest_job", timedelta(days=1)),
     )
 }
