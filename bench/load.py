@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import shutil
 import statistics
@@ -221,17 +222,24 @@ def served(command: list[str], env: dict[str, str], health: str) -> Iterator[sub
         process.wait(timeout=30)
 
 
-def resident_mb(process: subprocess.Popen[bytes]) -> list[float]:
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def resident_mb(process: subprocess.Popen[bytes], processes: int) -> tuple[list[float], list[float]]:
     """Resident memory of the serving processes (uvicorn's workers when
-    there are several, else the one process)."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    pids = [int(pid) for pid in children] or [process.pid]
-    sizes = []
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                sizes.append(int(line.split()[1]) / 1024)
-    return sizes
+    there are several, else the one process), and of the job runner's
+    child processes below them (previews render there, portal/jobs/children.py)."""
+    servers = _children(process.pid) if processes > 1 else [process.pid]
+    helpers = [child for server in servers for child in _children(server)]
+    return [_rss_mb(pid) for pid in servers], [_rss_mb(pid) for pid in helpers]
 
 
 def sign_in(base: str, credentials: list[dict[str, Any]], role: str, supplier: bool | None = None) -> dict[str, str]:
@@ -321,7 +329,7 @@ def run_configuration(env: dict[str, str], workdir: Path, processes: int, client
                     for name, (process, connections) in started.items():
                         figures[name].add(result_of(process), connections)
                 results[count] = figures
-        results["rss"] = resident_mb(server)
+        results["rss"], results["child_rss"] = resident_mb(server, processes)
     return results
 
 
@@ -329,7 +337,7 @@ def show(database: str, processes: int, results: dict[str, Any]) -> float:
     """Prints one configuration; returns the mix's total throughput at the largest client count."""
     total = 0.0
     for count, figures in results.items():
-        if count == "rss":
+        if count in ("rss", "child_rss"):
             continue
         floor = figures["floor"]
         per_connection = floor.rate / floor.connections
@@ -357,6 +365,8 @@ def show(database: str, processes: int, results: dict[str, Any]) -> float:
         print(f"  {'mix total':15} {count:>5} {total:>8,.0f}")
     sizes = ", ".join(f"{size:.0f} MB" for size in results["rss"])
     print(f"  resident memory after the run: {sizes} (budget < {RSS_BUDGET_MB:.0f} MB each)")
+    helpers = ", ".join(f"{size:.0f} MB" for size in results["child_rss"]) or "none"
+    print(f"  their child processes (job children for previews, multiprocessing's tracker): {helpers}")
     return total
 
 
@@ -372,6 +382,8 @@ def main() -> None:
         sys.exit("bench/load.py needs wrk: apt-get install wrk")
     clients = [int(value) for value in args.clients.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="portal-load-"))
+    # The machine may be shared: figures mean something beside the floor of the same round.
+    print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{value:.1f}" for value in os.getloadavg()))
     cluster = None
     try:
         for database in args.databases.split(","):
@@ -388,6 +400,7 @@ def main() -> None:
                     print(f"\n{database}, {processes} process(es): not measured: {failed}")
                     continue
                 totals[processes] = show(database, processes, results)
+                print("  load average (1, 5, 15 min) after it: " + ", ".join(f"{value:.1f}" for value in os.getloadavg()))
             if 1 in totals and 2 in totals and totals[1]:
                 print(f"\n{database}: 2 processes serve {totals[2] / totals[1]:.2f}x of 1 (budget >= {SCALING_BUDGET}x)")
             if cluster is not None:

@@ -1,27 +1,37 @@
-"""Supplier scorecards at scale on PostgreSQL: the time to compute one
-month's scorecards for a tenant with 200 suppliers, and the QA board's
-p95, each at 10k order lines and at 1M order lines over 12 months.
+"""Supplier scorecards at scale on PostgreSQL: computing one month's
+scorecards for a tenant of 200 suppliers, reading them once the
+``kpi.scorecards`` job has kept them, and the buyer's board, each at 10k
+order lines and at 1M order lines over 12 months.
 
     .venv/bin/python bench/scorecards.py                      # 10k beside 1M lines (loading 1M takes minutes)
-    .venv/bin/python bench/scorecards.py --lines 100000       # a quick run
+    .venv/bin/python bench/scorecards.py --lines 100000       # a shorter run
     .venv/bin/python bench/scorecards.py --lines 20000 --repeat 5   # smoke test
 
 One throwaway PostgreSQL cluster (tests/support/postgres.py), migrated as
 the owner; two tenants of 200 suppliers loaded with COPY as the table owner
 (the ORM would take too long): the small one with ``--small-lines`` lines,
 the large one with ``--lines``, due over the last 12 months, each order
-delivered once (80 % on time, 5 % of the quantity rejected). The service
-functions then run as the unprivileged app role under row-level security
-inside ``tenant_scope``, as a request does:
+delivered once (80 % on time, 5 % of the quantity rejected), plus the same
+``--working`` orders at work at both sizes (in production, due from 5 days
+ago to 30 days ahead, nothing delivered): the board's lists follow the
+work in hand, not the history behind it. The service functions then run
+as the unprivileged app role under row-level security inside
+``tenant_scope``, as a request does:
 
-- scorecards: ``scorecards.scorecards(<a month>)``, every supplier, ranked;
-  floor: one ``count(*)`` of the tenant's lines due that month, the least a
-  scorecard must read. Budget: under 2 s (else precompute in a job and
-  read under 100 ms).
-- board: what QA's home computes (open NCRs by age, QC documents waiting,
-  deliveries to receive); the trend charts load afterwards as images and
-  are timed on their own. Budget: p95 at 1M lines within 1.5x the p95 at
-  10k lines.
+- compute: ``scorecards.scorecards(<last month>)``, every supplier, ranked,
+  from the records. Floor: one ``count(*)`` of the tenant's lines due that
+  month, the least a computation must read. Budget: under 2 s, or kept by
+  a job and read under 100 ms.
+- job: the ``kpi.scorecards`` job's first run for the tenant (13 months
+  and 5 quarters); then a run with nothing changed (the running month and
+  quarter only).
+- read: ``store.cards(<last month>)`` as ``GET /api/v1/scorecards`` does,
+  kept figures; budget 100 ms. Floor: one indexed row of the kept table.
+- trend: ``store.trend()``, the 12 months behind the board's charts.
+- board: what the buyer's home computes (late and at-risk lines, open NCRs
+  by age, QC documents waiting, deliveries to receive); the charts load
+  afterwards as images (the trend above). Budget: p95 at 1M lines within
+  1.5x the p95 at 10k lines.
 
 It prints figures and never asserts timings.
 """
@@ -54,6 +64,7 @@ from tests.support.postgres import PostgresCluster  # noqa: E402
 
 SUPPLIERS = 200
 BUDGET_SCORECARDS_S = 2.0
+BUDGET_READ_S = 0.1
 BUDGET_BOARD_RATIO = 1.5
 COPY_BATCH = 50_000
 
@@ -68,9 +79,10 @@ async def _copy(connection: Any, table: str, columns: list[str], rows: list[tupl
         rows.clear()
 
 
-async def load_tenant(connection: Any, slug: str, lines: int, rng: random.Random) -> tuple[Any, uuid.UUID]:
+async def load_tenant(connection: Any, slug: str, lines: int, working: int, rng: random.Random) -> tuple[Any, uuid.UUID]:
     """A tenant of 200 suppliers whose ``lines`` order lines fall due over
-    the last 12 months, each order delivered once."""
+    the last 12 months, each order delivered once, and ``working`` orders
+    at work and not delivered."""
     tenant_id = _id(rng)
     suppliers = [_id(rng) for _ in range(SUPPLIERS)]
     item = _id(rng)
@@ -93,7 +105,8 @@ async def load_tenant(connection: Any, slug: str, lines: int, rng: random.Random
         lines -= count
         number += 1
         order_id, delivery_id, supplier = _id(rng), _id(rng), rng.choice(suppliers)
-        due = today - timedelta(days=rng.randint(0, 364))
+        at_work = number <= working
+        due = today + timedelta(days=rng.randint(-5, 30)) if at_work else today - timedelta(days=rng.randint(0, 364))
         issued = datetime.combine(due - timedelta(days=30), clock(2), tzinfo=UTC)
         received = datetime.combine(due + timedelta(days=0 if rng.random() < 0.8 else rng.randint(1, 10)), clock(3), tzinfo=UTC)
         orders.append(
@@ -102,7 +115,7 @@ async def load_tenant(connection: Any, slug: str, lines: int, rng: random.Random
                 tenant_id,
                 f"WO-{number:07d}",
                 supplier,
-                "delivered",
+                "in_production" if at_work else "delivered",
                 "CNY",
                 due,
                 1,
@@ -110,14 +123,20 @@ async def load_tenant(connection: Any, slug: str, lines: int, rng: random.Random
                 issued,
                 issued,
                 issued + timedelta(hours=rng.randint(1, 48)),
+                received,
             )
         )
-        deliveries.append((delivery_id, tenant_id, f"DN-{number:07d}", supplier, order_id, "received", issued, issued, received))
+        if not at_work:
+            deliveries.append(
+                (delivery_id, tenant_id, f"DN-{number:07d}", supplier, order_id, "received", issued, issued, received, received)
+            )
         for line_no in range(1, count + 1):
             line_id, quantity = _id(rng), Decimal(rng.randint(1, 500))
             rejected = Decimal(0) if rng.random() > 0.05 else min(quantity, Decimal(rng.randint(1, 5)))
-            order_lines.append((line_id, tenant_id, order_id, line_no, item, quantity, Decimal(2), due, quantity - rejected, False))
-            delivery_lines.append((_id(rng), tenant_id, delivery_id, line_no, line_id, "L-1", quantity, quantity - rejected, rejected))
+            delivered = Decimal(0) if at_work else quantity - rejected
+            order_lines.append((line_id, tenant_id, order_id, line_no, item, quantity, Decimal(2), due, delivered, False))
+            if not at_work:
+                delivery_lines.append((_id(rng), tenant_id, delivery_id, line_no, line_id, "L-1", quantity, quantity - rejected, rejected))
         if len(order_lines) >= COPY_BATCH or lines == 0:
             await _copy(
                 connection,
@@ -135,6 +154,7 @@ async def load_tenant(connection: Any, slug: str, lines: int, rng: random.Random
                     "created_at",
                     "issued_at",
                     "accepted_at",
+                    "updated_at",
                 ],
                 orders,
             )
@@ -147,7 +167,7 @@ async def load_tenant(connection: Any, slug: str, lines: int, rng: random.Random
             await _copy(
                 connection,
                 "delivery",
-                ["id", "tenant", "number", "supplier", "order", "status", "created_at", "shipped_at", "received_at"],
+                ["id", "tenant", "number", "supplier", "order", "status", "created_at", "shipped_at", "received_at", "updated_at"],
                 deliveries,
             )
             await _copy(
@@ -182,6 +202,7 @@ async def measure(tenant: Any, repeat: int) -> dict[str, list[float]]:
 
     from portal.db import get_engine
     from portal.deliveries.services import deliveries_to_receive
+    from portal.kpi import board, store
     from portal.quality import ncrs, scorecards
     from portal.quality.services import qc_todo
     from tenants.context import operator_context
@@ -189,27 +210,39 @@ async def measure(tenant: Any, repeat: int) -> dict[str, list[float]]:
 
     qa = replace(operator_context(tenant, "bench"), role=Role.QA)
     month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    period = scorecards.parse_period(month, tenant.time_zone)
+
+    def connection() -> Any:
+        engine: Any = get_engine()
+        return engine.current_transaction.get().connection
 
     async def floor() -> None:
-        engine: Any = get_engine()
-        start, end = (
-            scorecards.parse_period(month, tenant.time_zone).first_day,
-            scorecards.parse_period(month, tenant.time_zone).next_first_day,
-        )
-        await engine.current_transaction.get().connection.fetchval(
-            "SELECT count(*) FROM order_line WHERE tenant = $1 AND due_date >= $2 AND due_date < $3", tenant.id, start, end
+        await connection().fetchval(
+            "SELECT count(*) FROM order_line WHERE tenant = $1 AND due_date >= $2 AND due_date < $3",
+            tenant.id,
+            period.first_day,
+            period.next_first_day,
         )
 
-    async def board() -> None:
+    async def read_floor() -> None:
+        await connection().fetchval("SELECT figures FROM scorecard_figures WHERE tenant = $1 AND period = $2 LIMIT 1", tenant.id, month)
+
+    async def home() -> None:
+        await board.lines_at_risk()
         await ncrs.open_ages()
         await qc_todo()
         await deliveries_to_receive()
 
+    now = datetime.now(UTC)
     return {
         "floor": await timed(qa, floor, repeat),
-        "scorecards": await timed(qa, lambda: scorecards.scorecards(month), repeat),
-        "board": await timed(qa, board, repeat * 4),
-        "trend": await timed(qa, scorecards.trend, max(1, repeat // 3)),
+        "compute": await timed(qa, lambda: scorecards.scorecards(month), max(1, repeat // 3)),
+        "job, first run": await timed(qa, lambda: store.refresh_tenant(now), 1),
+        "job, nothing new": await timed(qa, lambda: store.refresh_tenant(now), 1),
+        "read floor": await timed(qa, read_floor, repeat),
+        "read": await timed(qa, lambda: store.cards(month), repeat * 2),
+        "trend": await timed(qa, store.trend, repeat),
+        "board": await timed(qa, home, repeat * 4),
     }
 
 
@@ -224,8 +257,8 @@ async def bench(args: argparse.Namespace, cluster: PostgresCluster) -> None:
     await start_engine(engine)
     try:
         started = time.perf_counter()
-        small, _ = await load_tenant(owner, "bench-small", args.small_lines, rng)
-        large, _ = await load_tenant(owner, "bench-large", args.lines, rng)
+        small, _ = await load_tenant(owner, "bench-small", args.small_lines, args.working, rng)
+        large, _ = await load_tenant(owner, "bench-large", args.lines, args.working, rng)
         for table in ("outsourced_order", "order_line", "delivery", "delivery_line", "supplier", "tenant"):
             await owner.execute(f'VACUUM (ANALYZE) "{table}"')
         print(f"loaded {args.small_lines:,} and {args.lines:,} lines in {time.perf_counter() - started:.0f} s", flush=True)
@@ -233,17 +266,21 @@ async def bench(args: argparse.Namespace, cluster: PostgresCluster) -> None:
     finally:
         await stop_engine(engine)
         await owner.close()
-    print(f"{'figure':<12}{'lines':>12}{'p50 s':>10}{'p95 s':>10}{'floor p50 s':>14}  budget")
+    budgets = {
+        "floor": "",
+        "compute": f"< {BUDGET_SCORECARDS_S} s, or kept and read",
+        "job, first run": "in the background",
+        "job, nothing new": "every 15 min",
+        "read floor": "",
+        "read": f"< {BUDGET_READ_S * 1000:.0f} ms",
+        "trend": f"< {BUDGET_READ_S * 1000:.0f} ms (an image after the page)",
+        "board": f"p95 <= {BUDGET_BOARD_RATIO}x the 10k p95",
+    }
+    print(f"{'figure':<18}{'lines':>12}{'p50 s':>10}{'p95 s':>10}  budget")
     for scale, lines in (("small", args.small_lines), ("large", args.lines)):
-        floor = statistics.median(figures[scale]["floor"])
-        for name in ("scorecards", "board", "trend"):
+        for name, budget in budgets.items():
             samples = figures[scale][name]
-            budget = {
-                "scorecards": f"< {BUDGET_SCORECARDS_S} s",
-                "board": f"p95 <= {BUDGET_BOARD_RATIO}x the 10k p95",
-                "trend": "loads after the page",
-            }[name]
-            print(f"{name:<12}{lines:>12,}{statistics.median(samples):>10.3f}{_p(samples, 0.95):>10.3f}{floor:>14.4f}  {budget}")
+            print(f"{name:<18}{lines:>12,}{statistics.median(samples):>10.4f}{_p(samples, 0.95):>10.4f}  {budget}")
     ratio = _p(figures["large"]["board"], 0.95) / _p(figures["small"]["board"], 0.95)
     print(f"board p95 ratio large/small: {ratio:.2f} (budget {BUDGET_BOARD_RATIO})")
 
@@ -252,6 +289,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--small-lines", type=int, default=10_000)
+    parser.add_argument("--working", type=int, default=300, help="orders at work, the same at both sizes")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     cluster = PostgresCluster.start()

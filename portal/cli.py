@@ -151,7 +151,9 @@ def worker(concurrency: int) -> None:
     load_modules(settings.job_modules)
 
     async def work() -> None:
-        runner = Runner(concurrency=concurrency, poll_seconds=settings.jobs_poll_seconds)
+        # CPU-heavy jobs in child processes: mail and webhooks keep flowing
+        # (and leases kept alive) while a PDF renders.
+        runner = Runner(concurrency=concurrency, poll_seconds=settings.jobs_poll_seconds, children=True)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.stop)

@@ -10,6 +10,7 @@ import os
 import sqlite3
 import warnings
 import weakref
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -19,6 +20,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
 
 import portal.decimals  # noqa: F401 - exact Decimal storage on SQLite, registered before any query
 from portal.i18n import N_, gettext
@@ -231,6 +233,33 @@ def open_transaction(engine: Engine[Any], *, writes: bool) -> Any:
         kind = TransactionType.immediate if writes else TransactionType.deferred
         return engine.transaction(transaction_type=kind)
     return engine.transaction()
+
+
+@contextlib.asynccontextmanager
+async def in_index_order() -> AsyncIterator[None]:
+    """Plan the statements inside in an index's order, never a sort, on
+    PostgreSQL (within the current transaction; nothing on SQLite).
+
+    For a page of a filtered list the planner weighs a walk of the index in
+    the page's order, which stops after one page, against reading every
+    matching row and sorting them. The row-level security checks are ORs of
+    settings it cannot see into, so it takes them to keep a few rows out of
+    thousands and finds the sort cheap: a tenant with 100,000 orders then
+    reads all of those in one status for a page of 50. Turning sorts off
+    for the statement leaves the index walk (a sort still happens where no
+    index gives the order; it only costs more in the planner's eyes)."""
+    engine = get_engine()
+    if not isinstance(engine, PostgresEngine) or engine.current_transaction.get() is None:
+        yield
+        return
+    # SELECTs, not SET/RESET: asyncpg runs them as any query, with results.
+    (row,) = await engine.run_querystring(
+        QueryString("SELECT current_setting('enable_sort') AS was, set_config('enable_sort', 'off', true)")
+    )
+    try:
+        yield
+    finally:
+        await engine.run_querystring(QueryString("SELECT set_config('enable_sort', {}, true)", row["was"]))
 
 
 _sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()

@@ -14,6 +14,7 @@ from portal.conversations.services import unanswered
 from portal.deliveries.services import deliveries_to_receive
 from portal.errors import NotFound
 from portal.i18n import LOCALE_COOKIE, SUPPORTED_LOCALES, normalize_locale
+from portal.kpi.board import lines_at_risk
 from portal.materials.services import list_dispatches
 from portal.materials.states import Status as DispatchStatus
 from portal.orders.pages import DUE_SOON_DAYS, inbox_context
@@ -70,9 +71,12 @@ async def _buyer_home(context: TenantContext) -> dict[str, Any]:
         home["qc"] = await qc_todo()
         home["deliveries"] = await deliveries_to_receive()
     if context.can("orders.manage") or context.can("quality.review"):
-        # The buyer's board: open NCRs by age and 12-month trends (charts
-        # load as images, after the page).
+        # The buyer's board: late and at-risk lines, open NCRs by age, QC
+        # documents waiting, 12-month trends (charts load as images, after
+        # the page, from the scorecards the kpi.scorecards job keeps).
+        home["at_risk"] = await lines_at_risk()
         home["ncr_ages"] = await open_ages()
+        home["qc_waiting"] = len((home.get("qc") or await qc_todo()).to_review)
     if context.can("statements.manage"):
         home["statements"] = await statements_todo()
     if context.can("invitations.manage"):

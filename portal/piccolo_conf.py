@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "portal.configuration.piccolo_app",
         "portal.handover.piccolo_app",
         "portal.approvals.piccolo_app",
+        "portal.kpi.piccolo_app",
     ]
 )

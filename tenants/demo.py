@@ -12,6 +12,7 @@ from portal.deliveries.demo import load_deliveries_demo
 from portal.documents.previews import render_pending_previews
 from portal.documents.storage import open_storage
 from portal.handover.demo import NOVA, NOVA_PEOPLE, load_handover_demo
+from portal.kpi.demo import load_history_demo
 from portal.materials.demo import load_materials_demo
 from portal.notifications.demo import load_notifications_demo
 from portal.orders.demo import load_orders
@@ -135,6 +136,7 @@ async def load_demo() -> bool:
     created = await load_statements_demo([data.slug for data in TENANTS]) or created
     created = await load_conversations_demo([data.slug for data in TENANTS]) or created
     created = await load_handover_demo([data.slug for data in TENANTS]) or created
+    created = await load_history_demo([data.slug for data in TENANTS]) or created
     # The demo's pages show thumbnails at once: render them here rather
     # than wait for a job runner (their queued jobs then find nothing to do).
     await render_pending_previews(open_storage(get_settings()))

@@ -1,6 +1,8 @@
 """Demo conversations: on several orders of each demo tenant the planner
 asks the supplier a question mentioning its operator, the operator answers
-with a photo, and QA leaves an internal note the supplier never sees.
+with a photo, and QA leaves an internal note the supplier never sees; on
+the first issued NCR QA asks about the goods on hold and the operator
+answers.
 
 Idempotent: a tenant that has messages is left alone."""
 
@@ -17,6 +19,7 @@ from portal.documents.services import new_document_target, store_upload
 from portal.documents.storage import Storage, open_storage
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order
+from portal.quality.tables import Ncr
 from portal.settings import get_settings
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
@@ -45,6 +48,10 @@ PLAN = [
         "",
     ),
 ]
+
+
+NCR_QUESTION = "隔离了多少件？涉及哪些批次？ How many pieces are on hold, and from which lots?"
+NCR_ANSWER = "库存 120 件已全部隔离，批次 LOT-2041。 All 120 pieces in stock are on hold, lot LOT-2041."
 
 
 def _photo(storage: Storage, title: str) -> StagedFile:
@@ -97,4 +104,16 @@ async def _load_tenant(storage: Storage) -> bool:
             async with tenant_scope(await as_member(Role.QA)):
                 await post_message(threads["internal"], MessageIn(body=note, client_id=uuid.uuid4()))
         created = True
-    return created
+    return await _load_ncr() or created
+
+
+async def _load_ncr() -> bool:
+    ncr = await scoped(Ncr).select(Ncr.id, Ncr.supplier).where(Ncr.status != "draft").order_by(Ncr.number).first()
+    if ncr is None:
+        return False
+    async with tenant_scope(await as_member(Role.QA)):
+        [shared] = [thread for thread in await record_threads("ncr", ncr["id"]) if thread.side == "shared"]
+        await post_message(shared.id, MessageIn(body=NCR_QUESTION, client_id=uuid.uuid4()))
+    async with tenant_scope(await as_member(Role.SUPPLIER_OPERATOR, ncr["supplier"])):
+        await post_message(shared.id, MessageIn(body=NCR_ANSWER, client_id=uuid.uuid4()))
+    return True

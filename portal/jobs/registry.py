@@ -8,6 +8,11 @@ tenant context and no transaction: it opens the scope it needs
 (``tenant_scope``/``system_scope``). It may run more than once for one job
 (a worker killed after the effect, before recording it), so its effect must
 be idempotent: check before acting, or key the effect on the job.
+
+A handler marked ``cpu_bound`` (decoding, rendering: work that holds the
+interpreter for long) runs in a child process of the runner
+(portal/jobs/children.py), never beside requests on the serving process's
+event loop; it gets its payload and nothing else of the parent's state.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class Handler:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     # A job that runs longer is cancelled and counts as a failed attempt.
     timeout: timedelta = DEFAULT_TIMEOUT
+    cpu_bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class Periodic:
     interval: timedelta
     max_attempts: int = 3
     timeout: timedelta = DEFAULT_TIMEOUT
+    cpu_bound: bool = False
 
     @property
     def kind(self) -> str:
@@ -54,7 +61,7 @@ HANDLERS: dict[str, Handler] = {
     handler.kind: handler
     for handler in (
         Handler("mail.send", "portal.notifications.mail:deliver_job", max_attempts=10, timeout=timedelta(minutes=2)),
-        Handler("documents.preview", "portal.documents.previews:preview_job", max_attempts=5),
+        Handler("documents.preview", "portal.documents.previews:preview_job", max_attempts=5, cpu_bound=True),
         Handler("notifications.dispatch", "portal.notifications.services:dispatch_job"),
         Handler("webhooks.deliver", "portal.notifications.webhooks:deliver_job", max_attempts=40, timeout=timedelta(minutes=1)),
         Handler("push.send", "portal.notifications.push:push_job", max_attempts=8, timeout=timedelta(minutes=1)),
@@ -78,11 +85,13 @@ PERIODIC: dict[str, Periodic] = {
     periodic.name: periodic
     for periodic in (
         Periodic("audit.checkpoint", "portal.audit.checkpoints:checkpoint_job", timedelta(hours=1)),
-        Periodic("documents.previews", "portal.documents.previews:sweep_job", timedelta(minutes=15)),
+        Periodic("documents.previews", "portal.documents.previews:sweep_job", timedelta(minutes=15), cpu_bound=True),
         Periodic("jobs.prune", "portal.jobs.queue:prune_job", timedelta(hours=6)),
         # Slots start at 00:00 UTC: the digest reaches China at 08:00.
         Periodic("sla.check", "portal.sla.services:check_job", timedelta(minutes=5)),
         Periodic("quality.ncr_steps", "portal.quality.ncrs:check_steps_job", timedelta(minutes=15)),
+        # A tenant's first run fills thirteen months and five quarters.
+        Periodic("kpi.scorecards", "portal.kpi.store:refresh_job", timedelta(minutes=15), timeout=timedelta(minutes=30)),
         Periodic("notifications.digest", "portal.notifications.services:digest_job", timedelta(days=1)),
     )
 }
@@ -111,7 +120,7 @@ def handler_for(kind: str) -> Handler:
         return HANDLERS[kind]
     if kind.startswith("periodic:") and kind.removeprefix("periodic:") in PERIODIC:
         periodic = PERIODIC[kind.removeprefix("periodic:")]
-        return Handler(periodic.kind, periodic.target, periodic.max_attempts, periodic.timeout)
+        return Handler(periodic.kind, periodic.target, periodic.max_attempts, periodic.timeout, periodic.cpu_bound)
     raise UnknownJob(kind)
 
 

@@ -6,7 +6,9 @@ task of its own with an empty context (no request, tenant or transaction
 leaks in), keeps their leases alive while they run and records each
 outcome. ``stop()`` stops claiming and lets the running jobs finish: SIGTERM
 on a worker never abandons a job half done (and if the process dies anyway,
-the lease runs out and another runner takes the job again).
+the lease runs out and another runner takes the job again). With
+``children=True`` the handlers marked ``cpu_bound`` run in child processes
+(portal/jobs/children.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from uuid import uuid4
 import structlog
 
 from portal.jobs import queue, registry
+from portal.jobs.children import ChildJobFailed, ChildPool
 from portal.jobs.queue import ClaimedJob
 from portal.jobs.retry import RetryLater
 from portal.outage import database_unavailable
@@ -46,8 +49,9 @@ def worker_name() -> str:
 
 
 class Runner:
-    def __init__(self, *, concurrency: int = 4, poll_seconds: float = 1.0, name: str | None = None) -> None:
+    def __init__(self, *, concurrency: int = 4, poll_seconds: float = 1.0, name: str | None = None, children: bool = False) -> None:
         self.concurrency = concurrency
+        self.children = ChildPool() if children else None
         self.poll_seconds = poll_seconds
         self.name = name or worker_name()
         self._running: dict[Any, asyncio.Task[str]] = {}
@@ -88,12 +92,18 @@ class Runner:
             queue._wakers.discard(waker)
             if self._running:
                 await asyncio.gather(*self._running.values(), return_exceptions=True)
+            await self.close()
             heartbeat.cancel()
             listener.cancel()
             log.info("job_runner_stopped", worker=self.name)
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def close(self) -> None:
+        """End the child processes (``run`` does it when it stops)."""
+        if self.children is not None:
+            await asyncio.to_thread(self.children.shutdown)
 
     def _waker(self) -> Callable[[], None]:
         def wake() -> None:
@@ -186,11 +196,14 @@ class Runner:
         """Run one claimed job and record its outcome (done, failed, parked)."""
         try:
             handler = registry.handler_for(job.kind)
-            function = registry.resolve(handler.target)
-            await asyncio.wait_for(function(job.payload), timeout=handler.timeout.total_seconds())
+            if handler.cpu_bound and self.children is not None:
+                await self.children.run(handler.target, job.payload, handler.timeout.total_seconds())
+            else:
+                function = registry.resolve(handler.target)
+                await asyncio.wait_for(function(job.payload), timeout=handler.timeout.total_seconds())
         except Exception as exc:
-            error = _describe(exc)
-            retry_in = exc.delay if isinstance(exc, RetryLater) else None
+            error = describe_error(exc)
+            retry_in = exc.delay if isinstance(exc, RetryLater) else exc.retry_in if isinstance(exc, ChildJobFailed) else None
             try:
                 status = await queue.fail(job, self.name, error, now=now, retry_in=retry_in)
             except Exception as lost:
@@ -226,9 +239,11 @@ def _outcome_not_recorded(job: ClaimedJob, exc: Exception) -> None:
         log.exception("job_outcome_not_recorded", job=str(job.id), kind=job.kind)
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, ChildJobFailed):
+        return exc.description
     lines = traceback.format_exception_only(type(exc), exc)
     return "".join(lines).strip()
 
@@ -257,7 +272,9 @@ async def in_process_jobs(settings: Settings) -> AsyncIterator[None]:
         yield
         return
     registry.load_modules(settings.job_modules)
-    runner = Runner(concurrency=IN_PROCESS_CONCURRENCY, poll_seconds=settings.jobs_poll_seconds)
+    # CPU-heavy jobs in child processes: a preview decoding in a thread here
+    # would hold the interpreter lock while requests wait.
+    runner = Runner(concurrency=IN_PROCESS_CONCURRENCY, poll_seconds=settings.jobs_poll_seconds, children=True)
     task = asyncio.create_task(runner.run(), context=contextvars.Context())
     try:
         yield

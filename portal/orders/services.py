@@ -4,7 +4,9 @@ acknowledgement, the buyer's board and the supplier's inbox."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +21,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
-from portal.db import get_engine
+from portal.db import get_engine, in_index_order
 from portal.documents.attachments import register_attachment_target, share_with_suppliers
 from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -58,6 +60,7 @@ from portal.orders.states import (
 from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision, OrderStatusCount
 from portal.quantities import CURRENCY_DECIMALS, plain, price_problem, quantity_problem
 from tenants.context import TenantContext, current
+from tenants.prepared import prepared
 from tenants.scoping import scoped
 from tenants.tables import Supplier
 
@@ -831,31 +834,57 @@ async def board(
     context = _require("orders.view")
     if sort not in BOARD_SORTS:
         raise InvalidOrder(fields={"sort": N_("This value is missing or not valid.")})
-    query = scoped(Order).select(*SUMMARY_COLUMNS)
-    if context.is_supplier:
-        query = query.where(Order.status != Status.DRAFT.value)
+    values: dict[str, Any] = {}
     if status:
-        query = query.where(Order.status == status)
+        values["status"] = status
     if supplier_id:
-        query = query.where(Order.supplier == supplier_id)
+        values["supplier"] = supplier_id
     if overdue:
-        query = query.where(Order.due_date < _today(context)).where(Order.status.is_in([s.value for s in EDITABLE_STATES]))
+        values["today"] = _today(context)
     if due_before:
-        query = query.where(Order.due_date <= due_before)
+        values["due_before"] = due_before
     if search.strip():
-        term = f"%{search.strip()}%"
-        matching_lines = (
-            scoped(OrderLine).select(OrderLine.order).where((OrderLine.item.code.ilike(term)) | (OrderLine.item.name.ilike(term)))
-        )
-        query = query.where((Order.number.ilike(term)) | (Order.id.is_in(matching_lines)))
+        values["term"] = f"%{search.strip()}%"
+    # The late-first sort writes today's date into its expression.
     expressions = [*_sort_expressions(sort, _today(context)), _TABLE + '."id"']
     if cursor:
-        after = _decode_cursor(cursor, sort, descending)
-        # A row value, not (a > x) OR (a = x AND b > y): both databases seek
-        # an index in that order to it, so a later page costs what the first does.
-        placeholders = ", ".join("{}" for _ in after)
-        query = query.where(WhereRaw(f"({', '.join(expressions)}) {'<' if descending else '>'} ({placeholders})", *after))
-    rows = await query.order_by(*(OrderByRaw(expression) for expression in expressions), ascending=not descending).limit(limit + 1)
+        for index, value in enumerate(_decode_cursor(cursor, sort, descending)):
+            values[f"after_{index}"] = value
+
+    def build(slot: Mapping[str, Any]) -> Any:
+        query = scoped(Order).select(*SUMMARY_COLUMNS)
+        if context.is_supplier:
+            query = query.where(Order.status != Status.DRAFT.value)
+        if "status" in slot:
+            query = query.where(Order.status == slot["status"])
+        if "supplier" in slot:
+            query = query.where(Order.supplier == slot["supplier"])
+        if "today" in slot:
+            query = query.where(Order.due_date < slot["today"]).where(Order.status.is_in([s.value for s in EDITABLE_STATES]))
+        if "due_before" in slot:
+            query = query.where(Order.due_date <= slot["due_before"])
+        if "term" in slot:
+            matching_lines = (
+                scoped(OrderLine)
+                .select(OrderLine.order)
+                .where((OrderLine.item.code.ilike(slot["term"])) | (OrderLine.item.name.ilike(slot["term"])))
+            )
+            query = query.where((Order.number.ilike(slot["term"])) | (Order.id.is_in(matching_lines)))
+        after = [slot[f"after_{index}"] for index in range(len(expressions)) if f"after_{index}" in slot]
+        if after:
+            # A row value, not (a > x) OR (a = x AND b > y): both databases seek
+            # an index in that order to it, so a later page costs what the first does.
+            placeholders = ", ".join("{}" for _ in after)
+            query = query.where(WhereRaw(f"({', '.join(expressions)}) {'<' if descending else '>'} ({placeholders})", *after))
+        return query.order_by(*(OrderByRaw(expression) for expression in expressions), ascending=not descending).limit(limit + 1)
+
+    shape = ("orders.board", context.is_supplier, sort, descending, limit, tuple(expressions))
+    # Filtered by status or supplier, the page walks (tenant, status |
+    # supplier, due date, id) and stops after one page: never a read and a
+    # sort of every order in that status (portal.db.in_index_order).
+    walk = sort == "due" and bool(status or supplier_id)
+    async with in_index_order() if walk else contextlib.nullcontext():
+        rows = await prepared(shape, build, **values)
     items = [_summary(row, context) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = _encode_cursor(sort, descending, _sort_values(sort, last, context), last["id"]) if last else None
@@ -866,10 +895,13 @@ async def status_counts() -> dict[str, int]:
     """Orders per status, read from the counts the database keeps with every
     change (portal.orders.counting): a few rows per supplier, however many
     orders the tenant has. A supplier's are its own, drafts left out."""
-    rows = await (
-        scoped(OrderStatusCount)
-        .select(OrderStatusCount.status, Sum(OrderStatusCount.orders, alias="orders"))
-        .group_by(OrderStatusCount.status)
+    rows = await prepared(
+        "orders.status_counts",
+        lambda _slot: (
+            scoped(OrderStatusCount)
+            .select(OrderStatusCount.status, Sum(OrderStatusCount.orders, alias="orders"))
+            .group_by(OrderStatusCount.status)
+        ),
     )
     counts = {row["status"]: int(row["orders"]) for row in rows if row["orders"]}
     if current().is_supplier:

@@ -10,6 +10,7 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
+from portal.kpi import store
 from portal.pagination import Page, page_of
 from portal.quality import reasons, scorecards, services, templates, trace
 from portal.quality.scorecards import Scorecard
@@ -146,8 +147,11 @@ class ScorecardApi(Controller):
         ``on_time_rate``, ``first_pass_yield`` and ``qc_rejection_rate``
         are fractions from 0 to 1, null where nothing was there to count;
         buyers get the suppliers ranked (``rank`` 1 is best). Formulas and
-        edge cases: docs/kpi.md."""
-        cards = await scorecards.scorecards(period or scorecards.current_month(), supplier_id)
+        edge cases: docs/kpi.md. Read from the figures a job keeps
+        (``computed_at`` says when); a past period is recomputed on the spot
+        when a record it counts changed since, the running month and
+        quarter are at most 15 minutes old."""
+        cards = await store.cards(period or scorecards.current_month(), supplier_id)
         items, next_cursor = scorecards.page(cards, cursor)
         return page_of(items, next_cursor)
 

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Response, Template
 from portal.errors import DomainError, NotFound
 from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
+from portal.kpi import store
 from portal.quality import charts, ncrs, scorecards, trace
 from portal.quality.ncr_states import EVENT_LABELS, STATUS_LABELS, STEP_STATE_LABELS, STEPS, Status
 from portal.quality.ncrs import AnswerIn, DecisionIn, DispositionIn, IssueIn, NcrIn, StatusFilter, StepDaysIn
@@ -304,7 +305,7 @@ class ScorecardPages(Controller):
         """Every supplier's card, ranked, for buyers; a supplier's own card."""
         chosen = (period or "").strip() or scorecards.current_month()
         try:
-            cards = await scorecards.scorecards(chosen)
+            cards = await store.cards(chosen)
         except DomainError as exc:
             return form_page("quality/scorecards.html", error=exc, cards=[], period=chosen, pct=_percent, hours=_hours, active_nav="ncrs")
         return form_page("quality/scorecards.html", cards=cards, period=chosen, pct=_percent, hours=_hours, active_nav="ncrs")
@@ -313,7 +314,7 @@ class ScorecardPages(Controller):
     async def show_trend(self, metric: FromQuery[Metric] = "on_time_rate") -> Response[str]:
         """A 12-month line of one figure over the suppliers the caller sees,
         drawn as SVG for the boards' <img> tags."""
-        points = await scorecards.trend()
+        points = await store.trend()
         values = [getattr(point, metric) for point in points]
         svg = charts.line_chart(gettext(METRICS[metric]), [point.period for point in points], values)
         return Response(content=svg, media_type="image/svg+xml", headers={"cache-control": "private, max-age=300"})

@@ -554,8 +554,8 @@ async def review_state(document_id: UUID | str) -> tuple[str, str]:
 
 async def qc_todo() -> QcTodo:
     """For a supplier: requirements it still owes on orders it works on, and
-    its rejected documents. For reviewers: requirements whose documents wait
-    for review."""
+    its rejected documents. For the buyer's people: requirements whose
+    documents wait for QA's review."""
     context = _require("quality.view")
     working = [state.value for state in WORKING_STATES]
     rows = (
@@ -579,7 +579,6 @@ async def qc_todo() -> QcTodo:
             document for found in documents.values() for document in found if document.review == REJECTED and document.id not in listed
         ]
         return QcTodo(requested=requested, rejected=rejected, to_review=[])
-    if not context.can("quality.review"):
-        return QcTodo(requested=[], rejected=[], to_review=[])
+    # Buyers who do not review see what waits for QA too (the board's count).
     requirements = await _with_states(rows)
     return QcTodo(requested=[], rejected=[], to_review=[item for item in requirements if item.state == PENDING])

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from portal.jobs.registry import Handler, register
+from portal.jobs.retry import RetryLater
 
 
 class Refused(Exception):
@@ -60,3 +62,29 @@ def _effect(folder: Path, key: str) -> None:
 
 
 register(Handler("test.record", "tests.support.job_handlers:record", max_attempts=3))
+
+
+async def heavy(payload: dict[str, Any]) -> None:
+    """``test.heavy`` (CPU-bound: runs in a child process): like ``record``,
+    but ``block`` holds its thread without yielding until the release file
+    exists (as a native decode holds the interpreter) and ``exit`` ends the
+    process in the middle of its first ``exit`` attempts; ``retry_after``
+    asks for the next attempt after that many seconds."""
+    folder = Path(payload["dir"])
+    key = payload["key"]
+    attempt = _start(folder, key)
+    if attempt <= int(payload.get("exit", 0)):
+        os._exit(3)
+    if payload.get("retry_after"):
+        raise RetryLater(f"busy: {key}", timedelta(seconds=int(payload["retry_after"])))
+    if attempt <= int(payload.get("fail", 0)):
+        raise Refused(f"refused attempt {attempt} of {key}")
+    if payload.get("block"):
+        _wait_for(folder / f"{key}.release")
+    if payload.get("hold"):
+        await asyncio.to_thread(_wait_for, folder / f"{key}.release")
+    _effect(folder, key)
+
+
+register(Handler("test.heavy", "tests.support.job_handlers:heavy", max_attempts=3, cpu_bound=True))
+register(Handler("test.heavy_brief", "tests.support.job_handlers:heavy", max_attempts=3, timeout=timedelta(seconds=1), cpu_bound=True))

@@ -6,8 +6,11 @@ The bound: the server's peak resident memory (VmHWM) grows by at most
 themselves, while it takes image bombs under the pixel limit (the outside
 probe's 346 KB PNG of 10,900 x 10,900 pixels took a server from 140 MB to
 1.1 GB), a PDF whose page inflates to a gigabyte, and, all at once, large
-honest images that are rendered. PDFs render in a capped child process,
-so the server itself never holds PDFium's memory."""
+honest images that are rendered. Previews are CPU-bound jobs, rendered in
+the runner's child processes (portal/jobs/children.py), and PDFs in a
+capped grandchild, so the server itself holds neither the decodes nor
+PDFium's memory; the bound is checked all the same, should a rendering
+come back into the server."""
 
 from __future__ import annotations
 

@@ -1,0 +1,134 @@
+"""CPU-heavy handlers (``Handler(cpu_bound=True)``) run in child processes.
+
+A thread does not take a decode or a PDF rendering off the serving process:
+Python code holds the interpreter lock, so requests on the event loop wait
+behind it. A runner made with ``children=True`` (the app's in-process
+runner and ``portal worker``) hands such a job to a small pool of spawned
+processes; every other job keeps running on the runner's own loop.
+
+A child is a fresh interpreter (``spawn``: nothing of the parent's event
+loop, threads or pooled connections is copied): it reads the same settings
+from the inherited environment, opens its own engine and storage, and runs
+the handlers it is given on one event loop of its own, one job at a time.
+The job's timeout is kept in the child; ``SIGALRM`` at its default action
+ends a child that overruns it by a grace period whatever it is doing (a
+native decode does not return to Python to be cancelled). A child that dies
+(killed, out of memory) fails the jobs it held, which are then tried again
+like any failed attempt; the next job gets a new child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# Two cores on the reference machine: one child keeps a core for requests,
+# a second lets a long PDF not hold every preview back.
+CHILD_PROCESSES = 2
+# Renderers cache fonts and decoders; a fresh child now and then bounds
+# what one process keeps.
+JOBS_PER_CHILD = 200
+GRACE_SECONDS = 30.0
+
+
+class ChildJobFailed(Exception):
+    """The handler raised in the child: ``description`` is its error."""
+
+    def __init__(self, description: str, retry_in: timedelta | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        # The handler's RetryLater delay, carried over from the child.
+        self.retry_in = retry_in
+
+
+class ChildPool:
+    """The child processes of one runner, started on the first CPU-heavy job."""
+
+    def __init__(self, size: int = CHILD_PROCESSES, grace: float = GRACE_SECONDS) -> None:
+        self.size = size
+        self.grace = grace
+        self._executor: ProcessPoolExecutor | None = None
+
+    async def run(self, target: str, payload: dict[str, Any], time_limit: float) -> None:
+        executor = self._executor or self._start()
+        started = time.monotonic()
+        try:
+            outcome = await asyncio.wrap_future(executor.submit(_run_in_child, target, payload, time_limit, self.grace))
+        except BrokenProcessPool:
+            if self._executor is executor:
+                self._executor = None
+                executor.shutdown(wait=False, cancel_futures=True)
+            overran = time.monotonic() - started >= time_limit
+            raise ChildJobFailed("timed out (child process stopped)" if overran else "child process died") from None
+        if outcome is not None:
+            error, retry_seconds = outcome
+            raise ChildJobFailed(error, None if retry_seconds is None else timedelta(seconds=retry_seconds))
+
+    def _start(self) -> ProcessPoolExecutor:
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_child_started,
+            max_tasks_per_child=JOBS_PER_CHILD,
+        )
+        return self._executor
+
+    def shutdown(self) -> None:
+        """Wait for the children's current jobs, then end them."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+# ---------------------------------------------------------------- in the child
+
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _child_started() -> None:
+    global _loop
+    from portal.db import get_engine, start_engine
+    from portal.jobs import registry
+    from portal.logs import configure_logging
+    from portal.settings import get_settings
+
+    # The parent's Ctrl-C reaches the whole process group: the parent alone
+    # decides when children stop (after their running jobs).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    settings = get_settings()
+    configure_logging(json=settings.is_production)
+    registry.load_modules(settings.job_modules)
+    _loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(_loop)
+    _loop.run_until_complete(start_engine(get_engine()))
+
+
+def _run_in_child(target: str, payload: dict[str, Any], timeout: float, grace: float) -> tuple[str, float | None] | None:
+    """One job's handler; returns its error's description and the delay a
+    ``RetryLater`` asked for, or None when it succeeded (an exception object
+    of the handler's may not survive pickling)."""
+    from portal.jobs import registry
+    from portal.jobs.retry import RetryLater
+    from portal.jobs.runner import describe_error
+
+    assert _loop is not None
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, timeout + grace)
+    try:
+        function = registry.resolve(target)
+        _loop.run_until_complete(asyncio.wait_for(function(payload), timeout=timeout))
+    except Exception as exc:
+        return describe_error(exc), exc.delay.total_seconds() if isinstance(exc, RetryLater) else None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return None

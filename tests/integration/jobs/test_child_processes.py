@@ -1,0 +1,124 @@
+"""CPU-bound handlers run in child processes of the runner: the runner's
+event loop (the serving process's, in the embedded default) stays free
+while one holds its thread; errors, deaths and overruns of a child are
+recorded as failed attempts (parked here: one attempt allowed, so that
+no retry of them meets a later test's claim) and the next job gets a working child."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from portal.jobs import enqueue, queue
+from portal.jobs.children import ChildPool
+from portal.jobs.queue import DONE, FAILED, PARKED
+from portal.jobs.runner import LEASE, Runner, run_due_jobs
+from tests.integration.jobs.conftest import job
+
+# A spawned child imports the app before its first job: generous on a loaded machine.
+START_SECONDS = 120.0
+
+
+async def _appears(path: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while not await asyncio.to_thread(path.exists):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} never appeared")
+        await asyncio.sleep(0.05)
+
+
+async def _run_due_in_children(runner: Runner) -> list[asyncio.Task[str]]:
+    """Claim every due job for ``runner`` and start each in a task."""
+    jobs = await queue.claim(runner.name, 100, LEASE)
+    return [asyncio.create_task(runner.execute(claimed)) for claimed in jobs]
+
+
+def test_a_cpu_bound_job_runs_in_a_child_while_the_runners_loop_runs_other_jobs(run: Any, effects: Path) -> None:
+    async def scenario() -> tuple[str, str]:
+        runner = Runner(children=True)
+        try:
+            heavy = await enqueue("test.heavy", {"dir": str(effects), "key": "heavy", "block": True})
+            tasks = await _run_due_in_children(runner)
+            await _appears(effects / "heavy.attempt.1")
+            # The heavy job holds its thread without yielding; were it on
+            # this loop, nothing below could run until it was released.
+            light_id = await enqueue("test.record", {"dir": str(effects), "key": "light"})
+            # Whatever else is due in this database runs too; only ours is looked at.
+            await run_due_jobs()
+            (effects / "heavy.release").touch()
+            await asyncio.gather(*tasks)
+            assert heavy is not None
+            assert light_id is not None
+            heavy_row, light_row = await queue.get_job(heavy), await queue.get_job(light_id)
+            assert heavy_row is not None
+            assert light_row is not None
+            return heavy_row.status, light_row.status
+        finally:
+            await runner.close()
+
+    status, light = run(scenario)
+    assert status == DONE
+    assert light == DONE
+    by_key = dict(line.split() for line in (effects / "effects.log").read_text().splitlines())
+    assert set(by_key) == {"heavy", "light"}
+    assert by_key["light"] == str(os.getpid())
+    assert by_key["heavy"] != str(os.getpid())
+
+
+def test_a_child_that_raises_or_dies_fails_the_attempt_and_the_next_job_gets_a_new_child(run: Any, effects: Path) -> None:
+    async def scenario() -> tuple[Any, ...]:
+        runner = Runner(children=True)
+        try:
+            refused = await enqueue("test.heavy", {"dir": str(effects), "key": "refused", "fail": 1}, max_attempts=1)
+            await asyncio.gather(*await _run_due_in_children(runner))
+            died = await enqueue("test.heavy", {"dir": str(effects), "key": "died", "exit": 1}, max_attempts=1)
+            await asyncio.gather(*await _run_due_in_children(runner))
+            later = await enqueue("test.heavy", {"dir": str(effects), "key": "later", "retry_after": 3600}, max_attempts=2)
+            await asyncio.gather(*await _run_due_in_children(runner))
+            after = await enqueue("test.heavy", {"dir": str(effects), "key": "after"})
+            await asyncio.gather(*await _run_due_in_children(runner))
+            return refused, died, later, after
+        finally:
+            await runner.close()
+
+    refused, died, later, after = run(scenario)
+    # The handler's RetryLater crosses from the child: its delay, not the backoff.
+    waiting = job(run, later)
+    assert (waiting.status, waiting.last_error) == (FAILED, "portal.jobs.retry.RetryLater: busy: later")
+    assert waiting.run_at - datetime.now(UTC) > timedelta(minutes=50)
+    refusal = "tests.support.job_handlers.Refused: refused attempt 1 of refused"
+    assert (job(run, refused).status, job(run, refused).last_error) == (PARKED, refusal)
+    assert (job(run, died).status, job(run, died).last_error) == (PARKED, "child process died")
+    assert job(run, after).status == DONE
+    assert (effects / "after.effect").exists()
+
+
+def test_a_child_that_overruns_its_timeout_is_stopped_and_the_attempt_counts_as_timed_out(run: Any, effects: Path) -> None:
+    async def scenario() -> tuple[Any, ...]:
+        runner = Runner(children=True)
+        runner.children = ChildPool(grace=0.5)
+        try:
+            # Awaiting: cancelled at the timeout inside the child.
+            waiting = await enqueue("test.heavy_brief", {"dir": str(effects), "key": "waiting", "hold": True}, max_attempts=1)
+            await asyncio.gather(*await _run_due_in_children(runner))
+            (effects / "waiting.release").touch()
+            # Holding its thread: nothing in the child can cancel it, the
+            # alarm ends the child.
+            blocking = await enqueue("test.heavy_brief", {"dir": str(effects), "key": "blocking", "block": True}, max_attempts=1)
+            await asyncio.gather(*await _run_due_in_children(runner))
+            after = await enqueue("test.heavy", {"dir": str(effects), "key": "after"})
+            await asyncio.gather(*await _run_due_in_children(runner))
+            return waiting, blocking, after
+        finally:
+            await runner.close()
+
+    waiting, blocking, after = run(scenario)
+    assert (job(run, waiting).status, job(run, waiting).last_error) == (PARKED, "timed out")
+    assert (job(run, blocking).status, job(run, blocking).last_error) == (PARKED, "timed out (child process stopped)")
+    assert job(run, after).status == DONE
+    assert not (effects / "waiting.effect").exists()
+    assert not (effects / "blocking.effect").exists()

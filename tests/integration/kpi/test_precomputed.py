@@ -1,0 +1,134 @@
+"""Precomputed scorecards (portal/kpi/store.py) against fresh ones.
+
+The records are the hand-computed May 2031 of
+tests/integration/quality/test_scorecards.py; the job runs with the clock
+these tests choose. Whatever the job stored, and whatever the API answers
+for a period that ended, must equal what ``scorecards.compute`` gives from
+the records at that moment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tests.integration.orders.conftest import fire
+from tests.integration.quality.test_scorecards import May, _cards, _order, _set, may
+
+__all__ = ["may"]
+
+JULY = datetime.fromisoformat("2031-07-15T04:00:00+00:00")
+MID_MAY = datetime.fromisoformat("2031-05-20T04:00:00+00:00")
+
+
+async def _as_tenant(may: May, call: Any) -> Any:
+    from tenants.context import operator_context, tenant_scope
+    from tenants.tables import Tenant
+
+    tenant = await Tenant.objects().where(Tenant.id == may.shop.world.tenant_id).first()
+    async with tenant_scope(operator_context(tenant, "kpi-test")):
+        return await call()
+
+
+def _figures(cards: list[Any]) -> dict[str, Any]:
+    import msgspec
+
+    return {
+        str(card.supplier_id): {key: value for key, value in msgspec.to_builtins(card).items() if key not in ("computed_at", "rank")}
+        for card in cards
+    }
+
+
+async def _stored_and_fresh(labels: list[str]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    import msgspec
+
+    from portal.kpi.tables import ScorecardFigures
+    from portal.quality import scorecards
+    from portal.quality.scorecards import Scorecard
+    from tenants.scoping import scoped
+
+    compared = []
+    for label in labels:
+        rows = await scoped(ScorecardFigures).select(ScorecardFigures.figures).where(ScorecardFigures.period == label)
+        stored = [msgspec.json.decode(row["figures"], type=Scorecard) for row in rows]
+        compared.append((label, _figures(stored), _figures(await scorecards.compute(label))))
+    return compared
+
+
+async def _age(tenant_id: Any) -> None:
+    """The records were changed an hour ago: out of the margin the store
+    keeps for changes still committing (``store.OVERLAP``)."""
+    from datetime import UTC, timedelta
+
+    from portal.deliveries.tables import Delivery
+    from portal.orders.tables import Order
+    from portal.quality.tables import Ncr
+    from tenants.context import system_scope
+
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    async with system_scope("test-clock"):
+        for table in (Order, Delivery, Ncr):
+            await table.update({table.updated_at: earlier}).where(table.tenant == tenant_id)
+
+
+def _refresh(run: Any, may: May, now: datetime) -> list[str]:
+    """One run of the job at ``now``: the periods it computed for this tenant."""
+    from portal.kpi import store
+
+    return list(run(store.refresh, now)[may.shop.world.slug])
+
+
+def test_the_job_stores_what_a_fresh_computation_gives(client: Any, may: May, run: Any) -> None:
+    from portal.kpi import store
+
+    done = _refresh(run, may, JULY)
+    kept = store.kept_periods(JULY.date())
+    assert set(done) == set(kept)
+    assert "2031-05" in kept
+    assert "2031-Q2" in kept
+    compared = run(_as_tenant, may, lambda: _stored_and_fresh(kept))
+    for label, stored, fresh in compared:
+        assert stored == fresh, label
+        assert len(stored) == 2, label
+    may_stored = dict((label, stored) for label, stored, _ in compared)["2031-05"]
+    one = may_stored[str(may.shop.world.supplier_ids[0])]
+    assert (one["lines_due"], one["lines_on_time"], one["on_time_rate"], one["first_pass_yield"]) == (5, 2, 0.4, 0.9143)
+    # Nothing changed since: a second run computes only the running month
+    # and quarter (July 2031, Q3).
+    run(_age, may.shop.world.tenant_id)
+    assert set(_refresh(run, may, JULY)) == {"2031-07", "2031-Q3"}
+
+
+def test_a_change_to_a_past_period_is_read_at_once_and_refreshed_by_the_job(client: Any, may: May, run: Any) -> None:
+    shop = may.shop
+    two = str(shop.world.supplier_ids[1])
+    order = _order(client, shop, "2031-05-12", "3", supplier=1)
+    _refresh(run, may, JULY)
+    assert _cards(client, shop, "planner")[two]["lines_due"] == 1
+    # In July the planner cancels an order due in May: May loses the line.
+    fire(client, shop, order["id"], "planner", "cancel", reason="the customer cancelled")
+    assert _cards(client, shop, "planner")[two]["lines_due"] == 0
+    assert _cards(client, shop, "other_supplier_admin")[two]["lines_due"] == 0
+    assert "2031-05" in _refresh(run, may, JULY)
+    for label, stored, fresh in run(_as_tenant, may, lambda: _stored_and_fresh(["2031-05", "2031-Q2"])):
+        assert stored == fresh, label
+
+
+def test_the_running_month_is_as_of_the_last_run(client: Any, may: May, run: Any) -> None:
+    from portal.kpi import store
+
+    shop = may.shop
+    two = shop.world.supplier_ids[1]
+
+    async def due_in_may() -> int:
+        return sum(card.lines_due for card in await store.cards("2031-05", two, now=MID_MAY))
+
+    assert "2031-05" in _refresh(run, may, MID_MAY)
+    before = run(_as_tenant, may, due_in_may)
+    order = _order(client, shop, "2031-05-14", "2", supplier=1)
+    _set(run, "outsourced_order", order["id"], issued_at=datetime.fromisoformat("2031-05-02T00:00:00+00:00"))
+    # On 20 May, May is the running month: a receipt or an order there does
+    # not recompute it on every read; the next run takes it in.
+    assert run(_as_tenant, may, due_in_may) == before
+    assert "2031-05" in _refresh(run, may, MID_MAY)
+    assert run(_as_tenant, may, due_in_may) == before + 1
