@@ -119,10 +119,15 @@ async def enqueue(
         " unique_key, tenant, created_at) VALUES ({}, {}, {}, 'queued', {}, 0, {}, '', '', {}, {}, {})"
         " ON CONFLICT DO NOTHING RETURNING id"
     )
-    if isinstance(get_engine(), PostgresEngine):
+    engine = get_engine()
+    postgres = isinstance(engine, PostgresEngine)
+    if postgres:
         # Only a row really inserted notifies; the database folds repeats
         # within one transaction into one notification.
         insert = f"WITH added AS ({insert}) SELECT id, pg_notify('{CHANNEL}', '') FROM added"  # noqa: S608 - constants, values are parameters
+    # Inside a transaction on PostgreSQL the NOTIFY wakes every runner, this
+    # process's too, at commit; waking now would claim before the job exists.
+    wake_now = not (postgres and engine.current_transaction.get() is not None)
     async with _transaction():
         rows = await Job.raw(
             insert,
@@ -137,7 +142,8 @@ async def enqueue(
         )
     if not rows:
         return None
-    wake()
+    if wake_now:
+        wake()
     return job_id
 
 

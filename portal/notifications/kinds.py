@@ -35,12 +35,22 @@ class Kind:
     # Heard by webhooks and work chat groups too; False for what is said to
     # one person (a mention), which is theirs alone.
     broadcast: bool = True
+    # What the kind is called on the channel settings (a plural noun phrase:
+    # "New orders"); the title needs an event's values, which a setting has not.
+    label: str = ""
 
     @property
     def push(self) -> bool:
         """Web Push by default for what is worth an email at once; what
         waits for the digest does not buzz a phone."""
         return self.email == "instant"
+
+    def settings_label(self) -> str:
+        """The label in the current locale; a kind registered without one
+        shows its title with "…" where the event's values would go."""
+        if self.label:
+            return gettext(self.label)
+        return gettext(self.title) % defaultdict(lambda: "…")
 
     def render(self, params: dict[str, Any]) -> tuple[str, str]:
         """Title and body in the current locale; a missing parameter shows empty."""
@@ -60,6 +70,7 @@ KINDS: dict[str, Kind] = {
             N_("Open it to accept or reject."),
             SUPPLIER_USERS,
             urgent=True,
+            label=N_("New orders"),
         ),
         Kind(
             "order.revised",
@@ -67,14 +78,16 @@ KINDS: dict[str, Kind] = {
             N_("Change: %(reason)s"),
             SUPPLIER_USERS,
             urgent=True,
+            label=N_("Order changes to acknowledge"),
         ),
-        Kind("order.accepted", N_("%(supplier)s accepted order %(number)s"), "", frozenset({Role.PLANNER})),
+        Kind("order.accepted", N_("%(supplier)s accepted order %(number)s"), "", frozenset({Role.PLANNER}), label=N_("Orders accepted")),
         Kind(
             "order.accepted_in_part",
             N_("%(supplier)s accepted order %(number)s in part"),
             N_("Declined lines: %(reasons)s"),
             frozenset({Role.PLANNER}),
             urgent=True,
+            label=N_("Orders accepted in part"),
         ),
         Kind(
             "order.rejected",
@@ -82,6 +95,7 @@ KINDS: dict[str, Kind] = {
             N_("Reason: %(reason)s"),
             frozenset({Role.PLANNER}),
             urgent=True,
+            label=N_("Orders rejected"),
         ),
         Kind(
             "order.acknowledged",
@@ -89,12 +103,14 @@ KINDS: dict[str, Kind] = {
             "",
             frozenset({Role.PLANNER}),
             email="digest",
+            label=N_("Order changes acknowledged"),
         ),
         Kind(
             "dispatch.sent",
             N_("Material on its way: dispatch %(number)s from %(buyer)s"),
             N_("When it arrives, confirm what you received."),
             SUPPLIER_USERS,
+            label=N_("Material dispatched to you"),
         ),
         Kind(
             "dispatch.discrepancy",
@@ -102,23 +118,40 @@ KINDS: dict[str, Kind] = {
             "",
             frozenset({Role.PLANNER}),
             urgent=True,
+            label=N_("Discrepancies reported on dispatches"),
         ),
-        Kind("delivery.shipped", N_("%(supplier)s shipped delivery %(number)s"), "", frozenset({Role.PLANNER, Role.QA}), email="digest"),
-        Kind("delivery.received", N_("Delivery %(number)s was received"), "", SUPPLIER_USERS),
+        Kind(
+            "delivery.shipped",
+            N_("%(supplier)s shipped delivery %(number)s"),
+            "",
+            frozenset({Role.PLANNER, Role.QA}),
+            email="digest",
+            label=N_("Deliveries shipped"),
+        ),
+        Kind("delivery.received", N_("Delivery %(number)s was received"), "", SUPPLIER_USERS, label=N_("Deliveries received")),
         Kind(
             "qc.requested",
             N_("Order %(number)s needs a QC document: %(category)s"),
             "",
             SUPPLIER_USERS,
             translated=("category",),
+            label=N_("QC documents requested"),
         ),
-        Kind("qc.approved", N_("QC document approved on order %(number)s"), N_("%(document)s"), SUPPLIER_USERS, email="digest"),
+        Kind(
+            "qc.approved",
+            N_("QC document approved on order %(number)s"),
+            N_("%(document)s"),
+            SUPPLIER_USERS,
+            email="digest",
+            label=N_("QC documents approved"),
+        ),
         Kind(
             "qc.rejected",
             N_("QC document rejected on order %(number)s"),
             N_("%(document)s: %(reason)s"),
             SUPPLIER_USERS,
             urgent=True,
+            label=N_("QC documents rejected"),
         ),
         Kind(
             "ncr.issued",
@@ -127,11 +160,24 @@ KINDS: dict[str, Kind] = {
             SUPPLIER_USERS,
             urgent=True,
             translated=("severity",),
+            label=N_("New nonconformances"),
         ),
         Kind(
-            "ncr.answered", N_("%(supplier)s answered %(step)s on %(number)s"), N_("%(title)s"), frozenset({Role.QA}), translated=("step",)
+            "ncr.answered",
+            N_("%(supplier)s answered %(step)s on %(number)s"),
+            N_("%(title)s"),
+            frozenset({Role.QA}),
+            translated=("step",),
+            label=N_("Nonconformance steps answered"),
         ),
-        Kind("ncr.accepted", N_("%(step)s accepted on %(number)s"), N_("%(title)s"), SUPPLIER_USERS, translated=("step",)),
+        Kind(
+            "ncr.accepted",
+            N_("%(step)s accepted on %(number)s"),
+            N_("%(title)s"),
+            SUPPLIER_USERS,
+            translated=("step",),
+            label=N_("Nonconformance steps accepted"),
+        ),
         Kind(
             "ncr.returned",
             N_("%(step)s sent back on %(number)s"),
@@ -139,17 +185,39 @@ KINDS: dict[str, Kind] = {
             SUPPLIER_USERS,
             urgent=True,
             translated=("step",),
+            label=N_("Nonconformance steps sent back"),
         ),
-        Kind("ncr.closed", N_("Nonconformance %(number)s was closed"), N_("%(title)s"), SUPPLIER_USERS, email="digest"),
-        Kind("ncr.cancelled", N_("Nonconformance %(number)s was cancelled"), N_("%(reason)s"), SUPPLIER_USERS),
+        Kind(
+            "ncr.closed",
+            N_("Nonconformance %(number)s was closed"),
+            N_("%(title)s"),
+            SUPPLIER_USERS,
+            email="digest",
+            label=N_("Nonconformances closed"),
+        ),
+        Kind(
+            "ncr.cancelled",
+            N_("Nonconformance %(number)s was cancelled"),
+            N_("%(reason)s"),
+            SUPPLIER_USERS,
+            label=N_("Nonconformances cancelled"),
+        ),
         Kind(
             "ncr.disposition",
             N_("%(number)s: %(disposition)s, %(quantity)s"),
             N_("%(title)s"),
             SUPPLIER_USERS,
             translated=("disposition",),
+            label=N_("Dispositions of nonconforming parts"),
         ),
-        Kind("ncr.step_due", N_("Reminder: %(step)s of %(number)s is due %(due)s"), N_("%(title)s"), SUPPLIER_USERS, translated=("step",)),
+        Kind(
+            "ncr.step_due",
+            N_("Reminder: %(step)s of %(number)s is due %(due)s"),
+            N_("%(title)s"),
+            SUPPLIER_USERS,
+            translated=("step",),
+            label=N_("Nonconformance steps due soon"),
+        ),
         Kind(
             "ncr.step_overdue",
             N_("Late: %(step)s of %(number)s was due %(due)s"),
@@ -157,6 +225,7 @@ KINDS: dict[str, Kind] = {
             frozenset({Role.SUPPLIER_ADMIN, Role.QA}),
             urgent=True,
             translated=("step",),
+            label=N_("Nonconformance steps overdue"),
         ),
         Kind(
             "ncr.step_overdue_owner",
@@ -165,6 +234,15 @@ KINDS: dict[str, Kind] = {
             frozenset({Role.QA, Role.ADMIN}),
             urgent=True,
             translated=("step",),
+            label=N_("Overdue steps of nonconformances you own"),
+        ),
+        Kind(
+            "ncr.owner_changed",
+            N_("%(number)s (%(supplier)s) is now owned by %(owner)s"),
+            N_("%(title)s. Changed by %(by)s."),
+            frozenset({Role.QA, Role.ADMIN}),
+            # Said to the new and the former owner alone.
+            broadcast=False,
         ),
         Kind(
             "sla.reminder",
@@ -172,6 +250,7 @@ KINDS: dict[str, Kind] = {
             "",
             SUPPLIER_USERS,
             translated=("what",),
+            label=N_("Reminders before a response time runs out"),
         ),
         Kind(
             "sla.escalated",
@@ -180,12 +259,14 @@ KINDS: dict[str, Kind] = {
             frozenset({Role.SUPPLIER_ADMIN, Role.PLANNER}),
             urgent=True,
             translated=("what",),
+            label=N_("Missed response times"),
         ),
         Kind(
             "progress.behind",
             N_("Order %(number)s line %(line)s is behind plan"),
             N_("Due %(due)s: the good quantity reported lags the time elapsed."),
             SUPPLIER_USERS | {Role.PLANNER},
+            label=N_("Order lines behind plan"),
         ),
         Kind(
             "progress.overdue",
@@ -193,6 +274,7 @@ KINDS: dict[str, Kind] = {
             N_("It was due %(due)s."),
             frozenset({Role.SUPPLIER_ADMIN, Role.PLANNER}),
             urgent=True,
+            label=N_("Overdue order lines"),
         ),
         Kind(
             "handover.started",
@@ -200,12 +282,14 @@ KINDS: dict[str, Kind] = {
             N_("Sign off the entries of your side and attach the evidence asked for."),
             SUPPLIER_USERS,
             urgent=True,
+            label=N_("Handovers started"),
         ),
         Kind(
             "handover.completed",
             N_("Handover %(number)s is completed"),
             N_("The handed-over work has moved; open the handover to see what changed for you."),
             SUPPLIER_USERS,
+            label=N_("Handovers completed"),
         ),
         # The statement loop: the supplier's admins hear what finance did,
         # finance what the supplier did.
@@ -215,6 +299,7 @@ KINDS: dict[str, Kind] = {
             N_("%(currency)s %(total)s. Confirm each line or dispute it."),
             frozenset({Role.SUPPLIER_ADMIN}),
             urgent=True,
+            label=N_("Statements to confirm"),
         ),
         Kind(
             "statement.answered",
@@ -222,12 +307,14 @@ KINDS: dict[str, Kind] = {
             N_("%(comment)s"),
             frozenset({Role.SUPPLIER_ADMIN}),
             urgent=True,
+            label=N_("Answers to your statement disputes"),
         ),
         Kind(
             "statement.finalized",
             N_("Statement %(period)s is finalized"),
             N_("%(currency)s %(total)s, agreed by both sides and locked."),
             frozenset({Role.SUPPLIER_ADMIN}),
+            label=N_("Statements finalized"),
         ),
         Kind(
             "statement.disputed",
@@ -235,14 +322,22 @@ KINDS: dict[str, Kind] = {
             N_("%(comment)s"),
             frozenset({Role.FINANCE}),
             urgent=True,
+            label=N_("Disputed statement lines"),
         ),
         Kind(
             "statement.confirmed",
             N_("%(supplier)s confirmed statement %(period)s"),
             N_("Every line is agreed: finalize it."),
             frozenset({Role.FINANCE}),
+            label=N_("Statements confirmed by suppliers"),
         ),
-        Kind("handover.cancelled", N_("Handover %(number)s was cancelled"), N_("Nothing was moved."), SUPPLIER_USERS),
+        Kind(
+            "handover.cancelled",
+            N_("Handover %(number)s was cancelled"),
+            N_("Nothing was moved."),
+            SUPPLIER_USERS,
+            label=N_("Handovers cancelled"),
+        ),
         Kind(
             "conversation.mention",
             N_("%(author)s mentioned you on %(record)s"),
@@ -250,6 +345,7 @@ KINDS: dict[str, Kind] = {
             frozenset(Role),
             translated=("record",),
             broadcast=False,
+            label=N_("Mentions of you in conversations"),
         ),
         Kind(
             "conversation.reply",
@@ -258,6 +354,7 @@ KINDS: dict[str, Kind] = {
             frozenset(Role),
             translated=("record",),
             broadcast=False,
+            label=N_("Replies in conversations you wrote in"),
         ),
         Kind(
             "approval.requested",
@@ -265,6 +362,7 @@ KINDS: dict[str, Kind] = {
             N_("Asked by %(who)s."),
             frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE}),
             urgent=True,
+            label=N_("Approvals waiting for you"),
         ),
         Kind(
             "approval.decided",
@@ -273,6 +371,7 @@ KINDS: dict[str, Kind] = {
             frozenset({Role.ADMIN, Role.PLANNER, Role.QA, Role.FINANCE}),
             urgent=True,
             translated=("decision",),
+            label=N_("Decisions on your approval requests"),
         ),
         Kind(
             "webhook.disabled",
@@ -280,6 +379,7 @@ KINDS: dict[str, Kind] = {
             N_("It kept failing for a day: %(reason)s"),
             frozenset({Role.ADMIN}),
             urgent=True,
+            label=N_("Webhooks disabled after failing"),
         ),
     )
 }

@@ -183,7 +183,13 @@ async def subscribe(data: SubscriptionIn, user_agent: str = "") -> SubscriptionO
         )
     updated = await (
         scoped(PushSubscription)
-        .update({PushSubscription.p256dh: data.keys.p256dh, PushSubscription.auth: data.keys.auth})
+        .update(
+            {
+                PushSubscription.p256dh: data.keys.p256dh,
+                PushSubscription.auth: data.keys.auth,
+                PushSubscription.session: context.session_id,
+            }
+        )
         .where((PushSubscription.endpoint == data.endpoint) & (PushSubscription.user == context.user_id))
         .returning(PushSubscription.id)
     )
@@ -195,6 +201,7 @@ async def subscribe(data: SubscriptionIn, user_agent: str = "") -> SubscriptionO
             p256dh=data.keys.p256dh,
             auth=data.keys.auth,
             user_agent=user_agent[:300],
+            session=context.session_id,
         )
         await row.save()
     found = await (
@@ -215,6 +222,14 @@ async def unsubscribe(endpoint: str) -> int:
         .where((PushSubscription.endpoint == endpoint) & (PushSubscription.user == context.user_id))
         .returning(PushSubscription.id)
     )
+    return len(rows)
+
+
+async def forget_session_devices(session_id: UUID) -> int:
+    """Signing out: the devices subscribed from this session stop receiving
+    pushes (whoever signs in on them next subscribes again)."""
+    async with system_scope("sign-out"):
+        rows = await PushSubscription.delete().where(PushSubscription.session == session_id).returning(PushSubscription.id)
     return len(rows)
 
 

@@ -360,7 +360,7 @@ async def list_preferences() -> list[PreferenceOut]:
     for kind in _relevant(context):
         row = stored.get(kind.name)
         in_app, email, push = _effective(kind, row["in_app"], row["email"], row["push"]) if row else (True, kind.email, kind.push)
-        items.append(PreferenceOut(kind.name, kind.render({})[0], kind.urgent, in_app, email, push))
+        items.append(PreferenceOut(kind.name, kind.settings_label(), kind.urgent, in_app, email, push))
     return items
 
 

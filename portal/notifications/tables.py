@@ -109,6 +109,8 @@ class PushSubscription(Table):
     p256dh = Varchar(length=200)
     auth = Varchar(length=100)
     user_agent = Varchar(length=300, default="")
+    # The sign-in session that subscribed: signing out of it stops the pushes.
+    session = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

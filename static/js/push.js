@@ -4,6 +4,28 @@
  * over again on each visit, so it follows whoever is signed in on it. */
 (function () {
   "use strict";
+  /* Signing out: the server forgets this device's subscription with the
+   * session; the browser drops it too, so that whoever signs in next finds
+   * push off here and turns it on for themselves. A browser that takes
+   * long is not waited for. */
+  document.querySelectorAll("form[data-push-signout]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.pushDone || !("serviceWorker" in navigator)) return;
+      event.preventDefault();
+      form.dataset.pushDone = "1";
+      var go = function () { form.submit(); };
+      var timer = setTimeout(go, 1500);
+      navigator.serviceWorker.getRegistration().then(function (registration) {
+        return registration && registration.pushManager ? registration.pushManager.getSubscription() : null;
+      }).then(function (subscription) {
+        return subscription ? subscription.unsubscribe() : null;
+      }).catch(function () { return null; }).then(function () {
+        clearTimeout(timer);
+        go();
+      });
+    });
+  });
+
   var box = document.getElementById("push-device");
   if (!box) return;
   var status = box.querySelector("[data-push-status]");

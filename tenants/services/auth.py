@@ -20,6 +20,7 @@ from uuid import UUID
 from portal.audit.services import record
 from portal.errors import DomainError, NotAuthenticated
 from portal.i18n import N_
+from portal.notifications.push import forget_session_devices
 from tenants import tokens
 from tenants.context import TenantContext, peek, reveal_own_memberships, tenant_scope
 from tenants.passwords import verify_password
@@ -253,8 +254,11 @@ async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> T
 
 
 async def logout(session_id: UUID) -> None:
-    """Ends the session at once; recorded when someone is acting."""
+    """Ends the session at once, and the Web Push of the devices subscribed
+    from it (a signed-out phone must not keep showing the tenant's news);
+    recorded when someone is acting."""
     await AuthSession.update({AuthSession.revoked_at: datetime.now(UTC)}).where(AuthSession.id == session_id)
+    await forget_session_devices(session_id)
     if isinstance(peek(), TenantContext):
         await record("session.close", entity_type="session", entity_id=session_id)
 

@@ -4,6 +4,7 @@ supplier's own group robot is connected; neither scrolls sideways."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ def test_a_supplier_admin_sets_push_and_connects_a_group_robot_on_a_phone(phone:
     # The device's state is said in words (push.js fills it in).
     expect(phone.locator("#push-device [data-push-status]")).not_to_be_empty()
     expect(phone.locator("input[name='order.issued.push']")).to_be_checked()
+    # Each kind named as a kind, with no hole where an order's values would go.
+    expect(phone.locator("legend", has_text="新订单").first).to_be_visible()
+    assert "来自 的" not in phone.content()
     assert_fits_phone(phone)
     phone.screenshot(path=screenshot_path(tmp_path, "push-settings-phone.png"), full_page=True)
 
@@ -36,3 +40,9 @@ def test_a_supplier_admin_sets_push_and_connects_a_group_robot_on_a_phone(phone:
     assert "phone-test-0001" not in phone.content()
     assert_fits_phone(phone)
     phone.screenshot(path=screenshot_path(tmp_path, "chat-robots-phone.png"), full_page=True)
+
+    # Signing out goes through push.js (which drops this device's push
+    # subscription first) and still lands on the sign-in page.
+    phone.goto("/account")
+    phone.click("form[action='/logout'] button[type=submit]")
+    expect(phone).to_have_url(re.compile(r"/login"))

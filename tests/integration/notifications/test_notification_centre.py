@@ -9,7 +9,7 @@ from typing import Any
 
 from portal.jobs.runner import run_due_jobs
 from tests.integration.orders.conftest import OrderWorld, draft, due, fire, shop
-from tests.support.factories import outbox_to
+from tests.support.factories import outbox_to, page_get
 
 __all__ = ["shop"]
 
@@ -76,6 +76,31 @@ def test_titles_follow_the_readers_language(client: Any, run: Any, shop: OrderWo
     assert order["number"] in chinese["title"]
     assert english["title"].startswith("New order")
     assert order["number"] in english["title"]
+
+
+def test_channel_settings_name_each_kind_in_the_readers_language(client: Any, shop: OrderWorld) -> None:
+    """A setting is about a kind of event, not one event: its label has no
+    hole where an order number or a company would go."""
+    for who in ("supplier_admin", "planner", "qa", "finance", "admin"):
+        for language in ("zh-CN", "en"):
+            headers = {**shop.as_(who), "accept-language": language}
+            items = client.get("/api/v1/notifications/preferences", headers=headers).json()["items"]
+            assert items, who
+            for item in items:
+                label = item["label"]
+                assert label.strip() == label
+                assert label, item["kind"]
+                assert "%(" not in label, label
+                assert "  " not in label, label
+                assert not label.startswith(("来自 ", ": ", "：")), label
+    english = client.get("/api/v1/notifications/preferences", headers={**shop.as_("supplier_admin"), "accept-language": "en"})
+    assert {item["kind"]: item["label"] for item in english.json()["items"]}["order.revised"] == "Order changes to acknowledge"
+    # The page the person sets them on (the tenant's language).
+    page = page_get(client, "/notifications/settings", session=shop.as_("supplier_admin")["authorization"].removeprefix("Bearer "))
+    assert page.status_code == 200, page.text
+    assert "<legend>新订单</legend>" in page.text
+    assert "<legend>待确认的订单变更</legend>" in page.text
+    assert "来自 的" not in page.text
 
 
 def test_the_supplier_answering_tells_the_planner(client: Any, run: Any, shop: OrderWorld) -> None:

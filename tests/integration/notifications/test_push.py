@@ -10,6 +10,7 @@ from typing import Any
 
 from portal.jobs.runner import run_due_jobs
 from tests.integration.orders.conftest import OrderWorld, draft, fire, shop
+from tests.support.factories import api_token, bearer, csrf_token, page_post, page_token
 from tests.support.push_receiver import PushService
 
 __all__ = ["shop"]
@@ -98,6 +99,38 @@ def test_a_push_service_answering_429_is_tried_again_after_its_retry_after(clien
         run(run_due_jobs, datetime.now(UTC) + timedelta(seconds=301))
         assert len(phone.received) == 1
     assert [row["status"] for row in run(push_jobs, device)] == ["done"]
+
+
+def test_signing_out_stops_the_pushes_to_the_devices_subscribed_from_that_session(client: Any, run: Any, shop: OrderWorld) -> None:
+    account = shop.world.accounts["supplier_admin"]
+    phone_session = api_token(client, account, shop.world.slug)
+    desk_session = page_token(client, account, shop.world.slug)
+    with PushService() as phone, PushService() as desk:
+        assert client.post(API, json=phone.subscription(), headers=bearer(phone_session)).status_code == 201
+        csrf = csrf_token(client)
+        subscribed = client.post(
+            "/notifications/push",
+            json=desk.subscription(),
+            headers={"cookie": f"portal_session={desk_session}; csrftoken={csrf}", "x-csrftoken": csrf},
+        )
+        client.cookies.clear()
+        assert subscribed.status_code == 201, subscribed.text
+        assert len(devices(client, shop, "supplier_admin")) == 2
+        # The phone signs out (API), then the desktop (its page's sign-out form).
+        assert client.post("/api/v1/auth/logout", headers=bearer(phone_session)).status_code == 200
+        assert [device["endpoint"] for device in devices(client, shop, "supplier_admin")] == [desk.subscription()["endpoint"]]
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        run(run_due_jobs)
+        assert phone.received == []
+        assert len(desk.received) == 1
+        signed_out = page_post(client, "/logout", {}, csrf=csrf, session=desk_session)
+        assert signed_out.status_code == 303, signed_out.text
+        assert devices(client, shop, "supplier_admin") == []
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        run(run_due_jobs)
+    assert phone.received == []
+    assert len(desk.received) == 1
+    assert phone.problems == desk.problems == []
 
 
 def test_push_follows_each_persons_choice_per_kind(client: Any, run: Any, shop: OrderWorld) -> None:
