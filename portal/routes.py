@@ -46,6 +46,7 @@ from portal.quality.api import (
     RejectReasonApi,
     ScorecardApi,
 )
+from portal.quality.lot_use_routes import LotUseApi, LotUsePages
 from portal.quality.ncr_api import NcrApi, NcrSettingsApi
 from portal.quality.ncr_pages import LotTracePages, NcrPages, NcrSettingsPages, ScorecardPages
 from portal.quality.pages import QualityPages, RejectReasonPages
@@ -128,6 +129,8 @@ def domain_routes() -> list[Any]:
         ScorecardPages,
         LotTraceApi,
         LotTracePages,
+        LotUseApi,
+        LotUsePages,
         StatementApi,
         StatementAdjustmentApi,
         ReconciliationSettingsApi,

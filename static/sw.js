@@ -3,7 +3,7 @@
  *
  * - App shell (CSS, scripts, icons, the offline page): cached at install,
  *   served from the cache (their URLs change with their content).
- * - The supplier's pages (home, open work, report screens, orders):
+ * - The supplier's pages (home, open work, report screens, orders, NCRs):
  *   network first, a copy kept for reading offline; with no network and no
  *   copy, the offline page. Pages named by the open-work list are fetched
  *   ahead (message "precache"), so a report screen opens offline even if it
@@ -33,6 +33,8 @@ var KEPT_PAGES = [
   new RegExp("^/progress/?$"),
   new RegExp("^/progress/lines/" + UUID + "$"),
   new RegExp("^/orders/" + UUID + "$"),
+  // An NCR opened once can be answered offline (its answer waits in the outbox).
+  new RegExp("^/ncrs/" + UUID + "$"),
 ];
 
 importScripts(SHELL.filter(function (url) { return url.indexOf("/js/outbox-core.js") !== -1; })[0]);

@@ -15,9 +15,9 @@ price):
    amount=..., currency=...)`` instead of acting, and tell the caller the
    action waits (``pending_for(record_type, record_id)`` shows it later).
 
-The concession on nonconforming goods (``ncr.concession``) and the material
-write-off (``material.write_off``) are rule kinds already: their domains call
-the same three functions when they land. The approver sees the waiting
+The concession on nonconforming goods (``ncr.concession``,
+portal/quality/ncrs.py) and the material write-off (``material.write_off``,
+portal/handover/services.py) go through them too. The approver sees the waiting
 requests on their home and at /approvals and decides with a comment; the
 request and the decision are audited and notified.
 """
@@ -233,7 +233,7 @@ class DecisionIn(msgspec.Struct, frozen=True):
     comment: str = ""
 
 
-LINKS = {"order": "/orders/{id}", "ncr": "/quality/ncrs/{id}", "item": "/items/{id}"}
+LINKS = {"order": "/orders/{id}", "ncr": "/ncrs/{id}", "item": "/items/{id}"}
 
 
 async def _out(row: dict[str, Any]) -> RequestOut:

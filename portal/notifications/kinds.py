@@ -237,6 +237,14 @@ KINDS: dict[str, Kind] = {
             label=N_("Overdue steps of nonconformances you own"),
         ),
         Kind(
+            "ncr.owner_changed",
+            N_("%(number)s (%(supplier)s) is now owned by %(owner)s"),
+            N_("%(title)s. Changed by %(by)s."),
+            frozenset({Role.QA, Role.ADMIN}),
+            # Said to the new and the former owner alone.
+            broadcast=False,
+        ),
+        Kind(
             "sla.reminder",
             N_("Reminder: %(what)s %(number)s by %(due)s"),
             "",

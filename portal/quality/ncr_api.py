@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, get, post, put
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Response
 
 from portal.pagination import Page, page_of
 from portal.quality import ncrs
 from portal.quality.ncrs import (
     AnswerIn,
+    ConcessionHeld,
     DecisionIn,
     DispositionIn,
     DispositionOut,
@@ -18,6 +22,8 @@ from portal.quality.ncrs import (
     NcrIn,
     NcrOut,
     NcrRow,
+    OwnerChoice,
+    OwnerIn,
     StatusFilter,
     StepDaysIn,
     StepDaysOut,
@@ -98,12 +104,39 @@ class NcrApi(Controller):
         """Cancel an open NCR with a reason (``comment``)."""
         return await ncrs.cancel_ncr(ncr_id, data)
 
-    @post("/{ncr_id:uuid}/dispositions", guards=[requires("ncrs.manage")])
-    async def add_disposition(self, ncr_id: FromPath[UUID], data: JSONBody[DispositionIn]) -> DispositionOut:
+    @post("/{ncr_id:uuid}/owner", guards=[requires("ncrs.manage")], status_code=200)
+    async def change_owner(self, ncr_id: FromPath[UUID], data: JSONBody[OwnerIn]) -> NcrOut:
+        """Hand an open NCR to another owner (``owner_id``: a user who may
+        manage NCRs, see ``GET /api/v1/ncrs/owners``); audited, and the new
+        and the former owner are notified."""
+        return await ncrs.change_owner(ncr_id, data)
+
+    @get("/owners", guards=[requires("ncrs.manage")])
+    async def list_owner_choices(self) -> Page[OwnerChoice]:
+        """Who may own an NCR (``id``: the user's, for ``owner_id``): the
+        active members of QA and the admins, in one page."""
+        return page_of(await ncrs.owner_choices(), None)
+
+    @post(
+        "/{ncr_id:uuid}/dispositions",
+        guards=[requires("ncrs.manage")],
+        status_code=201,
+        responses={
+            201: ResponseSpec(DispositionOut, description="The disposition is recorded."),
+            202: ResponseSpec(
+                ConcessionHeld,
+                description="A concession (use_as_is) waits for the approver the tenant's ``ncr.concession`` rule names.",
+            ),
+        },
+    )
+    async def add_disposition(self, ncr_id: FromPath[UUID], data: JSONBody[DispositionIn]) -> Response[Any]:
         """What becomes of the goods: ``kind`` rework, return, scrap or
         use_as_is (``note``: the concession), ``quantity`` (together at most
-        the NCR's), ``chargeable`` with its ``amount`` (decimal strings)."""
-        return await ncrs.add_disposition(ncr_id, data)
+        the NCR's), ``chargeable`` with its ``amount`` (decimal strings).
+        When the tenant holds concessions for approval, a use_as_is answers
+        202 with the approval request; approving it records the disposition."""
+        result = await ncrs.add_disposition(ncr_id, data)
+        return Response(result, status_code=202 if isinstance(result, ConcessionHeld) else 201)
 
 
 class NcrSettingsApi(Controller):

@@ -10,17 +10,21 @@ from typing import Any, Literal
 from uuid import UUID
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from portal.documents.config import largest_limit
+from portal.documents.controllers import json_error, storage_of
+from portal.documents.intake import SPOOL_OPT, read_upload_form
+from portal.documents.services import new_document_target, store_upload
 from portal.errors import DomainError, NotFound
 from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
 from portal.kpi import store
 from portal.quality import charts, ncrs, scorecards, trace
-from portal.quality.ncr_states import EVENT_LABELS, STATUS_LABELS, STEP_STATE_LABELS, STEPS, Status
-from portal.quality.ncrs import AnswerIn, DecisionIn, DispositionIn, IssueIn, NcrIn, StatusFilter, StepDaysIn
+from portal.quality.ncr_states import EVENT_LABELS, OPEN_STATES, STATUS_LABELS, STEP_STATE_LABELS, STEPS, Status
+from portal.quality.ncrs import AnswerIn, DecisionIn, DispositionIn, IssueIn, NcrIn, OwnerIn, StatusFilter, StepDaysIn
 from portal.quantities import plain
 from tenants.context import current
 from tenants.guards import requires
@@ -77,12 +81,14 @@ async def ncr_page(ncr_id: UUID | str, values: dict[str, str] | None = None, err
         days = await ncrs.step_days()
         today = current().today()
         defaults = {step.value: date.fromordinal(today.toordinal() + days[step]).isoformat() for step in STEPS}
+    owners = await ncrs.owner_choices() if current().can("ncrs.manage") and ncr.status in OPEN_STATES else []
     return form_page(
         "quality/ncr_detail.html",
         values=values,
         error=error,
         ncr=ncr,
         form=form,
+        owners=owners,
         due_defaults=defaults,
         active_nav="ncrs",
         **labels(),
@@ -191,13 +197,46 @@ class NcrPages(Controller):
             return await _again(ncr_id, values, exc, "issue")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
-    @post("/{ncr_id:uuid}/steps/{step_id:uuid}/answer", guards=[requires("ncrs.answer")])
-    async def answer_step(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID], step_id: FromPath[UUID]) -> Redirect | Template:
-        values = await form_values(request)
+    @post(
+        "/{ncr_id:uuid}/steps/{step_id:uuid}/answer",
+        guards=[requires("ncrs.answer")],
+        opt={SPOOL_OPT: True},
+        request_max_body_size=None,
+    )
+    async def answer_step(
+        self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID], step_id: FromPath[UUID]
+    ) -> Redirect | Template | Response[Any]:
+        """The answer form: text and maybe one photo, which becomes evidence
+        on the step. The phone's outbox (static/js/outbox.js) posts the same
+        form asking for JSON, with the ``client_id`` made when it was written:
+        200 once stored (now or before), or the error, so that it knows
+        whether to keep the answer queued."""
+        wants_json = "application/json" in request.headers.get("accept", "")
+        # The scoped lookup first: another supplier's NCR answers 404 before the body is read.
+        await ncrs.get_ncr(ncr_id)
+        upload = None
+        if request.content_type[0] == "multipart/form-data":
+            storage = storage_of(request)
+            upload = await read_upload_form(request, storage.staging_dir(), largest_limit())
+            values = dict(upload.fields)
+        else:
+            values = await form_values(request)
         try:
-            await ncrs.answer_step(ncr_id, step_id, AnswerIn(text=values.get("text", ""), version=_version(values)))
-        except DomainError as exc:
-            return await _again(ncr_id, values, exc, "answer")
+            data = AnswerIn(text=values.get("text", ""), version=_version(values), client_id=_uuid(values.get("client_id", "")))
+            try:
+                if await ncrs.check_answer(ncr_id, step_id, data) and upload is not None and upload.file is not None:
+                    category = "photo" if str(upload.file.declared_type).startswith("image/") else "other"
+                    await store_upload(storage, await new_document_target("ncr_step", step_id, category, ""), upload.file)
+                await ncrs.answer_step(ncr_id, step_id, data)
+            except DomainError as exc:
+                if wants_json:
+                    return json_error(exc)
+                return await _again(ncr_id, values, exc, "answer")
+        finally:
+            if upload is not None:
+                upload.discard()
+        if wants_json:
+            return Response({"id": str(ncr_id)}, status_code=200, media_type=MediaType.JSON)
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
     @post("/{ncr_id:uuid}/steps/{step_id:uuid}/accept", guards=[requires("ncrs.manage")])
@@ -236,6 +275,15 @@ class NcrPages(Controller):
             if exc.fields and "comment" in exc.fields:
                 exc.fields = {"reason": exc.fields["comment"]}
             return await _again(ncr_id, values, exc, "cancel")
+        return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
+
+    @post("/{ncr_id:uuid}/owner", guards=[requires("ncrs.manage")])
+    async def change_owner(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID]) -> Redirect | Template:
+        values = await form_values(request)
+        try:
+            await ncrs.change_owner(ncr_id, OwnerIn(owner_id=_uuid(values.get("owner_id", ""))))
+        except DomainError as exc:
+            return await _again(ncr_id, values, exc, "owner")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
     @post("/{ncr_id:uuid}/dispositions", guards=[requires("ncrs.manage")])

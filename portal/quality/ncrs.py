@@ -26,7 +26,11 @@ portal/quality/ncr_states.py):
 - Dispositions say what becomes of the goods (rework, return, scrap, use as
   is under a concession) with a quantity (together at most the NCR's) and
   whether the supplier is charged (an amount): ``chargeable_dispositions``
-  is what the statements turn into deductions.
+  is what the statements turn into deductions. A concession (use as is)
+  waits for approval when the tenant has an ``ncr.concession`` rule
+  (portal/approvals): approving it records the disposition.
+- QA hands an open NCR to another owner: a member who may manage NCRs (QA
+  or an admin); audited, and the new and the former owner are told.
 - Overdue steps: a reminder a day before the due date, an escalation to QA
   and the supplier's admin once it passed (``check_steps``, a periodic job).
 - Every transition is audited and told through the notifications.
@@ -44,6 +48,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from portal.approvals import services as approvals
 from portal.audit.services import record
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.attachments import register_attachment_target
@@ -67,9 +72,10 @@ from portal.quality.ncr_states import (
 )
 from portal.quality.tables import Ncr, NcrCounter, NcrDisposition, NcrEntry, NcrStep, NcrStepDays
 from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
+from tenants.roles import POLICY
 from tenants.scoping import scoped
 from tenants.services.members import user_names
-from tenants.tables import Supplier, Tenant
+from tenants.tables import Membership, Supplier, Tenant
 
 PAGE_SIZE = 50
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -126,8 +132,12 @@ class IssueIn(msgspec.Struct, frozen=True):
 
 
 class AnswerIn(msgspec.Struct, frozen=True):
+    """``client_id``: made by the device when the answer was written
+    (maybe offline); sending it again stores nothing twice."""
+
     text: str = ""
     version: int | None = None
+    client_id: UUID | None = None
 
 
 class DecisionIn(msgspec.Struct, frozen=True):
@@ -141,6 +151,25 @@ class DispositionIn(msgspec.Struct, frozen=True):
     chargeable: bool = False
     amount: str = "0"
     note: str = ""
+
+
+class OwnerIn(msgspec.Struct, frozen=True):
+    owner_id: UUID | None = None
+
+
+class OwnerChoice(msgspec.Struct, frozen=True):
+    id: UUID  # the user's
+    name: str
+
+
+class ConcessionHeld(msgspec.Struct, frozen=True):
+    """A concession that waits for the approver the tenant's rule names;
+    approving it records the disposition."""
+
+    approval_id: UUID
+    ncr_id: UUID
+    kind: str
+    status: str = "awaiting_approval"
 
 
 class StepDaysIn(msgspec.Struct, frozen=True):
@@ -238,6 +267,7 @@ class NcrOut(msgspec.Struct, frozen=True):
     lots: list[str]
     quantity: Decimal | None
     owner: str
+    owner_id: UUID | None
     version: int
     created_at: datetime
     issued_at: datetime | None
@@ -248,6 +278,8 @@ class NcrOut(msgspec.Struct, frozen=True):
     steps: list[NcrStepOut]
     entries: list[NcrEntryOut]
     dispositions: list[DispositionOut]
+    # Approval kinds waiting on this NCR (a concession); empty for suppliers.
+    awaiting_approval: list[str] = msgspec.field(default_factory=list)
 
 
 class ChargeableDisposition(msgspec.Struct, frozen=True):
@@ -418,7 +450,9 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
 
 
-async def _entry(ncr: Ncr, step: NcrStep | None, kind: str, text: str, documents: list[UUID] | None = None) -> None:
+async def _entry(
+    ncr: Ncr, step: NcrStep | None, kind: str, text: str, documents: list[UUID] | None = None, client_id: UUID | None = None
+) -> None:
     await (
         scoped(NcrEntry)
         .new(
@@ -428,6 +462,7 @@ async def _entry(ncr: Ncr, step: NcrStep | None, kind: str, text: str, documents
             kind=kind,
             text=text,
             documents=[str(document) for document in documents or []],
+            client_id=client_id,
             created_by=current().user_id,
         )
         .save()
@@ -633,6 +668,7 @@ async def get_ncr(ncr_id: UUID | str, now: datetime | None = None) -> NcrOut:
         lots=_lots_of(ncr.lots),
         quantity=ncr.quantity,
         owner=names.get(ncr.owner, "") if ncr.owner else "",
+        owner_id=ncr.owner,
         version=ncr.version,
         created_at=ncr.created_at,
         issued_at=ncr.issued_at,
@@ -668,6 +704,7 @@ async def get_ncr(ncr_id: UUID | str, now: datetime | None = None) -> NcrOut:
             for entry in entries
         ],
         dispositions=await _dispositions(ncr),
+        awaiting_approval=[] if current().is_supplier else [request.kind for request in await approvals.pending_for("ncr", ncr.id)],
     )
 
 
@@ -923,18 +960,46 @@ async def _evidence(step: NcrStep) -> list[UUID]:
     return [row["id"] for row in rows]
 
 
-async def answer_step(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn, now: datetime | None = None) -> NcrOut:
-    """The supplier's answer to the step the NCR stands at: text, and the
-    evidence documents it attached to the step so far."""
+async def _answerable(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn) -> tuple[Ncr, NcrStep, str] | None:
+    """The NCR, the step and the text of an answer that may be given now;
+    None when this device sent the same answer before (a retry)."""
     _require("ncrs.answer")
     ncr = await _visible(ncr_id)
+    if data.client_id is not None:
+        earlier = (
+            await scoped(NcrEntry)
+            .select(NcrEntry.id)
+            .where(NcrEntry.ncr == ncr.id)
+            .where(NcrEntry.client_id == data.client_id)
+            .where(NcrEntry.created_by == current().user_id)
+            .first()
+        )
+        if earlier is not None:
+            return None
     step = await _current_step(ncr, step_id, data.version)
-    text = _text(data.text, "text")
+    return ncr, step, _text(data.text, "text")
+
+
+async def check_answer(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn) -> bool:
+    """Whether ``answer_step`` would store this answer (False: a retry of
+    one stored before); raises what it would raise. Lets a page keep a
+    photo sent with the answer only when the answer goes in."""
+    return await _answerable(ncr_id, step_id, data) is not None
+
+
+async def answer_step(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn, now: datetime | None = None) -> NcrOut:
+    """The supplier's answer to the step the NCR stands at: text, and the
+    evidence documents it attached to the step so far. An answer sent again
+    with the same ``client_id`` (the phone's outbox retrying) is stored once."""
+    answerable = await _answerable(ncr_id, step_id, data)
+    if answerable is None:
+        return await get_ncr(ncr_id, now)
+    ncr, step, text = answerable
     moment = _now(now)
     evidence = await _evidence(step)
     ncr = await _move(ncr, Event.ANSWER, data.version, moment)
     await scoped(NcrStep).update({NcrStep.answered_at: moment}).where(NcrStep.id == step.id)
-    await _entry(ncr, step, "answer", text, evidence)
+    await _entry(ncr, step, "answer", text, evidence, data.client_id)
     await _tell("ncr.answered", ncr, step=Status(step.step).label)
     return await get_ncr(ncr.id, moment)
 
@@ -995,6 +1060,52 @@ async def cancel_ncr(ncr_id: UUID | str, data: DecisionIn, now: datetime | None 
     return await get_ncr(ncr.id, moment)
 
 
+# -- owner ----------------------------------------------------------------------
+
+
+async def owner_choices() -> list[OwnerChoice]:
+    """Who may own an NCR: the tenant's active members who may manage NCRs
+    (QA and the admins), by name."""
+    _require("ncrs.manage")
+    roles = sorted(role.value for role in POLICY["ncrs.manage"])
+    rows = (
+        await scoped(Membership)
+        .select(Membership.user, Membership.user.name, Membership.user.active)
+        .where(Membership.active.eq(True))
+        .where(Membership.role.is_in(roles))
+        .order_by(Membership.user.name)
+    )
+    return [OwnerChoice(id=row["user"], name=row["user.name"]) for row in rows if row["user.active"]]
+
+
+async def change_owner(ncr_id: UUID | str, data: OwnerIn, now: datetime | None = None) -> NcrOut:
+    """Hand an open NCR to another owner, someone who may manage NCRs. The
+    owner hears of late steps by name; the new and the former owner are
+    told of the change (unless they made it themselves)."""
+    context = _require("ncrs.manage")
+    ncr = await _visible(ncr_id)
+    if ncr.status in (Status.CLOSED, Status.CANCELLED):
+        raise NcrClosed()
+    choices = {choice.id: choice.name for choice in await owner_choices()}
+    if data.owner_id not in choices:
+        raise InvalidNcr(fields={"owner_id": N_("Choose someone of QA or an admin of this company.")})
+    if data.owner_id == ncr.owner:
+        return await get_ncr(ncr.id, now)
+    moment = _now(now)
+    await scoped(Ncr).update({Ncr.owner: data.owner_id, Ncr.updated_at: moment}).where(Ncr.id == ncr.id)
+    await record(
+        "ncr.owner",
+        entity_type="ncr",
+        entity_id=ncr.id,
+        before={"owner": str(ncr.owner) if ncr.owner else None},
+        after={"owner": str(data.owner_id)},
+    )
+    told = [user for user in (data.owner_id, ncr.owner) if user is not None and user != context.user_id]
+    if told:
+        await _tell("ncr.owner_changed", ncr, users=told, owner=choices[data.owner_id], by=context.user_name)
+    return await get_ncr(ncr.id, moment)
+
+
 # -- handover -------------------------------------------------------------------
 
 
@@ -1047,12 +1158,32 @@ async def hand_over(ncr_ids: list[UUID], to_supplier: UUID, orders: dict[UUID, U
 # -- dispositions ---------------------------------------------------------------
 
 
-async def add_disposition(ncr_id: UUID | str, data: DispositionIn) -> DispositionOut:
+async def add_disposition(ncr_id: UUID | str, data: DispositionIn) -> DispositionOut | ConcessionHeld:
     """What becomes of the goods. Together the dispositions cover at most
     the NCR's quantity; use as is needs the concession's terms; a chargeable
-    one carries the amount deducted from the supplier, a free one none."""
+    one carries the amount deducted from the supplier, a free one none. A
+    concession waits for approval when the tenant's rules say so."""
     _require("ncrs.manage")
     ncr = await _visible(ncr_id)
+    quantity, amount, note = await _checked_disposition(ncr, data)
+    rule = await approvals.rule_for("ncr.concession") if data.kind == "use_as_is" else None
+    if rule is not None:
+        payload = {
+            "ncr_id": str(ncr.id),
+            "kind": data.kind,
+            "quantity": str(quantity),
+            "chargeable": data.chargeable,
+            "amount": str(amount),
+            "note": note,
+        }
+        label = f"{ncr.number}: {gettext(DISPOSITIONS[data.kind])} {_plain_number(quantity)} · {note}"
+        request = await approvals.hold("ncr.concession", "ncr", ncr.id, label, payload, rule)
+        return ConcessionHeld(approval_id=request.id, ncr_id=ncr.id, kind=data.kind)
+    return await _record_disposition(ncr, data.kind, quantity, data.chargeable, amount, note)
+
+
+async def _checked_disposition(ncr: Ncr, data: DispositionIn) -> tuple[Decimal, Decimal, str]:
+    """The disposition's quantity, amount and note once every rule holds."""
     if ncr.status in (Status.CLOSED, Status.CANCELLED):
         raise NcrClosed()
     problems: dict[str, str] = {}
@@ -1086,12 +1217,16 @@ async def add_disposition(ncr_id: UUID | str, data: DispositionIn) -> Dispositio
         total = sum(done, Decimal(0)) + quantity
         if total > ncr.quantity:
             raise TooMuchDisposed(total=_plain_number(total), quantity=_plain_number(ncr.quantity))
+    return quantity, amount, note
+
+
+async def _record_disposition(ncr: Ncr, kind: str, quantity: Decimal, chargeable: bool, amount: Decimal, note: str) -> DispositionOut:
     row = scoped(NcrDisposition).new(
         supplier=ncr.supplier,
         ncr=ncr.id,
-        kind=data.kind,
+        kind=kind,
         quantity=quantity,
-        chargeable=data.chargeable,
+        chargeable=chargeable,
         amount=amount,
         note=note,
         created_by=current().user_id,
@@ -1103,15 +1238,34 @@ async def add_disposition(ncr_id: UUID | str, data: DispositionIn) -> Dispositio
         entity_id=ncr.id,
         after={
             "disposition": str(row.id),
-            "kind": data.kind,
+            "kind": kind,
             "quantity": str(quantity),
-            "chargeable": data.chargeable,
+            "chargeable": chargeable,
             "amount": str(amount),
         },
     )
     if ncr.status != Status.DRAFT:
-        await _tell("ncr.disposition", ncr, disposition=DISPOSITIONS[data.kind], quantity=_plain_number(quantity))
+        await _tell("ncr.disposition", ncr, disposition=DISPOSITIONS[kind], quantity=_plain_number(quantity))
     return next(item for item in await _dispositions(ncr) if item.id == row.id)
+
+
+async def _approved_concession(payload: dict[str, Any]) -> None:
+    """The approver said yes: the concession is recorded now, if it still
+    fits (the NCR open, the quantity not taken by dispositions since); the
+    approver's own rights on NCRs do not matter, the rule is the right."""
+    ncr = await _visible(payload["ncr_id"])
+    data = DispositionIn(
+        kind=payload["kind"],
+        quantity=payload["quantity"],
+        chargeable=bool(payload["chargeable"]),
+        amount=payload["amount"],
+        note=payload["note"],
+    )
+    quantity, amount, note = await _checked_disposition(ncr, data)
+    await _record_disposition(ncr, data.kind, quantity, data.chargeable, amount, note)
+
+
+approvals.register_action("ncr.concession", _approved_concession)
 
 
 def _plain_number(value: Decimal) -> str:

@@ -14,6 +14,7 @@ from portal.decimals import ExactNumeric
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.tables import Document
 from portal.items.tables import QUANTITY, Item
+from portal.materials.tables import DispatchLine
 from portal.orders.tables import MONEY, Order, OrderLine
 from tenants.scoping import SHARED_WITH_SUPPLIERS
 from tenants.tables import Supplier, Tenant, User
@@ -197,6 +198,9 @@ class NcrEntry(Table):
     kind = Varchar(length=10)
     text = Text(default="")
     documents = JSON(default=[])
+    # Made by the phone when the answer was written (maybe offline): a
+    # retry of the same answer is stored once.
+    client_id = UUID(null=True, default=None)
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -218,6 +222,28 @@ class NcrDisposition(Table):
     chargeable = Boolean(default=False)
     amount = ExactNumeric(digits=MONEY, default=Decimal(0))
     note = Text(default="")
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DeliveryMaterialLot(Table):
+    """A material lot a delivery's goods were made from, as its supplier
+    recorded it (portal/quality/lot_use.py): a line of a dispatch sent to
+    it. The lot trace follows these; a delivery with none falls back on
+    its order."""
+
+    supplier_scope = "supplier"
+    supplier_parents = ("delivery",)
+
+    id = UUID(primary_key=True)
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
+    delivery = ForeignKey(Delivery, on_delete=OnDelete.restrict, null=False, index=True)
+    dispatch_line = ForeignKey(DispatchLine, on_delete=OnDelete.restrict, null=False)
+    item = ForeignKey(Item, on_delete=OnDelete.restrict, null=False)
+    # The dispatch line's lot, kept here so that a trace finds it by name.
+    lot = Varchar(length=80)
+    position = Integer(default=0)
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -252,4 +278,5 @@ TABLES = (
     NcrDisposition,
     NcrCounter,
     NcrStepDays,
+    DeliveryMaterialLot,
 )

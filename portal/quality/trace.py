@@ -3,9 +3,10 @@ into, across dispatches, returns and scrap, deliveries, progress reports and
 NCRs.
 
 Lots are names the people type (a heat number, a batch), so a trace starts
-from the text. Until suppliers record which material lots each delivery
-consumed, the link between material and goods is the order: material sent
-against an order is taken as consumed by that order's reports and
+from the text. The link between material and goods is what the supplier
+recorded for each delivery (portal/quality/lot_use.py: "via" ``record``);
+for a delivery it recorded nothing for, the order (``order``): material
+sent against an order is taken as consumed by that order's reports and
 deliveries, and a delivered lot goes back to the material lots dispatched
 against its order. Every read goes through the scoping layer: a supplier
 user traces within its own records only.
@@ -24,7 +25,7 @@ from portal.errors import DomainError, PermissionDenied
 from portal.i18n import N_
 from portal.materials.tables import DispatchLine, MaterialMovement
 from portal.progress.tables import ProgressReport
-from portal.quality.tables import Ncr
+from portal.quality.tables import DeliveryMaterialLot, Ncr
 from tenants.context import current
 from tenants.scoping import scoped
 
@@ -45,6 +46,9 @@ class MaterialLot(msgspec.Struct, frozen=True):
     item_code: str
     lot: str
     quantity: Decimal
+    # How it is linked to the goods: "record" (the supplier said the
+    # delivery used it) or "order" (sent for the delivery's order).
+    via: str = "order"
 
 
 class MovementRow(msgspec.Struct, frozen=True):
@@ -66,6 +70,7 @@ class DeliveredLot(msgspec.Struct, frozen=True):
     quantity: Decimal
     accepted_quantity: Decimal | None
     rejected_quantity: Decimal | None
+    via: str = "order"
 
 
 class ReportRow(msgspec.Struct, frozen=True):
@@ -86,9 +91,11 @@ class NcrRef(msgspec.Struct, frozen=True):
 class LotTrace(msgspec.Struct, frozen=True):
     """``material``: dispatch lines of the lot; ``movements``: its returns
     and scrap; ``delivered``: delivery lines of the lot; ``consumed_by``:
-    deliveries and ``reports`` on the orders the material was sent for;
-    ``made_from``: material lots sent for the orders of the delivered lot;
-    ``ncrs``: NCRs naming the lot or on those orders."""
+    deliveries whose supplier recorded the lot as used (``via`` record),
+    else those on the orders the material was sent for (``via`` order), and
+    ``reports`` on those orders; ``made_from``: material lots the delivered
+    lot's supplier recorded, else those sent for its order; ``ncrs``: NCRs
+    naming the lot or on those orders."""
 
     lot: str
     material: list[MaterialLot]
@@ -121,7 +128,7 @@ _DELIVERY_COLUMNS = (
 )
 
 
-def _material(rows: list[dict]) -> list[MaterialLot]:  # type: ignore[type-arg]
+def _material(rows: list[dict], via: str = "order") -> list[MaterialLot]:  # type: ignore[type-arg]
     return [
         MaterialLot(
             dispatch_id=row["dispatch"],
@@ -131,12 +138,13 @@ def _material(rows: list[dict]) -> list[MaterialLot]:  # type: ignore[type-arg]
             item_code=row["item.code"],
             lot=row["lot"],
             quantity=row["quantity"],
+            via=via,
         )
         for row in rows
     ]
 
 
-def _delivered(rows: list[dict]) -> list[DeliveredLot]:  # type: ignore[type-arg]
+def _delivered(rows: list[dict], via: str = "order") -> list[DeliveredLot]:  # type: ignore[type-arg]
     return [
         DeliveredLot(
             delivery_id=row["delivery"],
@@ -147,9 +155,26 @@ def _delivered(rows: list[dict]) -> list[DeliveredLot]:  # type: ignore[type-arg
             quantity=row["quantity"],
             accepted_quantity=row["accepted_quantity"],
             rejected_quantity=row["rejected_quantity"],
+            via=via,
         )
         for row in rows
     ]
+
+
+async def _recorded(deliveries: list[UUID]) -> dict[UUID, list[UUID]]:
+    """The dispatch lines each of ``deliveries`` was recorded to have used
+    (a delivery with none recorded is not a key)."""
+    if not deliveries:
+        return {}
+    rows = (
+        await scoped(DeliveryMaterialLot)
+        .select(DeliveryMaterialLot.delivery, DeliveryMaterialLot.dispatch_line)
+        .where(DeliveryMaterialLot.delivery.is_in(deliveries))
+    )
+    found: dict[UUID, list[UUID]] = {}
+    for row in rows:
+        found.setdefault(row["delivery"], []).append(row["dispatch_line"])
+    return found
 
 
 def _lots(value: object) -> list[str]:
@@ -183,16 +208,30 @@ async def trace_lot(text: str) -> LotTrace:
         .limit(LIMIT)
     )
     delivered = _delivered(list(await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.lot == lot).limit(LIMIT)))
-    forward_orders = sorted({row.order_id for row in material if row.order_id is not None}, key=str)
-    backward_orders = sorted({row.order_id for row in delivered}, key=str)
+    # Forward: the shipped deliveries whose supplier recorded this lot; for
+    # those it recorded nothing for, the orders the material was sent for.
+    used = await (
+        scoped(DeliveryMaterialLot)
+        .select(DeliveryMaterialLot.delivery)
+        .where(DeliveryMaterialLot.lot == lot)
+        .where(DeliveryMaterialLot.delivery.shipped_at.is_not_null())
+        .limit(LIMIT)
+    )
+    used_in = sorted({row["delivery"] for row in used}, key=str)
     consumed_by: list[DeliveredLot] = []
+    if used_in:
+        found_lines = await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.delivery.is_in(used_in)).limit(LIMIT)
+        consumed_by = _delivered(list(found_lines), via="record")
+    forward_orders = sorted({row.order_id for row in material if row.order_id is not None}, key=str)
     reports: list[ReportRow] = []
     if forward_orders:
-        consumed_by = _delivered(
+        on_orders = _delivered(
             list(
                 await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.delivery.order.is_in(forward_orders)).limit(LIMIT)
             )
         )
+        recorded = await _recorded(sorted({row.delivery_id for row in on_orders}, key=str))
+        consumed_by += [row for row in on_orders if row.delivery_id not in recorded]
         found = await (
             scoped(ProgressReport)
             .select(ProgressReport.id, ProgressReport.order_line.order, ProgressReport.stage, ProgressReport.good_quantity)
@@ -203,14 +242,22 @@ async def trace_lot(text: str) -> LotTrace:
             ReportRow(id=row["id"], order_id=row["order_line.order"], stage=row["stage"], good_quantity=row["good_quantity"])
             for row in found
         ]
+    # Back: what the delivered lot's supplier recorded, else its order's material.
+    recorded = await _recorded(sorted({row.delivery_id for row in delivered}, key=str))
     made_from: list[MaterialLot] = []
-    if backward_orders:
+    named = sorted({line for lines in recorded.values() for line in lines}, key=str)
+    if named:
         made_from = _material(
+            list(await scoped(DispatchLine).select(*_DISPATCH_COLUMNS).where(DispatchLine.id.is_in(named)).limit(LIMIT)), via="record"
+        )
+    backward_orders = sorted({row.order_id for row in delivered if row.delivery_id not in recorded}, key=str)
+    if backward_orders:
+        made_from += _material(
             list(
                 await scoped(DispatchLine).select(*_DISPATCH_COLUMNS).where(DispatchLine.dispatch.order.is_in(backward_orders)).limit(LIMIT)
             )
         )
-    orders = set(forward_orders) | set(backward_orders)
+    orders = set(forward_orders) | {row.order_id for row in delivered} | {row.order_id for row in consumed_by}
     ncr_rows = await scoped(Ncr).select(Ncr.id, Ncr.number, Ncr.status, Ncr.severity, Ncr.lots, Ncr.order)
     ncrs = [
         NcrRef(id=row["id"], number=row["number"], status=row["status"], severity=row["severity"], lots=_lots(row["lots"]))
@@ -233,8 +280,8 @@ async def trace_lot(text: str) -> LotTrace:
             for row in movements
         ],
         delivered=delivered,
-        consumed_by=consumed_by,
+        consumed_by=consumed_by[:LIMIT],
         reports=reports,
-        made_from=made_from,
+        made_from=made_from[:LIMIT],
         ncrs=ncrs[:LIMIT],
     )

@@ -11,7 +11,8 @@
  * A queued message (kind "message": a conversation's form, its text, the
  * people mentioned and maybe one photo or file) goes in one request; the
  * server stores it once per client id, so a retry after a lost answer
- * stores nothing new.
+ * stores nothing new. A supplier's answer to an NCR step (kind "answer":
+ * its text and maybe one photo) goes the same way.
  */
 (function (scope) {
   "use strict";
@@ -132,7 +133,7 @@
   /* Send one record as far as it goes. Resolves with the outcome. */
   function send(item, csrf) {
     var token = csrf || item.csrf;
-    if (item.kind === "message") {
+    if (item.kind === "message" || item.kind === "answer") {
       item.attempts = (item.attempts || 0) + 1;
       return sendMessage(item, token);
     }

@@ -13,6 +13,9 @@
  *   the same way (text, mentions, one photo or file): it shows in the thread
  *   as waiting, goes when the connection is there, and the thread is drawn
  *   again from the server once it arrived.
+ * - An NCR step's answer form (form[data-outbox-answer]) queues the answer
+ *   (text, maybe one photo): the step says it waits, and the NCR page is
+ *   loaded again once it arrived.
  * - Sends again on load, when the connection returns and when the page is
  *   shown again; Background Sync does it too where the browser has it.
  */
@@ -125,8 +128,12 @@
   function flush() {
     return Outbox.flush(csrfToken()).then(function (results) {
       var sent = results.filter(function (r) { return r.outcome === "ok"; });
-      announceSent(sent.filter(function (r) { return r.item.kind !== "message"; }).length);
+      announceSent(sent.filter(function (r) { return !r.item.kind; }).length);
       if (sent.some(function (r) { return r.item.kind === "message"; })) refreshConversation();
+      if (sent.some(function (r) { return r.item.kind === "answer" && r.item.page === window.location.pathname; })) {
+        window.location.reload();
+        return null;
+      }
       return render();
     }, function () { return render(); });
   }
@@ -209,6 +216,106 @@
       }
       return render();
     });
+  }
+
+  // -- NCR step answers ------------------------------------------------------
+
+  function answerForm(url) {
+    return Array.prototype.filter.call(document.querySelectorAll("form[data-outbox-answer]"), function (form) {
+      return form.getAttribute("action") === url;
+    })[0];
+  }
+
+  /* The step's form says its answer waits on the phone, and is put away
+   * (one answer at a time: the next comes once this one arrived). */
+  function showAnswerWaiting(item) {
+    var form = answerForm(item.url);
+    if (!form) return;
+    var note = form.parentNode.querySelector("[data-answer-waiting]");
+    note.textContent = form.dataset.msgWaiting + " " + (item.fields.text || "").slice(0, 80) + (item.file ? " · " + item.file.name : "");
+    note.hidden = false;
+    form.hidden = true;
+  }
+
+  function showAnswerError(form, item, error) {
+    var banner = form.querySelector("[data-answer-error]");
+    var texts = [error.message].concat(Object.keys(error.fields).map(function (name) { return error.fields[name]; }));
+    banner.textContent = texts.filter(Boolean).join(" ");
+    banner.hidden = false;
+    form.querySelector("textarea[name=text]").value = item.fields.text || "";
+    form.parentNode.querySelector("[data-answer-waiting]").hidden = true;
+    form.hidden = false;
+  }
+
+  function onAnswerSubmit(event) {
+    var form = event.target.closest && event.target.closest("form[data-outbox-answer]");
+    if (!form) return;
+    event.preventDefault();
+    event.stopPropagation();
+    var fields = {};
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && name !== "_csrf_token") fields[name] = value;
+    });
+    var input = form.querySelector("input[type=file]");
+    var file = input && input.files && input.files[0];
+    var item = {
+      id: fields.client_id,
+      kind: "answer",
+      user: document.body.dataset.user,
+      url: form.getAttribute("action"),
+      page: window.location.pathname,
+      label: form.dataset.label,
+      fields: fields,
+      photos: [],
+      file: file ? { blob: file, name: file.name } : null,
+      state: "waiting",
+      error: "",
+      csrf: csrfToken(),
+      created: Date.now(),
+      attempts: 0,
+    };
+    form.querySelector("[data-answer-error]").hidden = true;
+    Outbox.put(item).then(function () {
+      askForSync();
+      showAnswerWaiting(item);
+      if (!navigator.onLine) return { outcome: "later" };
+      return Outbox.send(item, csrfToken());
+    }).then(function (result) {
+      if (result.outcome === "ok") {
+        window.location.reload();
+        return null;
+      }
+      if (result.outcome === "refused") {
+        // The server said no (too short, the step moved on): the writer
+        // sees why here, nothing stays queued.
+        return Outbox.remove(item.id).then(function () { showAnswerError(form, item, result.error); });
+      }
+      return render();
+    });
+  }
+
+  /* Answers of this page still on the phone: the step says they wait; one
+   * the server refused comes back into its form with the reason. */
+  function showQueuedAnswers(user) {
+    if (!document.querySelector("form[data-outbox-answer]")) return Promise.resolve();
+    return Outbox.all().then(function (items) {
+      var mine = items.filter(function (item) { return item.kind === "answer" && item.user === user && answerForm(item.url); });
+      return Promise.all(mine.map(function (item) {
+        if (item.state !== "refused") return showAnswerWaiting(item);
+        return Outbox.remove(item.id).then(function () {
+          showAnswerError(answerForm(item.url), item, { message: item.error, fields: item.fields_errors || {} });
+        });
+      }));
+    });
+  }
+
+  function onAnswerPhoto(event) {
+    var input = event.target;
+    var form = input.closest && input.closest("form[data-outbox-answer]");
+    if (!form || input.type !== "file") return;
+    var note = form.querySelector("[data-answer-photo]");
+    note.textContent = input.files && input.files[0] ? input.files[0].name : "";
+    note.hidden = !note.textContent;
   }
 
   // -- the report form -----------------------------------------------------
@@ -302,7 +409,7 @@
   /* Every report gets its own id when the form is shown: a form drawn from
    * the kept copy of the page (offline) must not reuse the one in it. */
   function freshIds() {
-    document.querySelectorAll("form[data-outbox-form] input[name=client_id]").forEach(function (input) {
+    document.querySelectorAll("form[data-outbox-form] input[name=client_id], form[data-outbox-answer] input[name=client_id]").forEach(function (input) {
       input.value = newId();
     });
   }
@@ -316,7 +423,8 @@
     var links = Array.prototype.map.call(document.querySelectorAll("a[data-precache]"), function (a) { return a.getAttribute("href"); });
     if (links.length && user) tellWorker({ type: "precache", urls: links });
     if (/[?&]sent=1/.test(window.location.search)) announceSent(1);
-    return user ? flush() : render();
+    if (!user) return render();
+    return showQueuedAnswers(user).then(flush);
   }
 
   function start() {
@@ -330,6 +438,8 @@
     document.addEventListener("submit", onSubmit);
     // Capture: before htmx's own listener on the form.
     document.addEventListener("submit", onMessageSubmit, true);
+    document.addEventListener("submit", onAnswerSubmit, true);
+    document.addEventListener("change", onAnswerPhoto);
     document.body.addEventListener("htmx:afterSettle", function (event) {
       if (event.detail.boosted) pageShown();
     });

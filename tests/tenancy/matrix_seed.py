@@ -437,6 +437,8 @@ async def seed(world: World) -> Seeded:
         "item_id": item.id,
         "webhook_id": webhook_id,
         "job_id": await _failed_job(world.tenant_id),
+        # Who may own an NCR: the tenant's QA (another tenant's is nobody here).
+        "owner_id": world.accounts["qa"].user_id,
     }
     ids[0]["notification_id"] = personal["supplier_admin"]["notification_id"]
     ids[1]["notification_id"] = personal["other_supplier_admin"]["notification_id"]

@@ -135,6 +135,8 @@ ID_FIELDS = {
     "delivery_line_id": "delivery_line_id",
     "from_supplier_id": "supplier_id",
     "to_supplier_id": "to_supplier_id",
+    "owner_id": "owner_id",
+    "dispatch_line_id": "dispatch_line_id",
 }
 # Fields holding ids the caller makes up itself (an offline report's key).
 CLIENT_IDS = {"client_id"}
@@ -230,6 +232,8 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/answer"): {"text": "isolation matrix"},
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/steps/{step_id:uuid}/return"): {"comment": "isolation matrix"},
     ("POST", "/api/v1/ncrs/{ncr_id:uuid}/dispositions"): {"kind": "scrap", "quantity": "1"},
+    ("POST", "/api/v1/ncrs/{ncr_id:uuid}/owner"): {"owner_id": "{owner_id}"},
+    ("PUT", "/api/v1/deliveries/{delivery_id:uuid}/material-lots"): {"lots": [{"dispatch_line_id": "{dispatch_line_id}"}]},
     ("PUT", "/api/v1/settings/ncr-steps"): {"containment": 1, "root_cause": 7, "corrective_action": 14, "verification": 30},
     ("POST", "/api/v1/handovers"): {"from_supplier_id": "{supplier_id}", "to_supplier_id": "{to_supplier_id}", "item_ids": ["{item_id}"]},
     ("POST", "/api/v1/handovers/{handover_id:uuid}/start"): {"version": 1},

@@ -1,0 +1,175 @@
+"""Which material lots a delivery was made from, as its supplier says.
+
+The supplier picks, from its phone, among the lots of material the buyer
+sent it (lines of dispatches it was sent, with a lot); the choice replaces
+the one before and is audited. The lot trace (portal/quality/trace.py)
+follows these records from a material lot to the deliveries that used it
+and back; a delivery without any falls back on its order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from portal.audit.services import record
+from portal.deliveries.services import get_delivery
+from portal.errors import Conflict, DomainError, PermissionDenied
+from portal.i18n import N_
+from portal.materials.tables import DispatchLine
+from portal.quality.tables import DeliveryMaterialLot
+from tenants.context import current
+from tenants.scoping import scoped
+from tenants.services.members import user_names
+
+MAX_LOTS = 50
+# The newest lots sent to the supplier offered on the form.
+CHOICES = 200
+
+
+class LotUseLineIn(msgspec.Struct, frozen=True):
+    dispatch_line_id: UUID
+
+
+class LotUseIn(msgspec.Struct, frozen=True):
+    """Every material lot the delivery used (the list replaces the one
+    recorded before; empty clears it): lines of dispatches sent to the
+    supplier, with a lot."""
+
+    lots: list[LotUseLineIn] = []
+
+
+class MaterialLotOut(msgspec.Struct, frozen=True):
+    dispatch_line_id: UUID
+    dispatch_id: UUID
+    dispatch_number: str
+    order_id: UUID | None  # the order the material was sent for, if any
+    item_id: UUID
+    item_code: str
+    item_name: str
+    lot: str
+
+
+class LotUseOut(msgspec.Struct, frozen=True):
+    delivery_id: UUID
+    lots: list[MaterialLotOut]
+    recorded_at: datetime | None
+    recorded_by: str
+
+
+class InvalidLotUse(DomainError):
+    code = "invalid_material_lots"
+    message = N_("Some fields are missing or not valid.")
+
+
+class DeliveryCancelled(Conflict):
+    code = "delivery_cancelled"
+    message = N_("This delivery was cancelled: it used no material.")
+
+
+_COLUMNS = (
+    DispatchLine.id,
+    DispatchLine.dispatch,
+    DispatchLine.dispatch.number,
+    DispatchLine.dispatch.order,
+    DispatchLine.item,
+    DispatchLine.item.code,
+    DispatchLine.item.name,
+    DispatchLine.lot,
+)
+
+
+def _lot_out(row: dict[str, Any]) -> MaterialLotOut:
+    return MaterialLotOut(
+        dispatch_line_id=row["id"],
+        dispatch_id=row["dispatch"],
+        dispatch_number=row["dispatch.number"],
+        order_id=row["dispatch.order"],
+        item_id=row["item"],
+        item_code=row["item.code"],
+        item_name=row["item.name"],
+        lot=row["lot"],
+    )
+
+
+async def lot_choices(delivery_id: UUID | str) -> list[MaterialLotOut]:
+    """The lots the delivery's supplier may name: material lots sent to it
+    (drafts are the buyer's own), those sent for the delivery's order first,
+    then the newest."""
+    delivery = await get_delivery(delivery_id)
+    rows = (
+        await scoped(DispatchLine)
+        .select(*_COLUMNS, DispatchLine.dispatch.sent_at)
+        .where(DispatchLine.supplier == delivery.supplier_id)
+        .where(DispatchLine.dispatch.status != "draft")
+        .where(DispatchLine.lot != "")
+        .order_by(DispatchLine.dispatch.sent_at, ascending=False)
+        .limit(CHOICES)
+    )
+    rows = sorted(rows, key=lambda row: row["dispatch.order"] != delivery.order_id)
+    return [_lot_out(row) for row in rows]
+
+
+async def get_lot_use(delivery_id: UUID | str) -> LotUseOut:
+    """The material lots recorded for a delivery the actor may see."""
+    if not current().can("deliveries.view"):
+        raise PermissionDenied()
+    delivery = await get_delivery(delivery_id)
+    rows = (
+        await scoped(DeliveryMaterialLot)
+        .select(DeliveryMaterialLot.dispatch_line, DeliveryMaterialLot.created_by, DeliveryMaterialLot.created_at)
+        .where(DeliveryMaterialLot.delivery == delivery.id)
+        .order_by(DeliveryMaterialLot.position)
+    )
+    named = [row["dispatch_line"] for row in rows]
+    lines = {row["id"]: row for row in await scoped(DispatchLine).select(*_COLUMNS).where(DispatchLine.id.is_in(named))} if named else {}
+    names = await user_names({row["created_by"] for row in rows if row["created_by"]})
+    return LotUseOut(
+        delivery_id=delivery.id,
+        lots=[_lot_out(lines[row["dispatch_line"]]) for row in rows if row["dispatch_line"] in lines],
+        recorded_at=rows[0]["created_at"] if rows else None,
+        recorded_by=names.get(rows[0]["created_by"], "") if rows and rows[0]["created_by"] else "",
+    )
+
+
+async def record_lot_use(delivery_id: UUID | str, data: LotUseIn) -> LotUseOut:
+    """The supplier says which material lots its delivery used: lots sent to
+    it only (anything else is refused, as unknown as a missing one); the list
+    replaces the one before; audited. A cancelled delivery used nothing."""
+    context = current()
+    if not context.can("deliveries.ship"):
+        raise PermissionDenied()
+    delivery = await get_delivery(delivery_id)
+    if delivery.status == "cancelled":
+        raise DeliveryCancelled()
+    wanted = list(dict.fromkeys(line.dispatch_line_id for line in data.lots))
+    if len(wanted) > MAX_LOTS:
+        raise InvalidLotUse(fields={"lots": N_("At most 50 material lots per delivery.")})
+    choices = {choice.dispatch_line_id: choice for choice in await lot_choices(delivery.id)}
+    if any(line not in choices for line in wanted):
+        raise InvalidLotUse(fields={"lots": N_("Choose among the lots of material sent to you.")})
+    before = await get_lot_use(delivery.id)
+    await scoped(DeliveryMaterialLot).delete().where(DeliveryMaterialLot.delivery == delivery.id)
+    for position, line in enumerate(wanted):
+        chosen = choices[line]
+        row = scoped(DeliveryMaterialLot).new(
+            supplier=delivery.supplier_id,
+            delivery=delivery.id,
+            dispatch_line=line,
+            item=chosen.item_id,
+            lot=chosen.lot,
+            position=position,
+            created_by=context.user_id,
+        )
+        await row.save()
+    await record(
+        "delivery.material_lots",
+        entity_type="delivery",
+        entity_id=delivery.id,
+        before={"lots": [f"{lot.item_code} {lot.lot}" for lot in before.lots]},
+        after={"lots": [f"{choices[line].item_code} {choices[line].lot}" for line in wanted]},
+    )
+    return await get_lot_use(delivery.id)
