@@ -75,7 +75,7 @@ HANDLERS: dict[str, Handler] = {
             "tenants.password_reset_mail", "tenants.services.password_reset:reset_mail_job", max_attempts=6, timeout=timedelta(minutes=2)
         ),
         # A rendering fails the same way twice unless the storage was down.
-        Handler("statements.pdf", "portal.reconciliation.pdf:render_job", max_attempts=3, timeout=timedelta(minutes=15)),
+        Handler("statements.pdf", "portal.reconciliation.pdf:render_job", max_attempts=3, timeout=timedelta(minutes=15), cpu_bound=True),
         # A 1 GB package streams for minutes on S3; a run that dies starts again from scratch.
         Handler("handover.package", "portal.handover.package:package_job", max_attempts=5, timeout=timedelta(minutes=30)),
         Handler("handover.ready", "portal.handover.services:ready_job", max_attempts=3, timeout=timedelta(minutes=1)),

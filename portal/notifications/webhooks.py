@@ -31,7 +31,8 @@ import structlog
 
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_
-from portal.jobs import enqueue
+from portal.jobs import RetryLater, enqueue
+from portal.jobs.retry import retry_after
 from portal.notifications.kinds import KINDS
 from portal.notifications.tables import WebhookDelivery, WebhookEndpoint
 from portal.pagination import read_time_cursor, time_cursor
@@ -260,7 +261,7 @@ async def deliver_job(payload: dict[str, Any]) -> None:
     if endpoint is None or not endpoint.active:
         await _record(tenant, delivery.id, status="skipped", error="the endpoint is disabled")
         return
-    code, error = await _post(endpoint.url, endpoint.secret, delivery)
+    code, error, delay = await _post(endpoint.url, endpoint.secret, delivery)
     if error is None:
         await _record(tenant, delivery.id, status="delivered", code=code)
         return
@@ -270,14 +271,19 @@ async def deliver_job(payload: dict[str, Any]) -> None:
         await _disable(tenant, endpoint.id, endpoint.url, error)
         return
     await _record(tenant, delivery.id, status="pending", code=code, error=error, failing_since=failing_since)
+    if delay is not None:
+        # The endpoint said when it takes deliveries again (429/503 Retry-After).
+        raise RetryLater(f"{endpoint.url}: {error}", delay)
     raise DeliveryFailed(f"{endpoint.url}: {error}")
 
 
-async def _post(url: str, secret: str, delivery: WebhookDelivery) -> tuple[int | None, str | None]:
+async def _post(url: str, secret: str, delivery: WebhookDelivery) -> tuple[int | None, str | None, timedelta | None]:
+    """The response code, the error (None when delivered) and the delay the
+    endpoint asked for before the next attempt, if any."""
     try:
         await asyncio.to_thread(check_url, url)
     except InvalidWebhook:
-        return None, "refused: the address is not public"
+        return None, "refused: the address is not public", None
     body = delivery.body.encode()
     timestamp = int(time.time())
     headers = {
@@ -292,10 +298,11 @@ async def _post(url: str, secret: str, delivery: WebhookDelivery) -> tuple[int |
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
             response = await client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        return None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__, None
     if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}"
+        return response.status_code, None, None
+    delay = retry_after(response.headers.get("retry-after")) if response.status_code in (429, 503) else None
+    return response.status_code, f"HTTP {response.status_code}", delay
 
 
 async def _record(

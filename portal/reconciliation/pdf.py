@@ -3,7 +3,8 @@
 Asking for the PDF of a statement queues one rendering of its current
 version (finalizing queues the final one); the job lays out
 ``templates/reconciliation/statement_pdf.html`` with WeasyPrint on a thread
-of its own at a lower CPU priority (requests come first), moves the
+of its own at a lower CPU priority (requests come first), in a child
+process of the job runner (the job is ``cpu_bound``), moves the
 rendering's progress as it goes (the statement page
 polls it), and archives the bytes as an immutable document with their
 SHA-256. Downloads serve those archived bytes, checked against the hash, so

@@ -41,6 +41,9 @@ class WebhookReceiver:
 
     fail_first: int = 0
     secret: str = ""
+    # How a failing request is answered, and its Retry-After when set.
+    status: int = 500
+    retry_after: str | None = None
     received: list[Received] = field(default_factory=list)
     attempts: int = 0
 
@@ -56,7 +59,9 @@ class WebhookReceiver:
                 valid = verify(receiver.secret, headers.get("x-portal-timestamp", "0"), body, headers.get("x-portal-signature", ""))
                 receiver.received.append(Received(headers, json.loads(body), valid))
                 failing = receiver.fail_first < 0 or receiver.attempts <= receiver.fail_first
-                self.send_response(500 if failing or not valid else 204)
+                self.send_response(receiver.status if failing or not valid else 204)
+                if failing and receiver.retry_after:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

@@ -52,6 +52,23 @@ def test_a_receiver_that_fails_twice_gets_the_signed_event_on_the_third_attempt(
     assert delivery["kind"] == "order.issued"
 
 
+def test_an_endpoint_answering_429_is_tried_again_after_its_retry_after(client: Any, run: Any, shop: OrderWorld) -> None:
+    with WebhookReceiver(fail_first=1, status=429, retry_after="600") as hook:
+        created = register(client, shop, hook.url, ["order.issued"])
+        assert created.status_code == 201, created.text
+        hook.secret = created.json()["secret"]
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        run(run_due_jobs)
+        assert hook.attempts == 1
+        # The queue's backoff would come back after ten seconds; the endpoint asked for ten minutes.
+        run(run_due_jobs, datetime.now(UTC) + timedelta(seconds=300))
+        assert hook.attempts == 1
+        run(run_due_jobs, datetime.now(UTC) + timedelta(seconds=601))
+        assert hook.attempts == 2
+    deliveries = client.get(f"/api/v1/webhooks/{created.json()['id']}/deliveries", headers=shop.as_("admin")).json()["items"]
+    assert [(item["status"], item["attempts"]) for item in deliveries] == [("delivered", 2)]
+
+
 def test_an_endpoint_failing_for_a_day_is_disabled_and_its_admins_are_told(client: Any, run: Any, shop: OrderWorld) -> None:
     from portal.notifications.tables import WebhookEndpoint
     from tenants.context import system_scope

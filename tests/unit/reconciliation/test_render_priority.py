@@ -22,3 +22,10 @@ def test_the_rendering_thread_is_nicer_than_the_process() -> None:
     assert theirs == min(mine + pdf.RENDER_NICENESS, 19)
     # Only the renderer's thread: the caller's stays where it was.
     assert niceness() == mine
+
+
+def test_the_rendering_job_runs_in_a_child_process_of_the_runner() -> None:
+    from portal.jobs.registry import handler_for
+
+    # Not beside requests on the app's event loop (portal/jobs/children.py).
+    assert handler_for("statements.pdf").cpu_bound is True
