@@ -1275,8 +1275,10 @@ def _plain_number(value: Decimal) -> str:
 
 async def chargeable_dispositions(supplier_id: UUID, start: datetime, end: datetime) -> list[ChargeableDisposition]:
     """Chargeable dispositions of ``supplier_id`` recorded in [start, end)
-    on NCRs that were not cancelled, oldest first: what the statements
-    deduct from the supplier (one line each, ``amount`` exact)."""
+    on NCRs that were issued and not cancelled, oldest first: what the
+    statements deduct from the supplier (one line each, ``amount`` exact).
+    A draft NCR is QA's alone: charging it would show the supplier an NCR it
+    cannot open."""
     rows = (
         await scoped(NcrDisposition)
         .select(
@@ -1295,7 +1297,7 @@ async def chargeable_dispositions(supplier_id: UUID, start: datetime, end: datet
         .where(NcrDisposition.chargeable.eq(True))
         .where(NcrDisposition.created_at >= start)
         .where(NcrDisposition.created_at < end)
-        .where(NcrDisposition.ncr.status != Status.CANCELLED.value)
+        .where(NcrDisposition.ncr.status.not_in([Status.CANCELLED.value, Status.DRAFT.value]))
         .order_by(NcrDisposition.created_at)
     )
     return [

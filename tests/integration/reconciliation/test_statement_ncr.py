@@ -107,6 +107,26 @@ def test_a_cancelled_ncr_charges_nothing(client: Any, run: Any, shop: OrderWorld
     assert cny["deductions_total"] == "-29.14"
 
 
+def test_a_draft_ncr_charges_nothing(client: Any, run: Any, shop: OrderWorld) -> None:
+    made = with_ncrs(client, run, shop)
+    opened = client.post(
+        "/api/v1/ncrs",
+        json={"title": "Dents", "description": "Dents on the flange", "supplier_id": str(shop.world.supplier_ids[0]), "quantity": "1"},
+        headers=shop.as_("qa"),
+    )
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["status"] == "draft"
+    disposition(client, run, shop, opened.json(), utc(10, 15), kind="scrap", quantity="1", chargeable=True, amount="55")
+    cny = by_currency(compute(client, shop, OCTOBER))["CNY"]
+    # Only the issued NCRs of with_ncrs: the supplier cannot open a draft, so
+    # its statement must not name one.
+    assert [line["reference"] for line in cny["lines"] if line["kind"] == "ncr"] == [
+        made["direct"]["number"],
+        f"{made['yuan']['number']} / {made['yuan']['order_number']}",
+    ]
+    assert cny["deductions_total"] == "-69.15"
+
+
 def test_the_deductions_show_on_the_page_and_in_the_pdf(client: Any, run: Any, shop: OrderWorld, tmp_path: Path) -> None:
     from tests.integration.reconciliation.test_statement_pages import page
 
