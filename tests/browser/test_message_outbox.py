@@ -27,7 +27,9 @@ def test_an_answer_written_offline_with_a_photo_reaches_the_planner_once(phone: 
     expect(phone).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}$"))
     order_path = re.sub(r"^https?://[^/]+", "", phone.url)
     thread = phone.locator("#conversation .thread-shared")
-    expect(thread.locator(".message").filter(has_text="热处理").first).to_be_visible()
+    # Other browser tests move demo orders between statuses on the shared
+    # server, so which order comes first varies: any order's thread will do.
+    expect(thread.locator("textarea[name=body]")).to_be_visible()
     before = thread.locator(".message").count()
 
     words = f"离线回复 answered offline {uuid4().hex[:8]}"
