@@ -79,6 +79,8 @@ HANDLERS: dict[str, Handler] = {
         # A 1 GB package streams for minutes on S3; a run that dies starts again from scratch.
         Handler("handover.package", "portal.handover.package:package_job", max_attempts=5, timeout=timedelta(minutes=30)),
         Handler("handover.ready", "portal.handover.services:ready_job", max_attempts=3, timeout=timedelta(minutes=1)),
+        # A period a reader found stale or never kept: seconds at 1M order lines.
+        Handler("kpi.refresh", "portal.kpi.store:refresh_period_job", max_attempts=3, timeout=timedelta(minutes=10)),
     )
 }
 

@@ -36,7 +36,9 @@ from zoneinfo import ZoneInfo
 import msgspec
 import structlog
 
+from portal.db import get_engine
 from portal.deliveries.tables import Delivery
+from portal.jobs.queue import enqueue
 from portal.kpi.tables import ScorecardFigures
 from portal.orders.tables import Order, OrderLine, OrderRevision
 from portal.quality import scorecards
@@ -160,14 +162,19 @@ async def _touched(since: datetime, zone: str) -> dict[str, datetime] | None:
     return touched
 
 
-async def _stale(labels: list[str], rows: dict[str, dict[UUID, Any]], suppliers: set[UUID], now: datetime) -> set[str]:
+async def _stale(
+    labels: list[str], rows: dict[str, dict[UUID, Any]], suppliers: set[UUID], now: datetime, *, missing_is_stale: bool = True
+) -> set[str]:
+    """The labels whose kept rows no longer give what a computation would.
+    With ``missing_is_stale`` False, a supplier without a row (and a label
+    without any) does not count: the reader computes those itself."""
     zone = current().time_zone
     running = _running(now, zone)
     stale: set[str] = set()
     covers: dict[str, datetime] = {}
     for label in labels:
         stored = rows.get(label, {})
-        if not suppliers <= set(stored) or any(row["time_zone"] != zone for row in stored.values()):
+        if (missing_is_stale and not suppliers <= set(stored)) or any(row["time_zone"] != zone for row in stored.values()):
             stale.add(label)
             continue
         if not stored or label in running:
@@ -225,8 +232,14 @@ async def _compute(label: str, now: datetime) -> list[Scorecard]:
 
 
 async def load(labels: list[str], now: datetime | None = None) -> dict[str, list[Scorecard]]:
-    """The kept cards of every supplier the caller sees for each period;
-    the missing and the stale ones computed now."""
+    """The kept cards of every supplier the caller sees for each period.
+
+    A read never recomputes what is kept (seconds at a million order lines):
+    a period whose rows went stale is answered with them as they are,
+    ``stale`` and with their ``computed_at``, and its refresh is queued
+    (``kpi.refresh``). Only what was never kept is computed for the answer:
+    a period without any row, or the suppliers without one (a new supplier,
+    its own records only); a refresh is queued for those too."""
     now = now or datetime.now(UTC)
     suppliers = {row["id"] for row in await scoped(Supplier).select(Supplier.id)}
     query = scoped(ScorecardFigures).select(
@@ -236,21 +249,55 @@ async def load(labels: list[str], now: datetime | None = None) -> dict[str, list
         ScorecardFigures.figures,
         ScorecardFigures.covers_until,
         ScorecardFigures.ended,
+        ScorecardFigures.computed_at,
     )
     rows: dict[str, dict[UUID, Any]] = defaultdict(dict)
     for row in await query.where(ScorecardFigures.period.is_in(labels)):
         if row["supplier"] in suppliers:
             rows[row["period"]][row["supplier"]] = row
+    stale = await _stale(labels, rows, suppliers, now, missing_is_stale=False)
     found: dict[str, list[Scorecard]] = {}
-    # Computed for this answer and not stored: a read changes nothing (the
-    # job stores them on its next run).
-    for label in await _stale(labels, rows, suppliers, now):
-        computed = datetime.now(UTC)
-        found[label] = [msgspec.structs.replace(card, computed_at=computed) for card in await scorecards.compute(label)]
     for label in labels:
-        if label not in found:
-            found[label] = [msgspec.json.decode(row["figures"], type=Scorecard) for row in rows[label].values()]
+        kept = rows.get(label, {})
+        cards = [msgspec.json.decode(row["figures"], type=Scorecard) for row in kept.values()]
+        if label in stale:
+            cards = [msgspec.structs.replace(card, stale=True) for card in cards]
+        missing = suppliers - set(kept)
+        if missing:
+            computed = datetime.now(UTC)
+            fresh = await scorecards.compute(label, only=None if not kept else missing)
+            cards += [msgspec.structs.replace(card, computed_at=computed) for card in fresh]
+        if missing or label in stale:
+            await _queue_refresh(label, kept)
+        found[label] = cards
     return found
+
+
+async def _queue_refresh(label: str, kept: dict[UUID, Any]) -> None:
+    """Queue the computation of ``label`` for the tenant in scope, once per
+    state of its kept rows (the job's key names their latest computation),
+    in a transaction of its own: the reader's may be read-only, and the
+    refresh is wanted whether or not the read succeeds."""
+    context = current()
+    stamp = max((row["computed_at"] for row in kept.values()), default=None)
+    key = f"kpi.refresh:{context.tenant_id}:{label}:{stamp.isoformat() if stamp else 'none'}"
+    engine = get_engine()
+    outer = engine.current_transaction.set(None)
+    try:
+        await enqueue("kpi.refresh", {"tenant_id": context.tenant_id, "period": label}, unique_key=key, tenant=context.tenant_id)
+    finally:
+        engine.current_transaction.reset(outer)
+
+
+async def refresh_period_job(payload: dict[str, Any]) -> None:
+    """``kpi.refresh``: compute one period of one tenant and keep it (a
+    reader found it stale or missing)."""
+    async with system_scope("scorecards"):
+        tenant = await Tenant.objects().where(Tenant.id == UUID(str(payload["tenant_id"]))).first()
+    if tenant is None:
+        return
+    async with tenant_scope(operator_context(tenant, "scorecards")):
+        await _compute(str(payload["period"]), datetime.now(UTC))
 
 
 async def cards(period_text: str, supplier_id: UUID | None = None, now: datetime | None = None) -> list[Scorecard]:

@@ -148,9 +148,11 @@ class ScorecardApi(Controller):
         are fractions from 0 to 1, null where nothing was there to count;
         buyers get the suppliers ranked (``rank`` 1 is best). Formulas and
         edge cases: docs/kpi.md. Read from the figures a job keeps
-        (``computed_at`` says when); a past period is recomputed on the spot
-        when a record it counts changed since, the running month and
-        quarter are at most 15 minutes old."""
+        (``computed_at`` says when): when a record a past period counts
+        changed since, its kept figures come with ``stale`` true and their
+        refresh is queued as a job; the running month and quarter are at
+        most 15 minutes old. Only a period never computed (or a supplier
+        new to it) is computed for the answer."""
         cards = await store.cards(period or scorecards.current_month(), supplier_id)
         items, next_cursor = scorecards.page(cards, cursor)
         return page_of(items, next_cursor)
