@@ -17,7 +17,7 @@ from portal.materials.demo import load_materials_demo
 from portal.notifications.demo import load_notifications_demo
 from portal.orders.demo import load_orders
 from portal.progress.demo import load_progress_demo
-from portal.quality.demo import load_quality_demo
+from portal.quality.demo import load_lot_use_demo, load_quality_demo
 from portal.quality.ncr_demo import load_ncr_demo
 from portal.reconciliation.demo import load_statements_demo
 from portal.settings import get_settings
@@ -132,6 +132,7 @@ async def load_demo() -> bool:
     created = await load_deliveries_demo([data.slug for data in TENANTS]) or created
     created = await load_progress_demo([data.slug for data in TENANTS]) or created
     created = await load_quality_demo([data.slug for data in TENANTS]) or created
+    created = await load_lot_use_demo([data.slug for data in TENANTS]) or created
     created = await load_ncr_demo([data.slug for data in TENANTS]) or created
     created = await load_statements_demo([data.slug for data in TENANTS]) or created
     created = await load_conversations_demo([data.slug for data in TENANTS]) or created

@@ -16,6 +16,8 @@ Idempotent: a tenant that has history orders is left alone."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,15 +25,21 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
+import anyio
+
 from portal.deliveries.tables import Delivery, DeliveryLine
+from portal.documents.storage import Storage, object_key, open_storage
+from portal.documents.tables import Document, DocumentVersion
 from portal.items.services import ItemIn, create_item
 from portal.items.tables import Item
 from portal.orders.tables import Order, OrderLine
 from portal.quality.ncr_states import DEFAULT_DAYS, STEPS
-from portal.quality.tables import Ncr, NcrStep
+from portal.quality.tables import DocumentReview, Ncr, NcrStep
+from portal.settings import get_settings
 from tenants.context import current, operator_context, system_scope, tenant_scope
+from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Supplier, Tenant
+from tenants.tables import Membership, Supplier, Tenant
 
 PART = ("P-BR-30", "支架 Bracket 30", "Q235, 镀锌 zinc plated", "pcs")
 MONTHS = 12
@@ -40,6 +48,15 @@ ORDERS_PER_MONTH = 3
 # and last month; the months between move in a straight line.
 PROFILES = [((0.70, 0.95), (0.08, 0.02)), ((0.95, 0.72), (0.02, 0.07)), ((0.86, 0.88), (0.04, 0.04))]
 REASON = "尺寸超差 Out of tolerance"
+# QC documents each history delivery was preceded by, and per supplier (by
+# code order, as PROFILES) the share of first versions QA rejected a year
+# ago and last month: improving, slipping, steady.
+QC_DOCUMENTS = (("material_certificate", "材质证明 Material certificate"), ("inspection_report", "检验报告 Inspection report"))
+QC_PROFILES = [(0.40, 0.05), (0.05, 0.35), (0.15, 0.15)]
+QC_REASONS = ("缺少孔径实测值 Bore not measured", "炉号与来料不符 Heat number does not match the material")
+# Marks the history's files (original_name): the loader's idempotence test.
+QC_PREFIX = "QC-H"
+PUTS_AT_ONCE = 16
 
 
 def _month_starts(today: date) -> list[date]:
@@ -53,6 +70,7 @@ def _month_starts(today: date) -> list[date]:
 
 
 async def load_history_demo(slugs: list[str]) -> bool:
+    storage = open_storage(get_settings())
     created = False
     for slug in slugs:
         async with system_scope("demo"):
@@ -61,6 +79,7 @@ async def load_history_demo(slugs: list[str]) -> bool:
             continue
         async with tenant_scope(operator_context(tenant, "demo-loader")):
             created = await _load_tenant(slug) or created
+            created = await _load_reviews(slug, storage) or created
     return created
 
 
@@ -280,3 +299,125 @@ def _at_work(rows: dict[str, list[Any]], supplier: Any, part: Any, zone: ZoneInf
                 due_date=due,
             )
         )
+
+
+async def _load_reviews(slug: str, storage: Storage) -> bool:
+    """QC documents of the history deliveries, reviewed at their historical
+    times: each delivery's material certificate and inspection report were
+    uploaded before it was received and reviewed by QA; a rejected first
+    version (by the supplier's profile) was followed by a corrected one,
+    approved. So the scorecards' QC rejection rate and the board's trend
+    have twelve months behind them. Every version's file is stored (one
+    small PDF per tenant), so each opens like any other."""
+    if await scoped(DocumentVersion).exists().where(DocumentVersion.original_name.like(f"{QC_PREFIX}%")):
+        return False
+    context = current()
+    zone = ZoneInfo(context.time_zone)
+    now = datetime.now(UTC)
+    deliveries = (
+        await scoped(Delivery)
+        .select(Delivery.order, Delivery.order.number, Delivery.supplier, Delivery.received_at)
+        .where(Delivery.number.like("DN-H%"))
+        .where(Delivery.received_at.is_not_null())
+        .order_by(Delivery.received_at)
+    )
+    if not deliveries:
+        return False
+    codes = [row["id"] for row in await scoped(Supplier).select(Supplier.id).where(Supplier.status == "active").order_by(Supplier.code)]
+    qa = await scoped(Membership).select(Membership.user).where(Membership.role == Role.QA.value).first()
+    uploaders = {
+        row["supplier"]: row["user"]
+        for row in await scoped(Membership).select(Membership.supplier, Membership.user).where(Membership.supplier.is_not_null())
+    }
+    pdf = _history_pdf()
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    rng = random.Random(f"qc-history-{slug}")
+    first_month = _month_starts(now.astimezone(zone).date())[0]
+    documents: list[Any] = []
+    versions: list[Any] = []
+    reviews: list[Any] = []
+    for delivery in deliveries:
+        supplier = delivery["supplier"]
+        index = codes.index(supplier) if supplier in codes else 0
+        rejected_from, rejected_to = QC_PROFILES[index % len(QC_PROFILES)]
+        received: datetime = delivery["received_at"]
+        months = (received.year - first_month.year) * 12 + received.month - first_month.month
+        share = max(0.0, min(1.0, months / (MONTHS - 1)))
+        rejected = rejected_from + (rejected_to - rejected_from) * share
+        for category, title in QC_DOCUMENTS:
+            document_id = uuid4()
+            uploaded = received - timedelta(days=rng.randint(3, 6), hours=rng.randint(0, 8))
+            decisions = [("rejected", rng.choice(QC_REASONS)), ("approved", "")] if rng.random() < rejected else [("approved", "")]
+            for number, (decision, reason) in enumerate(decisions, start=1):
+                version_id = uuid4()
+                reviewed = min(uploaded + timedelta(hours=rng.randint(2, 20)), now - timedelta(hours=1))
+                name = f"{QC_PREFIX}-{delivery['order.number'][4:]}-{category}-v{number}.pdf"
+                versions.append(
+                    scoped(DocumentVersion).new(
+                        id=version_id,
+                        document=document_id,
+                        supplier=supplier,
+                        version=number,
+                        sha256=sha256,
+                        size=len(pdf),
+                        kind="pdf",
+                        content_type="application/pdf",
+                        original_name=name,
+                        safe_name=name,
+                        storage_key=object_key(context.tenant_id, document_id, version_id),
+                        uploaded_by=uploaders.get(supplier),
+                        uploaded_at=uploaded,
+                    )
+                )
+                reviews.append(
+                    scoped(DocumentReview).new(
+                        id=uuid4(),
+                        supplier=supplier,
+                        document=document_id,
+                        version=number,
+                        decision=decision,
+                        reason=reason,
+                        reviewed_by=qa["user"] if qa else None,
+                        reviewed_at=reviewed,
+                    )
+                )
+                # The corrected version follows the rejection within a day.
+                uploaded = reviewed + timedelta(hours=rng.randint(4, 24))
+            documents.append(
+                scoped(Document).new(
+                    id=document_id,
+                    supplier=supplier,
+                    attached_type="order",
+                    attached_id=delivery["order"],
+                    category=category,
+                    title=f"{delivery['order.number']} {title}",
+                    current_version=len(decisions),
+                    created_by=uploaders.get(supplier),
+                    created_at=received - timedelta(days=6),
+                )
+            )
+    # Each put makes its file and folder durable: many at a time, or the
+    # fsyncs of a few hundred files take seconds one after another.
+    limit = anyio.Semaphore(PUTS_AT_ONCE)
+
+    async def put(key: str) -> None:
+        async with limit:
+            await storage.put_bytes(key, pdf)
+
+    async with anyio.create_task_group() as group:
+        for version in versions:
+            group.start_soon(put, version.storage_key)
+    for table, rows in ((Document, documents), (DocumentVersion, versions), (DocumentReview, reviews)):
+        await table.insert(*rows)
+    return True
+
+
+def _history_pdf() -> bytes:
+    """A one-page PDF standing for every history QC document of a tenant."""
+    from PIL import Image, ImageDraw
+
+    page = Image.new("RGB", (595, 842), (255, 255, 255))
+    ImageDraw.Draw(page).text((60, 80), "QC document (demo history)", fill=(0, 0, 0))
+    buffer = io.BytesIO()
+    page.save(buffer, "PDF")
+    return buffer.getvalue()

@@ -4,20 +4,27 @@ report; the supplier has sent them, and QA has approved one, rejected one
 (the supplier owes a corrected version) and not yet looked at the rest, so
 QC documents appear in every review state.
 
-Idempotent: a tenant that has QC requirements is left alone."""
+And the material lots the demo deliveries were made from, as their supplier
+recorded them (portal/quality/lot_use.py), so the lot trace follows a
+record (``via: record``) and not only the order a lot was sent for.
+
+Idempotent: a tenant that has QC requirements is left alone; one with
+recorded material lots keeps them."""
 
 from __future__ import annotations
 
 import io
 
 from portal.deliveries.demo import as_member
+from portal.deliveries.tables import Delivery
 from portal.documents.intake import StagedFile
 from portal.documents.services import new_document_target, store_upload
 from portal.documents.storage import Storage, open_storage
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order
+from portal.quality.lot_use import LotUseIn, LotUseLineIn, lot_choices, record_lot_use
 from portal.quality.services import RequirementIn, ReviewIn, add_requirement, review_document
-from portal.quality.tables import QcRequirement
+from portal.quality.tables import DeliveryMaterialLot, QcRequirement
 from portal.settings import get_settings
 from tenants.context import operator_context, system_scope, tenant_scope
 from tenants.roles import Role
@@ -26,6 +33,9 @@ from tenants.tables import Tenant
 
 # What a supplier would call its files (the demo speaks both languages).
 TITLES = {"material_certificate": "材质证明 Material certificate", "inspection_report": "检验报告 Inspection report"}
+
+# Material lots named per delivery, those sent for its order first.
+LOTS_PER_DELIVERY = 2
 
 # (order status, category, note, QA's decision or None for pending, reason)
 PLAN = [
@@ -83,4 +93,40 @@ async def _load_tenant(storage: Storage) -> bool:
             async with tenant_scope(await as_member(Role.QA)):
                 await review_document(document.id, ReviewIn(decision=decision, reason=reason, version=1))
         created = True
+    return created
+
+
+async def load_lot_use_demo(slugs: list[str]) -> bool:
+    """The supplier of each demo delivery (not the history's) names the
+    material lots sent to it that the goods were made from."""
+    created = False
+    for slug in slugs:
+        async with system_scope("demo"):
+            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+        if tenant is None:
+            continue
+        async with tenant_scope(operator_context(tenant, "demo-loader")):
+            created = await _record_lots() or created
+    return created
+
+
+async def _record_lots() -> bool:
+    if await scoped(DeliveryMaterialLot).exists():
+        return False
+    deliveries = (
+        await scoped(Delivery)
+        .select(Delivery.id, Delivery.supplier)
+        .where(Delivery.status != "cancelled")
+        .where(Delivery.number.not_like("DN-H%"))
+        .order_by(Delivery.number)
+    )
+    created = False
+    for delivery in deliveries:
+        async with tenant_scope(await as_member(Role.SUPPLIER_ADMIN, delivery["supplier"])):
+            choices = await lot_choices(delivery["id"])
+            if not choices:
+                continue
+            picked = [LotUseLineIn(dispatch_line_id=choice.dispatch_line_id) for choice in choices[:LOTS_PER_DELIVERY]]
+            await record_lot_use(delivery["id"], LotUseIn(lots=picked))
+            created = True
     return created
