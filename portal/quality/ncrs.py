@@ -1391,7 +1391,8 @@ async def ncr_attachment_supplier(ncr_id: UUID) -> UUID | None:
     supplier (issuing shares those already there)."""
     ncr = await _visible(ncr_id)
     # Never issued (a draft, or one cancelled as a draft): QA's alone.
-    return None if ncr.issued_at is None else ncr.supplier
+    supplier: UUID | None = None if ncr.issued_at is None else ncr.supplier
+    return supplier
 
 
 async def step_attachment_supplier(step_id: UUID) -> UUID | None:
