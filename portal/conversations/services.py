@@ -45,6 +45,7 @@ from portal.handover.tables import Handover
 from portal.i18n import N_
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
+from portal.pagination import time_cursor
 from portal.quality.tables import Ncr
 from tenants.context import TenantContext, current
 from tenants.roles import Role
@@ -328,28 +329,41 @@ _COLUMNS = (
 )
 
 
-def _cursor(value: str | None) -> datetime | None:
+def _cursor(value: str | None) -> tuple[datetime, UUID | None] | None:
+    """Where the next page starts: after the message made at a time with an
+    id. Many messages can share one ``created_at`` (an import, a coarse
+    clock), so the time alone would skip or repeat them at a page boundary.
+    A cursor of a time alone, as handed out before, still reads (it resumes
+    after that instant) so that a client paging through a deploy goes on."""
     if not value:
         return None
+    at_text, _, key_text = value.partition("|")
     try:
-        at = datetime.fromisoformat(value)
+        at = datetime.fromisoformat(at_text)
+        key = UUID(key_text) if key_text else None
     except ValueError:
         raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")}) from None
     if at.tzinfo is None:
         raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")})
-    return at
+    return at, key
 
 
 async def list_messages(thread_id: UUID | str, cursor: str | None = None) -> MessagePage:
-    """Messages oldest first, ``PAGE_SIZE`` at a time. Marks nothing read."""
+    """Messages oldest first, ``PAGE_SIZE`` at a time, in the order of
+    (``created_at``, ``id``): each message on exactly one page. Marks
+    nothing read."""
     thread = await get_thread(thread_id)
     query = scoped(Message).select(*_COLUMNS).where(Message.thread == thread.id)
     after = _cursor(cursor)
     if after is not None:
-        query = query.where(Message.created_at > after)
+        at, key = after
+        if key is None:
+            query = query.where(Message.created_at > at)
+        else:
+            query = query.where((Message.created_at > at) | ((Message.created_at == at) & (Message.id > key)))
     rows = await query.order_by(Message.created_at).order_by(Message.id).limit(PAGE_SIZE + 1)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    return MessagePage(items=await _messages_out(page), next=page[-1]["created_at"].isoformat() if more else None)
+    return MessagePage(items=await _messages_out(page), next=time_cursor(page[-1]["created_at"], page[-1]["id"]) if more else None)
 
 
 @dataclass(frozen=True)
