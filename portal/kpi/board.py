@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from portal.orders.tables import OrderLine
+from portal.orders.tables import Order, OrderLine
 from portal.progress.tables import ProgressReport
 from portal.sla.services import WORKING, get_rule
 from tenants.context import current
@@ -81,23 +81,42 @@ async def lines_at_risk(now: datetime | None = None) -> LinesAtRisk:
     context = current()
     zone = ZoneInfo(context.time_zone)
     rule = await get_rule()
-    lines = await (
-        scoped(OrderLine)
-        .select(
-            OrderLine.id,
-            OrderLine.line_no,
-            OrderLine.quantity,
-            OrderLine.delivered_quantity,
-            OrderLine.due_date,
-            OrderLine.order,
-            OrderLine.order.number,
-            OrderLine.order.issued_at,
-            OrderLine.order._.supplier._.name,
-            OrderLine.item.code,
+    # The orders at work first, then their lines: a join from the lines
+    # filtered on the order's status read the status index without the
+    # tenant (only the row-level security check names the order's tenant),
+    # every order of every tenant, which grew with the history behind.
+    orders = {
+        row["id"]: row
+        for row in await scoped(Order)
+        .select(Order.id, Order.number, Order.issued_at, Order.supplier._.name)
+        .where(Order.status.is_in(list(WORKING)))
+    }
+    lines = []
+    if orders:
+        found = (
+            await scoped(OrderLine)
+            .select(
+                OrderLine.id,
+                OrderLine.line_no,
+                OrderLine.quantity,
+                OrderLine.delivered_quantity,
+                OrderLine.due_date,
+                OrderLine.order,
+                OrderLine.item.code,
+            )
+            .where(OrderLine.removed.eq(False))
+            .where(OrderLine.order.is_in(list(orders)))
         )
-        .where(OrderLine.removed.eq(False))
-        .where(OrderLine.order.status.is_in(list(WORKING)))
-    )
+        for line in found:
+            order = orders[line["order"]]
+            lines.append(
+                {
+                    **line,
+                    "order.number": order["number"],
+                    "order.issued_at": order["issued_at"],
+                    "order.supplier.name": order["supplier.name"],
+                }
+            )
     open_lines = [line for line in lines if Decimal(line["delivered_quantity"] or 0) < Decimal(line["quantity"])]
     good: dict[UUID, Decimal] = {}
     latest: dict[UUID, datetime] = {}
