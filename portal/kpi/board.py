@@ -82,9 +82,9 @@ async def lines_at_risk(now: datetime | None = None) -> LinesAtRisk:
     zone = ZoneInfo(context.time_zone)
     rule = await get_rule()
     # The orders at work first, then their lines: a join from the lines
-    # filtered on the order's status read the status index without the
-    # tenant (only the row-level security check names the order's tenant),
-    # every order of every tenant, which grew with the history behind.
+    # filtered on the order's status walks the status index without the
+    # tenant (only the row-level security check names the order's
+    # tenant), every order of every tenant, which grows with the history.
     orders = {
         row["id"]: row
         for row in await scoped(Order)
