@@ -190,9 +190,8 @@ def test_the_running_month_is_as_of_the_last_run(client: Any, may: May, run: Any
 
 
 def test_a_new_supplier_is_computed_alone_and_the_others_read_as_kept(client: Any, may: May, run: Any) -> None:
-    from tenants.services.suppliers import SupplierCreate, create_supplier
-
     from portal.jobs.runner import run_due_jobs
+    from tenants.services.suppliers import SupplierCreate, create_supplier
 
     tenant = may.shop.world.tenant_id
     _refresh(run, may, JULY)
