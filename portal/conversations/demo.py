@@ -27,10 +27,10 @@ from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order
 from portal.quality.tables import Ncr
 from portal.settings import get_settings
-from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.context import tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Tenant
 
 # (order status, planner's question, supplier's answer, QA's internal note)
 PLAN = [
@@ -79,15 +79,7 @@ def _photo(storage: Storage, title: str) -> StagedFile:
 
 async def load_conversations_demo(slugs: list[str]) -> bool:
     storage = open_storage(get_settings())
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(storage) or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant(storage))
 
 
 async def _load_tenant(storage: Storage) -> bool:
@@ -131,15 +123,7 @@ async def _load_ncr() -> bool:
 
 async def load_handover_talk_demo(slugs: list[str]) -> bool:
     """The talk on each tenant's handover in progress (only ``acme`` has one)."""
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_handover() or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_handover())
 
 
 async def _load_handover() -> bool:
