@@ -49,7 +49,7 @@ from portal.pagination import time_cursor
 from portal.quality.tables import Ncr
 from tenants.context import TenantContext, current
 from tenants.roles import Role
-from tenants.scoping import scoped
+from tenants.scoping import scoped, supplier_reads
 from tenants.tables import Membership, Supplier, User
 
 MAX_BODY = 4000
@@ -246,7 +246,8 @@ async def get_thread(thread_id: UUID | str) -> Thread:
 
 async def audience(thread: Thread) -> list[Person]:
     """Everyone who may read the thread: the buyer's people, and on the
-    shared side the people of the record's supplier. Memberships are read
+    shared side the people of the record's supplier while it reads the
+    record. Memberships are read
     for the whole tenant (a supplier user reads the buyer's names here, as
     the thread shows them anyway); the row-level policy keeps the tenant."""
     context = current()
@@ -256,10 +257,13 @@ async def audience(thread: Thread) -> list[Person]:
         .where(Membership.active.eq(True))
         .order_by(Membership.user.name)
     )
+    # The supplier's people read the shared side only while they read the
+    # record: on a draft's thread the buyer mentions none of them.
+    supplier_reads_it = thread.side == SHARED and thread.supplier is not None and await supplier_reads(Thread, thread.id, thread.supplier)
     people = []
     for row in rows:
         supplier_side = Role(row["role"]).is_supplier
-        if supplier_side and (thread.side != SHARED or row["supplier"] != thread.supplier):
+        if supplier_side and (not supplier_reads_it or row["supplier"] != thread.supplier):
             continue
         people.append(Person(row["user"], row["user.name"], "supplier" if supplier_side else "buyer"))
     return people
