@@ -345,14 +345,13 @@ LINE_COLUMNS = (
     N_("Agreement"),
 )
 NUMERIC_COLUMNS = frozenset({0, 5, 7, 8})
-# Columns whose text may wrap when the table is too narrow for every text
-# on one line: date, reference, item name.
-WRAPPING_COLUMNS = frozenset({1, 2, 4})
+# The columns whose text may wrap when the table is too narrow for every
+# text on one line, the first to give way first: reference, item name, date.
+WRAPPING_COLUMNS = (2, 4, 1)
 # The page's text width (A4 less the template's side margins) in em of the
-# body's 8.5 pt (3 mm), and a cell's padding (1 mm each side) with room for
-# the text's rounding to whole pixels.
+# body's 8.5 pt (3 mm); a cell's padding (1 mm each side) and a little room.
 TEXT_WIDTH_EM = (210 - 2 * 10) / 3.0
-CELL_PADDING_EM = 2 / 3.0 + 0.35
+CELL_PADDING_EM = 2 / 3.0 + 0.15
 # A wrapping column is never narrowed below this.
 MIN_WRAPPING_EM = 6.0
 NOTE_SCALE = 7.5 / 8.5
@@ -402,7 +401,8 @@ def _title_em(title: str) -> float:
 def column_widths(titles: tuple[str, ...], rows: list[PrintedLine]) -> list[float]:
     """Each column's share of the table's width in percent, from its longest
     text: every text on one line when they fit, like an automatic table
-    layout, and the date, reference and item name wrapping when they do not.
+    layout; when they do not, the reference wraps, then the item name, then
+    the date.
     Computed here once so that WeasyPrint can lay the table out with fixed
     columns, each cell once (an automatic layout measures every cell's
     narrowest and widest text first: about a sixth of a long statement's
@@ -417,13 +417,12 @@ def column_widths(titles: tuple[str, ...], rows: list[PrintedLine]) -> list[floa
                 need[index] = width
     need = [width + CELL_PADDING_EM for width in need]
     excess = sum(need) - TEXT_WIDTH_EM
-    if excess > 0:
-        room = {index: max(need[index] - MIN_WRAPPING_EM, 0.0) for index in WRAPPING_COLUMNS}
-        total_room = sum(room.values())
-        if total_room > 0:
-            share = min(excess / total_room, 1.0)
-            for index, spare in room.items():
-                need[index] -= spare * share
+    for index in WRAPPING_COLUMNS:
+        if excess <= 0:
+            break
+        given = min(excess, max(need[index] - MIN_WRAPPING_EM, 0.0))
+        need[index] -= given
+        excess -= given
     total = sum(need)
     return [round(width * 100 / total, 2) for width in need]
 
