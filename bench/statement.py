@@ -430,7 +430,10 @@ def main() -> None:
                         print(
                             f"  p50 {statistics.median(busy):6.1f} ms   p95 {_p95(busy):6.1f} ms   budget p95 <{BUDGET_HEALTH_P95_MS:g} ms"
                         )
-                        print(f"  floor (before it is asked for): p50 {statistics.median(idle):.1f} ms, p95 {_p95(idle):.1f} ms")
+                        print(
+                            f"  floor (before it is asked for): p50 {statistics.median(idle):.1f} ms, p95 {_p95(idle):.1f} ms;"
+                            f" p95 {_p95(busy) / _p95(idle):.2f}x the floor's"
+                        )
             finally:
                 await stop_engine(engine)
 
