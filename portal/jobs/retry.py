@@ -1,6 +1,7 @@
 """A handler's way to say when its next attempt should come: a remote
 service that answered 429 or 503 with ``Retry-After`` knows better than our
-backoff when it will take the work again."""
+backoff when it will take the work again. The one reader of that header for
+every outgoing channel (Web Push, webhooks, work chat robots)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from email.utils import parsedate_to_datetime
 # attempt then counts like any other; a parked job is listed for admins).
 RETRY_AFTER_CAP = timedelta(hours=6)
 RETRY_AFTER_FLOOR = timedelta(seconds=1)
+# Too many requests, or unavailable for now: the answers that may name when
+# to come back (RFC 9110 15.6.4, RFC 6585 4).
+BUSY_STATUSES = (429, 503)
 
 
 class RetryLater(Exception):
@@ -43,3 +47,10 @@ def retry_after(value: str | None, now: datetime | None = None) -> timedelta | N
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(when - (now or datetime.now(UTC)), timedelta(0))
+
+
+def requested_delay(status: int, value: str | None, now: datetime | None = None) -> timedelta | None:
+    """The delay a remote service asked for: ``Retry-After`` on a 429 or
+    503 answer; None for any other answer (a 301's Retry-After is not a
+    request to come back) or when it named none we can read."""
+    return retry_after(value, now) if status in BUSY_STATUSES else None

@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 from uuid import UUID
@@ -38,8 +38,10 @@ import structlog
 
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_, gettext, use_locale
-from portal.jobs import enqueue
+from portal.jobs import RetryLater, enqueue
+from portal.jobs.retry import requested_delay
 from portal.notifications.kinds import KINDS, SUPPLIER_USERS, Kind, kind_of
+from portal.notifications.records import supplier_hears
 from portal.notifications.tables import ChatRobot
 from portal.notifications.webhooks import InvalidWebhook, check_url
 from portal.settings import get_settings
@@ -193,6 +195,8 @@ async def queue_chat_messages(tenant_id: UUID, payload: dict[str, Any]) -> int:
             continue
         if robot["supplier"] is not None and str(robot["supplier"]) != str(supplier):
             continue
+        if robot["supplier"] is not None and not await supplier_hears(payload, robot["supplier"]):
+            continue
         await enqueue(
             "chat.send",
             {**payload, "robot_id": robot["id"]},
@@ -272,30 +276,35 @@ async def send_job(payload: dict[str, Any]) -> None:
         robot = await scoped(ChatRobot).objects().where(ChatRobot.id == UUID(str(payload["robot_id"]))).first()
     if robot is None or not robot.active:
         return
-    error = await _post(robot, text_of(payload, tenant.locale or "zh_CN"))
+    error, delay = await _post(robot, text_of(payload, tenant.locale or "zh_CN"))
     async with tenant_scope(operator_context(tenant, "chat")):
         values: dict[Any, Any] = {ChatRobot.last_error: error or ""}
         if error is None:
             values[ChatRobot.last_sent_at] = datetime.now(UTC)
         await scoped(ChatRobot).update(values).where(ChatRobot.id == robot.id)
+    if delay is not None:
+        # The service (or the gateway before it) said when it takes messages again.
+        raise RetryLater(f"{robot.service} robot {robot.id}: {error}", delay)
     if error is not None:
         raise ChatRefused(f"{robot.service} robot {robot.id}: {error}")
 
 
-async def _post(robot: ChatRobot, text: str) -> str | None:
+async def _post(robot: ChatRobot, text: str) -> tuple[str | None, timedelta | None]:
+    """The refusal (None when the group took the message) and the delay
+    the service asked for before the next attempt, if any."""
     try:
         await asyncio.to_thread(check_url, robot.url)
     except InvalidWebhook:
-        return "refused: the address is not public"
+        return "refused: the address is not public", None
     url, body = request_for(robot.service, robot.url, robot.secret, text)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
             response = await client.post(url, json=body)
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"[:300]
+        return f"{type(exc).__name__}: {exc}"[:300], None
     if response.status_code != 200:
-        return f"HTTP {response.status_code}"
+        return f"HTTP {response.status_code}", requested_delay(response.status_code, response.headers.get("retry-after"))
     try:
-        return refusal(robot.service, response.json())
+        return refusal(robot.service, response.json()), None
     except ValueError:
-        return "the answer is not JSON"
+        return "the answer is not JSON", None

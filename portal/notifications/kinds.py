@@ -243,6 +243,7 @@ KINDS: dict[str, Kind] = {
             frozenset({Role.QA, Role.ADMIN}),
             # Said to the new and the former owner alone.
             broadcast=False,
+            label=N_("Changes of owner of nonconformances"),
         ),
         Kind(
             "sla.reminder",
@@ -345,6 +346,7 @@ KINDS: dict[str, Kind] = {
             N_("Handover %(number)s started: sign off the entries of your role"),
             N_("Work moves from %(from)s to %(to)s once every blocking entry is signed off."),
             frozenset({Role.PLANNER, Role.QA, Role.FINANCE}),
+            label=N_("Handovers with entries for your role to sign off"),
         ),
         Kind(
             "handover.signed_off",
@@ -352,12 +354,14 @@ KINDS: dict[str, Kind] = {
             N_("%(entry)s"),
             frozenset({Role.PLANNER}),
             email="digest",
+            label=N_("Handover entries signed off by suppliers"),
         ),
         Kind(
             "handover.ready",
             N_("Handover %(number)s is ready to complete"),
             N_("Every blocking entry is signed off: complete it to move the work."),
             frozenset({Role.PLANNER}),
+            label=N_("Handovers ready to complete"),
         ),
         Kind(
             "conversation.mention",

@@ -34,7 +34,7 @@ from pywebpush import WebPusher
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_, use_locale
 from portal.jobs import RetryLater, enqueue
-from portal.jobs.retry import retry_after
+from portal.jobs.retry import BUSY_STATUSES, requested_delay
 from portal.notifications.kinds import kind_of
 from portal.notifications.tables import Notification, PushSubscription, VapidKey
 from portal.notifications.webhooks import InvalidWebhook, check_url
@@ -52,8 +52,6 @@ TTL_SECONDS = 24 * 3600
 MAX_ATTEMPTS = 8
 # The push service has forgotten the subscription.
 GONE = (404, 410)
-# Too many requests, or unavailable for now: both may name when to come back.
-RETRY_LATER = (429, 503)
 
 
 class InvalidSubscription(DomainError):
@@ -339,12 +337,11 @@ async def _send(device: PushSubscription, message: bytes, *, urgent: bool) -> in
             response = await client.post(device.endpoint, content=encrypted["body"], headers=headers)
     except httpx.HTTPError as exc:
         raise PushFailed(f"{parts.netloc}: {type(exc).__name__}: {exc}") from None
-    if response.status_code in RETRY_LATER:
-        # The push service says when it takes messages again: the next
-        # attempt waits that long rather than hammering it on our backoff.
-        delay = retry_after(response.headers.get("retry-after"))
-        if delay is not None:
-            raise RetryLater(f"{parts.netloc}: HTTP {response.status_code}, Retry-After {int(delay.total_seconds())} s", delay)
-    if response.status_code >= 500 or response.status_code == 429:
+    # The push service says when it takes messages again: the next attempt
+    # waits that long rather than hammering it on our backoff.
+    delay = requested_delay(response.status_code, response.headers.get("retry-after"))
+    if delay is not None:
+        raise RetryLater(f"{parts.netloc}: HTTP {response.status_code}, Retry-After {int(delay.total_seconds())} s", delay)
+    if response.status_code >= 500 or response.status_code in BUSY_STATUSES:
         raise PushFailed(f"{parts.netloc}: HTTP {response.status_code}")
     return response.status_code

@@ -32,7 +32,7 @@ import structlog
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_
 from portal.jobs import RetryLater, enqueue
-from portal.jobs.retry import retry_after
+from portal.jobs.retry import requested_delay
 from portal.notifications.kinds import KINDS
 from portal.notifications.tables import WebhookDelivery, WebhookEndpoint
 from portal.pagination import read_time_cursor, time_cursor
@@ -301,7 +301,7 @@ async def _post(url: str, secret: str, delivery: WebhookDelivery) -> tuple[int |
         return None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__, None
     if 200 <= response.status_code < 300:
         return response.status_code, None, None
-    delay = retry_after(response.headers.get("retry-after")) if response.status_code in (429, 503) else None
+    delay = requested_delay(response.status_code, response.headers.get("retry-after"))
     return response.status_code, f"HTTP {response.status_code}", delay
 
 

@@ -37,13 +37,18 @@ def _b64_hmac(key: bytes, message: bytes) -> str:
 class ChatService:
     """``with ChatService("dingtalk", secret="SEC...") as group:``; the robot's
     URL is ``group.url``. ``messages`` holds the texts it took, ``refusals``
-    the error answers it gave."""
+    the error answers it gave. With ``busy=N`` the first N posts are
+    answered 429 with ``Retry-After: retry_after``, as the services' gateways
+    do under a rate limit (counted in ``throttled``)."""
 
     service: str
     secret: str = ""
     token: str = "robot-token-0001"
+    busy: int = 0
+    retry_after: str = "60"
     messages: list[str] = field(default_factory=list)
     refusals: list[dict[str, Any]] = field(default_factory=list)
+    throttled: int = 0
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -52,6 +57,13 @@ class ChatService:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if group.throttled < group.busy:
+                    group.throttled += 1
+                    self.send_response(429)
+                    self.send_header("Retry-After", group.retry_after)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 query = {key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()}
                 answer = group.check(query, body)
                 if answer.get("errcode", answer.get("code")) != 0:

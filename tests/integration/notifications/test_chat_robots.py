@@ -63,6 +63,22 @@ def test_a_wrong_secret_is_refused_by_the_service_retried_and_shown(client: Any,
     assert group.messages == []
 
 
+def test_a_throttled_robot_is_tried_again_after_the_retry_after_it_was_given(client: Any, run: Any, shop: OrderWorld) -> None:
+    with ChatService("wecom", busy=1, retry_after="600") as group:
+        assert connect(client, shop, "admin", service="wecom", url=group.url, events=["order.issued"]).status_code == 201
+        fire(client, shop, draft(client, shop)["id"], "planner", "issue")
+        run(run_due_jobs)
+        assert group.throttled == 1
+        [listed] = client.get(API, headers=shop.as_("admin")).json()["items"]
+        assert listed["last_error"] == "HTTP 429"
+        # The queue's backoff would come back after ten seconds; the service asked for ten minutes.
+        run(run_due_jobs, datetime.now(UTC) + timedelta(seconds=300))
+        assert group.messages == []
+        run(run_due_jobs, datetime.now(UTC) + timedelta(seconds=601))
+    assert len(group.messages) == 1
+    assert group.throttled == 1
+
+
 def test_a_supplier_admins_robot_hears_only_its_own_suppliers_events(client: Any, run: Any, shop: OrderWorld) -> None:
     with ChatService("wecom", token="first-supplier") as first, ChatService("wecom", token="second-supplier") as second:
         assert connect(client, shop, "supplier_admin", service="wecom", url=first.url).status_code == 201

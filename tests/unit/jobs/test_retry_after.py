@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.jobs.retry import RETRY_AFTER_CAP, RetryLater, retry_after
+from portal.jobs.retry import RETRY_AFTER_CAP, RetryLater, requested_delay, retry_after
 
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
@@ -28,6 +28,21 @@ NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 )
 def test_retry_after_reads_seconds_and_dates(value: str | None, expected: timedelta | None) -> None:
     assert retry_after(value, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "value", "expected"),
+    [
+        (429, "30", timedelta(seconds=30)),
+        (503, "Sun, 06 Dec 2026 08:01:00 GMT", timedelta(minutes=1)),
+        (503, None, None),
+        (500, "30", None),
+        (301, "30", None),
+    ],
+)
+def test_only_a_busy_answer_asks_for_a_delay(status: int, value: str | None, expected: timedelta | None) -> None:
+    # What push, webhooks and chat robots all read their answers with.
+    assert requested_delay(status, value, NOW) == expected
 
 
 def test_a_delay_is_kept_within_a_second_and_six_hours() -> None:
