@@ -36,7 +36,8 @@ from portal.orders.tables import Order, OrderLine
 from portal.quality.ncr_states import DEFAULT_DAYS, STEPS
 from portal.quality.tables import DocumentReview, Ncr, NcrStep
 from portal.settings import get_settings
-from tenants.context import current, operator_context, system_scope, tenant_scope
+from tenants.context import current
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
 from tenants.tables import Membership, Supplier, Tenant
@@ -71,16 +72,12 @@ def _month_starts(today: date) -> list[date]:
 
 async def load_history_demo(slugs: list[str]) -> bool:
     storage = open_storage(get_settings())
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(slug) or created
-            created = await _load_reviews(slug, storage) or created
-    return created
+
+    async def load(tenant: Tenant) -> bool:
+        created = await _load_tenant(tenant.slug)
+        return await _load_reviews(tenant.slug, storage) or created
+
+    return await for_each_tenant(slugs, load)
 
 
 async def _part() -> Any:

@@ -26,10 +26,10 @@ from portal.quality.lot_use import LotUseIn, LotUseLineIn, lot_choices, record_l
 from portal.quality.services import RequirementIn, ReviewIn, add_requirement, review_document
 from portal.quality.tables import DeliveryMaterialLot, QcRequirement
 from portal.settings import get_settings
-from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.context import tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Tenant
 
 # What a supplier would call its files (the demo speaks both languages).
 TITLES = {"material_certificate": "材质证明 Material certificate", "inspection_report": "检验报告 Inspection report"}
@@ -47,15 +47,7 @@ PLAN = [
 
 async def load_quality_demo(slugs: list[str]) -> bool:
     storage = open_storage(get_settings())
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(storage) or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant(storage))
 
 
 def _pdf(storage: Storage, title: str) -> StagedFile:
@@ -99,15 +91,7 @@ async def _load_tenant(storage: Storage) -> bool:
 async def load_lot_use_demo(slugs: list[str]) -> bool:
     """The supplier of each demo delivery (not the history's) names the
     material lots sent to it that the goods were made from."""
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _record_lots() or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _record_lots())
 
 
 async def _record_lots() -> bool:
