@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from portal.db import get_engine
 from portal.deliveries.tables import Delivery
@@ -282,9 +283,16 @@ async def _queue_refresh(label: str, kept: dict[UUID, Any]) -> None:
     stamp = max((row["computed_at"] for row in kept.values()), default=None)
     key = f"kpi.refresh:{context.tenant_id}:{label}:{stamp.isoformat() if stamp else 'none'}"
     engine = get_engine()
+    payload = {"tenant_id": context.tenant_id, "period": label}
+    running = engine.current_transaction.get()
+    if isinstance(engine, SQLiteEngine) and running is not None and running.transaction_type != TransactionType.deferred:
+        # A SQLite write transaction (a service call, a job) holds the one
+        # write lock: a second transaction would wait for it in vain.
+        await enqueue("kpi.refresh", payload, unique_key=key, tenant=context.tenant_id)
+        return
     outer = engine.current_transaction.set(None)
     try:
-        await enqueue("kpi.refresh", {"tenant_id": context.tenant_id, "period": label}, unique_key=key, tenant=context.tenant_id)
+        await enqueue("kpi.refresh", payload, unique_key=key, tenant=context.tenant_id)
     finally:
         engine.current_transaction.reset(outer)
 
