@@ -183,6 +183,8 @@ async def queue_chat_messages(tenant_id: UUID, payload: dict[str, Any]) -> int:
     per robot that chose this kind and may hear of it, keyed so that a
     dispatch running twice posts once."""
     kind = kind_of(payload["kind"])
+    if not kind.broadcast:
+        return 0
     supplier = payload.get("supplier")
     robots = await scoped(ChatRobot).select(ChatRobot.id, ChatRobot.events, ChatRobot.supplier).where(ChatRobot.active.eq(True))
     queued = 0

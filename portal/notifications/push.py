@@ -257,11 +257,17 @@ async def list_subscriptions() -> list[SubscriptionOut]:
 # ---------------------------------------------------------------- sending
 
 
-async def queue_pushes(user: Any, notification_id: UUID, tenant_id: UUID) -> int:
+async def queue_pushes(notifications: dict[str, UUID], tenant_id: UUID) -> int:
     """For the dispatch job (inside its tenant scope): one job per device of
-    ``user``, each keyed so that a dispatch running twice pushes once."""
-    rows = await scoped(PushSubscription).select(PushSubscription.id).where(PushSubscription.user == user)
+    each user in ``notifications`` (user id as text -> their notification
+    of the event), each keyed so that a dispatch running twice pushes once."""
+    if not notifications:
+        return 0
+    rows = await (
+        scoped(PushSubscription).select(PushSubscription.id, PushSubscription.user).where(PushSubscription.user.is_in(list(notifications)))
+    )
     for row in rows:
+        notification_id = notifications[str(row["user"])]
         await enqueue(
             "push.send",
             {"tenant": tenant_id, "notification_id": notification_id, "subscription_id": row["id"]},
