@@ -42,7 +42,7 @@ from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import requested_delay
 from portal.notifications.kinds import KINDS, SUPPLIER_USERS, Kind, kind_of
 from portal.notifications.tables import ChatRobot
-from portal.notifications.webhooks import InvalidWebhook, check_url
+from portal.notifications.webhooks import InvalidWebhook, check_url, outgoing_client
 from portal.settings import get_settings
 from tenants.context import current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
@@ -297,7 +297,7 @@ async def _post(robot: ChatRobot, text: str) -> tuple[str | None, timedelta | No
         return "refused: the address is not public", None
     url, body = request_for(robot.service, robot.url, robot.secret, text)
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        async with outgoing_client(TIMEOUT_SECONDS) as client:
             response = await client.post(url, json=body)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"[:300], None

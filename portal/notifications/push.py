@@ -37,7 +37,7 @@ from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import BUSY_STATUSES, requested_delay
 from portal.notifications.kinds import kind_of
 from portal.notifications.tables import Notification, PushSubscription, VapidKey
-from portal.notifications.webhooks import InvalidWebhook, check_url
+from portal.notifications.webhooks import InvalidWebhook, check_url, outgoing_client
 from portal.settings import get_settings
 from tenants.context import current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
@@ -339,7 +339,7 @@ async def _send(device: PushSubscription, message: bytes, *, urgent: bool) -> in
         "Urgency": "high" if urgent else "normal",
     }
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        async with outgoing_client(TIMEOUT_SECONDS) as client:
             response = await client.post(device.endpoint, content=encrypted["body"], headers=headers)
     except httpx.HTTPError as exc:
         raise PushFailed(f"{parts.netloc}: {type(exc).__name__}: {exc}") from None
