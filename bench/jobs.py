@@ -199,12 +199,15 @@ class DelayRun:
     sent: int
     delays: list[float]
     stages: dict[str, list[float]]
-    # User + system CPU of the worker processes per delivered event.
+    # User + system CPU per delivered event: of the worker processes, of PostgreSQL.
     cpu_per_event: float
+    postgres_cpu_per_event: float
     load: float
 
 
-async def _delays(world: Any, context: Any, workers: int, rate: float, seconds: float, env: dict[str, str], smtp: Any) -> DelayRun:
+async def _delays(
+    world: Any, context: Any, workers: int, rate: float, seconds: float, env: dict[str, str], smtp: Any, data: Path
+) -> DelayRun:
     from portal.notifications.services import emit
     from tenants.context import tenant_scope
 
@@ -214,7 +217,7 @@ async def _delays(world: Any, context: Any, workers: int, rate: float, seconds: 
     emitted: dict[str, float] = {}
     try:
         await _warm_up(context, supplier, admin, smtp, f"W-{workers}")
-        cpu_before = _cpu_seconds(processes)
+        cpu_before, postgres_before = _cpu_seconds(processes), _postgres_cpu(data)
         count = int(rate * seconds)
         started = time.perf_counter()
         for i in range(count):
@@ -230,23 +233,43 @@ async def _delays(world: Any, context: Any, workers: int, rate: float, seconds: 
         while len([key for key in emitted if key in smtp.numbers]) < count and time.time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         # Idle polling and heartbeats add a little after the last arrival: read now.
-        worker_cpu = _cpu_seconds(processes) - cpu_before
+        worker_cpu, postgres_cpu = _cpu_seconds(processes) - cpu_before, _postgres_cpu(data) - postgres_before
         load = os.getloadavg()[0]
     finally:
         _stop(processes)
     delays = [smtp.numbers[number] - at for number, at in emitted.items() if number in smtp.numbers]
-    return DelayRun(workers, count, delays, await _stages(emitted), worker_cpu / max(len(delays), 1), load)
+    delivered = max(len(delays), 1)
+    return DelayRun(workers, count, delays, await _stages(emitted), worker_cpu / delivered, postgres_cpu / delivered, load)
 
 
 def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
     """User and system CPU time the worker processes used so far (Linux
     /proc): a figure the machine's load changes far less than the delays."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for process in processes:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
-        # utime and stime are the 14th and 15th fields; the split starts at the 3rd.
-        total += (int(fields[11]) + int(fields[12])) / ticks
+    return sum(_process_cpu(process.pid) for process in processes)
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
+    # utime and stime are the 14th and 15th fields; the split starts at the 3rd.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu(data: Path) -> float:
+    """CPU time of the cluster's postmaster and its children (the backends
+    serving the workers stay connected through a run, so their counters
+    cover it): the statements a job costs show here."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    total = _process_cpu(postmaster)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -364,7 +387,7 @@ def main() -> None:
                 f50, f95 = _quantiles(direct)
                 world, context = await _world()
                 for workers in (1, 2):
-                    run = await _delays(world, context, workers, args.rate, args.seconds, env, smtp)
+                    run = await _delays(world, context, workers, args.rate, args.seconds, env, smtp, cluster.directory / "data")
                     p50, p95 = _quantiles(run.delays)
                     verdict = "within" if p95 < BUDGET_P95_SECONDS else "OVER"
                     print(
@@ -378,7 +401,10 @@ def main() -> None:
                         if values:
                             s50, s95 = _quantiles(values)
                             print(f"    {stage:28s} p50 {s50 * 1000:7.0f} ms   p95 {s95 * 1000:7.0f} ms")
-                    print(f"  worker CPU (user + system) per event, dispatch and mail jobs: {run.cpu_per_event * 1000:.1f} ms")
+                    print(
+                        f"  CPU (user + system) per event, dispatch and mail jobs: workers {run.cpu_per_event * 1000:.1f} ms,"
+                        f" PostgreSQL {run.postgres_cpu_per_event * 1000:.1f} ms"
+                    )
                     print(f"  machine load (1 min) {run.load:.1f} on {os.cpu_count()} cores: the workers, PostgreSQL,")
                     print("  the SMTP server and this process share them; read the delay against the load")
             finally:
