@@ -229,7 +229,7 @@ def _close(smtp: smtplib.SMTP) -> None:
     smtp.close()
 
 
-@dataclass
+@dataclass(eq=False)
 class _Session:
     smtp: smtplib.SMTP
     # Mails it carried, and when it was last given back.
@@ -264,11 +264,17 @@ class _Connections:
         session.carried += 1
         session.idle_since = time.monotonic()
         with self._lock:
+            # Sessions to a server no longer written to (its URL changed)
+            # are closed here, not left open for good.
+            stale = [old for idle in self._idle.values() for old in idle if session.idle_since - old.idle_since > IDLE_SECONDS]
+            for idle in self._idle.values():
+                idle[:] = [old for old in idle if old not in stale]
             idle = self._idle.setdefault(server, [])
-            if session.carried < MAILS_PER_CONNECTION and len(idle) < IDLE_CONNECTIONS:
+            kept = session.carried < MAILS_PER_CONNECTION and len(idle) < IDLE_CONNECTIONS
+            if kept:
                 idle.append(session)
-                return
-        _close(session.smtp)
+        for old in stale if kept else [*stale, session]:
+            _close(old.smtp)
 
     def close_all(self) -> None:
         with self._lock:
