@@ -36,6 +36,7 @@ domain's migration repeats it as a restrictive row-level security policy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -44,7 +45,8 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
 from portal.errors import NotFound
-from tenants.context import SystemScope, TenantContext, current_or_system
+from tenants.context import SystemScope, TenantContext, current, current_or_system, tenant_scope
+from tenants.roles import Role
 
 T = TypeVar("T", bound=Table)
 
@@ -164,3 +166,14 @@ class Scoped(Generic[T]):
 
 def scoped(table: type[T]) -> Scoped[T]:
     return Scoped(table)
+
+
+async def supplier_reads(table: type[Table], row_id: UUID | str, supplier_id: UUID) -> bool:
+    """Whether the users of ``supplier_id`` in the acting tenant read the row
+    ``row_id`` of ``table``: the scoping layer's rules (and, on PostgreSQL,
+    the row-level security policies) applied as one of them. For whatever
+    reaches a supplier's users without them asking (a notification, a
+    mention), so that it never names a record they cannot open."""
+    as_supplier = replace(current(), role=Role.SUPPLIER_OPERATOR, supplier_id=supplier_id, user_id=None, membership_id=None)
+    async with tenant_scope(as_supplier):
+        return bool(await scoped(table).exists().where(table._meta.primary_key == row_id))

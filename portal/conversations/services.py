@@ -45,10 +45,11 @@ from portal.handover.tables import Handover
 from portal.i18n import N_
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
+from portal.pagination import time_cursor
 from portal.quality.tables import Ncr
 from tenants.context import TenantContext, current
 from tenants.roles import Role
-from tenants.scoping import scoped
+from tenants.scoping import scoped, supplier_reads
 from tenants.tables import Membership, Supplier, User
 
 MAX_BODY = 4000
@@ -245,7 +246,8 @@ async def get_thread(thread_id: UUID | str) -> Thread:
 
 async def audience(thread: Thread) -> list[Person]:
     """Everyone who may read the thread: the buyer's people, and on the
-    shared side the people of the record's supplier. Memberships are read
+    shared side the people of the record's supplier while it reads the
+    record. Memberships are read
     for the whole tenant (a supplier user reads the buyer's names here, as
     the thread shows them anyway); the row-level policy keeps the tenant."""
     context = current()
@@ -255,10 +257,13 @@ async def audience(thread: Thread) -> list[Person]:
         .where(Membership.active.eq(True))
         .order_by(Membership.user.name)
     )
+    # The supplier's people read the shared side only while they read the
+    # record: on a draft's thread the buyer mentions none of them.
+    supplier_reads_it = thread.side == SHARED and thread.supplier is not None and await supplier_reads(Thread, thread.id, thread.supplier)
     people = []
     for row in rows:
         supplier_side = Role(row["role"]).is_supplier
-        if supplier_side and (thread.side != SHARED or row["supplier"] != thread.supplier):
+        if supplier_side and (not supplier_reads_it or row["supplier"] != thread.supplier):
             continue
         people.append(Person(row["user"], row["user.name"], "supplier" if supplier_side else "buyer"))
     return people
@@ -324,28 +329,41 @@ _COLUMNS = (
 )
 
 
-def _cursor(value: str | None) -> datetime | None:
+def _cursor(value: str | None) -> tuple[datetime, UUID | None] | None:
+    """Where the next page starts: after the message made at a time with an
+    id. Many messages can share one ``created_at`` (an import, a coarse
+    clock), so the time alone would skip or repeat them at a page boundary.
+    A cursor of a time alone, as handed out before, still reads (it resumes
+    after that instant) so that a client paging through a deploy goes on."""
     if not value:
         return None
+    at_text, _, key_text = value.partition("|")
     try:
-        at = datetime.fromisoformat(value)
+        at = datetime.fromisoformat(at_text)
+        key = UUID(key_text) if key_text else None
     except ValueError:
         raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")}) from None
     if at.tzinfo is None:
         raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")})
-    return at
+    return at, key
 
 
 async def list_messages(thread_id: UUID | str, cursor: str | None = None) -> MessagePage:
-    """Messages oldest first, ``PAGE_SIZE`` at a time. Marks nothing read."""
+    """Messages oldest first, ``PAGE_SIZE`` at a time, in the order of
+    (``created_at``, ``id``): each message on exactly one page. Marks
+    nothing read."""
     thread = await get_thread(thread_id)
     query = scoped(Message).select(*_COLUMNS).where(Message.thread == thread.id)
     after = _cursor(cursor)
     if after is not None:
-        query = query.where(Message.created_at > after)
+        at, key = after
+        if key is None:
+            query = query.where(Message.created_at > at)
+        else:
+            query = query.where((Message.created_at > at) | ((Message.created_at == at) & (Message.id > key)))
     rows = await query.order_by(Message.created_at).order_by(Message.id).limit(PAGE_SIZE + 1)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    return MessagePage(items=await _messages_out(page), next=page[-1]["created_at"].isoformat() if more else None)
+    return MessagePage(items=await _messages_out(page), next=time_cursor(page[-1]["created_at"], page[-1]["id"]) if more else None)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from uuid import UUID, uuid4
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
-from portal.deliveries.tables import Delivery
+from portal.conversations.tables import Message, Thread
+from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.attachments import register_attachment_target
 from portal.documents.content import CATEGORIES
 from portal.documents.services import version_row
@@ -55,16 +56,18 @@ from portal.i18n import N_, gettext
 from portal.items.tables import BomLine, Item
 from portal.jobs.queue import enqueue
 from portal.materials import services as materials
+from portal.materials.tables import Dispatch
 from portal.notifications.services import emit
 from portal.orders import services as orders
 from portal.orders.states import OPEN_STATES as ORDER_OPEN_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
 from portal.pagination import read_time_cursor, time_cursor
+from portal.progress.tables import ProgressReport
 from portal.quality import ncrs
 from portal.quality.ncr_states import STEPS as NCR_STEPS
 from portal.quality.ncr_states import Status as NcrStatus
-from portal.quality.tables import Ncr, QcRequirement
+from portal.quality.tables import Ncr, NcrStep, QcRequirement
 from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
 from tenants.tables import Supplier, Tenant, User
@@ -928,6 +931,8 @@ async def _move_access(handover: Handover, order_ids: list[UUID]) -> int:
         for kind, record_id in records
         for supplier, effect in ((handover.from_supplier, access.REVOKE), (handover.to_supplier, access.GRANT))
     ]
+    hanging = await _hanging_off(order_ids, [record_id for kind, record_id in records if kind == "delivery"])
+    rows += [(uuid4(), tenant, handover.id, handover.from_supplier, access.REVOKE, kind, record_id) for kind, record_id in hanging]
     for start in range(0, len(rows), INSERT_BATCH):
         batch = rows[start : start + INSERT_BATCH]
         values = ", ".join(["({}, {}, {}, {}, {}, {}, {})"] * len(batch))
@@ -936,6 +941,35 @@ async def _move_access(handover: Handover, order_ids: list[UUID]) -> int:
             *(value for row in batch for value in row),
         )
     return len(rows)
+
+
+async def _hanging_off(order_ids: list[UUID], delivery_ids: list[UUID]) -> list[tuple[str, UUID]]:
+    """The records hanging off handed-over orders that carry documents of
+    their own: progress reports (their photos), delivery lines (photos of
+    rejected goods), NCRs and their steps (photos, evidence), dispatches
+    against the orders, and the messages of the conversations on all of
+    these (their files). Their rows follow the orders for the outgoing
+    supplier already (``supplier_parents``); their documents name them,
+    not the order, so they are revoked by name. The incoming supplier reads
+    the work's own documents, not these."""
+    found: list[tuple[str, UUID]] = []
+
+    async def ids(kind: str, query: Any) -> list[UUID]:
+        rows = [row["id"] for row in await query]
+        found.extend((kind, row_id) for row_id in rows)
+        return rows
+
+    await ids("progress_report", scoped(ProgressReport).select(ProgressReport.id).where(ProgressReport.order.is_in(order_ids)))
+    if delivery_ids:
+        await ids("delivery_line", scoped(DeliveryLine).select(DeliveryLine.id).where(DeliveryLine.delivery.is_in(delivery_ids)))
+    ncr_ids = await ids("ncr", scoped(Ncr).select(Ncr.id).where(Ncr.order.is_in(order_ids)))
+    if ncr_ids:
+        await ids("ncr_step", scoped(NcrStep).select(NcrStep.id).where(NcrStep.ncr.is_in(ncr_ids)))
+    dispatch_ids = await ids("dispatch", scoped(Dispatch).select(Dispatch.id).where(Dispatch.order.is_in(order_ids)))
+    talked_about = [*order_ids, *delivery_ids, *ncr_ids, *dispatch_ids]
+    threads = scoped(Thread).select(Thread.id).where(Thread.record_id.is_in(talked_about))
+    await ids("message", scoped(Message).select(Message.id).where(Message.thread.is_in(threads)))
+    return found
 
 
 # ---------------------------------------------------------------- evidence

@@ -37,7 +37,8 @@ class Handover(Table):
 
     @classmethod
     def supplier_visible(cls) -> Any:
-        return cls.status != "draft"
+        """Once started; a draft cancelled before it started stays the buyer's."""
+        return (cls.status != "draft") & ((cls.status != "cancelled") | cls.started_at.is_not_null())
 
     @classmethod
     def supplier_share(cls, supplier_id: UUIDValue) -> Any:

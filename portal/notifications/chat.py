@@ -41,6 +41,7 @@ from portal.i18n import N_, gettext, use_locale
 from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import requested_delay
 from portal.notifications.kinds import KINDS, SUPPLIER_USERS, Kind, kind_of
+from portal.notifications.records import supplier_hears
 from portal.notifications.tables import ChatRobot
 from portal.notifications.webhooks import InvalidWebhook, check_url, outgoing_client
 from portal.settings import get_settings
@@ -195,6 +196,8 @@ async def queue_chat_messages(tenant_id: UUID, payload: dict[str, Any]) -> int:
         if not heard_by(kind, robot["supplier"] is not None):
             continue
         if robot["supplier"] is not None and str(robot["supplier"]) != str(supplier):
+            continue
+        if robot["supplier"] is not None and not await supplier_hears(payload, robot["supplier"]):
             continue
         await enqueue(
             "chat.send",

@@ -23,6 +23,7 @@ from portal.i18n import N_, use_locale
 from portal.jobs import enqueue
 from portal.notifications.kinds import EMAIL_MODES, KINDS, Kind, kind_of
 from portal.notifications.mail import Email, queue_email
+from portal.notifications.records import supplier_hears
 from portal.notifications.tables import Notification, NotificationPreference
 from portal.pagination import read_time_cursor, time_cursor
 from portal.settings import get_settings
@@ -169,7 +170,10 @@ async def _recipients(kind: Kind, payload: dict[str, Any]) -> list[dict[str, Any
             wanted = wanted and str(row["user"]) != str(payload.get("actor"))
         if wanted and row["user"] not in found:
             found[row["user"]] = row
-    return list(found.values())
+    reads: dict[UUID, bool] = {}
+    for supplier_id in {row["supplier"] for row in found.values() if Role(row["role"]).is_supplier}:
+        reads[supplier_id] = await supplier_hears(payload, supplier_id)
+    return [row for row in found.values() if not Role(row["role"]).is_supplier or reads[row["supplier"]]]
 
 
 async def _choices(kind: Kind, users: list[Any]) -> dict[Any, tuple[bool, str, bool]]:

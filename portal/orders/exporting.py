@@ -1,7 +1,8 @@
 """Exporting the order board to CSV or XLSX.
 
-The export is the board: the same filters as ``GET /api/v1/orders`` and the
-same scoping (``services.board`` is walked page by page), so a supplier
+The export is the board: the same filters and sort as ``GET /api/v1/orders``
+and the same scoping (``services.board`` is walked page by page), so the
+file lists what the board shows, in the order it shows it, and a supplier
 user exports only its own, issued orders. One row per open or delivered
 line (lines removed by a revision are left out). The first eight columns
 are the import columns, so an exported file can be edited and imported
@@ -63,13 +64,15 @@ WIDTHS = {"order": 18, "supplier_code": 12, "item_code": 16, "shared_note": 30, 
 
 @dataclass(frozen=True)
 class ExportFilters:
-    """The board's filters (``GET /api/v1/orders``)."""
+    """The board's filters and sort (``GET /api/v1/orders``)."""
 
     status: str | None = None
     supplier_id: UUID | None = None
     due_before: date | None = None
     overdue: bool = False
     q: str = ""
+    sort: str = "due"
+    descending: bool = False
 
 
 def _money(value: Decimal, currency: str) -> Decimal:
@@ -80,7 +83,17 @@ async def _board(filters: ExportFilters) -> list[OrderSummary]:
     summaries: list[OrderSummary] = []
     cursor: str | None = None
     while True:
-        page = await services.board(filters.status, filters.supplier_id, filters.due_before, filters.overdue, filters.q, cursor, BOARD_PAGE)
+        page = await services.board(
+            filters.status,
+            filters.supplier_id,
+            filters.due_before,
+            filters.overdue,
+            filters.q,
+            cursor,
+            BOARD_PAGE,
+            sort=filters.sort,
+            descending=filters.descending,
+        )
         summaries += page.items
         if len(summaries) > MAX_EXPORT_LINES:
             raise ExportTooLarge(max=MAX_EXPORT_LINES)
@@ -127,7 +140,8 @@ async def _details(order_ids: list[UUID]) -> tuple[dict[UUID, dict[str, Any]], d
 
 
 async def export_rows(filters: ExportFilters) -> list[list[Cell]]:
-    """The board's orders, one row per line, in board order (soonest due first)."""
+    """The board's orders, one row per line, in the board's order (its
+    ``sort``; soonest due first by default), each order's lines by number."""
     context = current()
     if not context.can(EXPORT_ACTION):
         raise PermissionDenied()

@@ -28,6 +28,7 @@ from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import Item
 from portal.notifications.services import emit
+from portal.orders.counting import CANCELLED_DRAFT
 from portal.orders.schemas import (
     BOARD_SORTS,
     BoardOut,
@@ -57,7 +58,7 @@ from portal.orders.states import (
     next_answer,
     next_status,
 )
-from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision, OrderStatusCount
+from portal.orders.tables import Order, OrderCounter, OrderLine, OrderRevision, OrderStatusCount, shared_with_supplier
 from portal.quantities import CURRENCY_DECIMALS, plain, price_problem, quantity_problem
 from tenants.context import TenantContext, current
 from tenants.prepared import prepared
@@ -904,6 +905,11 @@ async def status_counts() -> dict[str, int]:
         ),
     )
     counts = {row["status"]: int(row["orders"]) for row in rows if row["orders"]}
+    # Drafts cancelled unissued are cancelled orders on the buyer's board;
+    # a supplier's counts never had them (the scoping layer).
+    cancelled_drafts = counts.pop(CANCELLED_DRAFT, 0)
+    if cancelled_drafts:
+        counts[Status.CANCELLED.value] = counts.get(Status.CANCELLED.value, 0) + cancelled_drafts
     if current().is_supplier:
         counts.pop(Status.DRAFT.value, None)
     return counts
@@ -1120,13 +1126,13 @@ async def _share_order_documents(order: Order) -> None:
 
 def items_on_shared_orders(supplier_id: UUID) -> Any:
     """The items whose drawings a supplier reads: those on the lines of its
-    orders that were issued (any state but draft), lines a revision removed
-    excepted. Never other items."""
+    orders that were issued (any state but draft, and not a draft cancelled
+    unissued), lines a revision removed excepted. Never other items."""
     return (
         scoped(OrderLine)
         .select(OrderLine.item)
         .where(OrderLine.order.supplier == supplier_id)
-        .where(OrderLine.order.status.is_in(sorted(status.value for status in SHARED_STATES)))
+        .where(shared_with_supplier(OrderLine.order.status, OrderLine.order.issued_at))
         .where(OrderLine.removed == False)  # noqa: E712
     )
 

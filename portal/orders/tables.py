@@ -12,9 +12,17 @@ from piccolo.table import Table
 
 from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY, Item
+from portal.orders.counting import CANCELLED_DRAFT
 from tenants.tables import Supplier, Tenant, User
 
 MONEY = (18, 4)
+
+
+def shared_with_supplier(status: Any, issued_at: Any) -> Any:
+    """An order (by its status and issue columns, its own or joined) is
+    shared with its supplier once issued: not a draft, and not a draft
+    cancelled before it was ever issued (cancelling shares nothing)."""
+    return (status != "draft") & ((status != "cancelled") | issued_at.is_not_null())
 
 
 class Order(Table, tablename="outsourced_order"):
@@ -22,8 +30,10 @@ class Order(Table, tablename="outsourced_order"):
 
     @classmethod
     def supplier_visible(cls) -> Any:
-        """A draft is the buyer's own: the supplier sees the order once issued."""
-        return cls.status != "draft"
+        """A draft is the buyer's own: the supplier sees the order once
+        issued. A draft cancelled before it was ever issued stays the
+        buyer's: cancelling shares nothing."""
+        return shared_with_supplier(cls.status, cls.issued_at)
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -55,7 +65,9 @@ class OrderStatusCount(Table):
 
     @classmethod
     def supplier_visible(cls) -> Any:
-        return cls.status != "draft"
+        # Drafts, and drafts cancelled before they were ever issued
+        # (counted apart: portal.orders.counting), are the buyer's own.
+        return cls.status.not_in(["draft", CANCELLED_DRAFT])
 
     id = Serial(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False)

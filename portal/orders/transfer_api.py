@@ -4,7 +4,7 @@ run), the import template, and the board export."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -18,6 +18,7 @@ from portal.imports.registry import ImportRejected, Report, read_upload, run_imp
 from portal.openapi import SPREADSHEETS, Form
 from portal.orders.exporting import ExportFilters, export_orders
 from portal.orders.importing import ORDERS, template_file
+from portal.orders.schemas import BoardSort
 from portal.orders.states import Status
 from tenants.guards import requires
 
@@ -112,12 +113,20 @@ class OrderTransferApi(Controller):
         due_before: FromQuery[date | None] = None,
         overdue: FromQuery[bool] = False,
         q: FromQuery[str] = "",
+        sort: FromQuery[BoardSort] = "due",
+        dir: FromQuery[Literal["asc", "desc"]] = "asc",
     ) -> Response[bytes]:
-        """The board (same filters as ``GET /api/v1/orders``, all pages) as
-        ``format`` csv (UTF-8 with BOM) or xlsx, one row per order line;
-        money as decimal text, dates as YYYY-MM-DD. Supplier users get their
-        own orders only."""
+        """The board (same filters and ``sort``/``dir`` as ``GET
+        /api/v1/orders``, all pages, in that order) as ``format`` csv (UTF-8
+        with BOM) or xlsx, one row per order line; money as decimal text,
+        dates as YYYY-MM-DD. Supplier users get their own orders only."""
         filters = ExportFilters(
-            status=status.value if status else None, supplier_id=supplier_id, due_before=due_before, overdue=overdue, q=q
+            status=status.value if status else None,
+            supplier_id=supplier_id,
+            due_before=due_before,
+            overdue=overdue,
+            q=q,
+            sort=sort,
+            descending=dir == "desc",
         )
         return file_response(await export_orders(filters, fmt))

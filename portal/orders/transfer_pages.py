@@ -28,6 +28,7 @@ from portal.imports.sealing import seal, unseal
 from portal.imports.sheets import Sheet
 from portal.orders.exporting import ExportFilters, export_orders
 from portal.orders.importing import COLUMNS, ORDERS, template_file
+from portal.orders.schemas import BOARD_SORTS
 from tenants.guards import acting, requires
 
 TEMPLATE = "orders/import.html"
@@ -110,8 +111,19 @@ class OrderTransferPages(Controller):
         due_before: FromQuery[date | None] = None,
         overdue: FromQuery[bool] = False,
         q: FromQuery[str] = "",
+        sort: FromQuery[str] = "",
+        dir: FromQuery[str] = "asc",
     ) -> Response[bytes]:
-        """The board with the same filters as the page: link here with the
-        board's query string plus ``format=csv`` or ``format=xlsx``."""
-        filters = ExportFilters(status=status or None, supplier_id=supplier_id, due_before=due_before, overdue=overdue, q=q)
+        """The board with the same filters and sort as the page (an unknown
+        sort key: by due date, as there): link here with the board's query
+        string plus ``format=csv`` or ``format=xlsx``."""
+        filters = ExportFilters(
+            status=status or None,
+            supplier_id=supplier_id,
+            due_before=due_before,
+            overdue=overdue,
+            q=q,
+            sort=sort if sort in BOARD_SORTS else "due",
+            descending=dir == "desc",
+        )
         return file_response(await export_orders(filters, fmt))

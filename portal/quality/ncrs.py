@@ -1390,7 +1390,9 @@ async def ncr_attachment_supplier(ncr_id: UUID) -> UUID | None:
     """Photos of an NCR: QA's own while it is a draft, then shared with its
     supplier (issuing shares those already there)."""
     ncr = await _visible(ncr_id)
-    return None if ncr.status == Status.DRAFT else ncr.supplier
+    # Never issued (a draft, or one cancelled as a draft): QA's alone.
+    supplier: UUID | None = None if ncr.issued_at is None else ncr.supplier
+    return supplier
 
 
 async def step_attachment_supplier(step_id: UUID) -> UUID | None:

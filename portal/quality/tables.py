@@ -169,7 +169,8 @@ class Ncr(Table):
 
     @classmethod
     def supplier_visible(cls) -> Any:
-        return cls.status != "draft"
+        """Once issued; a draft QA cancelled before issuing it stays QA's."""
+        return (cls.status != "draft") & ((cls.status != "cancelled") | cls.issued_at.is_not_null())
 
 
 class NcrStep(Table):

@@ -48,6 +48,10 @@ class Worlds:
         return self.home_seed.hidden
 
     @property
+    def cancelled(self) -> dict[str, Any]:
+        return self.home_seed.cancelled
+
+    @property
     def tenant_ids(self) -> tuple[UUID, UUID]:
         return self.home.tenant_id, self.foreign.tenant_id
 

@@ -1,7 +1,9 @@
 """What the isolation matrix seeds: one object of every kind a route can
 name, for each supplier of a tenant, plus objects whose parent is hidden from
 the supplier (a draft order with its line, QC requirement and drawing; a
-draft dispatch). Built through the services, the way users build them."""
+draft dispatch; a draft NCR, handover and statement; drafts cancelled
+before they were shared). Built through the services, the way users build
+them."""
 
 from __future__ import annotations
 
@@ -266,6 +268,39 @@ async def _seed_approval(supplier_id: UUID, item_id: UUID) -> UUID:
     return request.id
 
 
+async def _seed_cancelled(supplier_id: UUID, to_supplier_id: UUID, item_id: UUID) -> tuple[dict[str, UUID], list[str]]:
+    """A draft order (with its line), a draft NCR and a draft handover of
+    ``supplier_id``, each cancelled before it was shared: cancelling shares
+    nothing, they stay the buyer's own. Their ids, and their numbers."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.handover import services as handovers
+    from portal.handover.schemas import HandoverCreate
+    from portal.orders import services as orders
+    from portal.orders.schemas import OrderCreate, OrderLineIn
+    from portal.quality import ncrs
+
+    line = OrderLineIn(item_id=item_id, quantity=Decimal(4), unit_price=Decimal(2), due_date=date.today() + timedelta(days=10))
+    order = await orders.create_order(OrderCreate(supplier_id=supplier_id, lines=[line]))
+    await orders.fire(order.id, "cancel", reason="isolation matrix")
+    ncr = await ncrs.open_ncr(ncrs.NcrIn(title="Cancelled draft NCR", description="isolation matrix", supplier_id=supplier_id))
+    ncr = await ncrs.cancel_ncr(ncr.id, ncrs.DecisionIn(comment="isolation matrix"))
+    handover = await handovers.create_handover(HandoverCreate(from_supplier_id=supplier_id, to_supplier_id=to_supplier_id))
+    entry = next(item.id for item in handover.items if item.party == "outgoing_supplier")
+    handover = await handovers.cancel_handover(handover.id, handover.version, "isolation matrix")
+    ids = {
+        "order_id": order.id,
+        "line_id": order.lines[0].id,
+        "line_order_id": order.id,
+        "order_line_id": order.lines[0].id,
+        "ncr_id": ncr.id,
+        "handover_id": handover.id,
+        "handover_item_id": entry,
+    }
+    return ids, [order.number, ncr.number, handover.number]
+
+
 @dataclass
 class Seeded:
     """Ids keyed by route parameter name, and the words that name them
@@ -280,6 +315,9 @@ class Seeded:
     first_marks: list[str] = field(default_factory=list)
     second_marks: list[str] = field(default_factory=list)
     hidden_marks: list[str] = field(default_factory=list)
+    # The first supplier's drafts cancelled before they were shared (an
+    # order, an NCR, a handover): as hidden as the drafts themselves.
+    cancelled: dict[str, Any] = field(default_factory=dict)
 
 
 async def _seed_hidden(tenant: Any, supplier_id: UUID, item_id: UUID) -> tuple[dict[str, UUID], str]:
@@ -402,6 +440,7 @@ async def seed(world: World) -> Seeded:
         hidden["thread_id"] = internal[0][0]
         *_, draft_talk = await _seed_threads(hidden["order_id"], f"{world.slug}-draft")
         hidden.update(await _seed_statement(tenant, world.supplier_ids[0], world.accounts["finance"].user_id, "2025-02", send=False))
+        cancelled, cancelled_marks = await _seed_cancelled(world.supplier_ids[0], ids[0]["to_supplier_id"], item.id)
         # QA's draft NCR for the first supplier: not shared with it yet.
         draft_ncr = ncrs.NcrIn(title="Draft NCR", description="isolation matrix", supplier_id=world.supplier_ids[0])
         hidden["ncr_id"] = (await ncrs.open_ncr(draft_ncr)).id
@@ -451,5 +490,6 @@ async def seed(world: World) -> Seeded:
         hidden={**shared, **ids[0], **hidden},
         first_marks=marks[0],
         second_marks=marks[1],
-        hidden_marks=[hidden_number, internal[0][1], *draft_talk, *internal_words],
+        hidden_marks=[hidden_number, internal[0][1], *draft_talk, *internal_words, *cancelled_marks],
+        cancelled={**shared, **ids[0], **cancelled},
     )

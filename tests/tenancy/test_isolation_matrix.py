@@ -114,6 +114,9 @@ HIDDEN = {
     "handover_id",
     "handover_item_id",
 }
+# Objects of drafts cancelled before they were shared (Seeded.cancelled):
+# cancelling shares nothing.
+CANCELLED = {"order_id", "line_id", "ncr_id", "handover_id", "handover_item_id"}
 
 # Query and body fields holding ids, and the seeded id they take when the
 # route's sample body does not name one ("{key}" at that place). Fields named
@@ -504,7 +507,12 @@ def foreign_values(worlds: Worlds, key: str, identity: str) -> list[tuple[str, A
     from its own: items belong to the tenant, not to a supplier)."""
     values = [("another tenant's", worlds.foreign_ids[key]), ("a missing", uuid4())]
     if identity in SUPPLIER_USERS:
-        for label, ids in (("another supplier's", worlds.other_supplier), ("a hidden parent's", worlds.hidden)):
+        others = (
+            ("another supplier's", worlds.other_supplier),
+            ("a hidden parent's", worlds.hidden),
+            ("a cancelled draft's", worlds.cancelled),
+        )
+        for label, ids in others:
             if ids[key] != worlds.own[key]:
                 values.append((label, ids[key]))
     return values
@@ -618,10 +626,15 @@ def test_another_persons_objects_answer_like_missing_ones(endpoint: Endpoint, cl
 
 @_params([endpoint for endpoint in ENDPOINTS if HIDDEN & set(endpoint.id_params)])
 def test_objects_whose_parent_is_hidden_answer_like_missing_ones(endpoint: Endpoint, client: Any, worlds: Worlds) -> None:
-    """A draft order's line, QC requirement and drawing, a draft dispatch:
-    the supplier's own by supplier, but not shared with it yet."""
+    """A draft order's line, QC requirement and drawing, a draft dispatch,
+    drafts cancelled before they were shared: the supplier's own by
+    supplier, but not shared with it."""
     with changes_nothing(client, worlds, endpoint):
         problems = [_like_missing(client, worlds, endpoint, worlds.hidden, identity, "hidden-parent ids") for identity in SUPPLIER_USERS]
+        if CANCELLED & set(endpoint.id_params):
+            problems += [
+                _like_missing(client, worlds, endpoint, worlds.cancelled, identity, "cancelled-draft ids") for identity in SUPPLIER_USERS
+            ]
     assert [problem for problem in problems if problem] == []
 
 

@@ -51,6 +51,7 @@ def test_no_page_shows_foreign_or_hidden_data(endpoint: Endpoint, client: Any, w
     marks += foreign.first_marks + foreign.second_marks
     supplier_marks = [str(value) for name, value in worlds.other_supplier.items() if worlds.own.get(name) != value]
     supplier_marks += [str(value) for name, value in worlds.hidden.items() if worlds.own.get(name) != value]
+    supplier_marks += [str(value) for name, value in worlds.cancelled.items() if worlds.own.get(name) != value]
     supplier_marks += worlds.home_seed.second_marks + worlds.home_seed.hidden_marks
     leaks = []
     for identity in IDENTITIES[:-1]:

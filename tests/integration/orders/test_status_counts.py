@@ -21,11 +21,14 @@ async def _counted_orders(tenant_id: UUID, supplier_id: UUID | None) -> dict[str
     from tenants.context import system_scope
 
     async with system_scope("test-count"):
-        query = Order.select(Order.status, Order.supplier).where(Order.tenant == tenant_id)
+        query = Order.select(Order.status, Order.supplier, Order.issued_at).where(Order.tenant == tenant_id)
         rows = await query
-    counted = Counter(row["status"] for row in rows if supplier_id is None or row["supplier"] == supplier_id)
-    if supplier_id is not None:
-        counted.pop("draft", None)
+    # A supplier never saw its drafts, nor a draft cancelled unissued.
+    counted = Counter(
+        row["status"]
+        for row in rows
+        if supplier_id is None or (row["supplier"] == supplier_id and row["status"] != "draft" and row["issued_at"] is not None)
+    )
     return dict(counted)
 
 
@@ -48,22 +51,25 @@ def board_counts(client: Any, headers: dict[str, str]) -> dict[str, int]:
 
 def test_counts_follow_every_status_change_exactly(client: Any, shop: OrderWorld, run: Any) -> None:
     world = shop.world
-    orders = [draft(client, shop, days=10 + index) for index in range(6)]
-    for order in orders[1:]:
+    orders = [draft(client, shop, days=10 + index) for index in range(7)]
+    for order in orders[1:6]:
         fire(client, shop, order, "issue", "planner")
     fire(client, shop, orders[2], "accept", "supplier_admin")
     fire(client, shop, orders[3], "accept", "supplier_admin")
     fire(client, shop, orders[3], "start", "supplier_admin")
     fire(client, shop, orders[4], "reject", "supplier_admin", reason="no capacity")
     fire(client, shop, orders[5], "cancel", "planner", reason="plan changed")
+    orders[6] = fire(client, shop, orders[6], "cancel", "planner", reason="drafted by mistake")
     # A refused change (closing an order still issued) moves no count.
     refused = client.post(f"/api/v1/orders/{orders[1]['id']}/transitions", json={"event": "close"}, headers=shop.as_("planner"))
     assert refused.status_code == 409, refused.text
 
-    expected = {"draft": 1, "issued": 1, "accepted": 1, "in_production": 1, "rejected": 1, "cancelled": 1}
+    # The buyer counts the draft it cancelled among the cancelled orders;
+    # its supplier never saw that draft and does not count it.
+    expected = {"draft": 1, "issued": 1, "accepted": 1, "in_production": 1, "rejected": 1, "cancelled": 2}
     assert board_counts(client, shop.as_("planner")) == expected == run(_counted_orders, world.tenant_id, None)
     supplier_view = board_counts(client, shop.as_("supplier_admin"))
-    assert supplier_view == {key: value for key, value in expected.items() if key != "draft"}
+    assert supplier_view == {**{key: value for key, value in expected.items() if key != "draft"}, "cancelled": 1}
     assert supplier_view == run(_counted_orders, world.tenant_id, world.supplier_ids[0])
     # The other supplier has no order; another tenant sees none of these.
     assert board_counts(client, shop.as_("other_supplier_admin")) == {}
