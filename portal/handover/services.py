@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
+from portal.conversations.services import share_thread_files
 from portal.conversations.tables import Message, Thread
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.attachments import register_attachment_target
@@ -590,6 +591,7 @@ async def start_handover(handover_id: UUID | str, version: int) -> HandoverOut:
     _require("handovers.manage")
     handover = await _visible(handover_id)
     await _move(handover, version, Event.START, started_at=datetime.now(UTC))
+    await share_thread_files("handover", handover.id)
     await _tell("handover.started", handover)
     names = {
         row["id"]: row["name"]

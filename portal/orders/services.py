@@ -21,6 +21,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
+from portal.conversations.services import share_thread_files
 from portal.db import get_engine, in_index_order
 from portal.documents.attachments import register_attachment_target, share_with_suppliers
 from portal.documents.services import DocumentOut, list_attached, share_attached
@@ -1122,6 +1123,7 @@ async def order_line_attachment_supplier(line_id: UUID) -> UUID | None:
 async def _share_order_documents(order: Order) -> None:
     lines = await scoped(OrderLine).select(OrderLine.id).where(OrderLine.order == order.id)
     await share_attached({"order": [order.id], "order_line": [line["id"] for line in lines]}, order.supplier)
+    await share_thread_files("order", order.id)
 
 
 def items_on_shared_orders(supplier_id: UUID) -> Any:
