@@ -1100,16 +1100,17 @@ async def order_attachment_supplier(order_id: UUID) -> UUID | None:
     """Documents on an order (drawings, specs) are shared with its supplier
     once the order is issued. A draft is the buyer's own: its documents are
     stored unshared and ``fire`` shares them when it issues the order (with
-    the supplier the order has then)."""
+    the supplier the order has then). A draft cancelled before it was ever
+    issued stays the buyer's: its documents too."""
     order = await visible_order(order_id)
-    status = order.status
+    status, issued_at = order.status, order.issued_at
     if status == Status.DRAFT.value and isinstance(get_engine(), PostgresEngine):
         # Lock and re-read: an issue running at the same time either waits
         # for this upload to commit (and then shares it) or has committed
         # and this upload is shared at once. SQLite has one writer anyway.
-        row = await scoped(Order).select(Order.status).where(Order.id == order.id).lock_rows().first()
-        status = row["status"]
-    if status == Status.DRAFT.value:
+        row = await scoped(Order).select(Order.status, Order.issued_at).where(Order.id == order.id).lock_rows().first()
+        status, issued_at = row["status"], row["issued_at"]
+    if status == Status.DRAFT.value or (status == Status.CANCELLED.value and issued_at is None):
         return None
     supplier: UUID = order.supplier
     return supplier

@@ -112,6 +112,24 @@ def test_a_draft_cancelled_before_it_was_shared_stays_the_buyers(client: Any, ru
     page = page_headers(client, token)
     assert client.get(f"/progress/lines/{ids['line']}", headers=page, follow_redirects=False).status_code == 404
     assert client.get(f"/orders/{ids['order']}", headers=page, follow_redirects=False).status_code == 404
+    # A drawing the planner adds to the cancelled draft stays the buyer's.
+    from tests.integration.documents.conftest import uploaded
+    from tests.support.documents.samples import png
+
+    planner_token = api_token(client, world.accounts["planner"], world.slug)
+    drawing = uploaded(
+        client,
+        planner_token,
+        png(),
+        name="late.png",
+        declared="image/png",
+        category="photo",
+        attached_type="order",
+        attached_id=ids["order"],
+        title="Late",
+    )
+    assert client.get(f"/api/v1/documents/{drawing['id']}", headers=bearer(token)).status_code == 404
+    assert drawing["id"] not in client.get("/api/v1/documents", headers=bearer(token)).text
     # The buyer's board counts both cancelled orders.
     planner = bearer(api_token(client, world.accounts["planner"], world.slug))
     assert client.get("/api/v1/orders", headers=planner).json()["counts"]["cancelled"] == 2
