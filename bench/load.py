@@ -134,6 +134,40 @@ end
 """
 
 
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (those alive now)."""
+    try:
+        children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+    except OSError:
+        return [pid]
+    return [pid, *(descendant for child in children for descendant in _tree(child))]
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each of these processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds a tree used between two readings (processes started in
+    between count from zero; those that ended in between are lost)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def postmaster(cluster: Any) -> int | None:
+    if cluster is None:
+        return None
+    return int((cluster.directory / "data" / "postmaster.pid").read_text().split()[0])
+
+
 @dataclass
 class Figure:
     requests: int = 0
@@ -143,6 +177,11 @@ class Figure:
     p99: list[float] = field(default_factory=list)
     errors: int = 0
     connections: int = 0
+    # CPU seconds while the round ran (mix: all actions together): the
+    # serving processes, their job children (previews), the database server.
+    app_cpu: float = 0.0
+    child_cpu: float = 0.0
+    db_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -233,12 +272,17 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def resident_mb(process: subprocess.Popen[bytes], processes: int) -> tuple[list[float], list[float]]:
-    """Resident memory of the serving processes (uvicorn's workers when
-    there are several, else the one process), and of the job runner's
-    child processes below them (previews render there, portal/jobs/children.py)."""
+def serving_processes(process: subprocess.Popen[bytes], processes: int) -> tuple[list[int], list[int]]:
+    """The serving processes (uvicorn's workers when there are several,
+    else the one process), and the job runner's child processes below them
+    (previews render there, portal/jobs/children.py)."""
     servers = _children(process.pid) if processes > 1 else [process.pid]
-    helpers = [child for server in servers for child in _children(server)]
+    return servers, [child for server in servers for child in _children(server)]
+
+
+def resident_mb(process: subprocess.Popen[bytes], processes: int) -> tuple[list[float], list[float]]:
+    """Resident memory of the serving processes and of their children."""
+    servers, helpers = serving_processes(process, processes)
     return [_rss_mb(pid) for pid in servers], [_rss_mb(pid) for pid in helpers]
 
 
@@ -306,7 +350,9 @@ def scripts(base: str, folder: Path, env: dict[str, str]) -> tuple[dict[str, Pat
     return made, len(board.content)
 
 
-def run_configuration(env: dict[str, str], workdir: Path, processes: int, clients: list[int], seconds: int, rounds: int) -> dict[str, Any]:
+def run_configuration(
+    env: dict[str, str], workdir: Path, processes: int, clients: list[int], seconds: int, rounds: int, database_pid: int | None = None
+) -> dict[str, Any]:
     port, floor_port = free_port(), free_port()
     base, floor_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
     folder = Path(tempfile.mkdtemp(dir=workdir, prefix="wrk-"))
@@ -317,17 +363,25 @@ def run_configuration(env: dict[str, str], workdir: Path, processes: int, client
         floor = [sys.executable, "-m", "uvicorn", "bench.floor:create_app", "--factory", "--port", str(floor_port)]
         floor += ["--workers", str(processes), "--no-access-log", "--proxy-headers", "--log-level", "warning"]
         floor_lua = script(folder, "floor", tokens=[], paths=["/floor"])
-        with served(floor, {**env, "FLOOR_BYTES": str(size)}, f"{floor_base}/floor"):
+        with served(floor, {**env, "FLOOR_BYTES": str(size)}, f"{floor_base}/floor") as floor_server:
             for count in clients:
-                figures: dict[str, Figure] = {"floor": Figure(), **{name: Figure() for name in SHARES}}
+                figures: dict[str, Figure] = {"floor": Figure(), "mix": Figure(), **{name: Figure() for name in SHARES}}
                 for _ in range(rounds):
+                    before = cpu_of(_tree(floor_server.pid))
                     figures["floor"].add(result_of(wrk(floor_base, floor_lua, count, seconds)), count)
+                    figures["floor"].app_cpu += cpu_between(before, cpu_of(_tree(floor_server.pid)))
+                    database = _tree(database_pid) if database_pid else []
+                    before, before_db = cpu_of(_tree(server.pid)), cpu_of(database)
                     started = {
                         name: (wrk(base, made[name], connections, seconds, one_per_thread=name == "progress_post"), connections)
                         for name, connections in shares(count).items()
                     }
                     for name, (process, connections) in started.items():
                         figures[name].add(result_of(process), connections)
+                    servers, helpers = serving_processes(server, processes)
+                    figures["mix"].app_cpu += cpu_between(before, cpu_of([server.pid, *servers]))
+                    figures["mix"].child_cpu += cpu_between(before, cpu_of(helpers))
+                    figures["mix"].db_cpu += cpu_between(before_db, cpu_of(_tree(database_pid) if database_pid else []))
                 results[count] = figures
         results["rss"], results["child_rss"] = resident_mb(server, processes)
     return results
@@ -363,6 +417,17 @@ def show(database: str, processes: int, results: dict[str, Any]) -> float:
                 f" {figure.errors:>6} {ratio:>6.3f}  {', '.join(budget)}"
             )
         print(f"  {'mix total':15} {count:>5} {total:>8,.0f}")
+        # CPU per request: unlike the times, hardly moved by other work on a shared machine.
+        served_requests = sum(figures[name].requests for name in SHARES)
+        floor_ms = 1000 * floor.app_cpu / floor.requests if floor.requests else 0.0
+        app_ms, child_ms, db_ms = (
+            1000 * seconds / served_requests if served_requests else 0.0
+            for seconds in (figures["mix"].app_cpu, figures["mix"].child_cpu, figures["mix"].db_cpu)
+        )
+        database_part = f", database server {db_ms:.2f} ms" if figures["mix"].db_cpu else ""
+        print(
+            f"  CPU per request of the mix: serving {app_ms:.2f} ms, job children {child_ms:.2f} ms{database_part}; floor {floor_ms:.3f} ms"
+        )
     sizes = ", ".join(f"{size:.0f} MB" for size in results["rss"])
     print(f"  resident memory after the run: {sizes} (budget < {RSS_BUDGET_MB:.0f} MB each)")
     helpers = ", ".join(f"{size:.0f} MB" for size in results["child_rss"]) or "none"
@@ -395,7 +460,7 @@ def main() -> None:
             totals = {}
             for processes in (int(value) for value in args.processes.split(",")):
                 try:
-                    results = run_configuration(env, workdir, processes, clients, args.seconds, args.rounds)
+                    results = run_configuration(env, workdir, processes, clients, args.seconds, args.rounds, postmaster(cluster))
                 except RuntimeError as failed:
                     print(f"\n{database}, {processes} process(es): not measured: {failed}")
                     continue

@@ -80,10 +80,10 @@ def create_app() -> Litestar:
             # A caller over its rate limit is refused before its body is
             # read; the count lives in the database (every process shares it).
             DefineMiddleware(RateLimitMiddleware, limits=settings.rate_limits),
-            # Upload bodies are received onto disk before the transaction
-            # opens: a slow upload must not hold the write lock or a pooled
-            # connection (portal/documents/intake.py).
-            DefineMiddleware(SpoolUploadMiddleware, directory=settings.var_dir / "spool"),
+            # Upload bodies are received onto disk, and their forms parsed,
+            # before the transaction opens: a slow upload must not hold the
+            # write lock or a pooled connection (portal/documents/intake.py).
+            DefineMiddleware(SpoolUploadMiddleware, directory=settings.var_dir / "spool", staging=storage.staging_dir),
             DefineMiddleware(TransactionMiddleware, engine=engine),
             AuthMiddleware,
             DefineMiddleware(LocaleMiddleware, default_locale=settings.default_locale),

@@ -190,7 +190,27 @@ async def start_engine(engine: Engine[Any]) -> None:
         async def watch_queries(connection: Any) -> None:
             connection.add_query_logger(functools.partial(log_slow_query, threshold_ms=threshold_ms))
 
-        await engine.start_connection_pool(min_size=1, max_size=10, **({"init": watch_queries} if threshold_ms else {}))
+        await engine.start_connection_pool(
+            min_size=1, max_size=POOL_SIZE, reset=keep_session, **({"init": watch_queries} if threshold_ms else {})
+        )
+
+
+# Connections per process: two cores serve well below this many statements
+# at once; more requests than connections wait their turn in the pool.
+POOL_SIZE = 10
+
+
+async def keep_session(connection: Any) -> None:
+    """What a pooled connection needs between two requests: nothing more
+    than the rollback asyncpg itself does before calling this. Its default
+    also runs ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`` - a round trip on every release, two per request with the rate
+    limit's count, for state the portal never leaves on a pooled
+    connection: settings are transaction-local (``set_config(..., true)``,
+    tenants/context.py), cursors end with their transaction, and LISTEN
+    and advisory locks are never taken on one (the job runner listens on a
+    connection of its own). tests/integration/runtime/test_pool_reuse.py
+    holds the portal to that."""
 
 
 SLOW_QUERY_TEXT = 1000

@@ -7,10 +7,12 @@ lock, on PostgreSQL a pooled connection. An upload on a weak shop-floor
 signal can take minutes, and must hold neither. ``SpoolUploadMiddleware``
 therefore sits *outside* the transaction: for routes marked
 ``opt={"spool_upload": True}`` it receives the whole body onto local disk
-first (bounded by the largest category limit), then lets the request in,
-replaying the body from the file. The handler then parses the multipart
-form from that file in a worker thread, hashing the file part into a staged
-file; nothing larger than a megabyte is ever in memory.
+first (bounded by the largest category limit), parses a multipart form
+from that file in a worker thread (the file part hashed into a staged file
+and made durable), then lets the request in, replaying the body from the
+file. The handler takes the parsed form (``read_upload_form``); nothing
+larger than a megabyte is ever in memory, and none of the disk work waits
+inside the transaction, where on SQLite every other writer waits for it.
 
 Only callers that present a validly signed token are spooled (checked
 without the database); everyone else goes straight on and is refused by
@@ -23,11 +25,13 @@ import hashlib
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+from litestar import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -39,6 +43,10 @@ from portal.i18n import N_
 
 SPOOL_OPT = "spool_upload"
 SPOOLED_BODY = "spooled_body"
+# The form parsed before the transaction: an UploadForm, or the error that
+# parsing raised (handed to the handler when it reads the form, so a
+# foreign record still answers 404 before a broken form's 400).
+PARSED_FORM = "parsed_upload_form"
 CHUNK = MB
 FORM_OVERHEAD = MB  # multipart headers and the small text fields
 TEXT_FIELD_LIMIT = 64 * 1024
@@ -73,9 +81,12 @@ def _has_signed_token(scope: Scope) -> bool:
 
 
 class SpoolUploadMiddleware:
-    def __init__(self, app: ASGIApp, directory: Path) -> None:
+    def __init__(self, app: ASGIApp, directory: Path, staging: Callable[[], Path] | None = None) -> None:
         self.app = app
         self.directory = directory
+        # Where parsed files are staged: the storage's staging folder, so
+        # that storing a local file is a rename. None: the handler parses.
+        self.staging = staging
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.get("route_handler")
@@ -98,10 +109,35 @@ class SpoolUploadMiddleware:
             handle.close()
             if not complete:
                 return  # the client went away: nobody to answer, nothing kept
-            scope.setdefault("state", {})[SPOOLED_BODY] = str(path)
+            state = scope.setdefault("state", {})
+            state[SPOOLED_BODY] = str(path)
+            if self.staging is not None:
+                state[PARSED_FORM] = await _parse_ahead(scope, path, self.staging)
             await self.app(scope, _replay(path, receive), send)
         finally:
+            parsed = scope.get("state", {}).pop(PARSED_FORM, None)
+            if isinstance(parsed, UploadForm):
+                # Not taken (refused before the handler read it) or taken
+                # and already stored: either way nothing staged is left.
+                await anyio.to_thread.run_sync(parsed.discard)
             await _discard(handle, path)
+
+
+async def _parse_ahead(scope: Scope, body: Path, staging: Callable[[], Path]) -> UploadForm | Exception | None:
+    """The multipart form of a spooled body, or the error parsing it raised;
+    None when the body is not a multipart form (the handler decides)."""
+    content_type, options = Request(scope).content_type
+    boundary = options.get("boundary")
+    if content_type != "multipart/form-data" or not boundary:
+        return None
+
+    def parse() -> UploadForm:
+        return parse_form(body, boundary, staging(), largest_limit())
+
+    try:
+        return await anyio.to_thread.run_sync(parse)
+    except (InvalidUpload, FileTooLarge) as exc:
+        return exc
 
 
 def _spool_file(directory: Path) -> tuple[Any, Path]:
@@ -310,7 +346,13 @@ async def read_upload_form(request: Any, staging: Path, limit: int) -> UploadFor
     boundary = options.get("boundary")
     if content_type != "multipart/form-data" or not boundary:
         raise InvalidUpload()
-    spooled = request.scope.get("state", {}).get(SPOOLED_BODY)
+    state = request.scope.get("state", {})
+    parsed = state.get(PARSED_FORM)
+    if isinstance(parsed, Exception):
+        raise parsed
+    if isinstance(parsed, UploadForm):
+        return parsed
+    spooled = state.get(SPOOLED_BODY)
     if spooled:
         return await anyio.to_thread.run_sync(parse_form, Path(spooled), boundary, staging, limit)
     # Not spooled by the middleware (a caller it could not vouch for that

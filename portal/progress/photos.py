@@ -36,14 +36,14 @@ async def photo_response(request: Request[Any, Any, Any], report_id: UUID) -> Re
     """201 with the photo when stored, 200 when these bytes were already a
     photo of the report. The thumbnail is rendered by a job queued with
     the version."""
-    # The scoped lookup first: a foreign report answers 404 before the body is parsed.
-    await services.get_report(report_id)
+    # The scoped lookup first: a foreign report answers 404 before the form is read.
+    report = await services.report_for_photo(report_id)
     storage = storage_of(request)
     form = await read_upload_form(request, storage.staging_dir(), largest_limit())
     try:
         if form.file is None:
             raise InvalidDocument(fields={"file": N_("Choose a file.")})
-        photo, created = await services.add_photo(storage, report_id, form.file, parse_time(form.fields.get("captured_at")))
+        photo, created = await services.add_photo(storage, report_id, form.file, parse_time(form.fields.get("captured_at")), report=report)
     finally:
         form.discard()
     return Response(photo, status_code=201 if created else 200, media_type=MediaType.JSON)

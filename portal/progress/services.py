@@ -32,10 +32,10 @@ from portal.audit.services import record
 from portal.db import get_engine
 from portal.documents.attachments import register_attachment_target
 from portal.documents.intake import StagedFile
-from portal.documents.services import new_document_target, store_upload
+from portal.documents.services import attached_document_target, store_upload
 from portal.documents.storage import Storage
 from portal.documents.tables import DocumentVersion
-from portal.errors import Conflict, DomainError, PermissionDenied
+from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.orders import services as orders
 from portal.orders.states import RECEIVING_STATES, Event, Status
@@ -344,6 +344,14 @@ def _check(data: ReportIn, open_quantity: Decimal, unit: str) -> tuple[Decimal, 
     return good or ZERO, scrap or ZERO, problems, params
 
 
+async def _line_to_report(line_id: UUID) -> dict[str, Any]:
+    rows = await scoped(OrderLine).select(*LINE_COLUMNS, OrderLine.removed).where(OrderLine.id == line_id)
+    if not rows:
+        raise NotFound()
+    line: dict[str, Any] = rows[0]
+    return line
+
+
 async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
     """Store a report once; the second value says whether this call stored
     it (False: it was there already)."""
@@ -351,17 +359,17 @@ async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
     existing = await _existing(context, data.client_id)
     if existing is not None:
         return await get_report(existing.id), False
-    line_row = await scoped(OrderLine).get(data.order_line_id)
+    line = await _line_to_report(data.order_line_id)
     if isinstance(get_engine(), PostgresEngine):
         # Reports on one order wait for each other: the one that starts
         # production does it alone, and a retry racing its first attempt
         # finds the stored report once that commits.
-        await scoped(Order).select(Order.id).where(Order.id == line_row.order).lock_rows()
+        await scoped(Order).select(Order.id).where(Order.id == line["order"]).lock_rows()
         existing = await _existing(context, data.client_id)
         if existing is not None:
             return await get_report(existing.id), False
-    (line,) = await scoped(OrderLine).select(*LINE_COLUMNS).where(OrderLine.id == line_row.id)
-    if line_row.removed or line["order.status"] not in RECEIVING_STATES:
+        line = await _line_to_report(data.order_line_id)  # as it is now, after the wait
+    if line["removed"] or line["order.status"] not in RECEIVING_STATES:
         raise NotReporting()
     stage = await stage_named(data.stage)
     good, scrap, problems, params = _check(data, _open_quantity(line), line["item.unit"])
@@ -440,48 +448,70 @@ async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
     )
 
 
-async def _lock_report(report_id: UUID) -> None:
-    """Serialises photo uploads of one report (PostgreSQL; SQLite runs one
-    writer at a time): the duplicate check and the count stay exact."""
+async def report_for_photo(report_id: UUID | str) -> ProgressReport:
+    """The report a photo is for (scoped: NotFound for a foreign one). On
+    PostgreSQL its row stays locked to the end of the transaction, so photo
+    uploads of one report take turns (SQLite runs one writer at a time):
+    the duplicate check and the count stay exact. The lock and the read
+    are one statement, the count read after the lock."""
+    try:
+        key = report_id if isinstance(report_id, UUID) else UUID(str(report_id))
+    except ValueError:
+        raise NotFound() from None
+    query = scoped(ProgressReport).objects().where(ProgressReport.id == key)
     if isinstance(get_engine(), PostgresEngine):
-        await scoped(ProgressReport).select(ProgressReport.id).where(ProgressReport.id == report_id).lock_rows()
+        query = query.lock_rows()
+    report: ProgressReport | None = await query.first()
+    if report is None:
+        raise NotFound()
+    return report
 
 
-async def add_photo(storage: Storage, report_id: UUID | str, staged: StagedFile, captured_at: datetime | None) -> tuple[PhotoOut, bool]:
-    """Attach one photo; the same bytes again return the stored photo."""
+async def add_photo(
+    storage: Storage, report_id: UUID | str, staged: StagedFile, captured_at: datetime | None, *, report: ProgressReport | None = None
+) -> tuple[PhotoOut, bool]:
+    """Attach one photo; the same bytes again return the stored photo.
+    ``report``: the row ``report_for_photo`` returned in this transaction,
+    when the caller looked it up already.
+
+    The answer is built from what this call wrote, not read back: the
+    phone sends one of these per photo, twenty reporters at once, and on
+    SQLite every statement here is made while the others wait to write."""
     _require("progress.report")
-    report = await scoped(ProgressReport).get(report_id)
-    await _lock_report(report.id)
+    if report is None or report.id != report_id:
+        report = await report_for_photo(report_id)
     existing = (
         await scoped(ProgressPhoto).objects().where((ProgressPhoto.report == report.id) & (ProgressPhoto.sha256 == staged.sha256)).first()
     )
-    if existing is None:
-        fresh = await scoped(ProgressReport).get(report.id)
-        if fresh.photos_received >= fresh.photos_expected:
-            raise PhotosComplete()
-        target = await new_document_target("progress_report", report.id, "photo", "")
-        document = await store_upload(storage, target, staged)
-        existing = scoped(ProgressPhoto).new(
-            id=uuid4(),
-            supplier=report.supplier,
-            report=report.id,
-            document=document.id,
-            sha256=staged.sha256,
-            position=fresh.photos_received + 1,
-            captured_at=_made_at(captured_at, datetime.now(UTC)) if captured_at else None,
-        )
-        await existing.save()
-        await (
-            scoped(ProgressReport)
-            .update({ProgressReport.photos_received: ProgressReport.photos_received + 1})
-            .where(ProgressReport.id == report.id)
-        )
-        created = True
-    else:
-        created = False
-    photos = await _photos_of([report.id])
-    photo = next(p for p in photos[report.id] if p.id == existing.id)
-    return photo, created
+    if existing is not None:
+        photos = await _photos_of([report.id])
+        return next(p for p in photos[report.id] if p.id == existing.id), False
+    if report.photos_received >= report.photos_expected:
+        raise PhotosComplete()
+    target = await attached_document_target("progress_report", report.id, report.supplier, "photo", "")
+    document = await store_upload(storage, target, staged)
+    assert document.current is not None
+    photo = scoped(ProgressPhoto).new(
+        id=uuid4(),
+        supplier=report.supplier,
+        report=report.id,
+        document=document.id,
+        sha256=staged.sha256,
+        position=report.photos_received + 1,
+        captured_at=_made_at(captured_at, datetime.now(UTC)) if captured_at else None,
+    )
+    await photo.save()
+    received = {ProgressReport.photos_received: ProgressReport.photos_received + 1}
+    await scoped(ProgressReport).update(received).where(ProgressReport.id == report.id)
+    out = PhotoOut(
+        id=photo.id,
+        document_id=document.id,
+        version_id=document.current.id,
+        preview=document.current.preview,
+        position=photo.position,
+        captured_at=photo.captured_at,
+    )
+    return out, True
 
 
 async def report_attachment_supplier(report_id: UUID) -> UUID | None:

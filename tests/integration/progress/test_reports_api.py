@@ -125,10 +125,29 @@ def test_photos_arrive_once_each_up_to_the_announced_number(client: Any, shop: O
     seen = client.get(f"/api/v1/progress-reports/{stored['id']}", headers=shop.as_("planner")).json()
     assert seen["photos_received"] == 2
     assert [p["position"] for p in seen["photos"]] == [1, 2]
+    # The answers are built from what was written, not read back: the same
+    # as a later read shows.
+    assert seen["photos"] == [first.json(), second.json()]
     # Each photo is a document of the report, readable by the buyer.
     document = client.get(f"/api/v1/documents/{seen['photos'][0]['document_id']}", headers=shop.as_("planner"))
     assert document.status_code == 200
     assert (document.json()["attached_type"], document.json()["category"]) == ("progress_report", "photo")
+
+
+def test_a_broken_photo_form_is_refused_after_the_report_lookup(client: Any, shop: OrderWorld) -> None:
+    """The form is parsed before the transaction opens, but its error is
+    answered where the handler reads it: a foreign report stays a 404."""
+    order = accepted_order(client, shop)
+    stored = report(client, shop, order["lines"][0]["id"], photos_expected=1).json()
+    broken = {"content-type": "multipart/form-data; boundary=xyz"}
+    body = b"--xyz\r\nContent-Disposition: form-data; name=file; filename=p.jpg\r\n\r\nno end"
+    url = f"/api/v1/progress-reports/{stored['id']}/photos"
+    foreign = client.post(url, content=body, headers={**shop.as_("other_supplier_admin"), **broken})
+    assert foreign.status_code == 404, foreign.text
+    own = client.post(url, content=body, headers={**shop.as_("supplier_operator"), **broken})
+    assert own.status_code == 400, own.text
+    assert own.json()["error"]["code"] == "invalid_upload"
+    assert photo(client, shop, stored["id"], jpeg(1)).status_code == 201
 
 
 def test_a_photo_is_checked_by_its_content(client: Any, shop: OrderWorld) -> None:
