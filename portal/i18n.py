@@ -134,6 +134,12 @@ def format_number(value: Decimal | int | float) -> str:
     return format_decimal(value, locale=babel_locale(current_locale.get()))
 
 
+def format_exact(value: Decimal) -> str:
+    """Every decimal of ``value`` (``format_number`` keeps three): a unit
+    price of 12.3456 prints as 12.3456, not 12.346."""
+    return format_decimal(value, locale=babel_locale(current_locale.get()), decimal_quantization=False)
+
+
 def format_date(value: date, fmt: str = "medium") -> str:
     return babel_format_date(value, fmt, locale=babel_locale(current_locale.get()))
 

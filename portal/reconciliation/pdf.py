@@ -25,10 +25,11 @@ import hashlib
 import os
 import sys
 import threading
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -39,12 +40,12 @@ from portal.documents.content import Kind
 from portal.documents.services import Target, store_generated, version_row
 from portal.documents.storage import content_disposition, process_storage
 from portal.errors import Conflict
-from portal.i18n import N_, format_datetime, format_money, format_number, gettext, use_locale
+from portal.i18n import N_, format_datetime, format_exact, format_money, format_number, gettext, use_locale
 from portal.jobs import enqueue
 from portal.reconciliation import services, states
 from portal.reconciliation.capital import capital_amount
 from portal.reconciliation.exporting import KIND_LABELS
-from portal.reconciliation.schemas import PdfOut, StatementOut
+from portal.reconciliation.schemas import LineOut, PdfOut, StatementOut
 from portal.reconciliation.tables import Statement, StatementPdf
 from tenants.context import current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
@@ -330,6 +331,136 @@ def _last_change(statement: StatementOut) -> datetime:
     return max(time if time.tzinfo else time.replace(tzinfo=UTC) for time in times)
 
 
+# The line tables' columns, in order; the numbers align right.
+LINE_COLUMNS = (
+    N_("Line"),
+    N_("Date"),
+    N_("Reference"),
+    N_("Item code"),
+    N_("Item name"),
+    N_("Quantity"),
+    N_("Unit"),
+    N_("Unit price"),
+    N_("Amount"),
+    N_("Agreement"),
+)
+NUMERIC_COLUMNS = frozenset({0, 5, 7, 8})
+# The columns whose text may wrap when the table is too narrow for every
+# text on one line, the first to give way first: reference, item name, date.
+WRAPPING_COLUMNS = (2, 4, 1)
+# The page's text width (A4 less the template's side margins) in em of the
+# body's 8.5 pt (3 mm); a cell's padding (1 mm each side) and a little room.
+TEXT_WIDTH_EM = (210 - 2 * 10) / 3.0
+CELL_PADDING_EM = 2 / 3.0 + 0.15
+# A wrapping column is never narrowed below this.
+MIN_WRAPPING_EM = 6.0
+NOTE_SCALE = 7.5 / 8.5
+
+
+@dataclass(frozen=True)
+class PrintedLine:
+    """A statement line as its PDF row prints it: every cell's text."""
+
+    cells: tuple[str, ...]
+    note: str
+
+
+# Advance widths (per mille of the em) of Noto Sans CJK's printable ASCII,
+# space (32) to tilde (126), from the font's hmtx table.
+ASCII_WIDTHS = (
+    224, 323, 474, 555, 555, 921, 680, 278, 338, 338, 467, 555, 278, 347, 278, 392, 555, 555, 555, 555,
+    555, 555, 555, 555, 555, 555, 278, 278, 555, 555, 555, 474, 946, 608, 657, 638, 688, 589, 552, 689,
+    728, 293, 535, 646, 543, 812, 723, 742, 633, 742, 635, 596, 599, 721, 575, 878, 573, 531, 603, 338,
+    392, 338, 555, 559, 606, 563, 618, 510, 620, 554, 325, 564, 607, 275, 275, 552, 284, 926, 610, 606,
+    620, 620, 388, 468, 377, 607, 521, 802, 498, 521, 475, 338, 270, 338, 555,
+)  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def text_em(text: str) -> float:
+    """The width of ``text`` on one line in em of the PDF's font: ASCII from
+    the font's own widths, a wide (CJK) character 1 em, anything else
+    (¥, ·) about the width of a digit."""
+    width = 0
+    for character in text:
+        code = ord(character)
+        if 32 <= code < 127:
+            width += ASCII_WIDTHS[code - 32]
+        elif unicodedata.east_asian_width(character) in ("W", "F"):
+            width += 1000
+        else:
+            width += 600
+    return width / 1000
+
+
+def _title_em(title: str) -> float:
+    # A title wraps at its spaces: its longest word must fit.
+    return max((text_em(word) for word in title.split()), default=0.0)
+
+
+def column_widths(titles: tuple[str, ...], rows: list[PrintedLine]) -> list[float]:
+    """Each column's share of the table's width in percent, from its longest
+    text: every text on one line when they fit, like an automatic table
+    layout; when they do not, the reference wraps, then the item name, then
+    the date.
+    Computed here once so that WeasyPrint can lay the table out with fixed
+    columns, each cell once (an automatic layout measures every cell's
+    narrowest and widest text first: about a sixth of a long statement's
+    rendering, bench/statement.py)."""
+    need = [_title_em(title) for title in titles]
+    for row in rows:
+        for index, cell in enumerate(row.cells):
+            width = text_em(cell)
+            if index == 4 and row.note:
+                width = max(width, text_em(row.note) * NOTE_SCALE)
+            if width > need[index]:
+                need[index] = width
+    need = [width + CELL_PADDING_EM for width in need]
+    excess = sum(need) - TEXT_WIDTH_EM
+    for index in WRAPPING_COLUMNS:
+        if excess <= 0:
+            break
+        given = min(excess, max(need[index] - MIN_WRAPPING_EM, 0.0))
+        need[index] -= given
+        excess -= given
+    total = sum(need)
+    return [round(width * 100 / total, 2) for width in need]
+
+
+def printed_lines(statement: StatementOut, lines: list[LineOut], zone: str) -> list[PrintedLine]:
+    """The rows of one line table, in the current locale and ``zone``."""
+    draft = statement.status == states.Status.DRAFT.value
+    kinds = {kind: gettext(label) for kind, label in KIND_LABELS.items()}
+    agreements = {state.value: gettext(label) for state, label in states.LINE_STATE_LABELS.items()}
+    rows = []
+    for line in lines:
+        name = line.item_name
+        if line.kind != "delivery":
+            kind = kinds.get(line.kind, line.kind)
+            name = f"{name} · {kind}" if name else kind
+        cells = (
+            str(line.line_no),
+            format_datetime(line.occurred_at, zone, "short") if line.occurred_at else "",
+            line.reference,
+            line.item_code,
+            name,
+            format_exact(line.quantity) if line.quantity is not None else "",
+            line.unit,
+            format_exact(line.unit_price) if line.unit_price is not None else "",
+            format_money(line.amount, statement.currency),
+            "" if draft else agreements.get(line.state, line.state),
+        )
+        rows.append(PrintedLine(cells, line.description))
+    return rows
+
+
+@dataclass(frozen=True)
+class LineTable:
+    title: str
+    rows: list[PrintedLine]
+    widths: list[float]
+
+
 def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) -> str:
     """The statement as the HTML WeasyPrint lays out, in the tenant's
     language and time zone. Nothing in it depends on when it is made."""
@@ -339,9 +470,17 @@ def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) 
         def when(value: datetime | None) -> str:
             return format_datetime(value, zone, "short") if value else ""
 
-        deliveries = [line for line in statement.lines if line.kind == "delivery"]
-        deductions = [line for line in statement.lines if line.kind in ("scrap", "ncr")]
-        adjustments = [line for line in statement.lines if line.kind not in ("delivery", "scrap", "ncr")]
+        titles = tuple(gettext(title) for title in LINE_COLUMNS)
+        sections = (
+            (N_("Accepted deliveries"), [line for line in statement.lines if line.kind == "delivery"]),
+            (N_("Deductions"), [line for line in statement.lines if line.kind in ("scrap", "ncr")]),
+            (N_("Adjustments"), [line for line in statement.lines if line.kind not in ("delivery", "scrap", "ncr")]),
+        )
+        tables = []
+        for title, lines in sections:
+            if lines:
+                rows = printed_lines(statement, lines, zone)
+                tables.append(LineTable(gettext(title), rows, column_widths(titles, rows)))
         header = f"{tenant.name} · {gettext('Statement %(period)s', period=statement.period)} · {supplier.name}"
         changed = _last_change(statement).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return str(
@@ -351,16 +490,14 @@ def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) 
                 s=statement,
                 tenant=tenant,
                 supplier=supplier,
-                deliveries=deliveries,
-                deductions=deductions,
-                adjustments=adjustments,
+                line_tables=tables,
+                line_titles=titles,
+                numeric_columns=NUMERIC_COLUMNS,
                 when=when,
                 money=lambda amount: format_money(amount, statement.currency),
-                number=format_number,
+                number=format_exact,
                 capital=capital_amount(statement.total) if statement.currency == "CNY" else "",
-                kind_labels={kind: gettext(label) for kind, label in KIND_LABELS.items()},
                 status_labels={status.value: gettext(label) for status, label in states.STATUS_LABELS.items()},
-                line_state_labels={state.value: gettext(label) for state, label in states.LINE_STATE_LABELS.items()},
                 step_labels={step: gettext(label) for step, label in states.STEP_LABELS.items()},
                 tax_percent=format_number(statement.tax_rate * 100),
                 running_header=css_string(header),

@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -22,10 +22,10 @@ from portal.documents.attachments import register_attachment_target
 from portal.documents.services import share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
-from portal.items.tables import BomLine, Item
+from portal.items.tables import QUANTITY, BomLine, Item
 from portal.materials.tables import DispatchLine, MaterialMovement
 from portal.notifications.services import emit
-from portal.orders.tables import OrderRevision
+from portal.orders.tables import MONEY, OrderRevision
 from portal.quality.ncrs import chargeable_dispositions
 from portal.quality.tables import Ncr
 from portal.quantities import CURRENCY_DECIMALS, MAX_QUANTITY, decimals_of
@@ -542,11 +542,14 @@ async def refresh(supplier_id: UUID | str, label: str) -> list[StatementOut]:
     period = await ensure_period(label)
     if await _closed(period.id, supplier.id):
         raise PeriodClosed()
-    ids = await _store(supplier.id, period)
-    return [await get_statement(statement_id) for statement_id in ids]
+    stored = await _store(supplier.id, period)
+    return [await _statement_out(statement_id, lines) for statement_id, lines in stored.items()]
 
 
-async def _store(supplier_id: UUID, period: Period) -> list[UUID]:
+async def _store(supplier_id: UUID, period: Period) -> dict[UUID, list[dict[str, Any]]]:
+    """Store the supplier's statements of ``period`` as computed now; each
+    statement's line rows as written, so that the answer need not read
+    them back (5,000 rows at a time, bench/statement.py)."""
     async with custom_plans():
         computed = await compute_period(supplier_id, period)
     tax_rate = (await rules()).tax_rate
@@ -557,7 +560,7 @@ async def _store(supplier_id: UUID, period: Period) -> list[UUID]:
         row["currency"]: row
         for row in await scoped(Statement).select().where(Statement.supplier == supplier_id, Statement.period == period.id)
     }
-    kept: list[UUID] = []
+    kept: dict[UUID, list[dict[str, Any]]] = {}
     for currency in sorted(currencies):
         lines = computed.lines.get(currency, [])
         result = compute.totals(lines, currency, tax_rate)
@@ -583,10 +586,10 @@ async def _store(supplier_id: UUID, period: Period) -> list[UUID]:
                 raise PeriodClosed()
             await scoped(Statement).update({**values, Statement.version: row["version"] + 1}).where(Statement.id == statement_id)
             await _clear(statement_id)
-        await _insert_lines(statement_id, supplier_id, result.lines)
+        rows = await _insert_lines(statement_id, supplier_id, result.lines)
         if currency == computed.material_currency:
             await _insert_materials(statement_id, supplier_id, computed.materials)
-        kept.append(statement_id)
+        kept[statement_id] = rows
     # A draft left without lines or materials (its records moved or were
     # corrected) is derived data, not anyone's work: it goes.
     for row in existing.values():
@@ -624,7 +627,15 @@ LINE_COLUMNS = (
 MATERIAL_COLUMNS = ("id", "tenant", "statement", "supplier", "item", "item_code", "item_name", "unit", *MATERIAL_FIGURES)
 
 
-async def _insert_lines(statement_id: UUID, supplier_id: UUID, lines: list[compute.Line]) -> None:
+def _scaled(value: Decimal | None, digits: tuple[int, int]) -> Decimal | None:
+    """``value`` as its column keeps it: PostgreSQL rounds a numeric to the
+    column's scale (half away from zero) and SQLite keeps the text, so it is
+    rounded here, once, for both."""
+    return None if value is None else value.quantize(Decimal(1).scaleb(-digits[1]), rounding=ROUND_HALF_UP)
+
+
+async def _insert_lines(statement_id: UUID, supplier_id: UUID, lines: list[compute.Line]) -> list[dict[str, Any]]:
+    """Write the statement's lines in one statement; the rows as written."""
     order = {"delivery": 0, "scrap": 1, "ncr": 2, "adjustment": 3}
     tenant = current().tenant_id
     rows = [
@@ -640,16 +651,17 @@ async def _insert_lines(statement_id: UUID, supplier_id: UUID, lines: list[compu
             line.item_code,
             line.item_name,
             line.description,
-            line.occurred_at,
-            line.quantity,
+            _utc(line.occurred_at).astimezone(UTC) if line.occurred_at else None,
+            _scaled(line.quantity, QUANTITY),
             line.unit,
-            line.unit_price,
-            line.amount,
+            _scaled(line.unit_price, PRICE),
+            _scaled(line.amount, MONEY),
             states.LineState.OPEN.value,
         )
         for number, line in enumerate(sorted(lines, key=lambda line: order.get(line.kind, 9)), start=1)
     ]
     await insert_rows(StatementLine, LINE_COLUMNS, rows)
+    return [dict(zip(LINE_COLUMNS, row, strict=True)) for row in rows]
 
 
 async def _insert_materials(statement_id: UUID, supplier_id: UUID, materials: dict[UUID, _Material]) -> None:
@@ -683,7 +695,8 @@ async def close_period(supplier_id: UUID | str, label: str) -> list[StatementOut
         raise PeriodAlreadyClosed()
     if _now() < _utc(period.ends_at):
         raise PeriodNotOver()
-    ids = await _store(supplier.id, period)
+    stored = await _store(supplier.id, period)
+    ids = list(stored)
     await scoped(PeriodClose).new(period=period.id, supplier=supplier.id, closed_by=context.user_id).save()
     await record(
         "period.close",
@@ -691,7 +704,7 @@ async def close_period(supplier_id: UUID | str, label: str) -> list[StatementOut
         entity_id=supplier.id,
         after={"period": period.label, "statements": [str(statement_id) for statement_id in ids]},
     )
-    return [await get_statement(statement_id) for statement_id in ids]
+    return [await _statement_out(statement_id, lines) for statement_id, lines in stored.items()]
 
 
 # ---------------------------------------------------------------- reading
@@ -703,11 +716,18 @@ def _money(value: Any, currency: str) -> Decimal:
 
 async def get_statement(statement_id: UUID | str) -> StatementOut:
     _require("statements.view")
+    return await _statement_out(statement_id)
+
+
+async def _statement_out(statement_id: UUID | str, lines: list[dict[str, Any]] | None = None) -> StatementOut:
+    """The statement as the API answers it; ``lines``, its line rows when
+    the caller has just written them, are not read again."""
     statement = await scoped(Statement).get(statement_id)
     supplier = await scoped(Supplier).select(Supplier.name).where(Supplier.id == statement.supplier).first()
     period = await scoped(Period).objects().where(Period.id == statement.period).first()
     currency = statement.currency
-    lines = await scoped(StatementLine).select().where(StatementLine.statement == statement.id).order_by(StatementLine.line_no)
+    if lines is None:
+        lines = await scoped(StatementLine).select().where(StatementLine.statement == statement.id).order_by(StatementLine.line_no)
     materials = (
         await scoped(StatementMaterial).select().where(StatementMaterial.statement == statement.id).order_by(StatementMaterial.item_code)
     )

@@ -56,6 +56,10 @@ def test_october_by_hand(client: Any, run: Any, shop: OrderWorld) -> None:
     # with the tenant's currency.
     assert [line["amount"] for line in usd["lines"]] == ["23.45"]
     assert (usd["tax"], usd["total"], usd["materials"]) == ("3.05", "26.50", [])
+    # Computing answers the lines it wrote without reading them back: the
+    # same statements as read afterwards.
+    for statement in statements.values():
+        assert client.get(f"/api/v1/statements/{statement['id']}", headers=shop.as_("finance")).json() == statement
 
 
 def test_an_adjustment_counts_once_approved_by_someone_else(client: Any, run: Any, shop: OrderWorld) -> None:
