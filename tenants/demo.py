@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.conversations.demo import load_conversations_demo
+from portal.conversations.demo import load_conversations_demo, load_handover_talk_demo
 from portal.deliveries.demo import load_deliveries_demo
 from portal.documents.previews import render_pending_previews
 from portal.documents.storage import open_storage
@@ -136,6 +136,7 @@ async def load_demo() -> bool:
     created = await load_statements_demo([data.slug for data in TENANTS]) or created
     created = await load_conversations_demo([data.slug for data in TENANTS]) or created
     created = await load_handover_demo([data.slug for data in TENANTS]) or created
+    created = await load_handover_talk_demo([data.slug for data in TENANTS]) or created
     created = await load_history_demo([data.slug for data in TENANTS]) or created
     # The demo's pages show thumbnails at once: render them here rather
     # than wait for a job runner (their queued jobs then find nothing to do).

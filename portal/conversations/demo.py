@@ -2,9 +2,13 @@
 asks the supplier a question mentioning its operator, the operator answers
 with a photo, and QA leaves an internal note the supplier never sees; on
 the first issued NCR QA asks about the goods on hold and the operator
-answers.
+answers. On the handover in progress (portal/handover/demo.py, loaded
+after these) the planner and the outgoing supplier settle the return of the
+tooling, and the planner notes internally what the incoming supplier must
+not hear.
 
-Idempotent: a tenant that has messages is left alone."""
+Idempotent: a tenant that has messages is left alone, and so is a handover
+whose threads have messages."""
 
 from __future__ import annotations
 
@@ -17,14 +21,16 @@ from portal.deliveries.demo import as_member
 from portal.documents.intake import StagedFile
 from portal.documents.services import new_document_target, store_upload
 from portal.documents.storage import Storage, open_storage
+from portal.handover.states import Status as HandoverStatus
+from portal.handover.tables import Handover
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order
 from portal.quality.tables import Ncr
 from portal.settings import get_settings
-from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.context import tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Tenant
 
 # (order status, planner's question, supplier's answer, QA's internal note)
 PLAN = [
@@ -53,6 +59,10 @@ PLAN = [
 NCR_QUESTION = "隔离了多少件？涉及哪些批次？ How many pieces are on hold, and from which lots?"
 NCR_ANSWER = "库存 120 件已全部隔离，批次 LOT-2041。 All 120 pieces in stock are on hold, lot LOT-2041."
 
+HANDOVER_QUESTION = "夹具和检具什么时候退回？请列个清单。 When do the fixtures and gauges come back? Please list them."
+HANDOVER_ANSWER = "两套夹具、一套检具，周三随最后一批货退回。 Two fixtures and one gauge set, back on Wednesday with the last batch."
+HANDOVER_NOTE = "交接完成前暂停对该供应商付款。 Hold payments to this supplier until the handover is complete."
+
 
 def _photo(storage: Storage, title: str) -> StagedFile:
     """A small JPEG standing in for the operator's phone photo."""
@@ -69,15 +79,7 @@ def _photo(storage: Storage, title: str) -> StagedFile:
 
 async def load_conversations_demo(slugs: list[str]) -> bool:
     storage = open_storage(get_settings())
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(storage) or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant(storage))
 
 
 async def _load_tenant(storage: Storage) -> bool:
@@ -116,4 +118,33 @@ async def _load_ncr() -> bool:
         await post_message(shared.id, MessageIn(body=NCR_QUESTION, client_id=uuid.uuid4()))
     async with tenant_scope(await as_member(Role.SUPPLIER_OPERATOR, ncr["supplier"])):
         await post_message(shared.id, MessageIn(body=NCR_ANSWER, client_id=uuid.uuid4()))
+    return True
+
+
+async def load_handover_talk_demo(slugs: list[str]) -> bool:
+    """The talk on each tenant's handover in progress (only ``acme`` has one)."""
+    return await for_each_tenant(slugs, lambda tenant: _load_handover())
+
+
+async def _load_handover() -> bool:
+    handover = (
+        await scoped(Handover)
+        .select(Handover.id, Handover.from_supplier)
+        .where(Handover.status == HandoverStatus.IN_PROGRESS.value)
+        .order_by(Handover.number)
+        .first()
+    )
+    if handover is None:
+        return False
+    async with tenant_scope(await as_member(Role.PLANNER)):
+        threads = await record_threads("handover", handover["id"])
+        if await scoped(Message).exists().where(Message.thread.is_in([thread.id for thread in threads])):
+            return False
+        [outgoing] = [thread for thread in threads if thread.side == "shared" and thread.supplier_id == handover["from_supplier"]]
+        [internal] = [thread for thread in threads if thread.side == "internal"]
+        await post_message(outgoing.id, MessageIn(body=HANDOVER_QUESTION, client_id=uuid.uuid4()))
+    async with tenant_scope(await as_member(Role.SUPPLIER_ADMIN, handover["from_supplier"])):
+        await post_message(outgoing.id, MessageIn(body=HANDOVER_ANSWER, client_id=uuid.uuid4()))
+    async with tenant_scope(await as_member(Role.PLANNER)):
+        await post_message(internal.id, MessageIn(body=HANDOVER_NOTE, client_id=uuid.uuid4()))
     return True

@@ -19,10 +19,11 @@ from portal.deliveries.services import create_delivery, get_delivery, receive_de
 from portal.deliveries.tables import DeliveryLine
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order
-from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
+from tenants.context import TenantContext, current, tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Membership, Tenant
+from tenants.tables import Membership
 
 REJECT_REASON = "表面划伤 Surface scratches"
 PARTIAL_LOT, TRANSIT_LOT = "L2611-01", "L2611-02"
@@ -31,15 +32,7 @@ PARTIAL_LOT, TRANSIT_LOT = "L2611-01", "L2611-02"
 async def load_deliveries_demo(slugs: list[str]) -> bool:
     """Deliveries for each demo tenant (by slug) that has suitable orders and
     no deliveries yet; returns whether anything was created."""
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant() or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant())
 
 
 async def as_member(role: Role, supplier_id: UUID | None = None) -> TenantContext:

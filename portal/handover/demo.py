@@ -26,7 +26,8 @@ from portal.orders.schemas import OrderCreate, OrderLineIn
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import OrderLine
 from portal.settings import get_settings
-from tenants.context import TenantContext, operator_context, system_scope, tenant_scope
+from tenants.context import TenantContext, tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
 from tenants.services.members import add_membership, ensure_user
@@ -40,16 +41,13 @@ BRACKET = ItemIn(code="P-BRK-01", name="支架 Bracket", unit="pcs")
 
 
 async def load_handover_demo(slugs: list[str]) -> bool:
-    if "acme" not in slugs:
+    return await for_each_tenant([slug for slug in slugs if slug == "acme"], _load_tenant)
+
+
+async def _load_tenant(tenant: Tenant) -> bool:
+    if await scoped(Handover).exists():
         return False
-    async with system_scope("demo"):
-        tenant = await Tenant.objects().where(Tenant.slug == "acme").first()
-    if tenant is None:
-        return False
-    async with tenant_scope(operator_context(tenant, "demo-loader")):
-        if await scoped(Handover).exists():
-            return False
-        await _load(tenant)
+    await _load(tenant)
     return True
 
 

@@ -17,9 +17,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from piccolo.engine.postgres import PostgresEngine
+
 from portal.approvals import services as approvals
 from portal.audit.services import record
+from portal.conversations.services import share_thread_files
 from portal.conversations.tables import Message, Thread
+from portal.db import get_engine
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.attachments import register_attachment_target
 from portal.documents.content import CATEGORIES
@@ -50,7 +54,7 @@ from portal.handover.schemas import (
     TemplateSection,
     as_dicts,
 )
-from portal.handover.states import Event, Status, next_status
+from portal.handover.states import Event, Status, TransitionNotAllowed, next_status
 from portal.handover.tables import Handover, HandoverAccess, HandoverItem, HandoverLink, HandoverTemplate
 from portal.i18n import N_, gettext
 from portal.items.tables import BomLine, Item
@@ -119,6 +123,17 @@ class AlreadySignedOff(Conflict):
 class InvalidSignOff(DomainError):
     code = "invalid_sign_off"
     message = N_("The entry could not be signed off. Check the marked fields.")
+
+
+class ChecklistClosed(TransitionNotAllowed):
+    """A sign-off on a handover that has ended, perhaps while the signer had
+    it open: said plainly, under the code of any refused transition."""
+
+
+CLOSED_MESSAGES = {
+    Status.COMPLETED: N_("This handover is already completed: its entries can no longer be signed off."),
+    Status.CANCELLED: N_("This handover was cancelled: its entries can no longer be signed off."),
+}
 
 
 class WaitingForApproval(Conflict):
@@ -396,6 +411,28 @@ async def _visible(handover_id: UUID | str) -> Handover:
     return await scoped(Handover).get(handover_id)
 
 
+async def _locked(handover_id: UUID | str) -> Handover:
+    """The handover, held until the transaction ends. Sign-offs and
+    completion of one handover take it first (a cancellation or a start
+    holds it by its update), so they run one after the other and each
+    reads what the one before committed: no entry is
+    signed off after the handover completed, and completion never decides
+    on a set of entries a sign-off is still changing. PostgreSQL locks the
+    row (NO KEY UPDATE: rows that merely refer to the handover are still
+    written meanwhile); SQLite runs one writer at a time already (IMMEDIATE
+    transactions, ``portal.db.open_transaction``)."""
+    if not isinstance(get_engine(), PostgresEngine):
+        return await _visible(handover_id)
+    try:
+        key = handover_id if isinstance(handover_id, UUID) else UUID(str(handover_id))
+    except ValueError:
+        raise NotFound() from None
+    handover = await scoped(Handover).objects().where(Handover.id == key).lock_rows("NO KEY UPDATE").first()
+    if handover is None:
+        raise NotFound()
+    return handover  # type: ignore[no-any-return]
+
+
 async def get_handover(handover_id: UUID | str) -> HandoverOut:
     _require("handovers.view")
     return await _to_out(await _visible(handover_id))
@@ -542,11 +579,12 @@ async def handover_suppliers() -> list[dict[str, Any]]:
 
 async def _move(handover: Handover, version: int, event: Event, **changes: Any) -> Status:
     """Write the next state only if nobody moved the handover since
-    ``version``: the second of two concurrent changes gets a conflict."""
-    before = Status(handover.status)
-    after = next_status(before, event)
+    ``version``: the second of two concurrent changes gets a conflict (told
+    first: it acted on a handover that has changed, whatever it is now)."""
     if version != handover.version:
         raise StaleHandover()
+    before = Status(handover.status)
+    after = next_status(before, event)
     values = {getattr(Handover, key): value for key, value in changes.items()}
     values[Handover.status] = after.value
     values[Handover.version] = handover.version + 1
@@ -590,6 +628,7 @@ async def start_handover(handover_id: UUID | str, version: int) -> HandoverOut:
     _require("handovers.manage")
     handover = await _visible(handover_id)
     await _move(handover, version, Event.START, started_at=datetime.now(UTC))
+    await share_thread_files("handover", handover.id)
     await _tell("handover.started", handover)
     names = {
         row["id"]: row["name"]
@@ -621,6 +660,13 @@ async def cancel_handover(handover_id: UUID | str, version: int, reason: str) ->
     return await _to_out(handover)
 
 
+def _still_signable(handover: Handover) -> None:
+    status = Status(handover.status)
+    if status in CLOSED_MESSAGES:
+        raise ChecklistClosed(CLOSED_MESSAGES[status])
+    next_status(status, Event.SIGN_OFF)
+
+
 def _signing_party(item: HandoverItem, decision: str) -> Party:
     return DECISION_PARTY.get((item.source, decision), Party(item.party))
 
@@ -633,11 +679,11 @@ async def sign_off(handover_id: UUID | str, item_id: UUID | str, decision: str, 
     write-off waits for the approval the tenant's rule asks for: the entry
     is signed off when it is approved (and stays open when rejected)."""
     context = _require("handovers.sign")
-    handover = await _visible(handover_id)
+    handover = await _locked(handover_id)
     item = await scoped(HandoverItem).get(item_id)
     if item.handover != handover.id:
         raise NotFound()
-    next_status(Status(handover.status), Event.SIGN_OFF)
+    _still_signable(handover)
     decision = decision.strip()
     party = _signing_party(item, decision)
     if not may_sign(context, party, from_supplier=handover.from_supplier, to_supplier=handover.to_supplier):
@@ -769,11 +815,11 @@ async def ready_job(payload: dict[str, Any]) -> None:
 async def _write_off_approved(payload: dict[str, Any]) -> None:
     """Finance (or whoever the rule names) approved: the write-off is signed
     off as its requester decided it, if the handover still runs."""
-    handover = await _visible(payload["handover_id"])
+    handover = await _locked(payload["handover_id"])
     item = await scoped(HandoverItem).get(payload["item_id"])
     if item.handover != handover.id:
         raise NotFound()
-    next_status(Status(handover.status), Event.SIGN_OFF)
+    _still_signable(handover)
     if item.signed_off_at is not None:
         raise AlreadySignedOff()
     await _sign(handover, item, "write_off", payload.get("note", ""), Party.FINANCE, UUID(payload["by"]))
@@ -806,8 +852,9 @@ async def complete_handover(handover_id: UUID | str, version: int) -> HandoverOu
     incoming one reads those documents. Nothing is deleted. Any failure
     rolls all of it back."""
     _require("handovers.manage")
-    handover = await _visible(handover_id)
-    # The state first: a second completion waits on this row, then conflicts.
+    # Held first: a sign-off under way finishes before the entries are read,
+    # and a second completion waits here, then conflicts on the version.
+    handover = await _locked(handover_id)
     await _move(handover, version, Event.COMPLETE, completed_at=datetime.now(UTC), completed_by=current().user_id)
     entries = await (
         scoped(HandoverItem)

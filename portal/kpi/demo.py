@@ -29,9 +29,10 @@ from portal.items.tables import Item
 from portal.orders.tables import Order, OrderLine
 from portal.quality.ncr_states import DEFAULT_DAYS, STEPS
 from portal.quality.tables import Ncr, NcrStep
-from tenants.context import current, operator_context, system_scope, tenant_scope
+from tenants.context import current
+from tenants.operators import for_each_tenant
 from tenants.scoping import scoped
-from tenants.tables import Supplier, Tenant
+from tenants.tables import Supplier
 
 PART = ("P-BR-30", "支架 Bracket 30", "Q235, 镀锌 zinc plated", "pcs")
 MONTHS = 12
@@ -53,15 +54,7 @@ def _month_starts(today: date) -> list[date]:
 
 
 async def load_history_demo(slugs: list[str]) -> bool:
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(slug) or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant(tenant.slug))
 
 
 async def _part() -> Any:

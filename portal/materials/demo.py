@@ -16,24 +16,17 @@ from portal.materials import services
 from portal.materials.schemas import DispatchCreate, DispatchLineIn, MovementCreate, ReceiptIn, ReceiptLineIn
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
-from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
+from tenants.context import TenantContext, current, tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Membership, Tenant
+from tenants.tables import Membership
 
 
 async def load_materials_demo(slugs: list[str]) -> bool:
     """Material flow for each demo tenant (by slug) that has orders and no
     dispatches yet; returns whether anything was created."""
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant() or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant())
 
 
 async def _supplier_context(supplier_id: Any) -> TenantContext:

@@ -60,7 +60,7 @@ class ChatRobotPages(Controller):
         try:
             await chat.create_robot(RobotIn(**values, events=events or ["*"]))
         except DomainError as exc:
-            return await _page(values, exc)
+            return await _page(values, exc, chosen=events)
         return Redirect(path="/admin/chat-robots", status_code=303)
 
     @post("/{robot_id:uuid}/delete")
@@ -69,7 +69,7 @@ class ChatRobotPages(Controller):
         return Redirect(path="/admin/chat-robots", status_code=303)
 
 
-async def _page(values: dict[str, str], error: DomainError | None = None) -> Template:
+async def _page(values: dict[str, str], error: DomainError | None = None, *, chosen: list[str] | None = None) -> Template:
     message, fields = error.translated() if error else (None, {})
     kinds = [(kind.name, kind.render({})[0]) for kind in chat.choosable(current().is_supplier)]
     return Template(
@@ -79,6 +79,8 @@ async def _page(values: dict[str, str], error: DomainError | None = None) -> Tem
             "services": SERVICES,
             "kinds": kinds,
             "values": values,
+            # A refused form keeps the events it had ticked.
+            "chosen": chosen or [],
             "error": message,
             "fields": fields,
             "active_nav": "account",

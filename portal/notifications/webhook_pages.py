@@ -38,7 +38,7 @@ class WebhookPages(Controller):
                 WebhookIn(url=values["url"], events=events or ["*"], description=values["description"])
             )
         except DomainError as exc:
-            return await _list(values, error=exc)
+            return await _list(values, error=exc, chosen=events)
         return await _list({}, created=created)
 
     @get("/{webhook_id:uuid}")
@@ -51,7 +51,9 @@ class WebhookPages(Controller):
         )
 
 
-async def _list(values: dict[str, str], *, error: DomainError | None = None, created: WebhookOut | None = None) -> Template:
+async def _list(
+    values: dict[str, str], *, error: DomainError | None = None, created: WebhookOut | None = None, chosen: list[str] | None = None
+) -> Template:
     message, fields = error.translated() if error else (None, {})
     return Template(
         template_name="admin/webhooks.html",
@@ -59,6 +61,8 @@ async def _list(values: dict[str, str], *, error: DomainError | None = None, cre
             "endpoints": await webhooks.list_endpoints(),
             "kinds": [(kind.name, kind.render({})[0]) for kind in KINDS.values()],
             "values": values,
+            # A refused form keeps the events it had ticked.
+            "chosen": chosen or [],
             "created": created,
             "error": message,
             "fields": fields,

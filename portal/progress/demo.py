@@ -19,10 +19,10 @@ from portal.progress.schemas import ReportIn
 from portal.progress.services import add_photo, create_report, open_work
 from portal.progress.tables import ProgressReport
 from portal.settings import get_settings
-from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.context import tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Tenant
 
 # (stage, share of the open quantity good at it, photos, note)
 PLAN = {
@@ -38,15 +38,7 @@ PLAN = {
 
 async def load_progress_demo(slugs: list[str]) -> bool:
     storage = open_storage(get_settings())
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(storage) or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant(storage))
 
 
 def _photo(storage: Storage, caption: str, shade: int) -> StagedFile:

@@ -19,10 +19,10 @@ from portal.orders.tables import Order
 from portal.quality.services import RequirementIn, ReviewIn, add_requirement, review_document
 from portal.quality.tables import QcRequirement
 from portal.settings import get_settings
-from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.context import tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Tenant
 
 # What a supplier would call its files (the demo speaks both languages).
 TITLES = {"material_certificate": "材质证明 Material certificate", "inspection_report": "检验报告 Inspection report"}
@@ -37,15 +37,7 @@ PLAN = [
 
 async def load_quality_demo(slugs: list[str]) -> bool:
     storage = open_storage(get_settings())
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(storage) or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant(storage))
 
 
 def _pdf(storage: Storage, title: str) -> StagedFile:

@@ -15,10 +15,11 @@ from portal.deliveries.tables import DeliveryLine
 from portal.quality import ncrs
 from portal.quality.ncr_states import STEPS
 from portal.quality.tables import Ncr
-from tenants.context import operator_context, system_scope, tenant_scope
+from tenants.context import tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Supplier, Tenant
+from tenants.tables import Supplier
 
 # (title, severity, days since issue (None: a draft), steps the supplier
 # answered and QA accepted, whether the next step is answered, what then)
@@ -42,15 +43,7 @@ ANSWERS = {
 
 
 async def load_ncr_demo(slugs: list[str]) -> bool:
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant() or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant())
 
 
 async def _rejected_line() -> Any:

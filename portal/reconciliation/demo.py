@@ -21,10 +21,11 @@ from portal.materials.tables import Dispatch
 from portal.reconciliation import periods, services
 from portal.reconciliation.schemas import MaterialPriceIn, SettingsIn
 from portal.reconciliation.tables import Statement
-from tenants.context import current, operator_context, system_scope, tenant_scope
+from tenants.context import current, tenant_scope
+from tenants.operators import for_each_tenant
 from tenants.roles import Role
 from tenants.scoping import scoped
-from tenants.tables import Supplier, Tenant
+from tenants.tables import Supplier
 
 TAX = {"acme": "0.13", "globex": "0"}
 # Per kg, in the tenant's currency.
@@ -33,15 +34,7 @@ DISPUTE = "第1行数量与送货单不符，送货单为 50 件 The delivery no
 
 
 async def load_statements_demo(slugs: list[str]) -> bool:
-    created = False
-    for slug in slugs:
-        async with system_scope("demo"):
-            tenant = await Tenant.objects().where(Tenant.slug == slug).first()
-        if tenant is None:
-            continue
-        async with tenant_scope(operator_context(tenant, "demo-loader")):
-            created = await _load_tenant(slug) or created
-    return created
+    return await for_each_tenant(slugs, lambda tenant: _load_tenant(tenant.slug))
 
 
 async def _notices(supplier_id: Any) -> list[dict[str, Any]]:

@@ -51,6 +51,9 @@ def test_the_board_is_a_sortable_table_on_a_desktop_and_cards_on_a_phone(wide: P
     expect(wide.locator("table.board-table thead th").first).to_have_attribute("aria-sort", "descending")
     numbers = wide.locator("table.board-table tbody tr td:first-child strong").all_inner_texts()
     assert numbers == sorted(numbers, reverse=True)
+    # The export is the list shown: same sort, same filters.
+    export = wide.locator(".board-export a").get_attribute("href") or ""
+    assert "sort=number&dir=desc" in export
     wide.goto("/orders?status=in_production&sort=supplier&dir=desc")
     statuses = set(wide.locator("table.board-table tbody .badge").all_inner_texts())
     assert len(statuses) == 1

@@ -36,3 +36,38 @@ def test_the_demo_talks_on_orders_and_an_ncr_in_both_tenants(run: Any) -> None:
         assert talk["sides"][("ncr", "shared")] == {"buyer", "supplier"}, slug
         assert talk["mentions"] >= 1, slug
         assert talk["photos"] >= 1, slug
+
+
+async def _handover_talk() -> list[tuple[str, str, str, str]]:
+    """(side, supplier code or "", author side, body) of every message on
+    acme's handover in progress, oldest first."""
+    from portal.conversations.tables import Message, Thread
+    from portal.handover.tables import Handover
+    from tenants.tables import Supplier, Tenant
+
+    async with system_scope("test"):
+        tenant = await Tenant.objects().where(Tenant.slug == "acme").first()
+        handover = await Handover.objects().where(Handover.tenant == tenant.id).where(Handover.status == "in_progress").first()
+        codes = {row["id"]: row["code"] for row in await Supplier.select(Supplier.id, Supplier.code).where(Supplier.tenant == tenant.id)}
+        threads = {row["id"]: row for row in await Thread.select().where(Thread.handover == handover.id)}
+        messages = await Message.select().where(Message.thread.is_in(list(threads) or [handover.id])).order_by(Message.created_at)
+        outgoing = codes[handover.from_supplier]
+    talk = [(threads[m["thread"]]["side"], codes.get(threads[m["thread"]]["supplier"], ""), m["author_side"], m["body"]) for m in messages]
+    return [(side, "outgoing" if code == outgoing else code, author, body) for side, code, author, body in talk]
+
+
+def test_the_demo_talks_on_the_handover_in_progress_once(run: Any) -> None:
+    from portal.conversations.demo import HANDOVER_ANSWER, HANDOVER_NOTE, HANDOVER_QUESTION
+
+    run(load_demo)
+    talk = run(_handover_talk)
+    # The planner and the outgoing supplier on their shared side; the note
+    # on the internal side, which only the buyer reads.
+    assert [(side, supplier, author) for side, supplier, author, _ in talk if side == "shared"] == [
+        ("shared", "outgoing", "buyer"),
+        ("shared", "outgoing", "supplier"),
+    ]
+    assert [(side, author, body) for side, _, author, body in talk if side == "internal"] == [("internal", "buyer", HANDOVER_NOTE)]
+    assert {body for *_, body in talk} == {HANDOVER_QUESTION, HANDOVER_ANSWER, HANDOVER_NOTE}
+    run(load_demo)
+    assert run(_handover_talk) == talk, "a second load adds nothing"

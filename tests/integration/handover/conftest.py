@@ -9,6 +9,7 @@ dispatched and received."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -169,11 +170,16 @@ SIGNER = {
 }
 
 
-def sign_everything(client: Any, ho: HandoverWorld, handover_id: str, decisions: dict[str, str]) -> dict[str, Any]:
-    """Each party signs off every entry it sees, attaching evidence where
-    asked; ``decisions`` maps record ids (orders, materials) to decisions."""
+def sign_everything(
+    client: Any, ho: HandoverWorld, handover_id: str, decisions: dict[str, str], skip: Collection[str] = ()
+) -> dict[str, Any]:
+    """Each party signs off every entry it sees (but the ids in ``skip``),
+    attaching evidence where asked; ``decisions`` maps record ids (orders,
+    materials) to decisions."""
     full = _ok(client.get(f"/api/v1/handovers/{handover_id}", headers=ho.as_("planner")))
     for item in full["items"]:
+        if item["id"] in skip:
+            continue
         who = SIGNER[item["party"]]
         if item["evidence"]:
             uploaded(

@@ -115,6 +115,26 @@ def test_completion_is_refused_while_a_blocking_entry_is_open(client: Any, ho: H
     assert _ok(client.get(f"/api/v1/orders/{ho.orders['transfer']['id']}", headers=ho.as_("supplier_admin")))["status"] == "accepted"
 
 
+def test_an_entry_left_open_cannot_be_signed_off_once_the_handover_ended(client: Any, ho: HandoverWorld) -> None:
+    for ending in ("complete", "cancel"):
+        handover = started(client, ho)
+        left = next(item for item in handover["items"] if not item["blocking"] and item["party"] == "planner")
+        signed = sign_everything(client, ho, handover["id"], {ho.orders["transfer"]["id"]: "transfer"}, skip={left["id"]})
+        body = {"version": signed["version"], "reason": "kept A"}
+        _ok(client.post(f"/api/v1/handovers/{handover['id']}/{ending}", json=body, headers=ho.as_("planner")))
+        url = f"/api/v1/handovers/{handover['id']}/items/{left['id']}/sign-off"
+        for language, words in (
+            ("en", ("already completed" if ending == "complete" else "was cancelled", "can no longer be signed off")),
+            ("zh-CN", ("已完成" if ending == "complete" else "已取消", "不能再签核")),
+        ):
+            refused = client.post(url, json={"note": "late"}, headers=ho.as_("planner", language))
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["error"]["code"] == "transition_not_allowed"
+            assert all(word in refused.json()["error"]["message"] for word in words), refused.json()
+        after = _ok(client.get(f"/api/v1/handovers/{handover['id']}", headers=ho.as_("planner")))
+        assert not next(item for item in after["items"] if item["id"] == left["id"])["done"]
+
+
 def test_a_second_completion_with_the_same_version_is_a_conflict(client: Any, ho: HandoverWorld) -> None:
     handover = started(client, ho)
     signed = sign_everything(client, ho, handover["id"], {ho.orders["transfer"]["id"]: "transfer"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
@@ -156,3 +157,90 @@ def test_sign_offs_at_once_keep_each_other_and_one_entry_is_signed_once(
     )
     assert entry["done"]
     assert entry["note"] in ("first", "second")
+
+
+async def _in_turn(
+    owner_url: str, table: str, row_ids: list[UUID], *requests: tuple[Any, Callable[[], Awaitable[Any]]]
+) -> tuple[list[str], int]:
+    """Like ``_race``, but each request starts only once the ones before it
+    wait on a lock (or are done): the order in which they reach the
+    database is fixed. Results in the order of ``requests``."""
+    blocker = await asyncpg.connect(owner_url)
+    try:
+        hold = blocker.transaction()
+        await hold.start()
+        await blocker.execute(f"SELECT id FROM {table} WHERE id = ANY($1::uuid[]) FOR UPDATE", row_ids)  # noqa: S608
+        tasks: list[asyncio.Task[str]] = []
+        waiting = 0
+        for context, action in requests:
+            tasks.append(asyncio.create_task(_request(context, action)))
+            for _ in range(400):
+                await blocker.execute("SELECT pg_stat_clear_snapshot()")
+                waiting = await blocker.fetchval(WAITERS)
+                if waiting >= len(tasks) or tasks[-1].done():
+                    break
+                await asyncio.sleep(0.05)
+        await hold.commit()
+        results = list(await asyncio.gather(*tasks))
+    finally:
+        await blocker.close()
+    return results, waiting
+
+
+async def _audit_order(tenant_id: UUID, handover_id: str, item_id: str) -> list[str]:
+    """The handover's sign-off of ``item_id`` and its completion, in the
+    order the audit chain has them."""
+    from portal.audit.tables import AuditEvent
+    from tenants.context import system_scope
+
+    async with system_scope("test-read"):
+        rows = await (
+            AuditEvent.select(AuditEvent.action, AuditEvent.after)
+            .where(AuditEvent.tenant == tenant_id)
+            .where(AuditEvent.entity_id == handover_id)
+            .where(AuditEvent.action.is_in(["handover.sign_off", "handover.complete"]))
+            .order_by(AuditEvent.seq)
+        )
+    order = []
+    for row in rows:
+        after = row["after"] if isinstance(row["after"], dict) else json.loads(row["after"] or "{}")
+        if row["action"] == "handover.complete" or after.get("item") == item_id:
+            order.append(row["action"])
+    return order
+
+
+@pytest.mark.parametrize("left", ["the last blocking entry", "an entry that does not block"])
+def test_a_sign_off_and_the_completion_at_once_are_served_one_after_the_other(
+    client: Any, run: Any, ho: HandoverWorld, postgres: PostgresCluster, left: str
+) -> None:
+    """The sign-off reaches the handover first and waits (on its entry, held
+    by another connection); the completion comes in meanwhile. Without a
+    lock on the handover the completion went ahead: it refused for a
+    blocking entry it read as open, or completed and the entry was signed
+    off after the handover had ended. Now it waits for the sign-off and
+    reads it."""
+    from portal.handover import services
+
+    handover = started(client, ho)
+    blocking = left == "the last blocking entry"
+    entry = next(item for item in handover["items"] if item["party"] == "planner" and not item["source"] and item["blocking"] == blocking)
+    decisions = {ho.orders["transfer"]["id"]: "transfer", ho.orders["cancel"]["id"]: "cancel_rest", ho.material_id: "transfer"}
+    signed = sign_everything(client, ho, handover["id"], decisions, skip={entry["id"]})
+    assert signed["blocking_open"] == (1 if blocking else 0)
+    planner = run(_context, ho, "planner", "planner")
+    admin = run(_context, ho, "admin", "admin")
+
+    results, waiting = run(
+        _in_turn,
+        postgres.owner_url,
+        "handover_item",
+        [UUID(entry["id"])],
+        (planner, lambda: services.sign_off(handover["id"], entry["id"], "", "signed as it completed")),
+        (admin, lambda: services.complete_handover(handover["id"], signed["version"])),
+    )
+    assert waiting == 2, f"the completion should have waited for the sign-off: {results}"
+    assert results == ["ok", "ok"]
+    done = _ok(client.get(f"/api/v1/handovers/{handover['id']}", headers=ho.as_("planner")))
+    assert done["status"] == "completed"
+    assert next(item for item in done["items"] if item["id"] == entry["id"])["note"] == "signed as it completed"
+    assert run(_audit_order, ho.world.tenant_id, handover["id"], entry["id"]) == ["handover.sign_off", "handover.complete"]

@@ -84,3 +84,19 @@ def test_a_failed_job_is_listed_with_its_error_and_retried_from_the_page(client:
         run(run_due_jobs)
         assert hook.attempts == 2
     assert "webhooks.deliver" not in client.get("/admin/jobs", headers=headers).text
+
+
+def test_a_refused_webhook_or_robot_form_keeps_the_events_it_had_ticked(client: Any, shop: OrderWorld) -> None:
+    headers = admin_page(client, shop)
+    ticked = ["order.issued", "order.rejected"]
+    for path, form in (
+        ("/admin/webhooks", {"url": "not an address", "description": "MES"}),
+        ("/admin/chat-robots", {"service": "wecom", "url": "not an address"}),
+    ):
+        refused = client.post(path, data={**form, "events": ticked, "_csrf_token": headers["x-csrftoken"]}, headers=headers)
+        assert refused.status_code == 400, refused.text
+        checked = set(re.findall(r'name="events" value="([\w.]+)" checked', refused.text))
+        assert checked == set(ticked), path
+        assert 'name="events" value="order.accepted"' in refused.text, "the other events are offered, unticked"
+    # A fresh form has nothing ticked.
+    assert " checked" not in client.get("/admin/webhooks", headers=headers).text.split("<fieldset>", 1)[1]
