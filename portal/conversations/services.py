@@ -39,6 +39,7 @@ from portal.audit.services import record as audit
 from portal.conversations.tables import INTERNAL, SHARED, Message, ReadMarker, Thread
 from portal.deliveries.tables import Delivery
 from portal.documents.attachments import register_attachment_target
+from portal.documents.services import share_attached
 from portal.documents.tables import Document
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.handover.tables import Handover
@@ -512,10 +513,36 @@ async def _announce(thread: Thread, message_id: UUID, mentions: list[UUID]) -> N
 
 async def message_attachment_supplier(message_id: UUID) -> UUID | None:
     """Files on a message are shared as the message is: with the record's
-    supplier on the shared side, nobody's on the internal side."""
+    supplier on the shared side while it reads the record, nobody's on the
+    internal side. On the shared side of a draft (or of work handed over
+    since) a file is the buyer's own; sharing the record shares it
+    (``share_thread_files``)."""
     message = await scoped(Message).get(message_id)
     thread = await scoped(Thread).get(message.thread)
-    return thread.supplier if thread.side == SHARED else None
+    if thread.side != SHARED or thread.supplier is None:
+        return None
+    supplier: UUID = thread.supplier
+    return supplier if await supplier_reads(Thread, thread.id, supplier) else None
+
+
+async def share_thread_files(record_type: str, record_id: UUID) -> None:
+    """A record was shared with its supplier(s) (an order issued, a dispatch
+    sent, an NCR issued, a handover started): the files on the messages of
+    its shared threads go to each thread's supplier, as the record's own
+    documents do."""
+    threads = (
+        await scoped(Thread)
+        .select(Thread.id, Thread.supplier)
+        .where(Thread.record_type == record_type)
+        .where(Thread.record_id == record_id)
+        .where(Thread.side == SHARED)
+    )
+    for thread in threads:
+        if thread["supplier"] is None:
+            continue
+        messages = await scoped(Message).select(Message.id).where(Message.thread == thread["id"])
+        if messages:
+            await share_attached({"message": [row["id"] for row in messages]}, thread["supplier"])
 
 
 register_attachment_target("message", message_attachment_supplier)

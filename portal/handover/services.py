@@ -21,6 +21,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
+from portal.conversations.services import share_thread_files
 from portal.conversations.tables import Message, Thread
 from portal.db import get_engine
 from portal.deliveries.tables import Delivery, DeliveryLine
@@ -627,6 +628,7 @@ async def start_handover(handover_id: UUID | str, version: int) -> HandoverOut:
     _require("handovers.manage")
     handover = await _visible(handover_id)
     await _move(handover, version, Event.START, started_at=datetime.now(UTC))
+    await share_thread_files("handover", handover.id)
     await _tell("handover.started", handover)
     names = {
         row["id"]: row["name"]

@@ -21,7 +21,9 @@ tests move time forward to see retries and reminders.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import operator
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -205,13 +207,23 @@ async def extend(job_ids: list[UUID], worker: str, until: datetime) -> None:
 async def complete(job: ClaimedJob, worker: str, now: datetime | None = None) -> bool:
     """Mark the job done; False when this worker no longer held it (its lease
     ran out and another worker took it)."""
+    return job.id in await complete_all([job], worker, now)
+
+
+async def complete_all(jobs: list[ClaimedJob], worker: str, now: datetime | None = None) -> set[UUID]:
+    """Mark jobs done in one statement (a runner records the jobs that
+    finished together at once); returns the ids this worker still held,
+    each fenced by its own attempt."""
+    if not jobs:
+        return set()
+    held = functools.reduce(operator.or_, [(Job.id == job.id) & (Job.attempts == job.attempts) for job in jobs])
     async with _transaction():
         rows = await (
             Job.update({Job.status: DONE, Job.finished_at: now or utcnow(), Job.lease_until: None, Job.last_error: ""})
-            .where(_held(job, worker))
+            .where((Job.worker == worker) & (Job.status == RUNNING) & held)
             .returning(Job.id)
         )
-    return bool(rows)
+    return {_uuid(row["id"]) for row in rows}
 
 
 def backoff(attempts: int) -> timedelta:

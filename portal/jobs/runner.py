@@ -61,6 +61,9 @@ class Runner:
         # The last claim took every free slot: more work may be waiting.
         self._saturated = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Jobs done while their outcome waits to be written (see _record_done).
+        self._done: list[tuple[ClaimedJob, asyncio.Future[bool]]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -213,7 +216,7 @@ class Runner:
             level("job_failed", job=str(job.id), kind=job.kind, attempt=job.attempts, status=status, error=error.splitlines()[0])
             return status
         try:
-            await queue.complete(job, self.name, now=now)
+            await self._record_done(job, now)
         except Exception as lost:
             # The effect happened; the lease runs out and the job runs again,
             # which an idempotent handler shrugs off.
@@ -221,6 +224,30 @@ class Runner:
             return "unknown"
         log.info("job_done", job=str(job.id), kind=job.kind, attempt=job.attempts)
         return queue.DONE
+
+    async def _record_done(self, job: ClaimedJob, now: datetime | None) -> bool:
+        """Mark ``job`` done, together with the jobs that finished while the
+        previous statement was on its way: under load one statement records
+        several outcomes; alone, a job is written at once, as before."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._done.append((job, future))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._write_done(now), context=contextvars.Context())
+        return await future
+
+    async def _write_done(self, now: datetime | None) -> None:
+        while self._done:
+            batch, self._done = self._done, []
+            try:
+                held = await queue.complete_all([job for job, _future in batch], self.name, now=now)
+            except Exception as exc:
+                for _job, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for job, future in batch:
+                if not future.done():
+                    future.set_result(job.id in held)
 
     async def _heartbeat(self) -> None:
         while True:

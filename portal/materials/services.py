@@ -28,6 +28,7 @@ from piccolo.query.functions.aggregate import Count
 
 from portal.audit.services import record
 from portal.configuration.services import dispatch_tolerances
+from portal.conversations.services import share_thread_files
 from portal.documents.attachments import register_attachment_target
 from portal.documents.services import share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -528,6 +529,7 @@ async def send_dispatch(dispatch_id: UUID | str) -> DispatchOut:
         raise InvalidDispatch(fields=problems)
     await _move(dispatch, before, after, sent_at=datetime.now(UTC), sent_by=context.user_id)
     await share_attached({"dispatch": [dispatch.id]}, dispatch.supplier)
+    await share_thread_files("dispatch", dispatch.id)
     await record(
         "dispatch.send", entity_type="dispatch", entity_id=dispatch.id, before={"status": before.value}, after={"status": after.value}
     )

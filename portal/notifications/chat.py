@@ -43,7 +43,7 @@ from portal.jobs.retry import requested_delay
 from portal.notifications.kinds import KINDS, SUPPLIER_USERS, Kind, kind_of
 from portal.notifications.records import supplier_hears
 from portal.notifications.tables import ChatRobot
-from portal.notifications.webhooks import InvalidWebhook, check_url
+from portal.notifications.webhooks import InvalidWebhook, check_url, outgoing_client
 from portal.settings import get_settings
 from tenants.context import current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
@@ -184,6 +184,8 @@ async def queue_chat_messages(tenant_id: UUID, payload: dict[str, Any]) -> int:
     per robot that chose this kind and may hear of it, keyed so that a
     dispatch running twice posts once."""
     kind = kind_of(payload["kind"])
+    if not kind.broadcast:
+        return 0
     supplier = payload.get("supplier")
     robots = await scoped(ChatRobot).select(ChatRobot.id, ChatRobot.events, ChatRobot.supplier).where(ChatRobot.active.eq(True))
     queued = 0
@@ -298,7 +300,7 @@ async def _post(robot: ChatRobot, text: str) -> tuple[str | None, timedelta | No
         return "refused: the address is not public", None
     url, body = request_for(robot.service, robot.url, robot.secret, text)
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        async with outgoing_client(TIMEOUT_SECONDS) as client:
             response = await client.post(url, json=body)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"[:300], None

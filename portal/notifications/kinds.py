@@ -27,7 +27,7 @@ class Kind:
     body: str
     # Roles that hear of it: supplier roles only within the event's supplier.
     roles: frozenset[Role]
-    # Urgent kinds cannot be switched off: in-app always, email at least in the digest.
+    # Urgent kinds cannot be switched off: they always stay in the app (email and push stay the person's choice).
     urgent: bool = False
     email: str = "instant"
     # Parameters that are catalog ids themselves (a document category).

@@ -3,15 +3,22 @@ otherwise into ``var/outbox/`` as .eml files, so the embedded default needs no
 mail server and a developer can read exactly what would have been sent.
 
 smtplib and file writes block, so both run in a worker thread, never on the
-event loop."""
+event loop. Connections to the SMTP server are kept open between mails and
+reused (``_Connections``): a connection, TLS handshake and EHLO/AUTH per
+mail cost more than the mail itself."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import os
 import secrets
 import smtplib
 import ssl
 import tempfile
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -30,6 +37,14 @@ from portal.settings import ConfigError, Settings, get_settings
 log = structlog.get_logger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 10
+# Idle connections kept per server; more mails at once open more, and what
+# exceeds this is closed when they finish.
+IDLE_CONNECTIONS = 4
+# Servers may drop an idle client after 5 minutes (RFC 5321 4.5.3.2.7);
+# many do after less. One idle longer is closed, not tried.
+IDLE_SECONDS = 60.0
+# Some servers limit the messages of one session: a fresh one now and then.
+MAILS_PER_CONNECTION = 100
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 # 7-bit clean bodies (base64 for Chinese): they pass relays that lack 8BITMIME,
 # and the text reads back exactly as written, whatever line ends the wire used.
@@ -163,29 +178,123 @@ async def _send_over_smtp(message: EmailMessage, server: SmtpServer) -> None:
 
 def _deliver(message: EmailMessage, server: SmtpServer) -> None:
     try:
-        refused = _smtp_session(message, server)
+        session = _CONNECTIONS.take(server) or _Session(_connect(server))
     except (smtplib.SMTPException, OSError) as exc:
         raise MailDeliveryFailed(f"SMTP server {server.address}: {_reason(exc)}") from exc
+    try:
+        refused = session.smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        # What state the session is in is unknown: never reuse it.
+        _close(session.smtp)
+        raise MailDeliveryFailed(f"SMTP server {server.address}: {_reason(exc)}") from exc
+    except BaseException:
+        _close(session.smtp)
+        raise
+    _CONNECTIONS.give(server, session)
     # send_message only raises when every recipient is refused; a partial
     # refusal is still mail that did not arrive.
     if refused:
         raise MailDeliveryFailed(f"SMTP server {server.address}: refused recipients {', '.join(sorted(refused))}")
 
 
-def _smtp_session(message: EmailMessage, server: SmtpServer) -> dict[str, tuple[int, bytes]]:
-    context = ssl.create_default_context()
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the system's CA certificates takes about 20 ms of CPU: once per
+    # process, not per mail (an SSLContext is safe to share between threads).
+    return ssl.create_default_context()
+
+
+def _connect(server: SmtpServer) -> smtplib.SMTP:
     smtp = (
-        smtplib.SMTP_SSL(server.host, server.port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
+        smtplib.SMTP_SSL(server.host, server.port, timeout=SMTP_TIMEOUT_SECONDS, context=_tls_context())
         if server.implicit_tls
         else smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT_SECONDS)
     )
-    with smtp:
+    try:
         if server.starttls:
             # Raises when the server does not offer STARTTLS: never fall back to clear text.
-            smtp.starttls(context=context)
+            smtp.starttls(context=_tls_context())
         if server.username:
             smtp.login(server.username, server.password or "")
-        return smtp.send_message(message)
+    except BaseException:
+        _close(smtp)
+        raise
+    return smtp
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    # QUIT politely; a connection the server already dropped just closes.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+    smtp.close()
+
+
+@dataclass(eq=False)
+class _Session:
+    smtp: smtplib.SMTP
+    # Mails it carried, and when it was last given back.
+    carried: int = 0
+    idle_since: float = 0.0
+
+
+class _Connections:
+    """Open SMTP sessions of this process between mails, per server. A
+    session is taken by one mail at a time (mails run in worker threads),
+    checked with NOOP before it carries another (the server may have
+    dropped it: then a new one is opened, and nothing was sent on the old
+    one), and closed after ``MAILS_PER_CONNECTION`` mails or ``IDLE_SECONDS``
+    unused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[SmtpServer, list[_Session]] = {}
+
+    def take(self, server: SmtpServer) -> _Session | None:
+        while True:
+            with self._lock:
+                idle = self._idle.get(server)
+                if not idle:
+                    return None
+                session = idle.pop()
+            if time.monotonic() - session.idle_since <= IDLE_SECONDS and _alive(session.smtp):
+                return session
+            _close(session.smtp)
+
+    def give(self, server: SmtpServer, session: _Session) -> None:
+        session.carried += 1
+        session.idle_since = time.monotonic()
+        with self._lock:
+            # Sessions to a server no longer written to (its URL changed)
+            # are closed here, not left open for good.
+            stale = [old for idle in self._idle.values() for old in idle if session.idle_since - old.idle_since > IDLE_SECONDS]
+            for idle in self._idle.values():
+                idle[:] = [old for old in idle if old not in stale]
+            idle = self._idle.setdefault(server, [])
+            kept = session.carried < MAILS_PER_CONNECTION and len(idle) < IDLE_CONNECTIONS
+            if kept:
+                idle.append(session)
+        for old in stale if kept else [*stale, session]:
+            _close(old.smtp)
+
+    def close_all(self) -> None:
+        with self._lock:
+            sessions = [session for idle in self._idle.values() for session in idle]
+            self._idle.clear()
+        for session in sessions:
+            _close(session.smtp)
+
+
+def _alive(smtp: smtplib.SMTP) -> bool:
+    try:
+        code, _message = smtp.noop()
+    except (smtplib.SMTPException, OSError):
+        return False
+    return code == 250
+
+
+_CONNECTIONS = _Connections()
+# QUIT what is still open when the process ends (a worker stopped by SIGTERM).
+atexit.register(_CONNECTIONS.close_all)
 
 
 def _reason(exc: Exception) -> str:

@@ -29,7 +29,6 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 from py_vapid.utils import b64urldecode
-from pywebpush import WebPusher
 
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_, use_locale
@@ -37,7 +36,7 @@ from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import BUSY_STATUSES, requested_delay
 from portal.notifications.kinds import kind_of
 from portal.notifications.tables import Notification, PushSubscription, VapidKey
-from portal.notifications.webhooks import InvalidWebhook, check_url
+from portal.notifications.webhooks import InvalidWebhook, check_url, outgoing_client
 from portal.settings import get_settings
 from tenants.context import current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
@@ -257,11 +256,17 @@ async def list_subscriptions() -> list[SubscriptionOut]:
 # ---------------------------------------------------------------- sending
 
 
-async def queue_pushes(user: Any, notification_id: UUID, tenant_id: UUID) -> int:
+async def queue_pushes(notifications: dict[str, UUID], tenant_id: UUID) -> int:
     """For the dispatch job (inside its tenant scope): one job per device of
-    ``user``, each keyed so that a dispatch running twice pushes once."""
-    rows = await scoped(PushSubscription).select(PushSubscription.id).where(PushSubscription.user == user)
+    each user in ``notifications`` (user id as text -> their notification
+    of the event), each keyed so that a dispatch running twice pushes once."""
+    if not notifications:
+        return 0
+    rows = await (
+        scoped(PushSubscription).select(PushSubscription.id, PushSubscription.user).where(PushSubscription.user.is_in(list(notifications)))
+    )
     for row in rows:
+        notification_id = notifications[str(row["user"])]
         await enqueue(
             "push.send",
             {"tenant": tenant_id, "notification_id": notification_id, "subscription_id": row["id"]},
@@ -321,6 +326,10 @@ async def _send(device: PushSubscription, message: bytes, *, urgent: bool) -> in
         await asyncio.to_thread(check_url, device.endpoint)
     except InvalidWebhook:
         raise PushFailed(f"{device.endpoint}: refused, the address is not public") from None
+    # Imported here, in the push job only: pywebpush brings aiohttp and
+    # requests, about 40 MB resident that a serving process need not keep.
+    from pywebpush import WebPusher
+
     pusher = WebPusher({"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}})
     encrypted = pusher.encode(message, "aes128gcm")
     key, _public = await vapid_key()
@@ -333,7 +342,7 @@ async def _send(device: PushSubscription, message: bytes, *, urgent: bool) -> in
         "Urgency": "high" if urgent else "normal",
     }
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        async with outgoing_client(TIMEOUT_SECONDS) as client:
             response = await client.post(device.endpoint, content=encrypted["body"], headers=headers)
     except httpx.HTTPError as exc:
         raise PushFailed(f"{parts.netloc}: {type(exc).__name__}: {exc}") from None

@@ -80,6 +80,9 @@ async def emit(
         "users": [str(user) for user in users] if users is not None else None,
         "actor": context.user_id,
         "at": datetime.now(UTC).isoformat(),
+        # What the dispatch acts as, so that it need not read the tenant
+        # first (a transaction of its own per event).
+        "scope": {"slug": context.tenant_slug, "name": context.tenant_name, "time_zone": context.time_zone, "currency": context.currency},
     }
     await enqueue("notifications.dispatch", payload, tenant=context.tenant_id, unique_key=f"event:{event_id}" if key else None)
     return event_id
@@ -98,31 +101,59 @@ async def dispatch_job(payload: dict[str, Any]) -> None:
 
     kind = kind_of(payload["kind"])
     tenant_id = UUID(payload["tenant"])
-    async with system_scope("notifications"):
-        tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
-    if tenant is None:
+    context = await _operator(tenant_id, payload.get("scope"))
+    if context is None:
         return
-    async with tenant_scope(operator_context(tenant, "notifications")):
+    async with tenant_scope(context):
         recipients = await _recipients(kind, payload)
         choices = await _choices(kind, [row["user"] for row in recipients])
+        pushed: dict[str, UUID] = {}
         for row in recipients:
             in_app, email, push = choices.get(row["user"], (True, kind.email, kind.push))
             if not in_app and email == "off" and not push:
                 continue
             created = await _insert(row, payload, "sent" if email == "instant" else "digest" if email == "digest" else "none")
             if created and email == "instant":
-                await queue_email(_email(kind, payload, row, tenant.locale))
+                await queue_email(_email(kind, payload, row, row["tenant.locale"]))
             if created and push:
-                await queue_pushes(row["user"], created, tenant_id)
+                pushed[str(row["user"])] = created
+        await queue_pushes(pushed, tenant_id)
         await queue_deliveries(tenant_id, payload)
         await queue_chat_messages(tenant_id, payload)
+
+
+async def _operator(tenant_id: UUID, scope: dict[str, str] | None) -> TenantContext | None:
+    """The dispatch's context in the event's tenant: from what ``emit``
+    recorded, or read from the tenant for an event queued before it
+    recorded it (None when the tenant is gone). A tenant deleted since the
+    event has no members, endpoints or robots left to hear of it."""
+    if scope is None:
+        async with system_scope("notifications"):
+            tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
+        return operator_context(tenant, "notifications") if tenant is not None else None
+    return TenantContext(
+        tenant_id=tenant_id,
+        tenant_slug=scope["slug"],
+        tenant_name=scope["name"],
+        time_zone=scope["time_zone"],
+        currency=scope["currency"],
+        role=Role.ADMIN,
+        user_name="notifications",
+    )
 
 
 async def _recipients(kind: Kind, payload: dict[str, Any]) -> list[dict[str, Any]]:
     rows = await (
         scoped(Membership)
         .select(
-            Membership.user, Membership.role, Membership.supplier, Membership.user.email, Membership.user.locale, Membership.user.active
+            Membership.user,
+            Membership.role,
+            Membership.supplier,
+            Membership.user.email,
+            Membership.user.locale,
+            Membership.user.active,
+            # The language of an email to someone who chose none.
+            Membership.tenant.locale,
         )
         .where(Membership.active.eq(True))
     )

@@ -21,6 +21,7 @@ from piccolo.query.functions.aggregate import Sum
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
+from portal.conversations.services import share_thread_files
 from portal.db import get_engine, in_index_order
 from portal.documents.attachments import register_attachment_target, share_with_suppliers
 from portal.documents.services import DocumentOut, list_attached, share_attached
@@ -1099,16 +1100,17 @@ async def order_attachment_supplier(order_id: UUID) -> UUID | None:
     """Documents on an order (drawings, specs) are shared with its supplier
     once the order is issued. A draft is the buyer's own: its documents are
     stored unshared and ``fire`` shares them when it issues the order (with
-    the supplier the order has then)."""
+    the supplier the order has then). A draft cancelled before it was ever
+    issued stays the buyer's: its documents too."""
     order = await visible_order(order_id)
-    status = order.status
+    status, issued_at = order.status, order.issued_at
     if status == Status.DRAFT.value and isinstance(get_engine(), PostgresEngine):
         # Lock and re-read: an issue running at the same time either waits
         # for this upload to commit (and then shares it) or has committed
         # and this upload is shared at once. SQLite has one writer anyway.
-        row = await scoped(Order).select(Order.status).where(Order.id == order.id).lock_rows().first()
-        status = row["status"]
-    if status == Status.DRAFT.value:
+        row = await scoped(Order).select(Order.status, Order.issued_at).where(Order.id == order.id).lock_rows().first()
+        status, issued_at = row["status"], row["issued_at"]
+    if status == Status.DRAFT.value or (status == Status.CANCELLED.value and issued_at is None):
         return None
     supplier: UUID = order.supplier
     return supplier
@@ -1122,6 +1124,7 @@ async def order_line_attachment_supplier(line_id: UUID) -> UUID | None:
 async def _share_order_documents(order: Order) -> None:
     lines = await scoped(OrderLine).select(OrderLine.id).where(OrderLine.order == order.id)
     await share_attached({"order": [order.id], "order_line": [line["id"] for line in lines]}, order.supplier)
+    await share_thread_files("order", order.id)
 
 
 def items_on_shared_orders(supplier_id: UUID) -> Any:

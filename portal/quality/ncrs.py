@@ -50,6 +50,7 @@ import msgspec
 
 from portal.approvals import services as approvals
 from portal.audit.services import record
+from portal.conversations.services import share_thread_files
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.attachments import register_attachment_target
 from portal.documents.services import share_attached
@@ -73,7 +74,7 @@ from portal.quality.ncr_states import (
 from portal.quality.tables import Ncr, NcrCounter, NcrDisposition, NcrEntry, NcrStep, NcrStepDays
 from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
 from tenants.roles import POLICY
-from tenants.scoping import scoped
+from tenants.scoping import scoped, supplier_reads
 from tenants.services.members import user_names
 from tenants.tables import Membership, Supplier, Tenant
 
@@ -925,6 +926,7 @@ async def _start_steps(ncr: Ncr, dues: dict[Status, datetime], moment: datetime)
             .save()
         )
     await share_attached({"ncr": [ncr.id]}, ncr.supplier)
+    await share_thread_files("ncr", ncr.id)
     await _tell("ncr.issued", ncr, severity=SEVERITIES[ncr.severity], due=dues[STEPS[0]].date().isoformat())
 
 
@@ -1390,16 +1392,18 @@ async def ncr_attachment_supplier(ncr_id: UUID) -> UUID | None:
     """Photos of an NCR: QA's own while it is a draft, then shared with its
     supplier (issuing shares those already there)."""
     ncr = await _visible(ncr_id)
-    # Never issued (a draft, or one cancelled as a draft): QA's alone.
-    supplier: UUID | None = None if ncr.issued_at is None else ncr.supplier
-    return supplier
+    # QA's alone while the supplier does not read the NCR: never issued (a
+    # draft, or cancelled as one), or its order handed over to another.
+    supplier: UUID = ncr.supplier
+    return supplier if await supplier_reads(Ncr, ncr.id, supplier) else None
 
 
 async def step_attachment_supplier(step_id: UUID) -> UUID | None:
     """Evidence on a step: shared with the NCR's supplier."""
     step = await scoped(NcrStep).get(step_id)
     ncr = await _visible(step.ncr)
-    return ncr.supplier  # type: ignore[no-any-return]
+    supplier: UUID = ncr.supplier
+    return supplier if await supplier_reads(Ncr, ncr.id, supplier) else None
 
 
 # QA attaches the NCR's photos, the supplier the evidence of its answers:

@@ -23,6 +23,8 @@ class ReceivedMail:
     message: EmailMessage
     # The login the client authenticated with, or None when it did not.
     login: str | None
+    # The client's address and port: one per connection it opened.
+    peer: Any = None
 
 
 @dataclass
@@ -33,7 +35,7 @@ class RecordingHandler:
         assert isinstance(envelope.content, bytes)
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
-        self.received.append(ReceivedMail(envelope.mail_from or "", tuple(envelope.rcpt_tos), message, login))
+        self.received.append(ReceivedMail(envelope.mail_from or "", tuple(envelope.rcpt_tos), message, login, session.peer))
         return "250 Message accepted for delivery"
 
 
@@ -60,9 +62,9 @@ class RecordingSmtpServer:
     (over plain text: these tests have no certificate, so tests using it
     filter aiosmtpd's warning about that)."""
 
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None, port: int | None = None) -> None:
         self.handler = RecordingHandler()
-        self.port = free_port()
+        self.port = port or free_port()
         auth: dict[str, Any] = {}
         if credentials is not None:
             auth = {"authenticator": PasswordAuthenticator(*credentials), "auth_required": True, "auth_require_tls": False}

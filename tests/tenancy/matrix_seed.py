@@ -229,6 +229,21 @@ async def _seed_talk(record_type: str, record_id: UUID, label: str) -> dict[tupl
     return talk
 
 
+async def _seed_thread_file(thread_id: UUID) -> UUID:
+    """A buyer's message on ``thread_id`` with a photo attached; the photo's id."""
+    from portal.conversations.services import MessageIn, post_message
+    from portal.documents.services import new_document_target, store_upload
+    from portal.documents.storage import open_storage
+    from portal.settings import get_settings
+    from tests.support.documents.samples import png, stage
+
+    message, _ = await post_message(thread_id, MessageIn(body="see the photo", client_id=uuid4()))
+    storage = open_storage(get_settings())
+    target = await new_document_target("message", message.id, "photo", "Thread photo")
+    document = await store_upload(storage, target, stage(storage, png(), "thread.png", "image/png"))
+    return document.id
+
+
 async def _seed_handovers(world: World, ids: list[dict[str, Any]], hidden: dict[str, Any]) -> None:
     """A third supplier C; a started handover from each supplier to C (the
     outgoing supplier's own entry is the one its users sign off), and a
@@ -449,6 +464,8 @@ async def seed(world: World) -> Seeded:
             draft_talk_ids = await _seed_talk(record_type, hidden[f"{record_type}_id"], f"{world.slug}-draft")
             hidden[f"draft_{record_type}_thread_id"] = draft_talk_ids[("shared", world.supplier_ids[0])][0]
             internal_words += [words for _, words in draft_talk_ids.values()]
+            # A file on the draft's shared side: the buyer's until the draft is shared.
+            internal_words.append(str(await _seed_thread_file(hidden[f"draft_{record_type}_thread_id"])))
     async with system_scope("isolation-matrix"):
         event = await AuditEvent.select(AuditEvent.id).where(AuditEvent.tenant == world.tenant_id).first()
         invitation = await Invitation.select(Invitation.id).where(Invitation.tenant == world.tenant_id).first()

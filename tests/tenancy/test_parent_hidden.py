@@ -5,7 +5,7 @@ when the dispatch is sent, not when it is uploaded."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -112,6 +112,24 @@ def test_a_draft_cancelled_before_it_was_shared_stays_the_buyers(client: Any, ru
     page = page_headers(client, token)
     assert client.get(f"/progress/lines/{ids['line']}", headers=page, follow_redirects=False).status_code == 404
     assert client.get(f"/orders/{ids['order']}", headers=page, follow_redirects=False).status_code == 404
+    # A drawing the planner adds to the cancelled draft stays the buyer's.
+    from tests.integration.documents.conftest import uploaded
+    from tests.support.documents.samples import png
+
+    planner_token = api_token(client, world.accounts["planner"], world.slug)
+    drawing = uploaded(
+        client,
+        planner_token,
+        png(),
+        name="late.png",
+        declared="image/png",
+        category="photo",
+        attached_type="order",
+        attached_id=ids["order"],
+        title="Late",
+    )
+    assert client.get(f"/api/v1/documents/{drawing['id']}", headers=bearer(token)).status_code == 404
+    assert drawing["id"] not in client.get("/api/v1/documents", headers=bearer(token)).text
     # The buyer's board counts both cancelled orders.
     planner = bearer(api_token(client, world.accounts["planner"], world.slug))
     assert client.get("/api/v1/orders", headers=planner).json()["counts"]["cancelled"] == 2
@@ -152,3 +170,52 @@ def test_row_level_security_keeps_cancelled_drafts_from_the_suppliers(run: Any) 
     assert first["ids"] & hidden == set()
     assert first["counts"]["cancelled"] == 1
     assert run(unfiltered, world.supplier_ids[1])["ids"] & hidden == set()
+
+
+def test_a_file_on_a_drafts_conversation_is_shared_when_the_draft_is(client: Any, run: Any) -> None:
+    """QA's file on the shared side of a draft NCR's conversation, the
+    planner's on a draft order's: the buyer's own until the record is issued
+    (detail, list, download), then the supplier's to read."""
+    from tests.integration.documents.conftest import uploaded
+    from tests.support.documents.samples import png
+
+    world = run(make_world, "thread-files")
+    qa_token, planner_token = (api_token(client, world.accounts[key], world.slug) for key in ("qa", "planner"))
+    ncr = client.post(
+        "/api/v1/ncrs",
+        json={"title": "Draft NCR", "description": "not issued", "supplier_id": str(world.supplier_ids[0])},
+        headers=bearer(qa_token),
+    )
+    item = client.post("/api/v1/items", json={"code": "P-F", "name": "Part"}, headers=bearer(planner_token)).json()
+    line = {"item_id": item["id"], "quantity": "2", "unit_price": "3", "due_date": "2030-01-31"}
+    order = client.post("/api/v1/orders", json={"supplier_id": str(world.supplier_ids[0]), "lines": [line]}, headers=bearer(planner_token))
+    files = {}
+    for record_type, record, token in (("ncr", ncr.json(), qa_token), ("order", order.json(), planner_token)):
+        threads = client.get("/api/v1/threads", params={"record_type": record_type, "record_id": record["id"]}, headers=bearer(token))
+        shared = next(thread["id"] for thread in threads.json()["items"] if thread["side"] == "shared")
+        body = {"body": "see the file", "client_id": str(uuid4())}
+        message = client.post(f"/api/v1/threads/{shared}/messages", json=body, headers=bearer(token)).json()
+        files[record_type] = uploaded(
+            client,
+            token,
+            png(),
+            name="draft.png",
+            declared="image/png",
+            category="photo",
+            attached_type="message",
+            attached_id=message["id"],
+            title="Draft file",
+        )["id"]
+
+    supplier = bearer(api_token(client, world.accounts["supplier_admin"], world.slug))
+    for document in files.values():
+        assert client.get(f"/api/v1/documents/{document}", headers=supplier).status_code == 404
+        assert client.get(f"/api/v1/documents/{document}/content", headers=supplier).status_code == 404
+        assert document not in client.get("/api/v1/documents", headers=supplier).text
+
+    issued = client.post(f"/api/v1/ncrs/{ncr.json()['id']}/issue", json={}, headers=bearer(qa_token))
+    assert issued.status_code == 200, issued.text
+    issued = client.post(f"/api/v1/orders/{order.json()['id']}/transitions", json={"event": "issue"}, headers=bearer(planner_token))
+    assert issued.status_code == 200, issued.text
+    for document in files.values():
+        assert client.get(f"/api/v1/documents/{document}", headers=supplier).status_code == 200

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 from portal.jobs import enqueue
-from portal.jobs.queue import DONE, FAILED, PARKED, QUEUED, offer_periodic, retry
+from portal.jobs.queue import DONE, FAILED, PARKED, QUEUED, RUNNING, claim, complete_all, offer_periodic, retry
 from portal.jobs.runner import run_due_jobs
 from tests.integration.jobs.conftest import ROOT, job, wait_until
 
@@ -36,6 +36,24 @@ def test_a_queued_job_runs_once_and_is_done(run: Any, effects: Path) -> None:
     assert job(run, job_id).attempts == 1
     run(run_due_jobs)
     assert [line.split()[0] for line in effect_lines(effects)] == ["a"]
+
+
+def test_jobs_finished_together_are_recorded_in_one_go_each_only_for_the_attempt_its_worker_holds(run: Any, effects: Path) -> None:
+    first = run(lambda: enqueue("test.record", record(effects, "p"), run_at=datetime.now(UTC) - timedelta(seconds=2)))
+    second = run(lambda: enqueue("test.record", record(effects, "q"), run_at=datetime.now(UTC) - timedelta(seconds=1)))
+    now = datetime.now(UTC)
+    held = run(lambda: claim("runner-a", 2, timedelta(seconds=60), now=now))
+    assert {item.id for item in held} == {first, second}
+    # runner-a stalls past its lease; runner-b takes the older job again.
+    [taken] = run(lambda: claim("runner-b", 1, timedelta(seconds=60), now=now + timedelta(minutes=2)))
+    assert (taken.id, taken.attempts) == (first, 2)
+
+    # runner-a's late outcomes: only the job it still holds is recorded.
+    assert run(lambda: complete_all(held, "runner-a")) == {second}
+    assert job(run, second).status == DONE
+    assert (job(run, first).status, job(run, first).attempts) == (RUNNING, 2)
+    assert run(lambda: complete_all([taken], "runner-b")) == {first}
+    assert job(run, first).status == DONE
 
 
 def test_a_failing_job_backs_off_then_is_parked_with_its_error_and_an_admin_retries_it(run: Any, effects: Path) -> None:

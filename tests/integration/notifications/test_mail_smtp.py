@@ -106,3 +106,28 @@ async def test_refused_login_raises_mail_delivery_failed(tmp_path: Path) -> None
             await send_email(Email(to="a@example.com", subject="hi", text="hi"), settings)
 
     assert server.received == []
+
+
+@pytest.mark.anyio
+async def test_mails_in_a_row_share_one_connection_to_the_server(smtp_server: RecordingSmtpServer, tmp_path: Path) -> None:
+    settings = settings_for(smtp_server.url, tmp_path)
+    for number in range(3):
+        await send_email(Email(to="supplier@example.com", subject=f"{SUBJECT} {number}", text=BODY), settings)
+
+    assert [mail.message["Subject"] for mail in smtp_server.received] == [f"{SUBJECT} {number}" for number in range(3)]
+    assert len({mail.peer for mail in smtp_server.received}) == 1
+
+
+@pytest.mark.anyio
+async def test_a_connection_the_server_dropped_is_replaced_and_the_mail_arrives_once(tmp_path: Path) -> None:
+    port = free_port()
+    with RecordingSmtpServer(port=port) as first:
+        settings = settings_for(first.url, tmp_path)
+        await send_email(Email(to="supplier@example.com", subject="before", text=BODY), settings)
+    # The server restarted: the kept connection is dead; NOOP finds it so
+    # before anything is sent on it, and a new connection carries the mail.
+    with RecordingSmtpServer(port=port) as second:
+        await send_email(Email(to="supplier@example.com", subject="after", text=BODY), settings)
+
+    assert [mail.message["Subject"] for mail in first.received] == ["before"]
+    assert [mail.message["Subject"] for mail in second.received] == ["after"]

@@ -198,3 +198,34 @@ def test_a_change_that_rolls_back_tells_nobody(client: Any, run: Any, shop: Orde
     assert not [job for job in run(lambda: list_jobs(["queued"])) if job.kind == "notifications.dispatch"]
     run(lambda: run_due_jobs(datetime.now(UTC) + timedelta(seconds=1)))
     assert unread(client, shop, "supplier_admin") == before
+
+
+def test_an_event_queued_before_events_carried_their_tenants_names_still_reaches_its_people(
+    client: Any, run: Any, shop: OrderWorld, var_dir: Any
+) -> None:
+    # What emit queued before the dispatch stopped reading the tenant itself:
+    # no "scope" in the payload.
+    from uuid import uuid4
+
+    from portal.jobs import enqueue
+
+    world = shop.world
+    payload = {
+        "event_id": str(uuid4()),
+        "kind": "order.issued",
+        "tenant": str(world.tenant_id),
+        "supplier": str(world.supplier_ids[0]),
+        "link": "/orders",
+        "params": {"number": "WO-OLD-1", "buyer": "Acme"},
+        "record": None,
+        "users": None,
+        "actor": None,
+        "at": datetime.now(UTC).isoformat(),
+    }
+    run(lambda: enqueue("notifications.dispatch", payload, tenant=world.tenant_id))
+    run(run_due_jobs)
+    for who in ("supplier_admin", "supplier_operator"):
+        [latest, *_] = notifications(client, shop, who)
+        assert "WO-OLD-1" in latest["title"]
+        assert any("WO-OLD-1" in str(mail["Subject"]) for mail in outbox_to(var_dir, world.accounts[who].email))
+    assert all("WO-OLD-1" not in item["title"] for item in notifications(client, shop, "other_supplier_admin"))
