@@ -314,6 +314,10 @@ async def cards(period_text: str, supplier_id: UUID | None = None, now: datetime
     context = current()
     scorecards.require_view()
     period = scorecards.parse_period(period_text, context.time_zone)
+    if supplier_id is not None and not await scoped(Supplier).exists().where(Supplier.id == supplier_id):
+        # A supplier the caller may not see reads as none, and a refused id
+        # changes nothing (not even a queued refresh).
+        return []
     found = (await load([period.label], now))[period.label]
     if supplier_id is not None:
         found = [card for card in found if card.supplier_id == supplier_id]
