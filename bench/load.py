@@ -52,6 +52,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import cpu_between, cpu_of, postmaster, tree  # noqa: E402
 from bench.page_weight import _open_lines, prepared  # noqa: E402
 from bench.uploads import DEMO_PASSWORD, environment  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
@@ -132,40 +133,6 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
 end
 """
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants (those alive now)."""
-    try:
-        children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
-    except OSError:
-        return [pid]
-    return [pid, *(descendant for child in children for descendant in _tree(child))]
-
-
-def cpu_of(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) used so far by each of these processes."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[int, float] = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    return used
-
-
-def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds a tree used between two readings (processes started in
-    between count from zero; those that ended in between are lost)."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
-
-
-def postmaster(cluster: Any) -> int | None:
-    if cluster is None:
-        return None
-    return int((cluster.directory / "data" / "postmaster.pid").read_text().split()[0])
 
 
 @dataclass
@@ -277,7 +244,7 @@ def serving_processes(process: subprocess.Popen[bytes], processes: int) -> tuple
     else the one process), and the job runner's child processes below them
     (previews render there, portal/jobs/children.py)."""
     servers = _children(process.pid) if processes > 1 else [process.pid]
-    return servers, [child for server in servers for child in _children(server)]
+    return servers, [child for server in servers for child in tree(server)[1:]]
 
 
 def resident_mb(process: subprocess.Popen[bytes], processes: int) -> tuple[list[float], list[float]]:
@@ -367,11 +334,11 @@ def run_configuration(
             for count in clients:
                 figures: dict[str, Figure] = {"floor": Figure(), "mix": Figure(), **{name: Figure() for name in SHARES}}
                 for _ in range(rounds):
-                    before = cpu_of(_tree(floor_server.pid))
+                    before = cpu_of(tree(floor_server.pid))
                     figures["floor"].add(result_of(wrk(floor_base, floor_lua, count, seconds)), count)
-                    figures["floor"].app_cpu += cpu_between(before, cpu_of(_tree(floor_server.pid)))
-                    database = _tree(database_pid) if database_pid else []
-                    before, before_db = cpu_of(_tree(server.pid)), cpu_of(database)
+                    figures["floor"].app_cpu += cpu_between(before, cpu_of(tree(floor_server.pid)))
+                    database = tree(database_pid) if database_pid else []
+                    before, before_db = cpu_of(tree(server.pid)), cpu_of(database)
                     started = {
                         name: (wrk(base, made[name], connections, seconds, one_per_thread=name == "progress_post"), connections)
                         for name, connections in shares(count).items()
@@ -381,7 +348,7 @@ def run_configuration(
                     servers, helpers = serving_processes(server, processes)
                     figures["mix"].app_cpu += cpu_between(before, cpu_of([server.pid, *servers]))
                     figures["mix"].child_cpu += cpu_between(before, cpu_of(helpers))
-                    figures["mix"].db_cpu += cpu_between(before_db, cpu_of(_tree(database_pid) if database_pid else []))
+                    figures["mix"].db_cpu += cpu_between(before_db, cpu_of(tree(database_pid) if database_pid else []))
                 results[count] = figures
         results["rss"], results["child_rss"] = resident_mb(server, processes)
     return results

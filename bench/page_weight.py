@@ -42,6 +42,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import cpu_between, cpu_of, postmaster, tree  # noqa: E402
 from bench.uploads import DEMO_PASSWORD, environment, serve  # noqa: E402
 from tests.support.documents import samples  # noqa: E402
 from tests.support.postgres import PostgresCluster  # noqa: E402
@@ -203,12 +204,17 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     latencies: dict[str, list[float]] = {}
     floors: dict[str, list[float]] = {}
+    # CPU seconds while the reports were sent: the app's processes (job
+    # children rendering the previews included), the database server.
+    cpu: dict[str, tuple[float, float]] = {}
     cluster = PostgresCluster.start()
     try:
         sqlite = prepared(environment(workdir / "sqlite"))
         with serve(sqlite) as server:
             first, navigation = measure_pages(server.base)
+            before = cpu_of(tree(server.process.pid))
             latencies["SQLite"] = asyncio.run(report_latencies(server.base, args.reporters, args.reports))
+            cpu["SQLite"] = (cpu_between(before, cpu_of(tree(server.process.pid))), 0.0)
             floors["SQLite"] = asyncio.run(floor_latencies(sqlite, args.reporters, args.reports))
         postgres = {
             **environment(workdir / "postgres"),
@@ -216,7 +222,13 @@ def main() -> None:
             "PORTAL_MIGRATION_DATABASE_URL": cluster.owner_url,
         }
         with serve(prepared(postgres)) as server:
+            database = tree(postmaster(cluster) or 0)
+            before, before_db = cpu_of(tree(server.process.pid)), cpu_of(database)
             latencies["PostgreSQL"] = asyncio.run(report_latencies(server.base, args.reporters, args.reports))
+            cpu["PostgreSQL"] = (
+                cpu_between(before, cpu_of(tree(server.process.pid))),
+                cpu_between(before_db, cpu_of(tree(postmaster(cluster) or 0))),
+            )
             floors["PostgreSQL"] = asyncio.run(floor_latencies(postgres, args.reporters, args.reports))
     finally:
         cluster.stop()
@@ -240,6 +252,9 @@ def main() -> None:
             f"   (budget p95 < {REPORT_P95_BUDGET_MS:.0f} ms)   {len(values)} reports"
             f"   floor (bare insert, same engine) p50 {floor[49]:5.1f} ms  p95 {floor[94]:5.1f} ms"
         )
+        app, database_cpu = cpu[database]
+        database_part = f", database server {1000 * database_cpu / len(values):.1f} ms" if database_cpu else ""
+        print(f"  {'':11} CPU per report with its photo: app {1000 * app / len(values):.1f} ms{database_part}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 from py_vapid.utils import b64urldecode
-from pywebpush import WebPusher
 
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_, use_locale
@@ -327,6 +326,10 @@ async def _send(device: PushSubscription, message: bytes, *, urgent: bool) -> in
         await asyncio.to_thread(check_url, device.endpoint)
     except InvalidWebhook:
         raise PushFailed(f"{device.endpoint}: refused, the address is not public") from None
+    # Imported here, in the push job only: pywebpush brings aiohttp and
+    # requests, about 40 MB resident that a serving process need not keep.
+    from pywebpush import WebPusher
+
     pusher = WebPusher({"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}})
     encrypted = pusher.encode(message, "aes128gcm")
     key, _public = await vapid_key()

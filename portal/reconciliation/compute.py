@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +30,9 @@ from portal.quantities import CURRENCY_DECIMALS
 ZERO = Decimal(0)
 
 
+@cache
 def quantum(currency: str) -> Decimal:
+    # Cached: called for every line, twice, of statements of thousands.
     return Decimal(1).scaleb(-CURRENCY_DECIMALS.get(currency, 2))
 
 

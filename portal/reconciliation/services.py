@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -631,7 +632,12 @@ def _scaled(value: Decimal | None, digits: tuple[int, int]) -> Decimal | None:
     """``value`` as its column keeps it: PostgreSQL rounds a numeric to the
     column's scale (half away from zero) and SQLite keeps the text, so it is
     rounded here, once, for both."""
-    return None if value is None else value.quantize(Decimal(1).scaleb(-digits[1]), rounding=ROUND_HALF_UP)
+    return None if value is None else value.quantize(_scale(digits[1]), rounding=ROUND_HALF_UP)
+
+
+@cache
+def _scale(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-decimals)
 
 
 async def _insert_lines(statement_id: UUID, supplier_id: UUID, lines: list[compute.Line]) -> list[dict[str, Any]]:
