@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,11 +42,18 @@ class Worker:
         self.env = {**os.environ, "PORTAL_JOB_MODULES": "tests.support.job_handlers", "PORTAL_JOBS_POLL_SECONDS": "0.1", **env}
         self.concurrency = concurrency
         self.process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: nobody reads a pipe while the test waits, and a
+        # full one would stop the worker at its next log line.
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the fixture after the test
 
     def start(self) -> Worker:
         command = [sys.executable, "-m", "portal", "worker", "--concurrency", str(self.concurrency)]
-        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=self.output, stderr=subprocess.STDOUT)
         return self
+
+    def log(self) -> str:
+        self.output.seek(0)
+        return self.output.read().decode(errors="replace")
 
     @property
     def pid(self) -> int:
@@ -80,6 +88,9 @@ def workers() -> Iterator[Callable[..., Worker]]:
     yield start
     for worker in started:
         worker.stop()
+        # Shown by pytest when the test failed: what each worker said.
+        print(f"--- portal worker {worker.pid} ---\n{worker.log()[-20000:]}")
+        worker.output.close()
 
 
 @pytest.fixture
