@@ -94,6 +94,13 @@ class Scoped(Generic[T]):
             return []
         table: Any = self.table
         conditions: list[Any] = [table.tenant == context.tenant_id]
+        # Rows about a kind of record the role may not view (a statement's
+        # documents without ``statements.view``) are not its to read.
+        actions = getattr(table, "record_actions", None)
+        if actions is not None:
+            denied = sorted(kind for kind, action in actions().items() if not context.can(action))
+            if denied:
+                conditions.append(getattr(table, table.supplier_record[0]).not_in(denied))
         if context.is_supplier:
             path = getattr(self.table, "supplier_scope", None)
             if path is None or context.supplier_id is None:

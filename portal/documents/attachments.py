@@ -19,7 +19,8 @@ returns the id of the supplier the target is shared with, or None for
 buyer-internal targets (or not yet shared: a draft order's drawings).
 Documents attached to it are shared the same way. ``upload_action`` names a
 permission an uploader needs on top of ``documents.upload`` (item drawings
-are the buyer's master data).
+are the buyer's master data); ``view_action`` one a reader needs (a
+statement's documents are for those who may view statements).
 
 A document carries one supplier. Records that several suppliers may read
 (an item's drawings, read by the supplier of every issued order of that
@@ -56,6 +57,7 @@ _TARGETS: dict[str, Resolver] = {}
 # kind -> the table of its records (a class, or "module:Name")
 _TABLES: dict[str, type[Table] | str] = {}
 _UPLOAD_ACTIONS: dict[str, str] = {}
+_VIEW_ACTIONS: dict[str, str] = {}
 _SHARED: dict[str, SharedTargets] = {}
 
 
@@ -64,7 +66,9 @@ class UnknownAttachmentTarget(DomainError):
     message = N_("Documents cannot be attached to this kind of record.")
 
 
-def register_attachment_target(kind: str, resolver: Resolver, *, table: type[Table] | str, upload_action: str | None = None) -> None:
+def register_attachment_target(
+    kind: str, resolver: Resolver, *, table: type[Table] | str, upload_action: str | None = None, view_action: str | None = None
+) -> None:
     """Make ``kind`` attachable. Registering a kind twice with a different
     resolver is a programming error (two packages claiming one name)."""
     if not KIND_PATTERN.match(kind):
@@ -76,6 +80,8 @@ def register_attachment_target(kind: str, resolver: Resolver, *, table: type[Tab
     _TABLES[kind] = table
     if upload_action:
         _UPLOAD_ACTIONS[kind] = upload_action
+    if view_action:
+        _VIEW_ACTIONS[kind] = view_action
 
 
 def share_with_suppliers(kind: str, targets: SharedTargets) -> None:
@@ -103,6 +109,12 @@ def shared_condition(attached_type: Any, attached_id: Any, supplier_id: UUID) ->
 
 def attachment_kinds() -> list[str]:
     return sorted(_TARGETS)
+
+
+def view_actions() -> dict[str, str]:
+    """The permission a reader needs, per kind, on top of ``documents.view``
+    (a statement's documents: ``statements.view``)."""
+    return dict(_VIEW_ACTIONS)
 
 
 def attachment_tables() -> dict[str, type[Table] | str]:

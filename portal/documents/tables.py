@@ -17,7 +17,7 @@ from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from portal.documents.attachments import attachment_tables, shared_condition
+from portal.documents.attachments import attachment_tables, shared_condition, view_actions
 from tenants.tables import Supplier, Tenant, User
 
 HASH_LENGTH = 64
@@ -55,6 +55,10 @@ class Document(Table):
     @classmethod
     def record_tables(cls) -> dict[str, Any]:
         return attachment_tables()
+
+    @classmethod
+    def record_actions(cls) -> dict[str, str]:
+        return view_actions()
 
 
 class DocumentVersion(Table):

@@ -134,11 +134,13 @@ def test_a_document_follows_the_record_it_is_attached_to(client: Any, planted: P
             answer = client.get(f"/api/v1/documents/{unread}", headers=headers)
             assert answer.status_code == 404, (identity, kind)
             assert str(unread) not in listed, (identity, kind)
-            if read is not None:
+            # An operator may not view statements, nor their documents (the last test).
+            if read is not None and (kind, identity) != ("statement", "supplier_operator"):
                 assert client.get(f"/api/v1/documents/{read}", headers=headers).status_code == 200, (identity, kind)
     planner = bearer(api_token(client, world.accounts["planner"], world.slug))
-    for _read, unread in planted.documents.values():
-        assert client.get(f"/api/v1/documents/{unread}", headers=planner).status_code == 200
+    for kind, (_read, unread) in planted.documents.items():
+        # The planner may not view statements (the last test).
+        assert client.get(f"/api/v1/documents/{unread}", headers=planner).status_code == (404 if kind == "statement" else 200), kind
 
 
 def test_a_notification_follows_the_record_it_is_about(client: Any, planted: Planted) -> None:
@@ -157,3 +159,18 @@ def test_a_notification_follows_the_record_it_is_about(client: Any, planted: Pla
     unread_after = client.get("/api/v1/notifications/unread-count", headers=headers).json()
     assert readable > 0
     assert unread_after["count"] == unread_before["count"] - readable
+
+
+def test_documents_of_a_record_need_the_right_to_view_the_record(client: Any, planted: Planted) -> None:
+    """A statement's archived PDF (its prices) and the evidence on it are
+    for those who may view statements (``statements.view``): not a
+    supplier's operator, not the buyer's planner or QA, who are refused the
+    statement itself but read its documents through the documents API."""
+    world = planted.world
+    document = planted.documents["statement"][0]
+    assert document is not None
+    for identity, allowed in (("finance", True), ("supplier_admin", True), ("planner", False), ("qa", False), ("supplier_operator", False)):
+        headers = bearer(api_token(client, world.accounts[identity], world.slug))
+        listed = client.get("/api/v1/documents", params={"attached_type": "statement"}, headers=headers)
+        assert (str(document) in listed.text) is allowed, identity
+        assert client.get(f"/api/v1/documents/{document}", headers=headers).status_code == (200 if allowed else 404), identity
