@@ -46,6 +46,7 @@ from portal.progress.stages import stage_named
 from portal.progress.tables import ProgressPhoto, ProgressReport
 from portal.quantities import quantity_problem
 from tenants.context import TenantContext, current
+from tenants.prepared import prepared
 from tenants.scoping import scoped
 from tenants.services.members import user_names
 
@@ -305,14 +306,19 @@ async def lines_due(within_days: int) -> list[LineOut]:
 # ---------------------------------------------------------------- writing
 
 
-async def _existing(context: TenantContext, client_id: UUID) -> ProgressReport | None:
-    row: ProgressReport | None = (
-        await scoped(ProgressReport)
-        .objects()
-        .where((ProgressReport.supplier == context.supplier_id) & (ProgressReport.client_id == client_id))
-        .first()
+async def _existing(context: TenantContext, client_id: UUID) -> UUID | None:
+    """The id of this supplier's report sent with ``client_id``, if stored."""
+    rows = await prepared(
+        "progress.existing",
+        lambda slot: (
+            scoped(ProgressReport)
+            .select(ProgressReport.id)
+            .where((ProgressReport.supplier == slot["supplier"]) & (ProgressReport.client_id == slot["client_id"]))
+        ),
+        supplier=context.supplier_id,
+        client_id=client_id,
     )
-    return row
+    return rows[0]["id"] if rows else None
 
 
 def _made_at(value: datetime | None, now: datetime) -> datetime:
@@ -345,30 +351,47 @@ def _check(data: ReportIn, open_quantity: Decimal, unit: str) -> tuple[Decimal, 
 
 
 async def _line_to_report(line_id: UUID) -> dict[str, Any]:
-    rows = await scoped(OrderLine).select(*LINE_COLUMNS, OrderLine.removed).where(OrderLine.id == line_id)
+    # Built once per scope (tenants.prepared): the phone's most frequent
+    # write spent more CPU building this select's scoping than running it.
+    rows = await prepared(
+        "progress.line_to_report",
+        lambda slot: scoped(OrderLine).select(*LINE_COLUMNS, OrderLine.removed).where(OrderLine.id == slot["line"]),
+        line=line_id,
+    )
     if not rows:
         raise NotFound()
     line: dict[str, Any] = rows[0]
     return line
 
 
+async def _lock_order_of(line_id: UUID) -> None:
+    """Lock the order of a line the caller reaches (scoped, PostgreSQL)."""
+    await prepared(
+        "progress.lock_order",
+        lambda slot: (
+            scoped(Order)
+            .select(Order.id)
+            .where(Order.id.is_in(scoped(OrderLine).select(OrderLine.order).where(OrderLine.id == slot["line"])))
+            .lock_rows()
+        ),
+        line=line_id,
+    )
+
+
 async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
     """Store a report once; the second value says whether this call stored
     it (False: it was there already)."""
     context = _require("progress.report")
-    existing = await _existing(context, data.client_id)
-    if existing is not None:
-        return await get_report(existing.id), False
-    line = await _line_to_report(data.order_line_id)
     if isinstance(get_engine(), PostgresEngine):
         # Reports on one order wait for each other: the one that starts
         # production does it alone, and a retry racing its first attempt
-        # finds the stored report once that commits.
-        await scoped(Order).select(Order.id).where(Order.id == line["order"]).lock_rows()
-        existing = await _existing(context, data.client_id)
-        if existing is not None:
-            return await get_report(existing.id), False
-        line = await _line_to_report(data.order_line_id)  # as it is now, after the wait
+        # finds the stored report once that commits. The lock comes first,
+        # so the report and the line are read once, as they are after it.
+        await _lock_order_of(data.order_line_id)
+    existing = await _existing(context, data.client_id)
+    if existing is not None:
+        return await get_report(existing), False
+    line = await _line_to_report(data.order_line_id)
     if line["removed"] or line["order.status"] not in RECEIVING_STATES:
         raise NotReporting()
     stage = await stage_named(data.stage)
@@ -406,7 +429,7 @@ async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
         # The same report, sent twice at once: the other request stored it.
         raced = await _existing(context, data.client_id)
         assert raced is not None
-        return await get_report(raced.id), False
+        return await get_report(raced), False
     await record(
         "progress.report",
         entity_type="progress_report",
