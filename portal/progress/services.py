@@ -21,6 +21,7 @@ The rules, in one place:
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -471,27 +472,45 @@ async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
     )
 
 
-async def report_for_photo(report_id: UUID | str) -> ProgressReport:
+@dataclass(frozen=True)
+class PhotoTarget:
+    """What a photo upload needs of its report."""
+
+    id: UUID
+    supplier: UUID
+    photos_expected: int
+    photos_received: int
+
+
+async def report_for_photo(report_id: UUID | str) -> PhotoTarget:
     """The report a photo is for (scoped: NotFound for a foreign one). On
     PostgreSQL its row stays locked to the end of the transaction, so photo
     uploads of one report take turns (SQLite runs one writer at a time):
     the duplicate check and the count stay exact. The lock and the read
-    are one statement, the count read after the lock."""
+    are one statement, the count read after the lock; built once per
+    scope (tenants.prepared)."""
     try:
         key = report_id if isinstance(report_id, UUID) else UUID(str(report_id))
     except ValueError:
         raise NotFound() from None
-    query = scoped(ProgressReport).objects().where(ProgressReport.id == key)
-    if isinstance(get_engine(), PostgresEngine):
-        query = query.lock_rows()
-    report: ProgressReport | None = await query.first()
-    if report is None:
+    locks = isinstance(get_engine(), PostgresEngine)
+
+    def build(slot: Any) -> Any:
+        query = (
+            scoped(ProgressReport)
+            .select(ProgressReport.id, ProgressReport.supplier, ProgressReport.photos_expected, ProgressReport.photos_received)
+            .where(ProgressReport.id == slot["report"])
+        )
+        return query.lock_rows() if locks else query
+
+    rows = await prepared(("progress.report_for_photo", locks), build, report=key)
+    if not rows:
         raise NotFound()
-    return report
+    return PhotoTarget(**rows[0])
 
 
 async def add_photo(
-    storage: Storage, report_id: UUID | str, staged: StagedFile, captured_at: datetime | None, *, report: ProgressReport | None = None
+    storage: Storage, report_id: UUID | str, staged: StagedFile, captured_at: datetime | None, *, report: PhotoTarget | None = None
 ) -> tuple[PhotoOut, bool]:
     """Attach one photo; the same bytes again return the stored photo.
     ``report``: the row ``report_for_photo`` returned in this transaction,
@@ -503,12 +522,19 @@ async def add_photo(
     _require("progress.report")
     if report is None or report.id != report_id:
         report = await report_for_photo(report_id)
-    existing = (
-        await scoped(ProgressPhoto).objects().where((ProgressPhoto.report == report.id) & (ProgressPhoto.sha256 == staged.sha256)).first()
+    existing = await prepared(
+        "progress.photo_of",
+        lambda slot: (
+            scoped(ProgressPhoto)
+            .select(ProgressPhoto.id)
+            .where((ProgressPhoto.report == slot["report"]) & (ProgressPhoto.sha256 == slot["sha256"]))
+        ),
+        report=report.id,
+        sha256=staged.sha256,
     )
-    if existing is not None:
+    if existing:
         photos = await _photos_of([report.id])
-        return next(p for p in photos[report.id] if p.id == existing.id), False
+        return next(p for p in photos[report.id] if p.id == existing[0]["id"]), False
     if report.photos_received >= report.photos_expected:
         raise PhotosComplete()
     target = await attached_document_target("progress_report", report.id, report.supplier, "photo", "")
@@ -524,8 +550,15 @@ async def add_photo(
         captured_at=_made_at(captured_at, datetime.now(UTC)) if captured_at else None,
     )
     await photo.save()
-    received = {ProgressReport.photos_received: ProgressReport.photos_received + 1}
-    await scoped(ProgressReport).update(received).where(ProgressReport.id == report.id)
+    await prepared(
+        "progress.photo_received",
+        lambda slot: (
+            scoped(ProgressReport)
+            .update({ProgressReport.photos_received: ProgressReport.photos_received + 1})
+            .where(ProgressReport.id == slot["report"])
+        ),
+        report=report.id,
+    )
     out = PhotoOut(
         id=photo.id,
         document_id=document.id,
