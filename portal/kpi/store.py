@@ -361,6 +361,22 @@ class TrendPoint(msgspec.Struct, frozen=True):
     on_time_rate: float | None
     first_pass_yield: float | None
     qc_rejection_rate: float | None
+    # Never computed for the suppliers the caller sees: a gap, being computed.
+    pending: bool = False
+
+
+class _Counts(msgspec.Struct):
+    """What the trend adds up of a kept card (the rest of its JSON is skipped)."""
+
+    lines_due: int | None = None
+    lines_on_time: int | None = None
+    quantity_inspected: Decimal | None = None
+    quantity_accepted: Decimal | None = None
+    qc_reviews: int | None = None
+    qc_rejections: int | None = None
+
+
+_COUNTS = msgspec.json.Decoder(_Counts)
 
 
 async def trend(months: int = MONTHS_KEPT, now: datetime | None = None) -> list[TrendPoint]:
@@ -368,15 +384,27 @@ async def trend(months: int = MONTHS_KEPT, now: datetime | None = None) -> list[
     last), every supplier the caller sees taken together: lines on time over
     lines due, quantity accepted over quantity inspected, rejections over QA
     decisions. The running month is left out: its lines due later in it
-    would show as missed."""
+    would show as missed.
+
+    One read of the kept rows of those months, as they are: no staleness
+    check and no computation (the periodic job refreshes a stale month
+    within its 15 minutes). A month without any kept row is a gap marked
+    ``pending``, and its ``kpi.refresh`` is queued once."""
     scorecards.require_view()
     now = now or datetime.now(UTC)
     labels = months_back(now.astimezone(ZoneInfo(current().time_zone)).date(), months + 1)[:-1]
-    stored = await load(labels, now)
+    suppliers = {row["id"] for row in await scoped(Supplier).select(Supplier.id)}
+    query = scoped(ScorecardFigures).select(ScorecardFigures.period, ScorecardFigures.supplier, ScorecardFigures.figures)
+    kept: dict[str, list[_Counts]] = {label: [] for label in labels}
+    for row in await query.where(ScorecardFigures.period.is_in(labels)):
+        if row["supplier"] in suppliers:
+            kept[row["period"]].append(_COUNTS.decode(row["figures"]))
     points = []
     for label in labels:
-        # A month not computed yet is a gap in the line, not a zero.
-        found = [card for card in stored[label] if not card.pending]
+        found = kept[label]
+        pending = not found and bool(suppliers)
+        if pending:
+            await _queue_refresh(label, {})
         due = sum(card.lines_due or 0 for card in found)
         inspected = sum((card.quantity_inspected or Decimal(0) for card in found), Decimal(0))
         reviews = sum(card.qc_reviews or 0 for card in found)
@@ -386,6 +414,7 @@ async def trend(months: int = MONTHS_KEPT, now: datetime | None = None) -> list[
                 on_time_rate=scorecards.rate(sum(card.lines_on_time or 0 for card in found), due),
                 first_pass_yield=scorecards.rate(sum((card.quantity_accepted or Decimal(0) for card in found), Decimal(0)), inspected),
                 qc_rejection_rate=scorecards.rate(sum(card.qc_rejections or 0 for card in found), reviews),
+                pending=pending,
             )
         )
     return points

@@ -298,10 +298,23 @@ def test_the_scorecards_page_ranks_for_buyers_and_shows_a_supplier_its_own(clien
     assert "Give a month (2026-11) or a quarter (2026-Q4)." in refused.text
 
 
-def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, run: Any) -> None:
+async def _refreshes(tenant_id: Any) -> list[str]:
+    """The periods of the kpi.refresh jobs queued for the tenant."""
+    import json
+
+    from portal.jobs.tables import Job
+    from tenants.context import system_scope
+
+    async with system_scope("test-jobs"):
+        rows = await Job.select(Job.payload).where(Job.kind == "kpi.refresh").where(Job.tenant == tenant_id).where(Job.status == "queued")
+    return [json.loads(row["payload"])["period"] for row in rows]
+
+
+def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from zoneinfo import ZoneInfo
 
     from portal.jobs.runner import run_due_jobs
+    from portal.quality import scorecards
     from tests.support.factories import page_headers
 
     shop = may.shop
@@ -319,9 +332,25 @@ def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, r
     client.cookies.clear()
     # The months were never computed: the chart has no points yet, and
     # their computation is queued, not done in the request.
+    computing = scorecards.compute
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the trend computed a period")
+
+    monkeypatch.setattr(scorecards, "compute", refused)
     first = client.get("/scorecards/trend.svg", params={"metric": "on_time_rate"}, headers=headers)
     assert first.status_code == 200
     assert first.text.count("<circle") == 0
+    # Asked again before the next view: nothing kept yet.
+    assert first.headers["cache-control"] == "no-cache"
+    client.cookies.clear()
+    client.get("/scorecards/trend.svg", params={"metric": "first_pass_yield"}, headers=headers)
+    # Once each, however often asked (the May 2031 tests may have left
+    # refreshes of their own periods queued).
+    queued = [period for period in run(_refreshes, shop.world.tenant_id) if not period.startswith("2031")]
+    assert len(queued) == 12
+    assert len(set(queued)) == 12
+    monkeypatch.setattr(scorecards, "compute", computing)
     run(run_due_jobs)
     client.cookies.clear()
     chart = client.get("/scorecards/trend.svg", params={"metric": "on_time_rate"}, headers=headers)
@@ -333,6 +362,16 @@ def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, r
     assert svg.count('text-anchor="middle"') == 12  # one label per month
     assert svg.count("<circle") == 1  # only last month had something due
     assert ">100%</text>" in svg
+    assert chart.headers["cache-control"] == "private, max-age=300"
+    # From the kept figures, a supplier's trend is its own: S1 had nothing
+    # due last month, S2 the line above.
+    for who, points in (("supplier_admin", 0), ("other_supplier_admin", 1)):
+        token = shop.as_(who)["authorization"].removeprefix("Bearer ")
+        client.cookies.clear()
+        own = client.get("/scorecards/trend.svg", params={"metric": "on_time_rate"}, headers={**page_headers(client, token)})
+        assert own.status_code == 200
+        assert own.text.count("<circle") == points, who
+    headers = {**page_headers(client, shop.as_("qa")["authorization"].removeprefix("Bearer ")), "accept-language": "en"}
     client.cookies.clear()
     assert client.get("/scorecards/trend.svg", params={"metric": "nonsense"}, headers=headers).status_code == 400
     client.cookies.clear()
