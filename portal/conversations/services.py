@@ -607,7 +607,8 @@ async def _record_labels(threads: list[dict[str, Any]]) -> dict[UUID, str]:
 async def unanswered(limit: int = 20) -> list[Waiting]:
     """Shared threads the acting side owes an answer on: the newest message
     is from the other side (the buyer's for a supplier, the supplier's for
-    the buyer). Newest first."""
+    the buyer). Newest first; threads whose last messages share a time in
+    the order of their ids, so the list holds still between two views."""
     context = _require("conversations.view")
     threads = await (
         scoped(Thread)
@@ -615,6 +616,7 @@ async def unanswered(limit: int = 20) -> list[Waiting]:
         .where(Thread.side == SHARED)
         .where(Thread.last_message_at.is_not_null())
         .order_by(Thread.last_message_at, ascending=False)
+        .order_by(Thread.id, ascending=False)
         .limit(limit * 5)
     )
     if not threads:
@@ -624,7 +626,9 @@ async def unanswered(limit: int = 20) -> list[Waiting]:
         scoped(Message)
         .select(Message.thread, Message.author_side, Message.author_name, Message.body, Message.created_at)
         .where(Message.thread.is_in([row["id"] for row in threads]))
-        .order_by(Message.created_at, ascending=False)
+        # The last committed, whatever the clocks said (two messages can
+        # share a time).
+        .order_by(Message.seq, ascending=False)
     )
     for row in rows:
         newest.setdefault(row["thread"], row)

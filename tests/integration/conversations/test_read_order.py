@@ -135,3 +135,44 @@ def test_the_page_marks_read_only_the_messages_it_showed(client: Any, shop: Orde
     later = _send(client, shop, "planner", thread, "Thanks")
     assert later.json()["seq"] == 3
     assert _sides(client, shop, "supplier_operator", order["id"])["shared"]["unread"] == 1
+
+
+async def _same_time(thread_ids: list[str]) -> None:
+    """Every message and thread of these at one instant (an import, a
+    coarse clock)."""
+    from portal.conversations.tables import Message, Thread
+    from tenants.context import system_scope
+
+    at = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    async with system_scope("test-clock"):
+        await Thread.update({Thread.last_message_at: at}).where(Thread.id.is_in(thread_ids))
+        await Message.update({Message.created_at: at}).where(Message.thread.is_in(thread_ids))
+
+
+async def _waiting(shop: OrderWorld, account: str) -> list[tuple[str, str]]:
+    from portal.conversations import services
+
+    context = await _context(shop, account)
+    async with _scope(context):
+        return [(str(item.thread_id), item.body) for item in await services.unanswered()]
+
+
+def _scope(context: Any) -> Any:
+    from tenants.context import tenant_scope
+
+    return tenant_scope(context)
+
+
+def test_waiting_threads_at_one_time_keep_one_order_and_the_last_message_counts(client: Any, run: Any, shop: OrderWorld) -> None:
+    threads = []
+    for _ in range(3):
+        order = _issued(client, shop)
+        thread = _sides(client, shop, "planner", order["id"])["shared"]["id"]
+        assert _send(client, shop, "supplier_operator", thread, "Material short").status_code == 201
+        threads.append(thread)
+    # In the last thread the planner answered, at the same instant.
+    assert _send(client, shop, "planner", threads[-1], "Sending more today").status_code == 201
+    run(_same_time, threads)
+    waiting = run(_waiting, shop, "planner")
+    assert waiting == [(thread, "Material short") for thread in sorted(threads[:2], key=UUID, reverse=True)]
+    assert run(_waiting, shop, "planner") == waiting
