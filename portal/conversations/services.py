@@ -562,7 +562,7 @@ async def share_thread_files(record_type: str, record_id: UUID) -> None:
             await share_attached({"message": [row["id"] for row in messages]}, thread["supplier"])
 
 
-register_attachment_target("message", message_attachment_supplier)
+register_attachment_target("message", message_attachment_supplier, table=Message)
 
 
 def record_link(record_type: str, record_id: UUID) -> str:

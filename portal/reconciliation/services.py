@@ -1333,7 +1333,7 @@ async def statement_attachment_supplier(statement_id: UUID) -> UUID | None:
     return supplier
 
 
-register_attachment_target("statement", statement_attachment_supplier)
+register_attachment_target("statement", statement_attachment_supplier, table=Statement, view_action="statements.view")
 
 
 # ---------------------------------------------------------------- what needs someone now
