@@ -12,7 +12,7 @@ LOCALES := portal/locale
 SYSTEM_PACKAGES := postgresql chromium fonts-noto-cjk poppler-utils libpangoft2-1.0-0 libharfbuzz-subset0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck install system-deps i18n i18n-extract i18n-compile clean validate-infra
+.PHONY: run test lint typecheck install system-deps i18n i18n-extract i18n-compile clean validate-infra screenshots
 
 run: install i18n-compile
 	$(BIN)/portal migrate
@@ -23,6 +23,19 @@ run: install i18n-compile
 # line each at the end: see tests/support/suite.py.
 test: install system-deps i18n-compile lint
 	$(BIN)/python -m tests.support.suite
+
+# The browser tests keep their screenshots in each test's temporary folder,
+# so `make test` leaves docs/screenshots alone. This refreshes, on purpose,
+# the pictures the docs already show (and only those) from the tests that
+# take them. The start page's come from bench/screenshots.py (README).
+SCREENSHOT_TESTS := tests/browser/test_board.py tests/browser/test_desktop_tables.py tests/browser/test_documents_list.py tests/browser/test_supplier_phone.py
+screenshots: install system-deps i18n-compile
+	@out=$$(mktemp -d); \
+	PORTAL_SCREENSHOT_DIR=$$out $(BIN)/python -m pytest -q -m browser $(SCREENSHOT_TESTS) || { rm -rf $$out; exit 1; }; \
+	for kept in docs/screenshots/*.png; do \
+		[ ! -f "$$out/$${kept##*/}" ] || cp "$$out/$${kept##*/}" "$$kept"; \
+	done; \
+	rm -rf $$out
 
 lint: install
 	$(BIN)/ruff check portal tenants tests bench

@@ -2,8 +2,8 @@
 office screen (1366 x 900) and a 360 px phone: the late and at-risk order
 lines, open NCRs by age, QC documents waiting and the three SVG trend
 charts, all inside the screen, the charts loaded and drawn from the demo's
-twelve months of history. The screenshots of both sizes are kept in
-docs/screenshots (docs/kpi.md shows them)."""
+twelve months of history. The screenshots of both sizes are what
+docs/kpi.md shows (`make screenshots` refreshes them)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, screenshot_path
 from tests.browser.test_home_layout import OVERFLOW_JS
 from tests.browser.test_navigation import sign_in
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDE: dict[str, Any] = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN"}
 METRICS = ("on_time_rate", "first_pass_yield", "qc_rejection_rate")
 
@@ -99,7 +98,7 @@ def _svg(page: Page, metric: str) -> str:
     return response.text()
 
 
-def test_the_board_fits_a_desktop_and_its_charts_draw_twelve_months(wide: Page) -> None:
+def test_the_board_fits_a_desktop_and_its_charts_draw_twelve_months(wide: Page, tmp_path: Path) -> None:
     sign_in(wide, "qa@acme.example")
     wide.goto("/#board")
     _check_board(wide, qc_waiting=True)
@@ -112,10 +111,10 @@ def test_the_board_fits_a_desktop_and_its_charts_draw_twelve_months(wide: Page) 
         assert "<polyline" in svg, metric
         assert svg.count("<circle") >= 10, metric
     wide.evaluate("window.scrollTo(0, document.querySelector('#board').offsetTop - 60)")
-    wide.screenshot(path=str(DOCS / "board-desktop.png"))
+    wide.screenshot(path=screenshot_path(tmp_path, "board-desktop.png"))
 
 
-def test_nothing_on_the_board_spills_out_of_a_360_px_phone(narrow: Page) -> None:
+def test_nothing_on_the_board_spills_out_of_a_360_px_phone(narrow: Page, tmp_path: Path) -> None:
     sign_in(narrow, "planner@acme.example")
     narrow.goto("/#board")
     _check_board(narrow, qc_waiting=False)
@@ -129,4 +128,4 @@ def test_nothing_on_the_board_spills_out_of_a_360_px_phone(narrow: Page) -> None
     # (Hidden through the CSSOM: the Content-Security-Policy refuses an
     # injected stylesheet.)
     narrow.evaluate("document.querySelectorAll('header.topbar, nav.appnav').forEach((bar) => { bar.style.visibility = 'hidden'; })")
-    narrow.locator("#board").screenshot(path=str(DOCS / "board-phone.png"))
+    narrow.locator("#board").screenshot(path=screenshot_path(tmp_path, "board-phone.png"))

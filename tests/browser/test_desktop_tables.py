@@ -1,7 +1,8 @@
 """Desktop screens use the width: the order board is a dense, sortable table
 at 1366 px (its filters and sort kept in the URL) while a 360 px phone keeps
 the cards; the order page puts lines, progress and QC side by side. The
-screenshots of both sizes are kept in docs/screenshots."""
+screenshots of both sizes are the ones in docs/screenshots (`make
+screenshots` refreshes them)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, screenshot_path
 from tests.browser.test_home_layout import OVERFLOW_JS
 from tests.browser.test_navigation import sign_in
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WIDE: dict[str, Any] = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN"}
 
 
@@ -32,7 +32,7 @@ def wide(browser: Browser, live_server: str) -> Iterator[Page]:
         context.close()
 
 
-def test_the_board_is_a_sortable_table_on_a_desktop_and_cards_on_a_phone(wide: Page, phone: Page) -> None:
+def test_the_board_is_a_sortable_table_on_a_desktop_and_cards_on_a_phone(wide: Page, phone: Page, tmp_path: Path) -> None:
     sign_in(wide, "planner@acme.example")
     wide.goto("/orders")
     table = wide.locator("table.board-table")
@@ -59,17 +59,19 @@ def test_the_board_is_a_sortable_table_on_a_desktop_and_cards_on_a_phone(wide: P
     assert len(statuses) == 1
     assert wide.evaluate(OVERFLOW_JS)["outside"] == []
     wide.goto("/orders")
-    wide.screenshot(path=str(DOCS / "orders-board-desktop.png"))
+    wide.screenshot(path=screenshot_path(tmp_path, "orders-board-desktop.png"))
 
     sign_in(phone, "planner@acme.example")
     phone.goto("/orders")
     expect(phone.locator("ul.board-cards")).to_be_visible()
     expect(phone.locator("table.board-table")).to_be_hidden()
     assert phone.evaluate(OVERFLOW_JS)["outside"] == []
-    phone.screenshot(path=str(DOCS / "orders-board-phone.png"))
+    phone.screenshot(path=screenshot_path(tmp_path, "orders-board-phone.png"))
 
 
-def test_the_order_page_puts_lines_progress_and_qc_side_by_side_on_a_desktop(wide: Page, browser: Browser, live_server: str) -> None:
+def test_the_order_page_puts_lines_progress_and_qc_side_by_side_on_a_desktop(
+    wide: Page, browser: Browser, live_server: str, tmp_path: Path
+) -> None:
     sign_in(wide, "planner@acme.example")
     wide.goto("/orders?status=in_production")
     wide.goto(wide.locator("table.board-table tbody a").first.get_attribute("href") or "")
@@ -81,7 +83,7 @@ def test_the_order_page_puts_lines_progress_and_qc_side_by_side_on_a_desktop(wid
     assert lefts == sorted(lefts)
     assert len(set(lefts)) == 3
     path = re.sub(r"^https?://[^/]+", "", wide.url)
-    wide.screenshot(path=str(DOCS / "order-desktop.png"))
+    wide.screenshot(path=screenshot_path(tmp_path, "order-desktop.png"))
     context = browser.new_context(base_url=live_server, **PHONE)
     try:
         phone = context.new_page()
@@ -92,6 +94,6 @@ def test_the_order_page_puts_lines_progress_and_qc_side_by_side_on_a_desktop(wid
         assert all(boxes)
         assert [box["y"] for box in boxes if box] == sorted(box["y"] for box in boxes if box)
         assert phone.evaluate(OVERFLOW_JS)["outside"] == []
-        phone.screenshot(path=str(DOCS / "order-phone.png"))
+        phone.screenshot(path=screenshot_path(tmp_path, "order-phone.png"))
     finally:
         context.close()
