@@ -35,6 +35,7 @@ domain's migration repeats it as a restrictive row-level security policy.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
@@ -72,6 +73,14 @@ def _resolve(table: type[Table], path: str) -> Column:
     return target  # type: ignore[no-any-return]
 
 
+def _table(found: type[Table] | str) -> type[Table]:
+    if isinstance(found, str):
+        module, name = found.split(":")
+        table: type[Table] = getattr(importlib.import_module(module), name)
+        return table
+    return found
+
+
 class Scoped(Generic[T]):
     def __init__(self, table: type[T]) -> None:
         if "tenant" not in {column._meta.name for column in table._meta.columns}:
@@ -85,6 +94,13 @@ class Scoped(Generic[T]):
             return []
         table: Any = self.table
         conditions: list[Any] = [table.tenant == context.tenant_id]
+        # Rows about a kind of record the role may not view (a statement's
+        # documents without ``statements.view``) are not its to read.
+        actions = getattr(table, "record_actions", None)
+        if actions is not None:
+            denied = sorted(kind for kind, action in actions().items() if not context.can(action))
+            if denied:
+                conditions.append(getattr(table, table.supplier_record[0]).not_in(denied))
         if context.is_supplier:
             path = getattr(self.table, "supplier_scope", None)
             if path is None or context.supplier_id is None:
@@ -146,9 +162,40 @@ class Scoped(Generic[T]):
         except ValueError:
             raise NotFound() from None
         row = await self.objects().where(self.table._meta.primary_key == key).first()
-        if row is None:
+        if row is None or not await self.record_read(row):
             raise NotFound()
         return row  # type: ignore[no-any-return]
+
+    async def record_read(self, row: Any) -> bool:
+        """For a supplier user, whether the record ``row`` names by kind and
+        id (``supplier_record``) is one it reads; True for rows naming none
+        and for buyers. Asked per row, after the row's own rules: folded
+        into the query itself, the record's chain (a document's message, its
+        thread, the thread's order, the order's handovers) nests deeper than
+        SQLite's parser takes."""
+        context = self.context
+        names = getattr(self.table, "supplier_record", None)
+        if names is None or isinstance(context, SystemScope) or not context.is_supplier or context.supplier_id is None:
+            return True
+
+        def value(name: str) -> Any:
+            return row[name] if isinstance(row, dict) else getattr(row, name)
+
+        kind, record_id = (value(name) for name in names)
+        # A row another rule shares with it (``supplier_share``: an item's
+        # drawing, work handed over to it) stands on that rule.
+        if not kind or value(self.table.supplier_scope) != context.supplier_id:  # type: ignore[attr-defined]
+            return True
+        found = self.table.record_tables().get(kind)  # type: ignore[attr-defined]
+        if found is None or record_id is None:
+            return False
+        parent = _table(found)
+        return bool(await Scoped(parent).exists().where(parent._meta.primary_key == record_id))
+
+    async def readable(self, rows: list[Any]) -> list[Any]:
+        """``rows`` (objects or dicts carrying the ``supplier_record``
+        columns) whose record this user reads."""
+        return [row for row in rows if await self.record_read(row)]
 
     def new(self, **values: Any) -> T:
         """A row of the current tenant; a supplier user can only create rows

@@ -854,5 +854,5 @@ async def line_attachment_supplier(line_id: UUID) -> UUID | None:
     return (await _visible(line.delivery)).supplier  # type: ignore[no-any-return]
 
 
-register_attachment_target("delivery", attachment_supplier)
-register_attachment_target("delivery_line", line_attachment_supplier)
+register_attachment_target("delivery", attachment_supplier, table=Delivery)
+register_attachment_target("delivery_line", line_attachment_supplier, table=DeliveryLine)

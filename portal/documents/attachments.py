@@ -4,7 +4,14 @@ Each domain registers its kinds of target once, at import of its package
 (orders: "order", "order_line"; materials: "dispatch"; deliveries:
 "delivery"; quality: "ncr"; handover: "handover_item"):
 
-    register_attachment_target("order", resolve_order)
+    register_attachment_target("order", resolve_order, table=Order)
+
+``table`` is the target's table: a supplier user reads a document only
+while it reads the record it is attached to by that table's own rules
+(``Document.supplier_record``, applied by the scoping layer), whatever the
+resolver said when the document was added. A draft, a record cancelled
+before it was shared, work handed over to another supplier: their files
+follow them, including files added later.
 
 A resolver gets the target's id, looks it up **through the scoping layer**
 (so a foreign or missing target raises ``NotFound``, answered 404) and
@@ -12,7 +19,8 @@ returns the id of the supplier the target is shared with, or None for
 buyer-internal targets (or not yet shared: a draft order's drawings).
 Documents attached to it are shared the same way. ``upload_action`` names a
 permission an uploader needs on top of ``documents.upload`` (item drawings
-are the buyer's master data).
+are the buyer's master data); ``view_action`` one a reader needs (a
+statement's documents are for those who may view statements).
 
 A document carries one supplier. Records that several suppliers may read
 (an item's drawings, read by the supplier of every issued order of that
@@ -32,6 +40,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+from piccolo.table import Table
+
 from portal.errors import DomainError, PermissionDenied
 from portal.i18n import N_
 from tenants.context import current
@@ -44,7 +54,10 @@ SharedTargets = Callable[[UUID], Any]
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z_]{1,29}$")
 _TARGETS: dict[str, Resolver] = {}
+# kind -> the table of its records (a class, or "module:Name")
+_TABLES: dict[str, type[Table] | str] = {}
 _UPLOAD_ACTIONS: dict[str, str] = {}
+_VIEW_ACTIONS: dict[str, str] = {}
 _SHARED: dict[str, SharedTargets] = {}
 
 
@@ -53,7 +66,9 @@ class UnknownAttachmentTarget(DomainError):
     message = N_("Documents cannot be attached to this kind of record.")
 
 
-def register_attachment_target(kind: str, resolver: Resolver, *, upload_action: str | None = None) -> None:
+def register_attachment_target(
+    kind: str, resolver: Resolver, *, table: type[Table] | str, upload_action: str | None = None, view_action: str | None = None
+) -> None:
     """Make ``kind`` attachable. Registering a kind twice with a different
     resolver is a programming error (two packages claiming one name)."""
     if not KIND_PATTERN.match(kind):
@@ -62,8 +77,11 @@ def register_attachment_target(kind: str, resolver: Resolver, *, upload_action: 
     if existing is not None and existing is not resolver:
         raise ValueError(f"attachment kind {kind!r} is already registered")
     _TARGETS[kind] = resolver
+    _TABLES[kind] = table
     if upload_action:
         _UPLOAD_ACTIONS[kind] = upload_action
+    if view_action:
+        _VIEW_ACTIONS[kind] = view_action
 
 
 def share_with_suppliers(kind: str, targets: SharedTargets) -> None:
@@ -93,6 +111,17 @@ def attachment_kinds() -> list[str]:
     return sorted(_TARGETS)
 
 
+def view_actions() -> dict[str, str]:
+    """The permission a reader needs, per kind, on top of ``documents.view``
+    (a statement's documents: ``statements.view``)."""
+    return dict(_VIEW_ACTIONS)
+
+
+def attachment_tables() -> dict[str, type[Table] | str]:
+    """Each kind's record table: documents follow their record's visibility."""
+    return dict(_TABLES)
+
+
 async def resolve_target(kind: str, target_id: UUID) -> UUID | None:
     """The supplier a target is shared with; NotFound for a foreign or
     missing target, UnknownAttachmentTarget for a kind nobody registered."""
@@ -118,4 +147,4 @@ async def _resolve_supplier(target_id: UUID) -> UUID | None:
     return supplier.id
 
 
-register_attachment_target("supplier", _resolve_supplier)
+register_attachment_target("supplier", _resolve_supplier, table=Supplier)

@@ -248,7 +248,9 @@ async def list_documents(
     limit = max(1, min(limit or PAGE_SIZE, PAGE_SIZE))
     rows = list(await query.order_by(Document.created_at, Document.id, ascending=False).limit(limit + 1))
     next_cursor = time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return await _with_current(rows[:limit]), next_cursor
+    # A supplier's own document on a record hidden from it since (a page may
+    # come out shorter; the cursor still walks on).
+    return await _with_current(await scoped(Document).readable(rows[:limit])), next_cursor
 
 
 async def list_attached(attached_type: str, attached_ids: list[UUID]) -> dict[UUID, list[DocumentOut]]:
@@ -263,7 +265,7 @@ async def list_attached(attached_type: str, attached_ids: list[UUID]) -> dict[UU
         .order_by(Document.created_at, Document.id, ascending=False)
     )
     found: dict[UUID, list[DocumentOut]] = {}
-    for document in await _with_current(list(rows)):
+    for document in await _with_current(await scoped(Document).readable(list(rows))):
         found.setdefault(document.attached_id, []).append(document)
     return found
 

@@ -17,7 +17,7 @@ from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from portal.documents.attachments import shared_condition
+from portal.documents.attachments import attachment_tables, shared_condition, view_actions
 from tenants.tables import Supplier, Tenant, User
 
 HASH_LENGTH = 64
@@ -27,6 +27,8 @@ class Document(Table):
     # Supplier users see the documents shared with their supplier; a
     # document with no supplier is buyer-internal.
     supplier_scope = "supplier"
+    # ... and only while they read the record it is attached to.
+    supplier_record = ("attached_type", "attached_id")
 
     id = UUID(primary_key=True)
     # RESTRICT: evidence outlives any attempt to delete what it belongs to.
@@ -49,6 +51,14 @@ class Document(Table):
         """What a supplier reads beyond its own documents (the scoping layer
         widens reads, never writes, with it)."""
         return shared_condition(cls.attached_type, cls.attached_id, supplier_id)
+
+    @classmethod
+    def record_tables(cls) -> dict[str, Any]:
+        return attachment_tables()
+
+    @classmethod
+    def record_actions(cls) -> dict[str, str]:
+        return view_actions()
 
 
 class DocumentVersion(Table):

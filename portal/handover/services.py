@@ -1087,5 +1087,5 @@ async def package_version(handover_id: UUID | str) -> DocumentVersion:
     return await version_row(handover.package_document)
 
 
-register_attachment_target("handover_item", item_attachment_supplier)
-register_attachment_target("handover", handover_attachment_supplier, upload_action="handovers.manage")
+register_attachment_target("handover_item", item_attachment_supplier, table=HandoverItem)
+register_attachment_target("handover", handover_attachment_supplier, table=Handover, upload_action="handovers.manage")

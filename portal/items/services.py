@@ -222,4 +222,4 @@ async def item_attachment_supplier(item_id: UUID) -> UUID | None:
     return None
 
 
-register_attachment_target("item", item_attachment_supplier, upload_action="items.manage")
+register_attachment_target("item", item_attachment_supplier, table=Item, upload_action="items.manage")

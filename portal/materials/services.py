@@ -949,4 +949,4 @@ def _balance_out(supplier: UUID, item: UUID, supplier_name: str, info: tuple[str
     )
 
 
-register_attachment_target("dispatch", dispatch_attachment_supplier)
+register_attachment_target("dispatch", dispatch_attachment_supplier, table=Dispatch)

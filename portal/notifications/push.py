@@ -35,6 +35,7 @@ from portal.i18n import N_, use_locale
 from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import BUSY_STATUSES, requested_delay
 from portal.notifications.kinds import kind_of
+from portal.notifications.services import still_told
 from portal.notifications.tables import Notification, PushSubscription, VapidKey
 from portal.notifications.webhooks import InvalidWebhook, check_url, outgoing_client
 from portal.settings import get_settings
@@ -296,13 +297,22 @@ async def push_job(payload: dict[str, Any]) -> None:
         note = await (
             scoped(Notification)
             .select(
-                Notification.id, Notification.kind, Notification.params, Notification.link, Notification.read_at, Notification.user.locale
+                Notification.id,
+                Notification.kind,
+                Notification.params,
+                Notification.link,
+                Notification.read_at,
+                Notification.supplier,
+                Notification.user.locale,
             )
             .where(Notification.id == UUID(str(payload["notification_id"])))
             .first()
         )
-    # Gone, or already read in the app: nothing left to tell.
-    if device is None or note is None or note["read_at"] is not None:
+        # The record hidden from a supplier since the event (a handover
+        # completed while the push waited): its title stays unsaid.
+        told = note is not None and await still_told(note["id"], note["supplier"])
+    # Gone, already read in the app, or no longer the recipient's to read.
+    if device is None or note is None or note["read_at"] is not None or not told:
         return
     kind = kind_of(note["kind"])
     with use_locale(note["user.locale"] or tenant.locale or "zh_CN"):

@@ -29,7 +29,7 @@ from portal.pagination import read_time_cursor, time_cursor
 from portal.settings import get_settings
 from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
 from tenants.roles import Role
-from tenants.scoping import scoped
+from tenants.scoping import scoped, supplier_reads
 from tenants.tables import Membership, Tenant
 
 log = structlog.get_logger(__name__)
@@ -198,6 +198,7 @@ async def _insert(row: dict[str, Any], payload: dict[str, Any], email: str) -> U
     """The person's notification of this event; None when an earlier run
     of the job made it already."""
     supplier = row["supplier"] if Role(row["role"]).is_supplier else None
+    record = payload.get("record")
     values = scoped(Notification).new(
         user=row["user"],
         supplier=supplier,
@@ -205,6 +206,8 @@ async def _insert(row: dict[str, Any], payload: dict[str, Any], email: str) -> U
         kind=payload["kind"],
         params=json.dumps(payload.get("params") or {}, ensure_ascii=False),
         link=payload.get("link") or "",
+        record_type=record["type"] if record else "",
+        record_id=UUID(str(record["id"])) if record else None,
         email=email,
     )
     inserted = await Notification.insert(values).on_conflict(action="DO NOTHING").returning(Notification.id)
@@ -235,6 +238,7 @@ async def digest_job(payload: dict[str, Any]) -> None:
                 Notification.kind,
                 Notification.params,
                 Notification.link,
+                Notification.supplier,
                 Notification.user.email,
                 Notification.user.locale,
                 Notification.tenant.locale,
@@ -242,6 +246,7 @@ async def digest_job(payload: dict[str, Any]) -> None:
             .where(Notification.email == "digest")
             .order_by(Notification.created_at)
         )
+    hidden = await _hidden_since(rows)
     groups: dict[tuple[Any, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["tenant"], row["user.email"]), []).append(row)
@@ -255,6 +260,8 @@ async def digest_job(payload: dict[str, Any]) -> None:
             )
             lines = []
             for item in items:
+                if item["id"] in hidden:
+                    continue
                 title, _body = kind_of(item["kind"]).render(json.loads(item["params"] or "{}"))
                 lines.append(f"- {title}\n  {base}{item['link'] or '/notifications'}")
         async with system_scope("notifications-digest"):
@@ -263,9 +270,34 @@ async def digest_job(payload: dict[str, Any]) -> None:
                 .where(Notification.id.is_in([item["id"] for item in items]) & (Notification.email == "digest"))
                 .returning(Notification.id)
             )
-            if done:
+            if done and lines:
                 await queue_email(Email(to=address, subject=subject, text="\n".join(lines) + "\n"))
         log.info("notification_digest", tenant=str(tenant), items=len(items))
+
+
+async def _hidden_since(rows: list[dict[str, Any]]) -> set[Any]:
+    """The supplier users' notifications (of ``rows``, read across tenants)
+    whose record they no longer read: a digest written later than the event
+    must not name a record hidden since (the notification itself is
+    already hidden from them in the app)."""
+    tenant_ids = {row["tenant"] for row in rows if row["supplier"] is not None}
+    if not tenant_ids:
+        return set()
+    async with system_scope("notifications-digest"):
+        tenants = await Tenant.objects().where(Tenant.id.is_in(list(tenant_ids)))
+    hidden: set[Any] = set()
+    for tenant in tenants:
+        async with tenant_scope(operator_context(tenant, "notifications-digest")):
+            for row in rows:
+                if row["tenant"] == tenant.id and row["supplier"] is not None and not await still_told(row["id"], row["supplier"]):
+                    hidden.add(row["id"])
+    return hidden
+
+
+async def still_told(notification_id: UUID, supplier_id: UUID | None) -> bool:
+    """Whether the recipient may still read the notification: a supplier's
+    user only while it reads the record the notification is about."""
+    return supplier_id is None or await supplier_reads(Notification, notification_id, supplier_id)
 
 
 # ---------------------------------------------------------------- reading
@@ -283,6 +315,9 @@ class NotificationOut(msgspec.Struct, frozen=True):
 
 COLUMNS = (
     Notification.id,
+    Notification.supplier,
+    Notification.record_type,
+    Notification.record_id,
     Notification.kind,
     Notification.params,
     Notification.link,
@@ -320,20 +355,24 @@ async def list_notifications(
         at, key = read_time_cursor(cursor)
         query = query.where((Notification.created_at < at) | ((Notification.created_at == at) & (Notification.id < key)))
     rows = await query.order_by(Notification.created_at, ascending=False).order_by(Notification.id, ascending=False).limit(limit + 1)
-    items = [_out(row) for row in rows[:limit]]
+    items = [_out(row) for row in await scoped(Notification).readable(rows[:limit])]
     following = time_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return items, following
 
 
 async def unread_count() -> int:
     context = _me()
-    count: int = await scoped(Notification).count().where(Notification.user == context.user_id).where(Notification.read_at.is_null())
-    return count
+    if not context.is_supplier:
+        count: int = await scoped(Notification).count().where(Notification.user == context.user_id).where(Notification.read_at.is_null())
+        return count
+    # A supplier's count leaves out what is about records hidden from it since.
+    rows = await _mine().where(Notification.read_at.is_null())
+    return len(await scoped(Notification).readable(rows))
 
 
 async def get_notification(notification_id: UUID) -> NotificationOut:
     row = await _mine().where(Notification.id == notification_id).first()
-    if row is None:
+    if row is None or not await scoped(Notification).record_read(row):
         raise NotFound()
     return _out(row)
 

@@ -8,6 +8,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.notifications.records import RECORD_TABLES
 from tenants.tables import Supplier, Tenant, User
 
 
@@ -16,9 +17,18 @@ class Notification(Table):
     stored: they are rendered from ``kind`` and ``params`` in the reader's
     language whenever shown. A supplier user's rows carry its supplier, so
     scoping and row-level security keep them to that supplier; the services
-    keep every row to its ``user``."""
+    keep every row to its ``user``. ``record_type``/``record_id`` name the
+    record the event was about (empty: none): a supplier user reads the row
+    only while it reads that record, so a notification delivered before the
+    record was hidden from it (a handover, a draft taken back) loses its
+    title and link with the record."""
 
     supplier_scope = "supplier"
+    supplier_record = ("record_type", "record_id")
+
+    @classmethod
+    def record_tables(cls) -> dict[str, str]:
+        return RECORD_TABLES
 
     id = UUID(primary_key=True)
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
@@ -28,6 +38,8 @@ class Notification(Table):
     kind = Varchar(length=60)
     params = Text(default="{}")
     link = Varchar(length=300, default="")
+    record_type = Varchar(length=30, default="")
+    record_id = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     read_at = Timestamptz(null=True, default=None)
     # none (in-app only), sent (emailed at once), digest (waits for the

@@ -1179,8 +1179,8 @@ async def order_item_drawings(order_id: UUID | str) -> dict[UUID, list[DocumentO
     return await list_attached("item", sorted({line["item"] for line in lines}, key=str))
 
 
-register_attachment_target("order", order_attachment_supplier)
-register_attachment_target("order_line", order_line_attachment_supplier)
+register_attachment_target("order", order_attachment_supplier, table=Order)
+register_attachment_target("order_line", order_line_attachment_supplier, table=OrderLine)
 share_with_suppliers("item", items_on_shared_orders)
 
 

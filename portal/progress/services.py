@@ -576,4 +576,4 @@ async def report_attachment_supplier(report_id: UUID) -> UUID | None:
     return supplier
 
 
-register_attachment_target("progress_report", report_attachment_supplier)
+register_attachment_target("progress_report", report_attachment_supplier, table=ProgressReport)

@@ -1408,8 +1408,8 @@ async def step_attachment_supplier(step_id: UUID) -> UUID | None:
 
 # QA attaches the NCR's photos, the supplier the evidence of its answers:
 # each page then carries one upload form (one camera button) for its reader.
-register_attachment_target("ncr", ncr_attachment_supplier, upload_action="ncrs.manage")
-register_attachment_target("ncr_step", step_attachment_supplier, upload_action="ncrs.answer")
+register_attachment_target("ncr", ncr_attachment_supplier, table=Ncr, upload_action="ncrs.manage")
+register_attachment_target("ncr_step", step_attachment_supplier, table=NcrStep, upload_action="ncrs.answer")
 
 
 class NcrAges(msgspec.Struct, frozen=True):

@@ -115,8 +115,9 @@ def test_withdrawal_needs_a_reason_is_audited_and_keeps_the_content(client: Any,
 
 def test_supplier_users_see_only_their_suppliers_documents(client: Any, world: World, tokens: dict[str, str]) -> None:
     from portal.documents.attachments import register_attachment_target
+    from portal.items.tables import Item
 
-    register_attachment_target("test_internal", _buyer_internal)
+    register_attachment_target("test_internal", _buyer_internal, table=Item)
     mine = uploaded(client, tokens["planner"], samples.pdf(), attached_id=world.supplier_ids[0], title="for S1")
     theirs = uploaded(client, tokens["planner"], samples.pdf(), attached_id=world.supplier_ids[1], title="for S2")
     internal = uploaded(client, tokens["planner"], samples.pdf(), attached_type="test_internal", attached_id=uuid4(), title="internal")

@@ -29,8 +29,9 @@ def library(client: Any, run: Any, world: World, tokens: dict[str, str]) -> dict
     from uuid import uuid4
 
     from portal.documents.attachments import register_attachment_target
+    from portal.items.tables import Item
 
-    register_attachment_target(INTERNAL, _buyer_internal)
+    register_attachment_target(INTERNAL, _buyer_internal, table=Item)
     first, second = world.supplier_ids
     documents = {
         "spec": uploaded(client, tokens["qa"], samples.pdf(), name="housing-spec.pdf", title="Housing spec", attached_id=first),

@@ -25,12 +25,13 @@ async def _seed(world: World) -> dict[str, Any]:
     from portal.documents.attachments import register_attachment_target
     from portal.documents.services import new_document_target, store_upload
     from portal.documents.storage import open_storage
+    from portal.items.tables import Item
     from portal.settings import get_settings
     from tenants.context import operator_context, system_scope, tenant_scope
     from tenants.tables import Tenant
     from tests.support.documents.samples import pdf, stage
 
-    register_attachment_target("rls_internal", _buyer_internal)
+    register_attachment_target("rls_internal", _buyer_internal, table=Item)
     async with system_scope("test"):
         tenant = await Tenant.objects().where(Tenant.id == world.tenant_id).first()
     async with tenant_scope(operator_context(tenant, "test")):
