@@ -101,7 +101,7 @@ def create_app() -> Litestar:
         ),
         before_request=before_request,
         exception_handlers=EXCEPTION_HANDLERS,
-        template_config=template_config(),
+        template_config=template_config(auto_reload=not settings.is_production),
         plugins=[HTMXPlugin(), DecimalSchema()],
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         openapi_config=OpenAPIConfig(

@@ -180,9 +180,9 @@ def _is_litestar_error(response: Any) -> bool:
 def statuses(handler: Any, operation: Operation, has_path_parameters: bool) -> set[int]:
     """The error statuses an operation answers (see the module's docstring)."""
     found = {503}
-    # Litestar wraps each guard (AsyncCallable); tenants.guards.requires
-    # marks the ones a role can fail with the action they check.
-    guards = [getattr(guard, "func", guard) for guard in handler.resolve_guards()]
+    # tenants.guards.requires marks the guards a role can fail with the
+    # action they check.
+    guards = handler.resolve_guards()
     if guards:
         found.add(401)
     if any(hasattr(guard, "action") for guard in guards):

@@ -115,9 +115,12 @@ def _document_categories() -> list[tuple[str, str]]:
     return choices()
 
 
-def build_environment() -> Environment:
+def build_environment(*, auto_reload: bool = True) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
+        # Without it a compiled template is used as it is: no stat of its
+        # file (and of every file it extends or includes) per rendering.
+        auto_reload=auto_reload,
         autoescape=select_autoescape(["html", "xml"]),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -155,5 +158,7 @@ def build_environment() -> Environment:
     return env
 
 
-def template_config() -> TemplateConfig[Any]:
-    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment()))
+def template_config(*, auto_reload: bool = True) -> TemplateConfig[Any]:
+    """Templates edited while the app runs show at once when ``auto_reload``
+    (development); in production each is compiled once per process."""
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(auto_reload=auto_reload)))

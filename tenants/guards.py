@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -11,10 +11,13 @@ from litestar.handlers.base import BaseRouteHandler
 from portal.errors import NotAuthenticated, PermissionDenied
 from tenants.context import TenantContext, peek
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+# Guards are coroutines although they never wait: Litestar runs a plain
+# function guard in a worker thread, a thread hop on every request.
 
 
-def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not isinstance(peek(), TenantContext):
         raise NotAuthenticated()
 
@@ -22,7 +25,7 @@ def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 def requires(action: str) -> Guard:
     """Signed in and allowed to do ``action`` by tenants.roles.POLICY."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         context = peek()
         if not isinstance(context, TenantContext):
             raise NotAuthenticated()

@@ -43,10 +43,12 @@ class ThreadApi(Controller):
         return await services.list_messages(thread_id, cursor)
 
     @post("/{thread_id:uuid}/read", status_code=200)
-    async def mark_read(self, thread_id: FromPath[UUID]) -> ThreadOut:
-        """The caller has read the thread up to its newest message: the
-        thread with ``unread`` at 0 (later messages count again)."""
-        return await services.mark_thread_read(thread_id)
+    async def mark_read(self, thread_id: FromPath[UUID], through: FromQuery[int | None] = None) -> ThreadOut:
+        """The caller has read the thread up to the message whose ``seq`` is
+        ``through`` (the last one shown to them), or without it up to its
+        newest message: the thread with what is still unread (later
+        messages count again)."""
+        return await services.mark_thread_read(thread_id, through)
 
     @post("/{thread_id:uuid}/messages", guards=[requires("conversations.post")], request_max_body_size=MESSAGE_BODY_LIMIT)
     async def post_message(self, thread_id: FromPath[UUID], data: JSONBody[MessageIn]) -> Response[MessageOut]:
@@ -70,7 +72,7 @@ async def conversation_context(
                 "thread": thread,
                 "messages": shown.messages,
                 "earlier": shown.earlier,
-                "read_before": shown.read_before,
+                "read_through": shown.read_through,
                 "people": await services.audience(row),
             }
         )
@@ -97,9 +99,10 @@ class ConversationPages(Controller):
         return Template(template_name="conversations/_conversation.html", context=context, headers={"Vary": "HX-Request"})
 
     @post("/{thread_id:uuid}/read", status_code=204)
-    async def mark_read(self, thread_id: FromPath[UUID]) -> None:
-        """Posted by the block (htmx) once it has shown new messages."""
-        await services.mark_thread_read(thread_id)
+    async def mark_read(self, thread_id: FromPath[UUID], through: FromQuery[int | None] = None) -> None:
+        """Posted by the block (htmx) once it has shown new messages, with
+        the number of the last one it showed."""
+        await services.mark_thread_read(thread_id, through)
 
     @post("/{thread_id:uuid}/messages", opt={SPOOL_OPT: True}, request_max_body_size=None, guards=[requires("conversations.post")])
     async def post_message(self, request: Request[Any, Any, Any], thread_id: FromPath[UUID]) -> Template | Redirect | Response[Any]:

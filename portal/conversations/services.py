@@ -20,7 +20,10 @@
   as a recorded job, never as a call from here.
 - A person's read marker moves only when their client says they read the
   thread (``mark_thread_read``, a POST: the record's page posts it once it
-  has shown new messages, an API client when its person has read them).
+  has shown new messages, with the number of the last one it showed; an API
+  client when its person has read them). Messages are numbered per thread in
+  commit order (``Message.seq``) and a marker holds a number, never a time:
+  a message committed after a later one was read still counts as unread.
   Every GET is safe: an integration syncing threads, a prefetch or a page
   opened by someone else's link marks nothing read for anyone.
 """
@@ -120,6 +123,9 @@ class MessageOut(msgspec.Struct, frozen=True):
     mentions: list[MentionOut]
     attachments: list[AttachmentOut]
     created_at: datetime
+    # The message's number in its thread, in the order messages were
+    # committed (what ``POST .../read?through=`` takes).
+    seq: int = 0
 
 
 class MessageIn(msgspec.Struct, frozen=True):
@@ -191,7 +197,7 @@ async def _unread(context: TenantContext, threads: Sequence[Thread]) -> dict[UUI
     for thread in threads:
         marker = (
             await scoped(ReadMarker)
-            .select(ReadMarker.read_at)
+            .select(ReadMarker.read_seq)
             .where(ReadMarker.thread == thread.id)
             .where(ReadMarker.user == context.user_id)
             .first()
@@ -200,7 +206,7 @@ async def _unread(context: TenantContext, threads: Sequence[Thread]) -> dict[UUI
         if context.user_id is not None:
             query = query.where((Message.author != context.user_id) | Message.author.is_null())
         if marker is not None:
-            query = query.where(Message.created_at > marker["read_at"])
+            query = query.where(Message.seq > marker["read_seq"])
         counts[thread.id] = await query
     return counts
 
@@ -306,6 +312,7 @@ async def _messages_out(rows: list[dict[str, Any]]) -> list[MessageOut]:
             mentions=[MentionOut(UUID(str(user)), names.get(UUID(str(user)), "")) for user in _mention_ids(row["mentions"])],
             attachments=files.get(row["id"], []),
             created_at=row["created_at"],
+            seq=row["seq"],
         )
         for row in rows
     ]
@@ -327,6 +334,7 @@ _COLUMNS = (
     Message.body,
     Message.mentions,
     Message.created_at,
+    Message.seq,
 )
 
 
@@ -374,9 +382,9 @@ class Shown:
     messages: list[MessageOut]
     # Older messages than these exist (the page shows the newest PAGE_SIZE).
     earlier: bool
-    # How far the person had read before this view: later messages by
-    # others are new to them.
-    read_before: datetime | None
+    # How far the person had read before this view (a message number):
+    # later messages by others are new to them.
+    read_through: int
 
 
 async def show_thread(thread_id: UUID | str) -> Shown:
@@ -394,7 +402,7 @@ async def show_thread(thread_id: UUID | str) -> Shown:
         .limit(PAGE_SIZE + 1)
     )
     shown = list(reversed(rows[:PAGE_SIZE]))
-    return Shown(await _messages_out(shown), len(rows) > PAGE_SIZE, marker.read_at if marker else None)
+    return Shown(await _messages_out(shown), len(rows) > PAGE_SIZE, marker.read_seq if marker else 0)
 
 
 async def _marker(context: TenantContext, thread: Thread) -> ReadMarker | None:
@@ -404,33 +412,34 @@ async def _marker(context: TenantContext, thread: Thread) -> ReadMarker | None:
     return await query.first()  # type: ignore[no-any-return]
 
 
-async def mark_thread_read(thread_id: UUID | str) -> ThreadOut:
-    """The caller has read the thread up to its newest message: its unread
-    count drops to zero (new messages count again)."""
+async def mark_thread_read(thread_id: UUID | str, through: int | None = None) -> ThreadOut:
+    """The caller has read the thread up to the message numbered
+    ``through`` (the last one shown to them), or up to its newest message:
+    those count as read, later ones (and earlier ones committed later, which
+    get later numbers) still count."""
     context = current()
     thread = await get_thread(thread_id)
-    newest = (
-        await scoped(Message)
-        .select(Message.created_at)
-        .where(Message.thread == thread.id)
-        .order_by(Message.created_at, ascending=False)
-        .first()
-    )
+    newest = await scoped(Message).select(Message.seq).where(Message.thread == thread.id).order_by(Message.seq, ascending=False).first()
     if newest is not None:
-        await _mark_read(context, thread, newest["created_at"])
+        # A number beyond the newest message the caller can see marks no
+        # more than that one.
+        await _mark_read(context, thread, newest["seq"] if through is None else min(through, newest["seq"]))
     rows = await scoped(Supplier).select(Supplier.id, Supplier.name).where(Supplier.id == thread.supplier) if thread.supplier else []
     return _thread_out(thread, (await _unread(context, [thread]))[thread.id], {row["id"]: row["name"] for row in rows})
 
 
-async def _mark_read(context: TenantContext, thread: Thread, at: datetime) -> None:
+async def _mark_read(context: TenantContext, thread: Thread, seq: int) -> None:
     if context.user_id is None:
         return
     marker = await _marker(context, thread)
+    now = datetime.now(UTC)
     if marker is None:
-        row = scoped(ReadMarker).new(id=uuid4(), supplier=thread.supplier, thread=thread.id, user=context.user_id, read_at=at)
+        row = scoped(ReadMarker).new(
+            id=uuid4(), supplier=thread.supplier, thread=thread.id, user=context.user_id, read_at=now, read_seq=seq
+        )
         await ReadMarker.insert(row).on_conflict(action="DO NOTHING")
-    elif marker.read_at < at:
-        await scoped(ReadMarker).update({ReadMarker.read_at: at}).where(ReadMarker.id == marker.id)
+    elif marker.read_seq < seq:
+        await scoped(ReadMarker).update({ReadMarker.read_seq: seq, ReadMarker.read_at: now}).where(ReadMarker.id == marker.id)
 
 
 def _check_body(body: str) -> str:
@@ -459,6 +468,15 @@ async def post_message(thread_id: UUID | str, data: MessageIn) -> tuple[MessageO
     if any(user not in people for user in mentions):
         raise InvalidMessage(fields={"mentions": N_("You can only mention people who can see this record.")})
     now = datetime.now(UTC)
+    # Numbered first: raising the thread's count holds its row until this
+    # transaction ends, so a message sent meanwhile gets the next number only
+    # once this one is visible (numbers follow commit order).
+    counted = (
+        await scoped(Thread)
+        .update({Thread.message_count: Thread.message_count + 1, Thread.last_message_at: now})
+        .where(Thread.id == thread.id)
+        .returning(Thread.message_count)
+    )
     row = scoped(Message).new(
         id=uuid4(),
         supplier=thread.supplier,
@@ -470,14 +488,13 @@ async def post_message(thread_id: UUID | str, data: MessageIn) -> tuple[MessageO
         body=body,
         mentions=[str(user) for user in mentions],
         created_at=now,
+        seq=counted[0]["message_count"],
     )
     # A retry racing the first send: the unique key lets one in.
     await Message.insert(row).on_conflict(action="DO NOTHING")
     stored = await _sent_before(context, client_id)
     if stored is None or stored["id"] != row.id:
         return (await _messages_out([stored] if stored else []))[0], False
-    await scoped(Thread).update({Thread.last_message_at: now}).where(Thread.id == thread.id)
-    await _mark_read(context, thread, now)
     await audit(
         "message.posted",
         entity_type="conversation_message",
@@ -590,7 +607,8 @@ async def _record_labels(threads: list[dict[str, Any]]) -> dict[UUID, str]:
 async def unanswered(limit: int = 20) -> list[Waiting]:
     """Shared threads the acting side owes an answer on: the newest message
     is from the other side (the buyer's for a supplier, the supplier's for
-    the buyer). Newest first."""
+    the buyer). Newest first; threads whose last messages share a time in
+    the order of their ids, so the list holds still between two views."""
     context = _require("conversations.view")
     threads = await (
         scoped(Thread)
@@ -598,6 +616,7 @@ async def unanswered(limit: int = 20) -> list[Waiting]:
         .where(Thread.side == SHARED)
         .where(Thread.last_message_at.is_not_null())
         .order_by(Thread.last_message_at, ascending=False)
+        .order_by(Thread.id, ascending=False)
         .limit(limit * 5)
     )
     if not threads:
@@ -607,7 +626,9 @@ async def unanswered(limit: int = 20) -> list[Waiting]:
         scoped(Message)
         .select(Message.thread, Message.author_side, Message.author_name, Message.body, Message.created_at)
         .where(Message.thread.is_in([row["id"] for row in threads]))
-        .order_by(Message.created_at, ascending=False)
+        # The last committed, whatever the clocks said (two messages can
+        # share a time).
+        .order_by(Message.seq, ascending=False)
     )
     for row in rows:
         newest.setdefault(row["thread"], row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import JSON, UUID, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -54,6 +54,11 @@ class Thread(Table, tablename="conversation_thread"):
     handover = ForeignKey(Handover, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     last_message_at = Timestamptz(null=True, default=None)
+    # The number the thread's last message got (Message.seq). A sender
+    # raises it first thing, which holds the thread's row until it commits:
+    # the next message's number is given only after the previous one is
+    # visible, so numbers follow commit order, as times do not.
+    message_count = Integer(default=0)
 
 
 class Message(Table, tablename="conversation_message"):
@@ -76,10 +81,15 @@ class Message(Table, tablename="conversation_message"):
     # User ids mentioned, each checked to see the record when sent.
     mentions = JSON(default=[])
     created_at = Timestamptz(default=TimestamptzNow())
+    # 1, 2, 3... in the order the thread's messages were committed
+    # (Thread.message_count): what read markers count against.
+    seq = Integer(default=0)
 
 
 class ReadMarker(Table, tablename="conversation_read"):
-    """How far one person has read one thread."""
+    """How far one person has read one thread: every message numbered up
+    to ``read_seq`` (Message.seq) was shown to them. A time would not do: a
+    message committed after a later one was read has an earlier time."""
 
     supplier_scope = "supplier"
     supplier_parents = ("thread",)
@@ -90,6 +100,7 @@ class ReadMarker(Table, tablename="conversation_read"):
     thread = ForeignKey(Thread, on_delete=OnDelete.restrict, null=False)
     user = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
     read_at = Timestamptz(default=TimestamptzNow())
+    read_seq = Integer(default=0)
 
 
 TABLES = (Thread, Message, ReadMarker)

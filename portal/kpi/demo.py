@@ -32,6 +32,7 @@ from portal.documents.storage import Storage, object_key, open_storage
 from portal.documents.tables import Document, DocumentVersion
 from portal.items.services import ItemIn, create_item
 from portal.items.tables import Item
+from portal.kpi import store
 from portal.orders.tables import Order, OrderLine
 from portal.quality.ncr_states import DEFAULT_DAYS, STEPS
 from portal.quality.tables import DocumentReview, Ncr, NcrStep
@@ -75,7 +76,12 @@ async def load_history_demo(slugs: list[str]) -> bool:
 
     async def load(tenant: Tenant) -> bool:
         created = await _load_tenant(tenant.slug)
-        return await _load_reviews(tenant.slug, storage) or created
+        created = await _load_reviews(tenant.slug, storage) or created
+        # A read never computes scorecards: keep the demo's periods now, so
+        # the board's trends and the scorecards show at once rather than
+        # after the first run of the kpi.scorecards job.
+        await store.refresh_tenant(datetime.now(UTC))
+        return created
 
     return await for_each_tenant(slugs, load)
 

@@ -5,10 +5,11 @@ every order line (docs/kpi.md, "Precomputed figures").
 The ``kpi.scorecards`` job (every 15 minutes, once per cluster) computes
 the current month and quarter, the twelve months before them and their
 quarters, for every tenant, whenever they are missing or stale. A reader
-finds a kept period stale by the same rule and computes it for its answer
-(without storing it: a GET changes nothing), so a past period always reads
-exactly what a fresh computation gives; only the period running now is
-served as of the job's last run.
+never computes: it finds a kept period stale by the same rule and answers
+the kept figures flagged ``stale``, or pending cards without figures for a
+period never computed, and queues a ``kpi.refresh`` of that period (once);
+the next read after it ran has what a fresh computation gives. The period
+running now is served as of the job's last run.
 
 A period is stale when:
 
@@ -232,17 +233,48 @@ async def _compute(label: str, now: datetime) -> list[Scorecard]:
     return await _store(await scorecards.compute(label), started - OVERLAP, ended)
 
 
+def pending_card(supplier: dict[str, Any], period: scorecards.Period) -> Scorecard:
+    """A supplier's card for a period never computed for it: who and when,
+    no figures (null, not zero: nothing was counted yet)."""
+    return Scorecard(
+        supplier_id=supplier["id"],
+        supplier_code=supplier["code"],
+        supplier_name=supplier["name"],
+        period=period.label,
+        start=period.start,
+        end=period.end,
+        lines_due=None,
+        lines_on_time=None,
+        on_time_rate=None,
+        quantity_inspected=None,
+        quantity_accepted=None,
+        first_pass_yield=None,
+        qc_reviews=None,
+        qc_rejections=None,
+        qc_rejection_rate=None,
+        ncrs=None,
+        mean_hours_to_contain=None,
+        mean_hours_to_close=None,
+        mean_hours_to_accept_orders=None,
+        mean_hours_to_acknowledge_revisions=None,
+        stale=True,
+        pending=True,
+    )
+
+
 async def load(labels: list[str], now: datetime | None = None) -> dict[str, list[Scorecard]]:
     """The kept cards of every supplier the caller sees for each period.
 
-    A read never recomputes what is kept (seconds at a million order lines):
-    a period whose rows went stale is answered with them as they are,
-    ``stale`` and with their ``computed_at``, and its refresh is queued
-    (``kpi.refresh``). Only what was never kept is computed for the answer:
-    a period without any row, or the suppliers without one (a new supplier,
-    its own records only); a refresh is queued for those too."""
+    A read never computes a period (seconds at a million order lines): a
+    period whose rows went stale is answered with them as they are,
+    ``stale`` and with their ``computed_at``; a supplier without a row for
+    it (a period never computed: before the tenant's first run of the job,
+    older than the months it keeps, or a new supplier) gets a pending card
+    without figures. Either way the period's refresh is queued
+    (``kpi.refresh``), once."""
     now = now or datetime.now(UTC)
-    suppliers = {row["id"] for row in await scoped(Supplier).select(Supplier.id)}
+    zone = current().time_zone
+    suppliers = {row["id"]: row for row in await scoped(Supplier).select(Supplier.id, Supplier.code, Supplier.name)}
     query = scoped(ScorecardFigures).select(
         ScorecardFigures.period,
         ScorecardFigures.supplier,
@@ -256,18 +288,17 @@ async def load(labels: list[str], now: datetime | None = None) -> dict[str, list
     for row in await query.where(ScorecardFigures.period.is_in(labels)):
         if row["supplier"] in suppliers:
             rows[row["period"]][row["supplier"]] = row
-    stale = await _stale(labels, rows, suppliers, now, missing_is_stale=False)
+    stale = await _stale(labels, rows, set(suppliers), now, missing_is_stale=False)
     found: dict[str, list[Scorecard]] = {}
     for label in labels:
         kept = rows.get(label, {})
         cards = [msgspec.json.decode(row["figures"], type=Scorecard) for row in kept.values()]
         if label in stale:
             cards = [msgspec.structs.replace(card, stale=True) for card in cards]
-        missing = suppliers - set(kept)
+        missing = [suppliers[key] for key in suppliers if key not in kept]
         if missing:
-            computed = datetime.now(UTC)
-            fresh = await scorecards.compute(label, only=None if not kept else missing)
-            cards += [msgspec.structs.replace(card, computed_at=computed) for card in fresh]
+            period = scorecards.parse_period(label, zone)
+            cards += [pending_card(supplier, period) for supplier in missing]
         if missing or label in stale:
             await _queue_refresh(label, kept)
         found[label] = cards
@@ -330,6 +361,22 @@ class TrendPoint(msgspec.Struct, frozen=True):
     on_time_rate: float | None
     first_pass_yield: float | None
     qc_rejection_rate: float | None
+    # Never computed for the suppliers the caller sees: a gap, being computed.
+    pending: bool = False
+
+
+class _Counts(msgspec.Struct):
+    """What the trend adds up of a kept card (the rest of its JSON is skipped)."""
+
+    lines_due: int | None = None
+    lines_on_time: int | None = None
+    quantity_inspected: Decimal | None = None
+    quantity_accepted: Decimal | None = None
+    qc_reviews: int | None = None
+    qc_rejections: int | None = None
+
+
+_COUNTS = msgspec.json.Decoder(_Counts)
 
 
 async def trend(months: int = MONTHS_KEPT, now: datetime | None = None) -> list[TrendPoint]:
@@ -337,23 +384,37 @@ async def trend(months: int = MONTHS_KEPT, now: datetime | None = None) -> list[
     last), every supplier the caller sees taken together: lines on time over
     lines due, quantity accepted over quantity inspected, rejections over QA
     decisions. The running month is left out: its lines due later in it
-    would show as missed."""
+    would show as missed.
+
+    One read of the kept rows of those months, as they are: no staleness
+    check and no computation (the periodic job refreshes a stale month
+    within its 15 minutes). A month without any kept row is a gap marked
+    ``pending``, and its ``kpi.refresh`` is queued once."""
     scorecards.require_view()
     now = now or datetime.now(UTC)
     labels = months_back(now.astimezone(ZoneInfo(current().time_zone)).date(), months + 1)[:-1]
-    stored = await load(labels, now)
+    suppliers = {row["id"] for row in await scoped(Supplier).select(Supplier.id)}
+    query = scoped(ScorecardFigures).select(ScorecardFigures.period, ScorecardFigures.supplier, ScorecardFigures.figures)
+    kept: dict[str, list[_Counts]] = {label: [] for label in labels}
+    for row in await query.where(ScorecardFigures.period.is_in(labels)):
+        if row["supplier"] in suppliers:
+            kept[row["period"]].append(_COUNTS.decode(row["figures"]))
     points = []
     for label in labels:
-        found = stored[label]
-        due = sum(card.lines_due for card in found)
-        inspected = sum((card.quantity_inspected for card in found), Decimal(0))
-        reviews = sum(card.qc_reviews for card in found)
+        found = kept[label]
+        pending = not found and bool(suppliers)
+        if pending:
+            await _queue_refresh(label, {})
+        due = sum(card.lines_due or 0 for card in found)
+        inspected = sum((card.quantity_inspected or Decimal(0) for card in found), Decimal(0))
+        reviews = sum(card.qc_reviews or 0 for card in found)
         points.append(
             TrendPoint(
                 period=label,
-                on_time_rate=scorecards.rate(sum(card.lines_on_time for card in found), due),
-                first_pass_yield=scorecards.rate(sum((card.quantity_accepted for card in found), Decimal(0)), inspected),
-                qc_rejection_rate=scorecards.rate(sum(card.qc_rejections for card in found), reviews),
+                on_time_rate=scorecards.rate(sum(card.lines_on_time or 0 for card in found), due),
+                first_pass_yield=scorecards.rate(sum((card.quantity_accepted or Decimal(0) for card in found), Decimal(0)), inspected),
+                qc_rejection_rate=scorecards.rate(sum(card.qc_rejections or 0 for card in found), reviews),
+                pending=pending,
             )
         )
     return points

@@ -8,6 +8,7 @@ request's transaction, so a refused or failed request still counts.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import sqlite3
@@ -44,6 +45,12 @@ _EXPIRE = "DELETE FROM rate_limit_hit WHERE expires_at < {}"
 # count commits without an fsync and without a connection per request.
 _sqlite_connections: dict[str, sqlite3.Connection] = {}
 _sqlite_lock = threading.Lock()
+# A count is one small upsert, far cheaper than the hop to a worker thread
+# that would wait for the file's write lock: it is tried first on the
+# event loop through a connection that never waits (no busy timeout), and
+# goes to the thread only when the file or that connection is busy.
+_sqlite_now: dict[str, sqlite3.Connection] = {}
+_sqlite_now_lock = threading.Lock()
 _COUNTERS = "CREATE TABLE IF NOT EXISTS rate_limit_hit (key TEXT PRIMARY KEY, hits INTEGER NOT NULL, expires_at INTEGER NOT NULL)"
 
 
@@ -71,6 +78,33 @@ def _hit_sqlite(path: str, key: str, ends: int, now: int) -> int:
         return int(hits)
 
 
+def _hit_sqlite_now(path: str, key: str, ends: int, now: int) -> int | None:
+    """The count, if it could be made at once; None when it would wait."""
+    if path not in _sqlite_connections or not _sqlite_now_lock.acquire(blocking=False):
+        # The first count of the process creates the file's table in the thread.
+        return None
+    try:
+        connection = _sqlite_now.get(path)
+        if connection is None:
+            connection = sqlite3.connect(counters_path(path), timeout=0, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA synchronous=NORMAL")
+            _sqlite_now[path] = connection
+        try:
+            (hits,) = connection.execute(_HIT.replace("{}", "?"), (key, ends)).fetchone()
+        except sqlite3.OperationalError:
+            # Locked by another process's count: the thread waits for it.
+            # A statement that failed changed nothing (autocommit).
+            return None
+        if hits == 1:
+            # Counted already; the ended windows go at another first hit
+            # if the file is busy now.
+            with contextlib.suppress(sqlite3.OperationalError):
+                connection.execute(_EXPIRE.replace("{}", "?"), (now,))
+        return int(hits)
+    finally:
+        _sqlite_now_lock.release()
+
+
 def caller_key(*, token: str | None, address: str) -> str:
     """The token's hash (never the token itself) or the address."""
     if token:
@@ -87,7 +121,8 @@ async def hit(limit: str, caller: str, rate: Rate, *, now: float | None = None) 
     key = f"{limit}:{caller}:{window}"
     engine = RateLimitHit._meta.db
     if isinstance(engine, SQLiteEngine):
-        hits = await anyio.to_thread.run_sync(_hit_sqlite, engine.path, key, ends, int(now))
+        counted = _hit_sqlite_now(engine.path, key, ends, int(now))
+        hits = counted if counted is not None else await anyio.to_thread.run_sync(_hit_sqlite, engine.path, key, ends, int(now))
     else:
         rows = await RateLimitHit.raw(_HIT_POSTGRES if isinstance(engine, PostgresEngine) else _HIT, key, ends)
         hits = int(rows[0]["hits"])

@@ -131,7 +131,16 @@ def _require(action: str) -> TenantContext:
 
 async def visible_order(order_id: UUID | str) -> Order:
     """A draft is the buyer's own: to a supplier user it does not exist."""
-    order = await scoped(Order).get(order_id)
+    try:
+        key = order_id if isinstance(order_id, UUID) else UUID(str(order_id))
+    except ValueError:
+        raise NotFound() from None
+    # What scoped(Order).get() runs, built once per scope (tenants.prepared):
+    # every order page and action opens the order this way.
+    found = await prepared("orders.one", lambda slot: scoped(Order).objects().where(Order.id == slot["id"]).limit(1), id=key)
+    if not found:
+        raise NotFound()
+    order: Order = found[0]
     if current().is_supplier and order.status not in SHARED_STATES:
         raise NotFound()
     return order
@@ -218,9 +227,28 @@ async def get_order(order_id: UUID | str) -> OrderOut:
 
 async def _to_out(order: Order) -> OrderOut:
     context = current()
-    rows = await scoped(OrderLine).select(*LINE_COLUMNS).where(OrderLine.order == order.id).order_by(OrderLine.line_no).output(nested=True)
-    supplier = await Supplier.select(Supplier.name).where(Supplier.id == order.supplier).first()
-    pending = await scoped(OrderRevision).count().where(OrderRevision.order == order.id).where(OrderRevision.acknowledged_at.is_null())
+    # Built once per scope (tenants.prepared): the order's detail is the
+    # supplier's most frequent request after the list.
+    rows = await prepared(
+        "orders.lines",
+        lambda slot: (
+            scoped(OrderLine).select(*LINE_COLUMNS).where(OrderLine.order == slot["order"]).order_by(OrderLine.line_no).output(nested=True)
+        ),
+        order=order.id,
+    )
+    names = await prepared(
+        "orders.supplier_name",
+        lambda slot: Supplier.select(Supplier.name).where(Supplier.id == slot["supplier"]).limit(1),
+        supplier=order.supplier,
+    )
+    supplier = names[0] if names else None
+    pending = await prepared(
+        "orders.pending_revisions",
+        lambda slot: (
+            scoped(OrderRevision).count().where(OrderRevision.order == slot["order"]).where(OrderRevision.acknowledged_at.is_null())
+        ),
+        order=order.id,
+    )
     lines = [
         OrderLineOut(
             id=row["id"],

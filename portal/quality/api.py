@@ -151,8 +151,10 @@ class ScorecardApi(Controller):
         (``computed_at`` says when): when a record a past period counts
         changed since, its kept figures come with ``stale`` true and their
         refresh is queued as a job; the running month and quarter are at
-        most 15 minutes old. Only a period never computed (or a supplier
-        new to it) is computed for the answer."""
+        most 15 minutes old. A period never computed (or a supplier new
+        to it) is not computed for the answer either: those cards come
+        with ``pending`` true, ``stale`` true, ``computed_at`` null and
+        every figure null while a job computes them; ask again shortly."""
         cards = await store.cards(period or scorecards.current_month(), supplier_id)
         items, next_cursor = scorecards.page(cards, cursor)
         return page_of(items, next_cursor)

@@ -365,7 +365,9 @@ class ScorecardPages(Controller):
         points = await store.trend()
         values = [getattr(point, metric) for point in points]
         svg = charts.line_chart(gettext(METRICS[metric]), [point.period for point in points], values)
-        return Response(content=svg, media_type="image/svg+xml", headers={"cache-control": "private, max-age=300"})
+        # A month still being computed: the next view asks again.
+        cache = "no-cache" if any(point.pending for point in points) else "private, max-age=300"
+        return Response(content=svg, media_type="image/svg+xml", headers={"cache-control": cache})
 
 
 class LotTracePages(Controller):

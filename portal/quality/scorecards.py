@@ -63,16 +63,17 @@ class Scorecard(msgspec.Struct, frozen=True):
     period: str
     start: datetime
     end: datetime
-    lines_due: int
-    lines_on_time: int
+    # Counts and quantities are null only on a pending card (below).
+    lines_due: int | None
+    lines_on_time: int | None
     on_time_rate: float | None
-    quantity_inspected: Decimal
-    quantity_accepted: Decimal
+    quantity_inspected: Decimal | None
+    quantity_accepted: Decimal | None
     first_pass_yield: float | None
-    qc_reviews: int
-    qc_rejections: int
+    qc_reviews: int | None
+    qc_rejections: int | None
     qc_rejection_rate: float | None
-    ncrs: NcrCounts
+    ncrs: NcrCounts | None
     mean_hours_to_contain: float | None
     mean_hours_to_close: float | None
     mean_hours_to_accept_orders: float | None
@@ -84,6 +85,10 @@ class Scorecard(msgspec.Struct, frozen=True):
     # A record they count changed since: these are the figures as last
     # computed, and their refresh is queued (portal/kpi/store.py).
     stale: bool = False
+    # Never computed for this supplier and period: every figure is null,
+    # ``stale`` true, ``computed_at`` null, and a job computing them is
+    # queued; a read never computes a period (seconds at a million lines).
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -465,17 +470,21 @@ def rank(cards: list[Scorecard]) -> list[Scorecard]:
     and major NCRs; a supplier with nothing to count goes last."""
 
     def key(card: Scorecard) -> tuple[Any, ...]:
+        ncrs = card.ncrs or NcrCounts(0, 0, 0)
         return (
             card.on_time_rate is None and card.first_pass_yield is None,
             -(card.on_time_rate if card.on_time_rate is not None else -1),
             -(card.first_pass_yield if card.first_pass_yield is not None else -1),
-            card.ncrs.critical,
-            card.ncrs.major,
+            ncrs.critical,
+            ncrs.major,
             card.supplier_code,
         )
 
-    ranked = sorted(cards, key=key)
-    return [msgspec.structs.replace(card, rank=index + 1) for index, card in enumerate(ranked)]
+    # A pending card has nothing to rank by: it follows the ranked ones,
+    # without a rank, until its figures are there.
+    ranked = sorted((card for card in cards if not card.pending), key=key)
+    waiting = sorted((card for card in cards if card.pending), key=lambda card: card.supplier_code)
+    return [msgspec.structs.replace(card, rank=index + 1) for index, card in enumerate(ranked)] + waiting
 
 
 def require_view() -> None:

@@ -259,6 +259,7 @@ async def _accepted_lines(supplier_id: UUID, end: datetime) -> list[dict[str, An
         await scoped(DeliveryLine)
         .select(
             DeliveryLine.id,
+            DeliveryLine.line_no,
             DeliveryLine.accepted_quantity,
             DeliveryLine.delivery.number,
             DeliveryLine.delivery.received_at,
@@ -456,6 +457,14 @@ async def _ncr_lines(supplier_id: UUID, start: datetime, end: datetime, tenant_c
     return result
 
 
+def delivery_order(row: dict[str, Any]) -> tuple[datetime, str, int, str]:
+    """Where an accepted delivery line stands on the statement: by when its
+    delivery was received, the delivery's number, then the line's number on
+    the delivery (its id only breaks a tie no real delivery has), so the
+    same lines come out in the same order on every run, page and PDF."""
+    return (_utc(row["delivery.received_at"]), row["delivery.number"], row["line_no"], str(row["id"]))
+
+
 @dataclass
 class Computed:
     """A supplier's statements of one period before they are stored."""
@@ -473,7 +482,7 @@ async def compute_period(supplier_id: UUID, period: Period) -> Computed:
     accepted = await _accepted_lines(supplier_id, end)
     revisions = await _revisions({row["order_line.order"] for row in accepted})
     lines: dict[str, list[compute.Line]] = defaultdict(list)
-    for row in sorted(accepted, key=lambda r: (_utc(r["delivery.received_at"]), r["delivery.number"], str(r["id"]))):
+    for row in sorted(accepted, key=delivery_order):
         at = _utc(row["delivery.received_at"])
         if at < start:
             continue

@@ -66,7 +66,7 @@ def test_the_page_marks_what_it_has_shown_read_with_a_post_and_shows_the_newest_
     send("Which drawing revision?")
     first = client.get("/conversations", params=params, headers=operator).text
     assert first.count('class="badge new-message"') == 1
-    assert f'hx-post="/conversations/{thread}/read"' in first
+    assert f'hx-post="/conversations/{thread}/read?through=1"' in first
     assert _sides(client, shop, "supplier_operator", order["id"])["shared"]["unread"] == 1, "a GET marks nothing read"
     # The block posts that its person has read what it showed.
     read = client.post(f"/conversations/{thread}/read", headers=operator)

@@ -13,6 +13,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from tests.integration.orders.conftest import fire
 from tests.integration.quality.test_scorecards import May, _order, _set, may
 
@@ -176,7 +178,7 @@ def test_the_running_month_is_as_of_the_last_run(client: Any, may: May, run: Any
     two = shop.world.supplier_ids[1]
 
     async def due_in_may() -> int:
-        return sum(card.lines_due for card in await store.cards("2031-05", two, now=MID_MAY))
+        return sum(card.lines_due or 0 for card in await store.cards("2031-05", two, now=MID_MAY))
 
     assert "2031-05" in _refresh(run, may, MID_MAY)
     before = run(_as_tenant, may, due_in_may)
@@ -189,7 +191,7 @@ def test_the_running_month_is_as_of_the_last_run(client: Any, may: May, run: Any
     assert run(_as_tenant, may, due_in_may) == before + 1
 
 
-def test_a_new_supplier_is_computed_alone_and_the_others_read_as_kept(client: Any, may: May, run: Any) -> None:
+def test_a_new_supplier_waits_for_the_job_and_the_others_read_as_kept(client: Any, may: May, run: Any) -> None:
     from portal.jobs.runner import run_due_jobs
     from tenants.services.suppliers import SupplierCreate, create_supplier
 
@@ -198,16 +200,116 @@ def test_a_new_supplier_is_computed_alone_and_the_others_read_as_kept(client: An
     run(_age, tenant)
     run(run_due_jobs)
     kept = _api_cards(client, may, "planner")
-    assert not any(card["stale"] for card in kept.values())
+    assert not any(card["stale"] or card["pending"] for card in kept.values())
     assert [job for job in run(_refresh_jobs, tenant) if job["status"] == "queued"] == []
     new = run(_as_tenant, may, lambda: create_supplier(SupplierCreate(code="S9", name=f"New {may.shop.world.slug}")))
     cards = _api_cards(client, may, "planner")
-    # The new supplier's card is computed for the answer (it has nothing
-    # to count); the others are the kept ones, not recomputed.
+    # The new supplier's card is not computed in the request: it is pending,
+    # without figures, after the ranked ones; the others are the kept ones.
     assert set(cards) == set(kept) | {str(new.id)}
-    assert (cards[str(new.id)]["lines_due"], cards[str(new.id)]["on_time_rate"], cards[str(new.id)]["stale"]) == (0, None, False)
-    assert cards[str(new.id)]["computed_at"] > max(card["computed_at"] for card in kept.values())
+    fresh = cards[str(new.id)]
+    assert (fresh["pending"], fresh["stale"], fresh["computed_at"], fresh["rank"]) == (True, True, None, None)
+    assert (fresh["lines_due"], fresh["on_time_rate"], fresh["ncrs"]) == (None, None, None)
     for supplier, card in kept.items():
         assert cards[supplier]["computed_at"] == card["computed_at"], supplier
         assert cards[supplier]["lines_due"] == card["lines_due"], supplier
+        assert cards[supplier]["rank"] == card["rank"], supplier
     assert [job["payload"]["period"] for job in run(_refresh_jobs, tenant) if job["status"] == "queued"] == ["2031-05"]
+    # The job computes the month for every supplier, the new one included.
+    run(run_due_jobs)
+    after = _api_cards(client, may, "planner")
+    assert (after[str(new.id)]["pending"], after[str(new.id)]["lines_due"], after[str(new.id)]["on_time_rate"]) == (False, 0, None)
+    for label, stored, fresh_figures in run(_as_tenant, may, lambda: _stored_and_fresh(["2031-05"])):
+        assert stored == fresh_figures, label
+        assert str(new.id) in stored
+
+
+async def _forget(tenant_id: Any, label: str) -> None:
+    """The period was never computed: no kept rows, no refresh asked."""
+    from portal.jobs.tables import Job
+    from portal.kpi.tables import ScorecardFigures
+    from tenants.context import system_scope
+
+    async with system_scope("test-forget"):
+        await ScorecardFigures.delete().where(ScorecardFigures.tenant == tenant_id).where(ScorecardFigures.period == label)
+        await Job.delete().where(Job.kind == "kpi.refresh").where(Job.tenant == tenant_id)
+
+
+def test_a_period_never_computed_is_queued_once_and_answered_without_figures(
+    client: Any, may: May, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.jobs.runner import run_due_jobs
+    from portal.quality import scorecards
+
+    shop = may.shop
+    tenant = shop.world.tenant_id
+    one, two = (str(supplier) for supplier in shop.world.supplier_ids)
+    run(_forget, tenant, "2031-05")
+    computing = scorecards.compute
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a read computed a period")
+
+    # The requests below must not compute May (seconds at a million lines).
+    monkeypatch.setattr(scorecards, "compute", refused)
+    for who in ("planner", "qa", "planner", "supplier_admin", "other_supplier_admin"):
+        cards = _api_cards(client, may, who)
+        if who in ("supplier_admin", "other_supplier_admin"):
+            assert set(cards) == {one if who == "supplier_admin" else two}, who
+        else:
+            # Every supplier of the tenant (another test may have added one).
+            assert {one, two} <= set(cards), who
+        for card in cards.values():
+            assert (card["pending"], card["stale"], card["computed_at"], card["rank"]) == (True, True, None, None), who
+            assert card["period"] == "2031-05"
+            assert card["start"].startswith("2031-04-30T16:00:00")
+            figures = ("lines_due", "lines_on_time", "on_time_rate", "quantity_inspected", "first_pass_yield", "qc_reviews", "ncrs")
+            assert [card[key] for key in figures] == [None] * len(figures), who
+    # One job, however often and by whomever it was read.
+    queued = [job for job in run(_refresh_jobs, tenant) if job["status"] == "queued"]
+    assert [job["payload"]["period"] for job in queued] == ["2031-05"]
+    # The page says so in both languages and asks again by itself.
+    for language, text in (("en", "These figures are being computed"), ("zh-CN", "这些数字正在计算中")):
+        page = _page(client, may, language)
+        assert page.status_code == 200
+        assert 'id="scorecards-pending"' in page.text, language
+        assert text in page.text, language
+        assert 'hx-trigger="load delay:5s"' in page.text
+    monkeypatch.setattr(scorecards, "compute", computing)
+    run(run_due_jobs)
+    assert [job["status"] for job in run(_refresh_jobs, tenant)] == ["done"]
+    cards = _api_cards(client, may, "planner")
+    assert not any(card["pending"] for card in cards.values())
+    assert (cards[one]["lines_due"], cards[one]["rank"]) == (5, 1)
+    for label, stored, fresh in run(_as_tenant, may, lambda: _stored_and_fresh(["2031-05"])):
+        assert stored == fresh, label
+        # And what the API answers is that computation.
+        counted = ("lines_due", "lines_on_time", "on_time_rate", "first_pass_yield", "qc_reviews", "qc_rejections", "ncrs")
+        for supplier, figures in fresh.items():
+            assert [cards[supplier][key] for key in counted] == [figures[key] for key in counted], supplier
+    # A supplier reads its own kept card, never the other's.
+    assert set(_api_cards(client, may, "supplier_admin")) == {one}
+    page = _page(client, may, "en")
+    assert 'id="scorecards-pending"' not in page.text
+    assert "40.0%" in page.text
+
+
+async def _cards_of(tenant_id: Any, label: str) -> set[Any]:
+    from portal.kpi import store
+    from tenants.context import operator_context, tenant_scope
+    from tenants.tables import Tenant
+
+    tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
+    async with tenant_scope(operator_context(tenant, "kpi-test")):
+        return {card.supplier_id for card in await store.cards(label)}
+
+
+def test_kept_figures_of_one_tenant_never_reach_another(client: Any, may: May, run: Any) -> None:
+    from tests.support.factories import make_world
+
+    _refresh(run, may, JULY)
+    other = run(make_world, "kpi-other")
+    # The other tenant has May kept for nobody: its own suppliers only, pending.
+    seen = run(_cards_of, other.tenant_id, "2031-05")
+    assert seen == set(other.supplier_ids)
+    assert not seen & set(may.shop.world.supplier_ids)

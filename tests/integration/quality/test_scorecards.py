@@ -175,17 +175,34 @@ async def _ncrs(shop: OrderWorld) -> None:
                 await ncrs.accept_step(ncr.id, ncr.steps[0].id, ncrs.DecisionIn(), now=issued + timedelta(hours=30))
 
 
-def _cards(client: Any, shop: OrderWorld, who: str, period: str = MAY) -> dict[str, dict[str, Any]]:
+def _read(client: Any, shop: OrderWorld, who: str, period: str) -> list[dict[str, Any]]:
     response = client.get("/api/v1/scorecards", params={"period": period}, headers=shop.as_(who))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["next"] is None
-    # The figures, not when they were computed (they may be recomputed).
-    return {item["supplier_id"]: {key: value for key, value in item.items() if key != "computed_at"} for item in body["items"]}
+    return list(body["items"])
 
 
-def test_the_buyer_sees_every_supplier_figured_by_hand(client: Any, may: May) -> None:
-    cards = _cards(client, may.shop, "planner")
+def _cards(client: Any, shop: OrderWorld, run: Any, who: str, period: str = MAY) -> dict[str, dict[str, Any]]:
+    """The period's figures as the API gives them once computed: a read
+    never computes, so a period read for the first time answers pending
+    cards and queues the job that computes it, and a period a change made
+    stale answers its kept figures and queues their refresh; the job runs,
+    then the figures are read."""
+    from portal.jobs.runner import run_due_jobs
+
+    items = _read(client, shop, who, period)
+    if any(item["pending"] or item["stale"] for item in items):
+        run(run_due_jobs)
+        items = _read(client, shop, who, period)
+    assert not any(item["pending"] for item in items)
+    # The figures, not when or how freshly they were computed (a read after
+    # a change reaching back is flagged stale until its refresh ran).
+    return {item["supplier_id"]: {key: value for key, value in item.items() if key not in ("computed_at", "stale")} for item in items}
+
+
+def test_the_buyer_sees_every_supplier_figured_by_hand(client: Any, may: May, run: Any) -> None:
+    cards = _cards(client, may.shop, run, "planner")
     one, two = (cards[str(supplier)] for supplier in may.shop.world.supplier_ids)
     assert (one["lines_due"], one["lines_on_time"], one["on_time_rate"]) == (5, 2, 0.4)
     assert (Decimal(one["quantity_inspected"]), Decimal(one["quantity_accepted"]), one["first_pass_yield"]) == (
@@ -207,22 +224,22 @@ def test_the_buyer_sees_every_supplier_figured_by_hand(client: Any, may: May) ->
     assert (one["rank"], two["rank"]) == (1, 2)
 
 
-def test_june_counts_what_straddled_may_and_the_moved_due_date(client: Any, may: May) -> None:
-    one = _cards(client, may.shop, "qa", "2031-06")[str(may.shop.world.supplier_ids[0])]
+def test_june_counts_what_straddled_may_and_the_moved_due_date(client: Any, may: May, run: Any) -> None:
+    one = _cards(client, may.shop, run, "qa", "2031-06")[str(may.shop.world.supplier_ids[0])]
     # E (15 June) and F (25 June) are due in June and never delivered; D's
     # receipt on 1 June local time is June's inspection.
     assert (one["lines_due"], one["lines_on_time"], one["on_time_rate"]) == (2, 0, 0.0)
     assert (Decimal(one["quantity_inspected"]), one["first_pass_yield"]) == (Decimal(5), 1.0)
     assert one["mean_hours_to_acknowledge_revisions"] == 1.0  # E's, acknowledged an hour after it was made
     # The quarter: A-D in May, E and F (moved before the quarter ended) in June.
-    quarter = _cards(client, may.shop, "qa", "2031-Q2")[str(may.shop.world.supplier_ids[0])]
+    quarter = _cards(client, may.shop, run, "qa", "2031-Q2")[str(may.shop.world.supplier_ids[0])]
     assert (quarter["lines_due"], quarter["lines_on_time"]) == (6, 2)
 
 
 def test_a_past_period_reads_the_same_later(client: Any, may: May, run: Any) -> None:
     shop = may.shop
-    first = _cards(client, shop, "planner")
-    assert _cards(client, shop, "planner") == first
+    first = _cards(client, shop, run, "planner")
+    assert _cards(client, shop, run, "planner") == first
     # On 20 June the planner moves G's due date (1 July) to 10 June: May
     # does not change; June, as it stood at its end, gains the line.
     c = client.get(f"/api/v1/orders/{may.ids['g']['id']}", headers=shop.as_("planner")).json()
@@ -232,16 +249,16 @@ def test_a_past_period_reads_the_same_later(client: Any, may: May, run: Any) -> 
         "lines": [{"id": line["id"], "item_id": shop.part_id, "quantity": "10", "unit_price": "2", "due_date": "2031-06-10"}],
         "reason": "later",
     }
-    june_before = _cards(client, shop, "planner", "2031-06")[str(shop.world.supplier_ids[0])]["lines_due"]
+    june_before = _cards(client, shop, run, "planner", "2031-06")[str(shop.world.supplier_ids[0])]["lines_due"]
     assert client.patch(f"/api/v1/orders/{c['id']}", json=body, headers=shop.as_("planner")).status_code == 200
     revision = client.get(f"/api/v1/orders/{c['id']}/revisions", headers=shop.as_("planner")).json()["items"][0]
     _set(run, "order_revision", revision["id"], created_at=_at("2031-06-20"))
-    assert _cards(client, shop, "planner") == first
-    assert _cards(client, shop, "planner", "2031-06")[str(shop.world.supplier_ids[0])]["lines_due"] == june_before + 1
+    assert _cards(client, shop, run, "planner") == first
+    assert _cards(client, shop, run, "planner", "2031-06")[str(shop.world.supplier_ids[0])]["lines_due"] == june_before + 1
 
 
-def test_a_supplier_sees_its_own_card_only(client: Any, may: May) -> None:
-    own = _cards(client, may.shop, "supplier_operator")
+def test_a_supplier_sees_its_own_card_only(client: Any, may: May, run: Any) -> None:
+    own = _cards(client, may.shop, run, "supplier_operator")
     assert list(own) == [str(may.shop.world.supplier_ids[0])]
     assert own[str(may.shop.world.supplier_ids[0])]["rank"] is None
     params = {"period": MAY, "supplier_id": str(may.shop.world.supplier_ids[1])}
@@ -256,7 +273,7 @@ def test_a_period_that_is_not_a_month_or_a_quarter_is_refused(client: Any, may: 
     assert response.json()["error"]["fields"].keys() == {"period"}
 
 
-def test_the_scorecards_page_ranks_for_buyers_and_shows_a_supplier_its_own(client: Any, may: May) -> None:
+def test_the_scorecards_page_ranks_for_buyers_and_shows_a_supplier_its_own(client: Any, may: May, run: Any) -> None:
     from tests.support.factories import page_headers
 
     shop = may.shop
@@ -267,6 +284,7 @@ def test_the_scorecards_page_ranks_for_buyers_and_shows_a_supplier_its_own(clien
         return client.get("/scorecards", params={"period": period}, headers={**page_headers(client, token), "accept-language": "en"})
 
     names = [f"Supplier {code} {shop.world.slug}" for code in ("S1", "S2")]
+    _cards(client, shop, run, "planner")
     buyer = page("planner").text
     assert all(name in buyer for name in names)
     assert buyer.index(names[0]) < buyer.index(names[1])
@@ -280,9 +298,23 @@ def test_the_scorecards_page_ranks_for_buyers_and_shows_a_supplier_its_own(clien
     assert "Give a month (2026-11) or a quarter (2026-Q4)." in refused.text
 
 
-def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, run: Any) -> None:
+async def _refreshes(tenant_id: Any) -> list[str]:
+    """The periods of the kpi.refresh jobs queued for the tenant."""
+    import json
+
+    from portal.jobs.tables import Job
+    from tenants.context import system_scope
+
+    async with system_scope("test-jobs"):
+        rows = await Job.select(Job.payload).where(Job.kind == "kpi.refresh").where(Job.tenant == tenant_id).where(Job.status == "queued")
+    return [json.loads(row["payload"])["period"] for row in rows]
+
+
+def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from zoneinfo import ZoneInfo
 
+    from portal.jobs.runner import run_due_jobs
+    from portal.quality import scorecards
     from tests.support.factories import page_headers
 
     shop = may.shop
@@ -298,6 +330,29 @@ def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, r
     token = shop.as_("qa")["authorization"].removeprefix("Bearer ")
     headers = {**page_headers(client, token), "accept-language": "en"}
     client.cookies.clear()
+    # The months were never computed: the chart has no points yet, and
+    # their computation is queued, not done in the request.
+    computing = scorecards.compute
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the trend computed a period")
+
+    monkeypatch.setattr(scorecards, "compute", refused)
+    first = client.get("/scorecards/trend.svg", params={"metric": "on_time_rate"}, headers=headers)
+    assert first.status_code == 200
+    assert first.text.count("<circle") == 0
+    # Asked again before the next view: nothing kept yet.
+    assert first.headers["cache-control"] == "no-cache"
+    client.cookies.clear()
+    client.get("/scorecards/trend.svg", params={"metric": "first_pass_yield"}, headers=headers)
+    # Once each, however often asked (the May 2031 tests may have left
+    # refreshes of their own periods queued).
+    queued = [period for period in run(_refreshes, shop.world.tenant_id) if not period.startswith("2031")]
+    assert len(queued) == 12
+    assert len(set(queued)) == 12
+    monkeypatch.setattr(scorecards, "compute", computing)
+    run(run_due_jobs)
+    client.cookies.clear()
     chart = client.get("/scorecards/trend.svg", params={"metric": "on_time_rate"}, headers=headers)
     assert chart.status_code == 200
     assert chart.headers["content-type"].startswith("image/svg+xml")
@@ -307,6 +362,16 @@ def test_the_board_draws_twelve_months_of_trends_as_svg(client: Any, may: May, r
     assert svg.count('text-anchor="middle"') == 12  # one label per month
     assert svg.count("<circle") == 1  # only last month had something due
     assert ">100%</text>" in svg
+    assert chart.headers["cache-control"] == "private, max-age=300"
+    # From the kept figures, a supplier's trend is its own: S1 had nothing
+    # due last month, S2 the line above.
+    for who, points in (("supplier_admin", 0), ("other_supplier_admin", 1)):
+        token = shop.as_(who)["authorization"].removeprefix("Bearer ")
+        client.cookies.clear()
+        own = client.get("/scorecards/trend.svg", params={"metric": "on_time_rate"}, headers={**page_headers(client, token)})
+        assert own.status_code == 200
+        assert own.text.count("<circle") == points, who
+    headers = {**page_headers(client, shop.as_("qa")["authorization"].removeprefix("Bearer ")), "accept-language": "en"}
     client.cookies.clear()
     assert client.get("/scorecards/trend.svg", params={"metric": "nonsense"}, headers=headers).status_code == 400
     client.cookies.clear()
