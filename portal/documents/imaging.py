@@ -83,14 +83,19 @@ class PreviewFailed(Exception):
 
 
 @functools.cache
-def setup() -> None:
-    """Register the HEIF decoder and Pillow's own bomb limit (which refuses
-    at twice its value, after our check at the value itself)."""
+def setup(kind: Kind) -> None:
+    """Pillow's own bomb limit (which refuses at twice its value, after our
+    check at the value itself) and, for a HEIC image only, the HEIF decoder:
+    its libraries (libheif and its codecs) add about 30 MB to the serving
+    process, which the phone's JPEGs never need (docs/performance.md
+    "Resident memory")."""
     from PIL import Image
-    from pillow_heif import register_heif_opener
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    register_heif_opener()
+    if kind is Kind.HEIC:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
 
 
 @functools.cache
@@ -126,7 +131,7 @@ def _decoded_image(stream: IO[bytes], kind: Kind) -> Image:
     from PIL import Image as PILImage
     from PIL import ImageFile
 
-    setup()
+    setup(kind)
     # Importing WeasyPrint (statement PDFs, handover index) turns Pillow's
     # truncated-image tolerance on for the whole process: an upload must
     # still decode completely, whatever was imported before.
