@@ -29,7 +29,6 @@ KINDS = {
     "dispatch": "dispatch",
     "handover": "handover",
     "handover_item": "handover_item",
-    "item": "item",
     "ncr": "ncr",
     "ncr_step": "ncr_step",
     "order": "outsourced_order",
@@ -50,6 +49,11 @@ CREATE POLICY record_followed ON document AS RESTRICTIVE FOR SELECT USING (
   OR CASE attached_type
 {_CASES}
     WHEN 'message' THEN true
+    -- An item's drawings are shared with no one supplier (its resolver
+    -- names none; suppliers read them by the shared_item_documents
+    -- policy): one naming a supplier as its own is read by nobody, as in
+    -- the app, where a supplier reads no item row as its own.
+    WHEN 'item' THEN false
     ELSE false
   END);
 """
