@@ -166,6 +166,9 @@ def build_environment(*, auto_reload: bool = True) -> Environment:
     env.filters.update(
         money=i18n.format_money,
         number=i18n.format_number,
+        # Quantities and prices with every decimal they carry, as the PDF
+        # and the exports print them (``number`` keeps three).
+        exact=i18n.format_exact,
         datetime=i18n.format_datetime,
         date=i18n.format_date,
     )
