@@ -280,7 +280,15 @@ async def _attachments(message_ids: list[UUID]) -> dict[UUID, list[AttachmentOut
         return {}
     rows = await (
         scoped(Document)
-        .select(Document.id, Document.attached_id, Document.title, Document.category, Document.current_version)
+        .select(
+            Document.id,
+            Document.attached_type,
+            Document.attached_id,
+            Document.supplier,
+            Document.title,
+            Document.category,
+            Document.current_version,
+        )
         .where(Document.attached_type == "message")
         .where(Document.attached_id.is_in(message_ids))
         .where(Document.withdrawn.eq(False))
@@ -288,7 +296,8 @@ async def _attachments(message_ids: list[UUID]) -> dict[UUID, list[AttachmentOut
         .order_by(Document.created_at)
     )
     found: dict[UUID, list[AttachmentOut]] = {}
-    for row in rows:
+    # A file follows its message (and so the thread's record), not its own supplier field.
+    for row in await scoped(Document).readable(list(rows)):
         found.setdefault(row["attached_id"], []).append(AttachmentOut(row["id"], row["title"], row["category"], row["current_version"]))
     return found
 
