@@ -209,8 +209,7 @@ async def _pdf(context: Any, statement_id: UUID, rounds: int) -> dict[str, Any]:
     which goes first, after one rendering of both that is not counted
     (WeasyPrint's import, fontconfig and the font files are loaded once per
     process: the first document would pay for them)."""
-    from weasyprint import HTML
-
+    from portal import weasy
     from portal.reconciliation import pdf, services
     from tenants.context import tenant_scope
     from tenants.scoping import scoped
@@ -228,7 +227,7 @@ async def _pdf(context: Any, statement_id: UUID, rounds: int) -> dict[str, Any]:
         pages.append(len(document.pages))
 
     def render_floor(lines: Any = statement) -> None:
-        HTML(string=_floor_html(lines, tenant)).write_pdf()
+        weasy.html(_floor_html(lines, tenant)).write_pdf()
 
     warm = msgspec.structs.replace(statement, lines=statement.lines[:20])
     render_statement(warm)

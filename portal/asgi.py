@@ -17,6 +17,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from portal.allow import allow_header_hook
+from portal.booleans import refuse_loose_booleans
 from portal.configuration.services import remember_categories
 from portal.db import TransactionMiddleware, get_engine, start_engine, stop_engine
 from portal.documents.intake import SpoolUploadMiddleware
@@ -42,6 +43,7 @@ REQUEST_BODY_LIMIT = 2 * 1024 * 1024
 
 async def before_request(request: Request[Any, Any, Any]) -> None:
     await refuse_nul(request)
+    await refuse_loose_booleans(request)
     # Pages list and name the tenant's document categories from templates,
     # which cannot query: load them once here (in the handler's own task).
     if not request.url.path.startswith(("/api/", "/static/", "/health", "/metrics")):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.support import NullTranslations, Translations
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -127,7 +127,12 @@ def _parse_accept_language(header: str) -> list[tuple[str, float]]:
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    return format_currency(amount, currency, locale=babel_locale(current_locale.get()))
+    """``amount`` rounded half up to the currency's smallest unit, as every
+    amount of a statement is (Babel alone rounds half to even: 0.125 would
+    print as 0.12 where the statement counts 0.13)."""
+    quantum = Decimal(1).scaleb(-get_currency_precision(currency))
+    rounded = Decimal(amount).quantize(quantum, rounding=ROUND_HALF_UP)
+    return format_currency(rounded, currency, locale=babel_locale(current_locale.get()))
 
 
 def format_number(value: Decimal | int | float) -> str:

@@ -35,6 +35,18 @@ def signed_in() -> Any:
     return context if isinstance(context, TenantContext) else None
 
 
+def _outbox_owner(context: Any) -> str:
+    from tenants.offline import outbox_owner
+
+    return outbox_owner(context)
+
+
+def _page_session_key(context: Any) -> str:
+    from tenants.offline import page_session_key
+
+    return page_session_key(context)
+
+
 def _navigation(context: Any) -> Any:
     from portal.navigation import navigation
 
@@ -131,6 +143,8 @@ def build_environment(*, auto_reload: bool = True) -> Environment:
     env.globals.update(
         static=static_url,
         me=signed_in,
+        outbox_owner=_outbox_owner,
+        page_session_key=_page_session_key,
         uuid4=uuid.uuid4,
         navigation=_navigation,
         more_icon=_more_icon(),
@@ -152,6 +166,9 @@ def build_environment(*, auto_reload: bool = True) -> Environment:
     env.filters.update(
         money=i18n.format_money,
         number=i18n.format_number,
+        # Quantities and prices with every decimal they carry, as the PDF
+        # and the exports print them (``number`` keeps three).
+        exact=i18n.format_exact,
         datetime=i18n.format_datetime,
         date=i18n.format_date,
     )

@@ -168,19 +168,30 @@ class Scoped(Generic[T]):
 
     async def record_read(self, row: Any) -> bool:
         """For a supplier user, whether the record ``row`` names by kind and
-        id (``supplier_record``) is one it reads; True for rows naming none
-        and for buyers. Asked per row, after the row's own rules: folded
+        id (``supplier_record``) is one it reads, or for a row hanging off
+        such a row (``supplier_parents``: a document's version), whether
+        that parent passes; True for other rows and for buyers. Asked per row, after the row's own rules: folded
         into the query itself, the record's chain (a document's message, its
         thread, the thread's order, the order's handovers) nests deeper than
         SQLite's parser takes."""
         context = self.context
-        names = getattr(self.table, "supplier_record", None)
-        if names is None or isinstance(context, SystemScope) or not context.is_supplier or context.supplier_id is None:
+        if isinstance(context, SystemScope) or not context.is_supplier or context.supplier_id is None:
             return True
 
         def value(name: str) -> Any:
             return row[name] if isinstance(row, dict) else getattr(row, name)
 
+        names = getattr(self.table, "supplier_record", None)
+        if names is None:
+            # A row hanging off one that follows its record (a document's
+            # version) follows that record too: its parent must pass.
+            for name in getattr(self.table, "supplier_parents", ()):
+                parent = getattr(self.table, name)._foreign_key_meta.resolved_references
+                if getattr(parent, "supplier_record", None) is not None and value(name) is not None:
+                    found = await Scoped(parent).objects().where(parent._meta.primary_key == value(name)).first()
+                    if found is None or not await Scoped(parent).record_read(found):
+                        return False
+            return True
         kind, record_id = (value(name) for name in names)
         # A row another rule shares with it (``supplier_share``: an item's
         # drawing, work handed over to it) stands on that rule.
@@ -223,4 +234,7 @@ async def supplier_reads(table: type[Table], row_id: UUID | str, supplier_id: UU
     mention), so that it never names a record they cannot open."""
     as_supplier = replace(current(), role=Role.SUPPLIER_OPERATOR, supplier_id=supplier_id, user_id=None, membership_id=None)
     async with tenant_scope(as_supplier):
-        return bool(await scoped(table).exists().where(table._meta.primary_key == row_id))
+        # The whole rule, the per-row part (a document follows its record) included.
+        rows = scoped(table)
+        row = await rows.objects().where(table._meta.primary_key == row_id).first()
+        return row is not None and await rows.record_read(row)

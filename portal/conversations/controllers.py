@@ -38,8 +38,10 @@ class ThreadApi(Controller):
 
     @get("/{thread_id:uuid}/messages")
     async def list_messages(self, thread_id: FromPath[UUID], cursor: FromQuery[str | None] = None) -> MessagePage:
-        """Oldest first. Listing marks nothing read: a client that shows the
-        messages to its person says so with ``POST .../read``."""
+        """In the order the messages were committed (``seq``), oldest first;
+        ``next`` pages on by that number. Listing marks nothing read: a
+        client that shows the messages to its person says so with
+        ``POST .../read``."""
         return await services.list_messages(thread_id, cursor)
 
     @post("/{thread_id:uuid}/read", status_code=200)

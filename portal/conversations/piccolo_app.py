@@ -16,6 +16,10 @@ APP_CONFIG = AppConfig(
         "portal.deliveries.piccolo_app",
         "portal.quality.piccolo_app",
         "portal.handover.piccolo_app",
+        # The documents' record policy reads these apps' tables too.
+        "portal.items.piccolo_app",
+        "portal.progress.piccolo_app",
+        "portal.reconciliation.piccolo_app",
     ],
     commands=[],
 )

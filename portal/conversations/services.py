@@ -49,7 +49,6 @@ from portal.handover.tables import Handover
 from portal.i18n import N_
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
-from portal.pagination import time_cursor
 from portal.quality.tables import Ncr
 from tenants.context import TenantContext, current
 from tenants.roles import Role
@@ -281,7 +280,15 @@ async def _attachments(message_ids: list[UUID]) -> dict[UUID, list[AttachmentOut
         return {}
     rows = await (
         scoped(Document)
-        .select(Document.id, Document.attached_id, Document.title, Document.category, Document.current_version)
+        .select(
+            Document.id,
+            Document.attached_type,
+            Document.attached_id,
+            Document.supplier,
+            Document.title,
+            Document.category,
+            Document.current_version,
+        )
         .where(Document.attached_type == "message")
         .where(Document.attached_id.is_in(message_ids))
         .where(Document.withdrawn.eq(False))
@@ -289,7 +296,8 @@ async def _attachments(message_ids: list[UUID]) -> dict[UUID, list[AttachmentOut
         .order_by(Document.created_at)
     )
     found: dict[UUID, list[AttachmentOut]] = {}
-    for row in rows:
+    # A file follows its message (and so the thread's record), not its own supplier field.
+    for row in await scoped(Document).readable(list(rows)):
         found.setdefault(row["attached_id"], []).append(AttachmentOut(row["id"], row["title"], row["category"], row["current_version"]))
     return found
 
@@ -338,14 +346,18 @@ _COLUMNS = (
 )
 
 
-def _cursor(value: str | None) -> tuple[datetime, UUID | None] | None:
-    """Where the next page starts: after the message made at a time with an
-    id. Many messages can share one ``created_at`` (an import, a coarse
-    clock), so the time alone would skip or repeat them at a page boundary.
-    A cursor of a time alone, as handed out before, still reads (it resumes
-    after that instant) so that a client paging through a deploy goes on."""
+async def _after(thread: Thread, value: str | None) -> int:
+    """The number (``Message.seq``) the next page starts after. Pages go by
+    number, the order messages were committed in: a time would skip one
+    committed late with an earlier time, and leave the order of messages
+    sharing one instant to chance. The cursors handed out before (a time
+    and an id, or a time alone) still read, so that a client paging
+    through a deploy goes on: after that message, or after every message
+    made up to that instant."""
     if not value:
-        return None
+        return 0
+    if value.isdigit():
+        return int(value)
     at_text, _, key_text = value.partition("|")
     try:
         at = datetime.fromisoformat(at_text)
@@ -354,25 +366,36 @@ def _cursor(value: str | None) -> tuple[datetime, UUID | None] | None:
         raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")}) from None
     if at.tzinfo is None:
         raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")})
-    return at, key
+    if key is not None:
+        row = await scoped(Message).select(Message.seq).where(Message.thread == thread.id, Message.id == key).first()
+        if row is None:
+            raise InvalidMessage(fields={"cursor": N_("This page link is not valid.")})
+        return int(row["seq"])
+    row = (
+        await scoped(Message)
+        .select(Message.seq)
+        .where(Message.thread == thread.id, Message.created_at <= at)
+        .order_by(Message.seq, ascending=False)
+        .first()
+    )
+    return int(row["seq"]) if row else 0
 
 
 async def list_messages(thread_id: UUID | str, cursor: str | None = None) -> MessagePage:
-    """Messages oldest first, ``PAGE_SIZE`` at a time, in the order of
-    (``created_at``, ``id``): each message on exactly one page. Marks
-    nothing read."""
+    """Messages in the order they were committed (``seq``), ``PAGE_SIZE``
+    at a time: each message on exactly one page, one committed after a
+    page was read on a later page. Marks nothing read."""
     thread = await get_thread(thread_id)
-    query = scoped(Message).select(*_COLUMNS).where(Message.thread == thread.id)
-    after = _cursor(cursor)
-    if after is not None:
-        at, key = after
-        if key is None:
-            query = query.where(Message.created_at > at)
-        else:
-            query = query.where((Message.created_at > at) | ((Message.created_at == at) & (Message.id > key)))
-    rows = await query.order_by(Message.created_at).order_by(Message.id).limit(PAGE_SIZE + 1)
+    after = await _after(thread, cursor)
+    rows = (
+        await scoped(Message)
+        .select(*_COLUMNS)
+        .where(Message.thread == thread.id, Message.seq > after)
+        .order_by(Message.seq)
+        .limit(PAGE_SIZE + 1)
+    )
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    return MessagePage(items=await _messages_out(page), next=time_cursor(page[-1]["created_at"], page[-1]["id"]) if more else None)
+    return MessagePage(items=await _messages_out(page), next=str(page[-1]["seq"]) if more else None)
 
 
 @dataclass(frozen=True)
@@ -394,12 +417,7 @@ async def show_thread(thread_id: UUID | str) -> Shown:
     thread = await get_thread(thread_id)
     marker = await _marker(context, thread)
     rows = await (
-        scoped(Message)
-        .select(*_COLUMNS)
-        .where(Message.thread == thread.id)
-        .order_by(Message.created_at, ascending=False)
-        .order_by(Message.id, ascending=False)
-        .limit(PAGE_SIZE + 1)
+        scoped(Message).select(*_COLUMNS).where(Message.thread == thread.id).order_by(Message.seq, ascending=False).limit(PAGE_SIZE + 1)
     )
     shown = list(reversed(rows[:PAGE_SIZE]))
     return Shown(await _messages_out(shown), len(rows) > PAGE_SIZE, marker.read_seq if marker else 0)

@@ -281,7 +281,9 @@ def attachment_options() -> list[tuple[str, str]]:
 def widget_context(
     storage: Storage, *, attached_type: str = "", attached_id: Any = "", document: DocumentOut | None = None, category: str = "other"
 ) -> dict[str, Any]:
-    """What ``documents/_upload.html`` needs."""
+    """What ``documents/_upload.html`` needs. ``key`` starts the ids of the
+    widget's fields: a page may hold several panels (a delivery and each of
+    its lines), and a label must name its own panel's field."""
     from portal.configuration.services import bases
 
     limits = upload_limits()
@@ -291,6 +293,7 @@ def widget_context(
         for key, base in rules.items()
     }
     return {
+        "key": f"up-{document.id}" if document is not None else f"up-{attached_id}" if attached_id else "up",
         "mode": "direct" if storage.direct_uploads else "form",
         "attached_type": attached_type,
         "attached_id": str(attached_id),

@@ -124,13 +124,8 @@ def render_previews(stream: IO[bytes], kind: Kind) -> tuple[bytes, bytes]:
 
 def _decoded_image(stream: IO[bytes], kind: Kind) -> Image:
     from PIL import Image as PILImage
-    from PIL import ImageFile
 
     setup()
-    # Importing WeasyPrint (statement PDFs, handover index) turns Pillow's
-    # truncated-image tolerance on for the whole process: an upload must
-    # still decode completely, whatever was imported before.
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     stream.seek(0)
     try:
         opened = PILImage.open(stream, formats=[PIL_FORMATS[kind]])

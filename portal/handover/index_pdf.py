@@ -15,16 +15,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from portal import weasy
+
 PARTS_PER_PROCESS = 20
 
 
 def render(parts: list[Path]) -> None:
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols={"data"})
     for part in parts:
-        HTML(string=part.read_text(encoding="utf-8"), url_fetcher=fetcher).write_pdf(part.with_suffix(".pdf"))
+        weasy.html(part.read_text(encoding="utf-8")).write_pdf(part.with_suffix(".pdf"))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ from portal.quality.ncr_states import STEPS as NCR_STEPS
 from portal.quality.ncr_states import Status as NcrStatus
 from portal.quality.tables import Ncr, NcrStep, QcRequirement
 from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
-from tenants.scoping import scoped
+from tenants.scoping import scoped, supplier_reads
 from tenants.tables import Supplier, Tenant, User
 
 PAGE_SIZE = 50
@@ -285,13 +285,14 @@ async def _qc_requirements(order_ids: list[UUID]) -> list[dict[str, Any]]:
     )
 
 
-def _visible_to(party: Party, source: str, from_supplier: UUID, to_supplier: UUID) -> UUID | None:
+def _visible_to(party: Party, source: str, from_supplier: UUID, to_supplier: UUID, *, reads_record: bool = True) -> UUID | None:
     """Which supplier reads an entry: each supplier its own steps; the
-    outgoing one also the entries about its records; the buyer's own steps
-    stay internal."""
+    outgoing one also the entries about its records, while it reads the
+    record (a document follows the record it is attached to, whatever its
+    own supplier field says); the buyer's own steps stay internal."""
     if party is Party.INCOMING_SUPPLIER:
         return to_supplier
-    if party is Party.OUTGOING_SUPPLIER or source:
+    if party is Party.OUTGOING_SUPPLIER or (source and reads_record):
         return from_supplier
     return None
 
@@ -316,6 +317,9 @@ async def _checklist(handover: Handover, item_ids: list[UUID]) -> list[HandoverI
             (row["id"], {"number": row["number"], "title": row["title"]}) for row in await _open_ncrs(from_supplier, order_ids, item_ids)
         ],
     }
+    # A document entry names the document's title: the outgoing supplier
+    # sees it only while it reads the document by the scoping layer's rules.
+    unread = {record_id for record_id, _ in records[Source.DOCUMENTS.value] if not await supplier_reads(Document, record_id, from_supplier)}
     sections = _sections(await _template_row())
     maker = scoped(HandoverItem)
     entries: list[HandoverItem] = []
@@ -328,7 +332,7 @@ async def _checklist(handover: Handover, item_ids: list[UUID]) -> list[HandoverI
                 entries.append(
                     maker.new(
                         handover=handover.id,
-                        supplier=_visible_to(party, source, from_supplier, to_supplier),
+                        supplier=_visible_to(party, source, from_supplier, to_supplier, reads_record=record_id not in unread),
                         position=len(entries) + 1,
                         section=section["title"],
                         title=entry["title"],

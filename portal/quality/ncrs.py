@@ -952,14 +952,14 @@ async def _current_step(ncr: Ncr, step_id: UUID | str, version: int | None) -> N
 async def _evidence(step: NcrStep) -> list[UUID]:
     rows = (
         await scoped(Document)
-        .select(Document.id)
+        .select(Document.id, Document.supplier, Document.attached_type, Document.attached_id)
         .where(Document.attached_type == "ncr_step")
         .where(Document.attached_id == step.id)
         .where(Document.withdrawn.eq(False))
         .where(Document.current_version > 0)
         .order_by(Document.created_at)
     )
-    return [row["id"] for row in rows]
+    return [row["id"] for row in await scoped(Document).readable(list(rows))]
 
 
 async def _answerable(ncr_id: UUID | str, step_id: UUID | str, data: AnswerIn) -> tuple[Ncr, NcrStep, str] | None:

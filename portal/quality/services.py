@@ -257,6 +257,8 @@ _DOCUMENT_COLUMNS = (
     Document.current_version,
     Document.attached_type,
     Document.attached_id,
+    # For ``Scoped.readable``: whose it is decides whether the record rule applies.
+    Document.supplier,
 )
 
 
@@ -278,6 +280,8 @@ async def _order_documents(order_ids: list[UUID]) -> dict[UUID, list[QcDocumentO
         .where(Document.current_version > 0)
         .order_by(Document.created_at)
     )
+    # Each document follows the record it is attached to, not its own supplier field.
+    rows = await scoped(Document).readable(list(rows))
     states = await _reviews(rows)
     found: dict[UUID, list[QcDocumentOut]] = defaultdict(list)
     for row in rows:

@@ -35,6 +35,7 @@ from uuid import UUID, uuid4
 
 import structlog
 
+from portal import weasy
 from portal.audit.services import record
 from portal.documents.content import Kind
 from portal.documents.services import Target, store_generated, version_row
@@ -513,13 +514,9 @@ def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) 
 
 
 def layout(html: str) -> Any:
-    # Imported here, in the process and thread that renders.
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    # The template links nothing: no URL a name might smuggle in is
-    # fetched, only data: URLs are read.
-    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).render()
+    # The template links nothing; portal.weasy reads data: URLs only, so no
+    # URL a name might smuggle in is fetched.
+    return weasy.html(html).render()
 
 
 def write(document: Any, pdf_identifier: bytes) -> bytes:

@@ -206,7 +206,7 @@
     if (!form) return;
     if (target.hasAttribute("data-upload-category")) {
       var accept = JSON.parse(form.dataset.accept || "{}")[target.value];
-      var input = form.querySelector("#up-file");
+      var input = form.querySelector("[data-upload-typed]");
       if (input && accept) input.setAttribute("accept", accept);
     }
     if (target.hasAttribute("data-upload-file") && target.files && target.files.length) {

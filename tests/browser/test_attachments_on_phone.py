@@ -49,21 +49,21 @@ def test_supplier_attaches_a_damage_photo_to_a_dispatch_from_a_phone(desktop: Pa
         supplier.locator("form.receipt input[name^=reason-]").nth(0).fill("8 kg 生锈 rusty")
 
         section = supplier.locator("#dispatch-documents")
-        expect(section.locator("#documents-panel")).to_be_visible()  # loaded by htmx
+        expect(section.locator(".documents-panel")).to_be_visible()  # loaded by htmx
         section.locator(".upload-card > summary").click()
         form = section.locator("form[data-upload]")
         expect(form).to_be_visible()
         assert_fits_phone(supplier)
         # The camera is one tap away and the category is already "photo".
-        camera = supplier.locator("#up-photo")
+        camera = form.locator("input[capture]")
         assert camera.get_attribute("capture") == "environment"
         assert camera.get_attribute("accept") == "image/*"
-        expect(supplier.locator("#up-category")).to_have_value("photo")
-        for target in (form.locator("label[for=up-photo]"), form.locator("button[type=submit]")):
+        expect(form.locator("select[name=category]")).to_have_value("photo")
+        for target in (form.locator("label.photo-button"), form.locator("button[type=submit]")):
             box = target.bounding_box()
             assert box is not None
             assert box["height"] >= MIN_TARGET
-        supplier.fill("#up-title", title)
+        form.locator("input[name=title]").fill(title)
         camera.set_input_files({"name": "IMG_2041.jpg", "mimeType": "image/jpeg", "buffer": samples.jpeg(1200, 900)})
         form.locator("button[type=submit]").click()
         row = section.locator(".document-row", has_text=title)

@@ -46,22 +46,27 @@ def upload_photo_on_supplier_page(page: Page) -> str:
     page.goto("/admin/suppliers")
     page.locator("a.row-link", has_text="S-PM").click()
     expect(page).to_have_url(re.compile(r"/admin/suppliers/[0-9a-f-]+$"))
-    panel = page.locator("#documents-panel")
+    panel = page.locator(".documents-panel")
     expect(panel).to_be_visible()  # loaded by htmx into the supplier page
     page.locator(".upload-card > summary").click()
     form = page.locator("form[data-upload]")
     expect(form).to_be_visible()
     assert_fits_phone(page)
-    assert page.locator("#up-photo").get_attribute("capture") == "environment"
-    assert page.locator("#up-photo").get_attribute("accept") == "image/*"
+    camera = form.locator("input[capture]")
+    assert camera.get_attribute("capture") == "environment"
+    assert camera.get_attribute("accept") == "image/*"
+    # Its label names this panel's input (ids are per panel).
+    assert form.locator("label.photo-button").get_attribute("for") == camera.get_attribute("id")
     button = form.locator("button[type=submit]").bounding_box()
     assert button is not None
     assert button["height"] >= MIN_TARGET
     title = f"Weld seam {uuid4().hex[:6]}"
-    page.select_option("#up-category", "photo")
-    assert ".heic" in (page.locator("#up-file").get_attribute("accept") or "")
-    page.fill("#up-title", title)
-    page.set_input_files("#up-file", {"name": "weld.png", "mimeType": "image/png", "buffer": samples.png(1200, 900, (180, 60, 40))})
+    form.locator("select[name=category]").select_option("photo")
+    assert ".heic" in (form.locator("input[data-upload-typed]").get_attribute("accept") or "")
+    form.locator("input[name=title]").fill(title)
+    form.locator("input[data-upload-typed]").set_input_files(
+        {"name": "weld.png", "mimeType": "image/png", "buffer": samples.png(1200, 900, (180, 60, 40))}
+    )
     expect(form.locator("[data-upload-chosen]")).to_have_text("weld.png")
     form.locator("button[type=submit]").click()
     row = page.locator(".document-row", has_text=title)
@@ -95,8 +100,11 @@ def test_a_refused_file_shows_a_clear_message_and_nothing_is_listed(phone: Page)
     phone.goto("/admin/suppliers")
     phone.locator("a.row-link", has_text="S-PM").click()
     phone.locator(".upload-card > summary").click()
-    phone.select_option("#up-category", "drawing")
-    phone.set_input_files("#up-file", {"name": "drawing.svg", "mimeType": "image/svg+xml", "buffer": samples.svg_with_script()})
+    form = phone.locator("form[data-upload]")
+    form.locator("select[name=category]").select_option("drawing")
+    form.locator("input[data-upload-typed]").set_input_files(
+        {"name": "drawing.svg", "mimeType": "image/svg+xml", "buffer": samples.svg_with_script()}
+    )
     phone.locator("form[data-upload] button[type=submit]").click()
     error = phone.locator("[data-upload-error]")
     expect(error).to_be_visible()

@@ -63,10 +63,12 @@ def _sign_all(page: Page, url: str, *, phone: bool = False) -> int:
             assert_fits_phone(page)
         if entry.locator(".evidence").count():
             panel = entry.locator(".evidence")
-            expect(panel.locator("#documents-panel")).to_be_visible()
+            expect(panel.locator(".documents-panel")).to_be_visible()
             panel.locator(".upload-card > summary").click()
-            panel.locator("#up-title").fill("盘点照片 Count")
-            panel.locator("#up-photo").set_input_files({"name": "IMG_1.jpg", "mimeType": "image/jpeg", "buffer": samples.jpeg(800, 600)})
+            panel.locator("form[data-upload] input[name=title]").fill("盘点照片 Count")
+            panel.locator("form[data-upload] input[capture]").set_input_files(
+                {"name": "IMG_1.jpg", "mimeType": "image/jpeg", "buffer": samples.jpeg(800, 600)}
+            )
             panel.locator("form[data-upload] button[type=submit]").click()
             expect(panel.locator(".document-row", has_text="盘点照片")).to_be_visible(timeout=15_000)
         select = form.locator("select[name=decision]")

@@ -54,19 +54,24 @@ def test_supplier_answers_containment_with_a_photo_from_a_phone_and_qa_accepts(
         home.locator("a").click()
         expect(phone).to_have_url(re.compile(re.escape(url) + "$"))
         step = phone.locator("#step-containment")
-        panel = step.locator("#documents-panel")
+        panel = step.locator(".documents-panel")
         expect(panel).to_be_visible()  # loaded by htmx
         step.locator(".upload-card > summary").click()
         form = step.locator("form[data-upload]")
         expect(form).to_be_visible()
         assert_fits_phone(phone)
-        camera = step.locator("#up-photo")
+        camera = form.locator("input[capture]")
         assert camera.get_attribute("capture") == "environment"
-        for target in (form.locator("label[for=up-photo]"), step.locator(".ncr-answer-form button[type=submit]")):
+        for target in (form.locator("label.photo-button"), step.locator(".ncr-answer-form button[type=submit]")):
             box = target.bounding_box()
             assert box is not None
             assert box["height"] >= MIN_TARGET
-        camera.set_input_files({"name": "IMG_0412.jpg", "mimeType": "image/jpeg", "buffer": samples.jpeg(1200, 900)})
+        # "Take a photo" opens the camera input of its own panel (the page
+        # may hold the NCR's panel too: ids are per panel).
+        with phone.expect_file_chooser() as chooser:
+            form.locator("label.photo-button").click()
+        assert chooser.value.element.evaluate("(input, form) => form.contains(input)", form.element_handle())
+        chooser.value.set_files({"name": "IMG_0412.jpg", "mimeType": "image/jpeg", "buffer": samples.jpeg(1200, 900)})
         form.locator("button[type=submit]").click()
         expect(step.locator(".document-row")).to_have_count(1, timeout=15_000)
         step.locator("textarea[name=text]").fill("已隔离 120 件并全检，3 件不合格 Sorted 120 pcs, 3 bad")

@@ -86,6 +86,26 @@ def test_money_is_rounded_from_the_decimal_never_through_float(amount: str, expe
     assert format_currency(float(value), "CNY", locale="en") != expected
 
 
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"), [("0.125", "CNY", "CN¥0.13"), ("-0.125", "CNY", "-CN¥0.13"), ("2.5", "JPY", "¥3")]
+)
+def test_money_is_rounded_half_up_per_currency_as_statements_round(amount: str, currency: str, expected: str) -> None:
+    # Babel alone rounds half to even (CN¥0.12); a statement line rounds
+    # half up (compute.round_money), and the page must print what it sums.
+    from portal.reconciliation.compute import round_money
+
+    with use_locale("en"):
+        assert format_money(Decimal(amount), currency) == expected == format_money(round_money(Decimal(amount), currency), currency)
+
+
+def test_the_currency_decimals_we_round_to_are_those_babel_prints() -> None:
+    from babel.numbers import get_currency_precision
+
+    from portal.quantities import CURRENCY_DECIMALS
+
+    assert {code: get_currency_precision(code) for code in CURRENCY_DECIMALS} == CURRENCY_DECIMALS
+
+
 def test_datetime_is_shown_in_the_tenants_time_zone() -> None:
     stored = datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
     with use_locale("en"):

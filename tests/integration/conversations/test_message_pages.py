@@ -1,13 +1,15 @@
-"""Paging a thread's messages when several share one ``created_at`` (an
-import, a coarse clock): every message on exactly one page, in the order
-the record's page shows them, on SQLite and PostgreSQL alike."""
+"""Paging a thread's messages by their number (``Message.seq``, commit
+order), never by time: when several share one ``created_at`` (an import, a
+coarse clock) or one committed late carries an earlier time, every message
+is on exactly one page, in the order the record's page shows them, on
+SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -54,8 +56,8 @@ def test_messages_sharing_one_instant_are_each_on_exactly_one_page(
         sent.append(response.json())
     # The instant the 2nd was made: still after the 1st, before the 7th.
     run(_same_instant, [message["id"] for message in sent[1:6]], datetime.fromisoformat(sent[1]["created_at"]))
-    # Within the instant the id decides, as it does on the record's page.
-    expected = ["message 0", *(m["body"] for m in sorted(sent[1:6], key=lambda m: m["id"])), "message 6"]
+    # Within the instant the order they were sent in decides, as on the record's page.
+    expected = [f"message {number}" for number in range(7)]
 
     for who in ("planner", "supplier_operator"):
         pages = _pages(client, shop, who, thread)
@@ -69,6 +71,37 @@ def test_messages_sharing_one_instant_are_each_on_exactly_one_page(
     assert re.findall(r'<p class="message-body">(message \d)</p>', shared) == expected[-PAGE:]
 
 
+def test_a_message_committed_late_with_an_earlier_time_is_on_the_next_page(
+    client: Any, shop: OrderWorld, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "PAGE_SIZE", PAGE)
+    order = _issued(client, shop)
+    thread = _sides(client, shop, "planner", order["id"])["shared"]["id"]
+    sent = [_send(client, shop, "planner", thread, f"message {number}").json() for number in range(4)]
+    first = client.get(f"/api/v1/threads/{thread}/messages", headers=shop.as_("supplier_operator")).json()
+    assert [item["body"] for item in first["items"]] == ["message 0", "message 1", "message 2"]
+    # Made while the 2nd was being made, committed after the reader's first page.
+    late = _send(client, shop, "supplier_operator", thread, "late").json()
+    run(_same_instant, [late["id"]], datetime.fromisoformat(sent[1]["created_at"]))
+    rest = client.get(f"/api/v1/threads/{thread}/messages", params={"cursor": first["next"]}, headers=shop.as_("supplier_operator"))
+    assert rest.status_code == 200, rest.text
+    assert [item["body"] for item in rest.json()["items"]] == ["message 3", "late"]
+    assert [item["seq"] for item in first["items"] + rest.json()["items"]] == [1, 2, 3, 4, 5]
+
+
+def test_a_cursor_of_the_form_handed_out_before_still_reads(client: Any, shop: OrderWorld) -> None:
+    order = _issued(client, shop)
+    thread = _sides(client, shop, "planner", order["id"])["shared"]["id"]
+    first = _send(client, shop, "planner", thread, "first").json()
+    assert _send(client, shop, "planner", thread, "second").status_code == 201
+    # A time and an id: resumes after that message.
+    legacy = client.get(
+        f"/api/v1/threads/{thread}/messages", params={"cursor": f"{first['created_at']}|{first['id']}"}, headers=shop.as_("planner")
+    )
+    assert legacy.status_code == 200, legacy.text
+    assert [item["body"] for item in legacy.json()["items"]] == ["second"]
+
+
 def test_a_cursor_of_a_time_alone_still_reads_and_a_bad_one_is_refused(client: Any, shop: OrderWorld) -> None:
     order = _issued(client, shop)
     thread = _sides(client, shop, "planner", order["id"])["shared"]["id"]
@@ -78,7 +111,7 @@ def test_a_cursor_of_a_time_alone_still_reads_and_a_bad_one_is_refused(client: A
     legacy = client.get(f"/api/v1/threads/{thread}/messages", params={"cursor": first["created_at"]}, headers=shop.as_("planner"))
     assert legacy.status_code == 200, legacy.text
     assert [item["body"] for item in legacy.json()["items"]] == ["second"]
-    for bad in ("yesterday", "2026-03-02T08:30:00|not-an-id", "2026-03-02T08:30:00"):
+    for bad in ("yesterday", "2026-03-02T08:30:00|not-an-id", "2026-03-02T08:30:00", "-1", "1.5", f"2026-03-02T08:30:00+00:00|{uuid4()}"):
         for language, text in (("en", "This page link is not valid."), ("zh-CN", "此分页链接无效。")):
             refused = client.get(
                 f"/api/v1/threads/{thread}/messages", params={"cursor": bad}, headers={**shop.as_("planner"), "accept-language": language}
