@@ -89,14 +89,13 @@ async def requests_of(client: httpx.AsyncClient, credentials: list[dict[str, Any
     }
 
 
-async def run(actions: list[str], count: int, top: int, save: str | None) -> None:
+async def run(actions: list[str], count: int, top: int, save: str | None, credentials: list[dict[str, Any]]) -> None:
     from portal.asgi import create_app
 
     app = create_app()
     # The client's own log line per request is not the server's cost.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     print(f"resident memory after create_app: {resident_mb():.0f} MB", file=sys.stderr)
-    credentials = json.loads(subprocess.run([sys.executable, "-m", "portal", "demo", "--credentials"], capture_output=True, text=True).stdout)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
@@ -144,7 +143,8 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "portal", *step], env=env, cwd=ROOT, check=True, capture_output=True)
     os.environ.clear()
     os.environ.update(env)
-    asyncio.run(run([name.strip() for name in args.actions.split(",")], args.requests, args.profile, args.save))
+    listed = subprocess.run([sys.executable, "-m", "portal", "demo", "--credentials"], cwd=ROOT, capture_output=True, text=True, check=True)
+    asyncio.run(run([name.strip() for name in args.actions.split(",")], args.requests, args.profile, args.save, json.loads(listed.stdout)))
 
 
 if __name__ == "__main__":
