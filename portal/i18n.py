@@ -139,7 +139,7 @@ def format_number(value: Decimal | int | float) -> str:
     # A page repeats its numbers (a board: 0, the same quantities), and
     # Babel's formatting is the costliest part of a cell. The text is the
     # key: equal numbers may print differently (Decimal("-0") and 0).
-    return _format_number(current_locale.get(), type(value), str(value))
+    return _format_number(current_locale.get(), type(value), str(value))  # type: ignore[arg-type]  # a class is hashable
 
 
 @functools.lru_cache(maxsize=4096)
