@@ -26,6 +26,7 @@ from portal.errors import EXCEPTION_HANDLERS
 from portal.i18n import LocaleMiddleware
 from portal.jobs.runner import in_process_jobs
 from portal.limits.middleware import RateLimitMiddleware
+from portal.limits.services import close_counters
 from portal.logs import configure_logging, log_requests
 from portal.nul import refuse_nul
 from portal.openapi import DecimalSchema, document_api
@@ -63,6 +64,7 @@ def create_app() -> Litestar:
             async with in_process_jobs(settings):
                 yield
         finally:
+            await close_counters()
             await stop_engine(engine)
 
     static = create_static_files_router(

@@ -233,3 +233,29 @@ def test_row_level_security_lets_a_supplier_read_its_documents_only_with_their_r
             continue
         assert document_id not in documents, kind
         assert version_id not in versions, kind
+
+
+def test_searches_find_nothing_a_supplier_does_not_read(client: Any, worlds: Worlds, planted: Planted, handlers: dict[Any, Any]) -> None:
+    """Every GET route a supplier role may call whose handler takes a search
+    term (``q``: lists, pages, exports), searched for the planted titles and
+    the buyer's draft order number: the answer names none of them."""
+    searched = [
+        endpoint
+        for endpoint in ENDPOINTS
+        if endpoint.method == "GET"
+        and "q" in handlers[(endpoint.method, endpoint.path)].parsed_fn_signature.parameters
+        and any(endpoint.allowed(identity) for identity in SUPPLIER_USERS)
+    ]
+    assert searched, "no search route found: the test would prove nothing"
+    hidden = worlds.home_seed.hidden_marks[0]
+    leaks = []
+    for endpoint in searched:
+        for identity in SUPPLIER_USERS:
+            if not endpoint.allowed(identity):
+                continue
+            for term in ("PLANTED", hidden, *(title for _, _, title in planted.documents.values())):
+                text = _call(client, worlds, endpoint, worlds.own, identity, query={"q": term}).text
+                # (The page echoes the term in its search box: other marks only.)
+                marks = [mark for mark in [*planted.marks(), hidden] if mark != term]
+                leaks += [f"{endpoint} {identity} q={term} shows {mark}" for mark in marks if mark in text]
+    assert leaks == []
