@@ -261,3 +261,27 @@ def test_the_kept_pages_of_a_session_are_not_read_once_it_has_expired(browser: B
         assert json.dumps(page.evaluate(KEPT_JS)).find(session) == -1
     finally:
         context.close()
+
+
+def test_a_page_drawn_from_a_kept_copy_goes_when_a_late_answer_says_its_session_ended(browser: Browser, live_server: str) -> None:
+    """A weak network: the kept copy answered first, the server's answer
+    comes later and says the session ended elsewhere; the page drawn from
+    the copy goes (it is loaded again: the sign-in page) with every kept page."""
+    context = browser.new_context(base_url=live_server, **PHONE)
+    try:
+        page = context.new_page()
+        sign_in(page, OPERATOR)
+        _, _, session = _kept_line_screen(page)
+        context.set_offline(True)
+        page.reload()  # drawn from the kept copy
+        expect(page.locator("form[data-outbox-form]")).to_be_visible()
+        assert page.evaluate("document.body.dataset.session") == session
+
+        _end_session_elsewhere(context, live_server)
+        context.set_offline(False)
+        # The late answer: the worker's next request that reaches the server.
+        page.evaluate("navigator.serviceWorker.controller.postMessage({ type: 'precache', urls: ['/progress'] })")
+        expect(page).to_have_url(re.compile(r"/login"), timeout=30_000)
+        page.wait_for_function(NO_PAGES_KEPT_JS, timeout=15_000)
+    finally:
+        context.close()
