@@ -437,15 +437,24 @@
   }
 
   /* Another account's records stay on the phone for their owner: this one
-   * learns only how many, never what they are. */
+   * learns only how many, never what they are. The note exists only while
+   * there are some (drawn from template[data-outbox-others-note]). */
   function showOthers() {
-    var note = document.querySelector("[data-outbox-others]");
-    if (!note) return null;
+    var model = document.querySelector("template[data-outbox-others-note]");
+    if (!model) return null;
     var owner = document.body.dataset.owner;
     return Outbox.all().then(function (items) {
       var others = items.filter(function (item) { return item.owner !== owner; }).length;
-      note.textContent = note.dataset.msg.replace("{count}", others);
-      note.hidden = others === 0;
+      var note = document.querySelector("[data-outbox-others]");
+      if (!others) {
+        if (note) note.remove();
+        return;
+      }
+      if (!note) {
+        note = model.content.firstElementChild.cloneNode(true);
+        model.after(note);
+      }
+      note.textContent = model.dataset.msg.replace("{count}", others);
     });
   }
 
