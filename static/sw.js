@@ -72,7 +72,9 @@ self.addEventListener("install", function (event) {
 // server gives that session ("pages-<key>"). The worker reads only the cache
 // of the current session, and only until that session's end; a response
 // naming another session (someone else signed in), nobody (signed out,
-// revoked, expired: the sign-in page), or a 401/403 drops the kept pages.
+// revoked, expired: the sign-in page), or a 401 drops the kept pages. A 403
+// is not one of them: to someone signed in it says "not allowed here", and
+// it names its session like any other page.
 // Every change of what is kept goes through one queue, in the order the
 // requests were made: an answer to an older request never brings back a
 // session a newer answer has ended.
@@ -101,10 +103,10 @@ function currentSession() {
 }
 
 /* What one response says about the session: {key, expires} for a signed-in
- * person, {key: null} for nobody (or a refusal), or null when it says
- * nothing (a response the server did not mark, such as an outage page). */
+ * person, {key: null} for nobody (or a 401), or null when it says nothing
+ * (a response the server did not mark, such as an outage page). */
 function sessionOf(response) {
-  if (response.status === 401 || response.status === 403) return { key: null, expires: 0 };
+  if (response.status === 401) return { key: null, expires: 0 };
   if (response.redirected && new URL(response.url).pathname === LOGIN_PATH) return { key: null, expires: 0 };
   var key = response.headers.get(SESSION_HEADER);
   if (!key) return null;
@@ -114,11 +116,31 @@ function sessionOf(response) {
   return { key: key, expires: seconds > 0 ? Date.now() + seconds * 1000 : 0 };
 }
 
+/* Navigations under way, each until its page is in place (or it gave no
+ * page: a download, a cancel), at most LANDING_MS. */
+var LANDING_MS = 15000;
+var navigations = [];
+function underWay(event) {
+  if (!event.resultingClientId) return;
+  var landed = Promise.race([
+    self.clients.get(event.resultingClientId),
+    new Promise(function (resolve) { setTimeout(resolve, LANDING_MS); }),
+  ]).catch(function () {}).then(function () {
+    navigations = navigations.filter(function (other) { return other !== landed; });
+  });
+  navigations.push(landed);
+}
+
 /* Tell the open pages a session ended and which is current now (null:
  * nobody): a page drawn for another session, from a kept copy when a weak
- * network answered late, is loaded again from the server. */
+ * network answered late, is loaded again from the server. Told only once
+ * the navigations under way have landed: the page a navigation leaves would
+ * otherwise reload and abort it (the news often comes with that very
+ * navigation's answer, and its own page is drawn for the current session). */
 function announceEnd(key) {
-  return self.clients.matchAll({ type: "window" }).then(function (windows) {
+  return Promise.all(navigations).then(function () {
+    return self.clients.matchAll({ type: "window" });
+  }).then(function (windows) {
     windows.forEach(function (client) { client.postMessage({ type: "session-ended", key: key }); });
   });
 }
@@ -136,10 +158,10 @@ function learn(response, url, sentAt) {
       // and is kept only if it is the current session's own page.
       if (sentAt < session.since) {
         return copy && said.key && said.key === session.key && Date.now() < session.expires
-          ? caches.open(pagesCache(said.key)).then(function (cache) { return cache.put(url.pathname, copy); })
-          : null;
+          ? caches.open(pagesCache(said.key)).then(function (cache) { return cache.put(url.pathname, copy); }).then(function () { return false; })
+          : false;
       }
-      var ended = session.key && session.key !== said.key;
+      var ended = Boolean(session.key && session.key !== said.key);
       return self.PortalOutbox.setMeta(SESSION_META, { key: said.key, expires: said.expires, since: sentAt }).then(function () {
         return dropPages(said.key);
       }).then(function () {
@@ -147,10 +169,12 @@ function learn(response, url, sentAt) {
           return caches.open(pagesCache(said.key)).then(function (cache) { return cache.put(url.pathname, copy); });
         }
         return null;
-      }).then(function () {
-        return ended ? announceEnd(said.key) : null;
-      });
+      }).then(function () { return ended; });
     });
+  }).then(function (ended) {
+    // Outside the queue: waiting for navigations to land must not hold up
+    // the kept copy one of them may be waiting for.
+    return ended ? announceEnd(said.key) : null;
   });
 }
 
@@ -239,10 +263,11 @@ function offlinePage() {
 
 function page(event, request, url) {
   var sentAt = Date.now();
-  var network = fetch(request).then(function (response) {
-    event.waitUntil(learn(response, url, sentAt));
-    return response;
-  });
+  var network = fetch(request);
+  // Asked for now, while the event can still be extended: the answer may
+  // come after the kept copy has answered the page (a weak network).
+  // Registered first, so learn() copies the answer before the page reads it.
+  event.waitUntil(network.then(function (response) { return learn(response, url, sentAt); }).catch(function () {}));
   if (!kept(url)) {
     return network.catch(offlinePage);
   }
@@ -264,6 +289,8 @@ function page(event, request, url) {
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
+  // Every navigation, a form's POST too: a reload would abort it as well.
+  if (request.mode === "navigate") underWay(event);
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;

@@ -285,3 +285,39 @@ def test_a_page_drawn_from_a_kept_copy_goes_when_a_late_answer_says_its_session_
         page.wait_for_function(NO_PAGES_KEPT_JS, timeout=15_000)
     finally:
         context.close()
+
+
+# The session the worker holds, once it has learnt from a request sent at or after t0.
+SESSION_LEARNT_SINCE_JS = """(t0) => PortalOutbox.getMeta('kept-pages-session')
+  .then(session => session && session.since >= t0 ? session.key : null)"""
+
+
+def test_a_page_refused_to_a_signed_in_person_is_shown_and_ends_nothing(browser: Browser, live_server: str) -> None:
+    """A 403 says "not allowed here", not "signed out": the navigation lands
+    on the refusal page, the session's kept pages stay. A navigation whose
+    own answer does end the session lands too (on the sign-in page), never
+    aborted by the page it leaves reloading."""
+    context = browser.new_context(base_url=live_server, **PHONE)
+    try:
+        page = context.new_page()
+        sign_in(page, OPERATOR)
+        line_id, _, session = _kept_line_screen(page)
+
+        t0 = page.evaluate("Date.now()")
+        answer = page.goto("/admin/users")
+        assert answer is not None
+        assert answer.status == 403, answer.status
+        expect(page.locator("h1")).to_contain_text("无权")
+        # The worker has read the refusal: it names the same session.
+        page.wait_for_function(SESSION_LEARNT_SINCE_JS, arg=t0, timeout=15_000)
+        assert page.evaluate(SESSION_LEARNT_SINCE_JS, t0) == session
+        assert page.evaluate(KEPT_UNDER_JS, [session, f"/progress/lines/{line_id}"])
+        expect(page).to_have_url(re.compile(r"/admin/users$"))
+
+        _end_session_elsewhere(context, live_server)
+        page.goto(f"/progress/lines/{line_id}")  # raises on net::ERR_ABORTED
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.wait_for_function(NO_PAGES_KEPT_JS, timeout=15_000)
+        expect(page.locator("input[type=password]")).to_be_visible()
+    finally:
+        context.close()
