@@ -41,6 +41,11 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # transaction that has read and then writes fails at once with "database is
 # locked" when another writer committed in between (the GET answers 503).
 WRITES_OPT = "writes"
+# Routes of read requests without WRITES_OPT whose transaction changed rows
+# on SQLite (route path -> method): each is a 503 waiting for a concurrent
+# writer. Logged as an error; the test suite fails on any entry, so a GET
+# that starts to write is found by the tests that open it, not by a user.
+reads_that_wrote: dict[str, str] = {}
 # Paths that need no transaction: static files never touch the database and
 # /health runs its own probe so that it can report a broken database;
 # /metrics reads process counters.
@@ -357,9 +362,12 @@ class TransactionMiddleware:
                 # A connection and a BEGIN: the database answers again.
                 OUTAGE.recovered()
                 request.transaction = transaction
+                changes = _sqlite_changes(transaction) if not writes else None
                 await self.app(scope, receive, request.send)
                 if not request.finished:
                     await transaction.rollback()
+                if changes is not None and _sqlite_changes(transaction) != changes:
+                    _read_wrote(scope)
         except Exception as exc:
             # After a failed commit the client already has its 503; the
             # transaction's own exit then fails too and must not raise
@@ -367,6 +375,21 @@ class TransactionMiddleware:
             # nothing of this request was committed.
             if not (request.commit_failed or (request.finished and database_unavailable(exc))):
                 raise
+
+
+def _sqlite_changes(transaction: Any) -> int | None:
+    """Rows the SQLite connection has changed since it was opened (None on
+    PostgreSQL, where a reading transaction may write without that risk)."""
+    connection = getattr(transaction, "connection", None)
+    return connection.total_changes if isinstance(connection, aiosqlite.Connection) else None
+
+
+def _read_wrote(scope: Scope) -> None:
+    handler = scope.get("route_handler")
+    route = getattr(handler, "paths", None)
+    path = sorted(route)[0] if route else scope["path"]
+    reads_that_wrote[path] = scope.get("method", "GET")
+    log.error("read_request_wrote", path=path, method=scope.get("method"), hint=f"set {WRITES_OPT!r} in the route's opt")
 
 
 def keep_changes_on_error(scope: Scope) -> None:

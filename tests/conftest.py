@@ -287,3 +287,17 @@ def fresh_login_throttle(request: pytest.FixtureRequest) -> None:
     per-address limit would otherwise count the whole run's failures."""
     if "client" in request.fixturenames or "run" in request.fixturenames:
         request.getfixturevalue("run")(_forget_failed_sign_ins)
+
+
+@pytest.fixture(autouse=True)
+def no_read_request_writes() -> Iterator[None]:
+    """A GET that changes rows on SQLite without saying so (``WRITES_OPT``)
+    answers 503 whenever another writer commits beside it: any test that
+    opens such a route fails, naming it."""
+    from portal.db import reads_that_wrote
+
+    reads_that_wrote.clear()
+    yield
+    wrote = dict(reads_that_wrote)
+    reads_that_wrote.clear()
+    assert not wrote, f"read requests changed rows without WRITES_OPT in their route's opt: {wrote}"

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from portal.db import WRITES_OPT
 from portal.notifications import push, services, webhooks
 from portal.notifications.push import PushKey, SubscriptionIn, SubscriptionOut
 from portal.notifications.services import NotificationOut, PreferenceIn, PreferenceOut
@@ -57,7 +58,8 @@ class NotificationApi(Controller):
     async def set_preferences(self, data: JSONBody[list[PreferenceIn]]) -> Page[PreferenceOut]:
         return page_of(await services.set_preferences(data))
 
-    @get("/push-key")
+    # The first to ask makes the portal's VAPID key (push.vapid_key).
+    @get("/push-key", opt={WRITES_OPT: True})
     async def show_push_key(self) -> PushKey:
         """The portal's VAPID public key (base64url): the
         ``applicationServerKey`` a browser subscribes to Web Push with."""

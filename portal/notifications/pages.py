@@ -11,6 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
+from portal.db import WRITES_OPT
 from portal.errors import DomainError
 from portal.forms import form_values
 from portal.notifications import push, services
@@ -50,7 +51,8 @@ class NotificationPages(Controller):
         found = await services.mark_read(notification_id)
         return Redirect(path=safe_next(found.link) if found.link else "/notifications", status_code=303)
 
-    @get("/settings")
+    # The first to open it makes the portal's VAPID key (push.vapid_key).
+    @get("/settings", opt={WRITES_OPT: True})
     async def show_settings(self) -> Template:
         return await self._settings(await services.list_preferences())
 

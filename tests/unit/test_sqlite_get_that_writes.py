@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from piccolo.querystring import QueryString
 
-from portal.db import WRITES_OPT, PooledSQLiteEngine, TransactionMiddleware, enable_sqlite_wal
+from portal.db import WRITES_OPT, PooledSQLiteEngine, TransactionMiddleware, enable_sqlite_wal, reads_that_wrote
 
 
 def _write_elsewhere(path: str) -> None:
@@ -74,3 +74,42 @@ async def test_a_plain_get_that_writes_fails_when_another_writer_got_in_between(
     """Why the opt exists: the same GET without it."""
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         await _get_that_makes_a_row(tmp_path, {})
+
+
+async def _get_that_writes_alone(tmp_path: Path, opt: dict[str, Any]) -> dict[str, str]:
+    """The same kind of GET with no other writer about: it succeeds either
+    way, and the reads that wrote are recorded (the suite fails on them)."""
+    path = str(tmp_path / "portal.db")
+    engine = PooledSQLiteEngine(path=path)
+    await engine._run_in_new_connection("CREATE TABLE thread (n integer primary key, made_by text)")
+
+    async def handler(scope: Any, receive: Any, send: Any) -> None:
+        await engine.run_querystring(QueryString("INSERT INTO thread (made_by) VALUES ('request')"))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    scope: Any = {"type": "http", "path": "/conversations", "method": "GET", "headers": [], "state": {}}
+    scope["route_handler"] = SimpleNamespace(opt=opt, paths={"/conversations"})
+    reads_that_wrote.clear()
+    try:
+        await TransactionMiddleware(handler, engine)(scope, receive, send)
+        return dict(reads_that_wrote)
+    finally:
+        reads_that_wrote.clear()
+        await engine.close_idle()
+
+
+@pytest.mark.anyio
+async def test_a_plain_get_that_writes_is_named_for_the_suite_to_fail_on(tmp_path: Path) -> None:
+    assert await _get_that_writes_alone(tmp_path, {}) == {"/conversations": "GET"}
+
+
+@pytest.mark.anyio
+async def test_a_get_that_says_it_writes_is_not_named(tmp_path: Path) -> None:
+    assert await _get_that_writes_alone(tmp_path, {WRITES_OPT: True}) == {}
