@@ -36,6 +36,13 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # each request for asyncpg's default minute before its 503.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# ``opt={WRITES_OPT: True}`` on a GET handler that may write (a record's
+# threads are made on first open): its transaction is a writer's, as a
+# POST's is. On SQLite a reading transaction that then writes while another
+# connection holds the write lock fails at once, without waiting (SQLite
+# calls no busy handler for a reader's upgrade: it could deadlock), and the
+# request answered 503.
+WRITES_OPT = "writes"
 # Paths that need no transaction: static files never touch the database and
 # /health runs its own probe so that it can report a broken database;
 # /metrics reads process counters.
@@ -344,7 +351,8 @@ class TransactionMiddleware:
             await self.app(scope, receive, send)
             return
         request = _RequestTransaction(send, scope)
-        writes = scope.get("method", "GET") not in READ_ONLY_METHODS
+        handler = scope.get("route_handler")
+        writes = scope.get("method", "GET") not in READ_ONLY_METHODS or bool(handler is not None and (handler.opt or {}).get(WRITES_OPT))
         turn = sqlite_writer_turn() if writes and isinstance(self.engine, SQLiteEngine) else contextlib.nullcontext()
         try:
             async with turn, open_transaction(self.engine, writes=writes) as transaction:
