@@ -36,12 +36,10 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # each request for asyncpg's default minute before its 503.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# ``opt={WRITES_OPT: True}`` on a GET handler that may write (a record's
-# threads are made on first open): its transaction is a writer's, as a
-# POST's is. On SQLite a reading transaction that then writes while another
-# connection holds the write lock fails at once, without waiting (SQLite
-# calls no busy handler for a reader's upgrade: it could deadlock), and the
-# request answered 503.
+# Set in the opt of a GET route that may write (a row made on first read):
+# on SQLite it runs in a writer's transaction, as a POST does. A deferred
+# transaction that has read and then writes fails at once with "database is
+# locked" when another writer committed in between (the GET answers 503).
 WRITES_OPT = "writes"
 # Paths that need no transaction: static files never touch the database and
 # /health runs its own probe so that it can report a broken database;
@@ -351,8 +349,8 @@ class TransactionMiddleware:
             await self.app(scope, receive, send)
             return
         request = _RequestTransaction(send, scope)
-        handler = scope.get("route_handler")
-        writes = scope.get("method", "GET") not in READ_ONLY_METHODS or bool(handler is not None and (handler.opt or {}).get(WRITES_OPT))
+        opt = getattr(scope.get("route_handler"), "opt", None) or {}
+        writes = scope.get("method", "GET") not in READ_ONLY_METHODS or bool(opt.get(WRITES_OPT))
         turn = sqlite_writer_turn() if writes and isinstance(self.engine, SQLiteEngine) else contextlib.nullcontext()
         try:
             async with turn, open_transaction(self.engine, writes=writes) as transaction:

@@ -31,7 +31,7 @@ class ThreadApi(Controller):
     tags = ["conversations"]
     guards = [requires("conversations.view")]
 
-    # The record's threads are made on first use: this GET may write.
+    # The record's threads are made on first read (services.record_threads).
     @get("/", opt={WRITES_OPT: True})
     async def list_threads(self, record_type: FromQuery[str | None] = None, record_id: FromQuery[UUID | None] = None) -> Page[ThreadOut]:
         """The record's threads the caller may see (made on first use):
@@ -96,7 +96,7 @@ class ConversationPages(Controller):
     include_in_schema = False
     guards = [requires("conversations.view")]
 
-    # The record's threads are made on first open: this GET may write.
+    # The record's threads are made on first read (services.record_threads).
     @get("/", opt={WRITES_OPT: True})
     async def show_conversation(self, record_type: FromQuery[str | None] = None, record_id: FromQuery[UUID | None] = None) -> Template:
         """The block a record's page loads: each side's messages and a form."""
