@@ -388,8 +388,9 @@ def _read_wrote(scope: Scope) -> None:
     handler = scope.get("route_handler")
     route = getattr(handler, "paths", None)
     path = sorted(route)[0] if route else scope["path"]
-    reads_that_wrote[path] = scope.get("method", "GET")
-    log.error("read_request_wrote", path=path, method=scope.get("method"), hint=f"set {WRITES_OPT!r} in the route's opt")
+    method = str(scope.get("method", "GET"))
+    reads_that_wrote[path] = method
+    log.error("read_request_wrote", path=path, method=method, hint=f"set {WRITES_OPT!r} in the route's opt")
 
 
 def keep_changes_on_error(scope: Scope) -> None:
