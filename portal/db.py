@@ -36,6 +36,11 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # each request for asyncpg's default minute before its 503.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Set in the opt of a GET route that may write (a row made on first read):
+# on SQLite it runs in a writer's transaction, as a POST does. A deferred
+# transaction that has read and then writes fails at once with "database is
+# locked" when another writer committed in between (the GET answers 503).
+WRITES_OPT = "writes"
 # Paths that need no transaction: static files never touch the database and
 # /health runs its own probe so that it can report a broken database;
 # /metrics reads process counters.
@@ -344,7 +349,8 @@ class TransactionMiddleware:
             await self.app(scope, receive, send)
             return
         request = _RequestTransaction(send, scope)
-        writes = scope.get("method", "GET") not in READ_ONLY_METHODS
+        opt = getattr(scope.get("route_handler"), "opt", None) or {}
+        writes = scope.get("method", "GET") not in READ_ONLY_METHODS or bool(opt.get(WRITES_OPT))
         turn = sqlite_writer_turn() if writes and isinstance(self.engine, SQLiteEngine) else contextlib.nullcontext()
         try:
             async with turn, open_transaction(self.engine, writes=writes) as transaction:

@@ -35,6 +35,18 @@ def signed_in() -> Any:
     return context if isinstance(context, TenantContext) else None
 
 
+def _outbox_owner(context: Any) -> str:
+    from tenants.offline import outbox_owner
+
+    return outbox_owner(context)
+
+
+def _page_session_key(context: Any) -> str:
+    from tenants.offline import page_session_key
+
+    return page_session_key(context)
+
+
 def _navigation(context: Any) -> Any:
     from portal.navigation import navigation
 
@@ -131,6 +143,8 @@ def build_environment(*, auto_reload: bool = True) -> Environment:
     env.globals.update(
         static=static_url,
         me=signed_in,
+        outbox_owner=_outbox_owner,
+        page_session_key=_page_session_key,
         uuid4=uuid.uuid4,
         navigation=_navigation,
         more_icon=_more_icon(),

@@ -41,6 +41,9 @@ class TenantContext:
     membership_id: UUID | None = None
     supplier_id: UUID | None = None
     session_id: UUID | None = None
+    # When the session behind a page token ends (the phone's kept pages
+    # must not outlive it: tenants.offline).
+    session_expires_at: datetime | None = None
     address: str = ""
     locale: str = ""
 

@@ -9,13 +9,18 @@ check) and a token taken from one door does not open the other.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.db import NO_TRANSACTION_PREFIXES
 from portal.errors import NotAuthenticated
 from portal.logs import note_actor
 from tenants import context as tenant_context
+from tenants import offline
 from tenants.services.auth import resolve
 from tenants.tokens import TokenKind
 
@@ -73,8 +78,48 @@ class AuthMiddleware:
             note_actor(tenant_id=context.tenant_id, user_id=context.user_id)
         state = scope.setdefault("state", {})
         state["user_locale"] = context.locale if context else None
+        if offline.foreign_outbox_item(context, _headers(scope).get(offline.OWNER_HEADER)):
+            await _refuse_foreign_outbox_item(send)
+            return
+        if not is_api(scope):
+            send = _telling_session(send, context)
         reset = await tenant_context.enter(context)
         try:
             await self.app(scope, receive, send)
         finally:
             tenant_context.leave(reset)
+
+
+def _telling_session(send: Send, context: tenant_context.TenantContext | None) -> Send:
+    """Every page response names its session for the service worker
+    (tenants.offline): the worker learns a sign-out, a revocation or
+    another person signing in from the response itself."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableScopeHeaders.from_message(message)
+            for name, value in offline.session_headers(context).items():
+                headers[name] = value
+        await send(message)
+
+    return wrapped
+
+
+async def _refuse_foreign_outbox_item(send: Send) -> None:
+    """Another person's queued item: not sent under this session. The phone
+    keeps it for its owner (the 409 and its header say so)."""
+    # Nobody reads a message here: the phone shows its own note.
+    body = json.dumps({"error": {"code": "outbox_not_yours", "message": "", "fields": {}}}).encode()
+    start: Any = {
+        "type": "http.response.start",
+        "status": 409,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+            (offline.OUTBOX_REFUSAL_HEADER.encode(), offline.NOT_YOURS.encode()),
+        ],
+    }
+    end: Any = {"type": "http.response.body", "body": body}
+    await send(start)
+    await send(end)

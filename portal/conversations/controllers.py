@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from portal.conversations import services
 from portal.conversations.services import MessageIn, MessageOut, MessagePage, ThreadOut
+from portal.db import WRITES_OPT
 from portal.documents.config import largest_limit
 from portal.documents.controllers import json_error, storage_of
 from portal.documents.intake import SPOOL_OPT, read_upload_form
@@ -30,7 +31,8 @@ class ThreadApi(Controller):
     tags = ["conversations"]
     guards = [requires("conversations.view")]
 
-    @get("/")
+    # The record's threads are made on first read (services.record_threads).
+    @get("/", opt={WRITES_OPT: True})
     async def list_threads(self, record_type: FromQuery[str | None] = None, record_id: FromQuery[UUID | None] = None) -> Page[ThreadOut]:
         """The record's threads the caller may see (made on first use):
         ``shared`` with the record's supplier, and for the buyer ``internal``."""
@@ -94,7 +96,8 @@ class ConversationPages(Controller):
     include_in_schema = False
     guards = [requires("conversations.view")]
 
-    @get("/")
+    # The record's threads are made on first read (services.record_threads).
+    @get("/", opt={WRITES_OPT: True})
     async def show_conversation(self, record_type: FromQuery[str | None] = None, record_id: FromQuery[UUID | None] = None) -> Template:
         """The block a record's page loads: each side's messages and a form."""
         context = await conversation_context(record_type or "", record_id)

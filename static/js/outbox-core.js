@@ -13,6 +13,13 @@
  * server stores it once per client id, so a retry after a lost answer
  * stores nothing new. A supplier's answer to an NCR step (kind "answer":
  * its text and maybe one photo) goes the same way.
+ *
+ * Every record belongs to the person (in one tenant) who queued it: its
+ * "owner", as the page said (body[data-owner]). Only the owner's records
+ * are sent, and only while the owner is signed in; each request says whose
+ * record it is (x-outbox-owner) and the server refuses one that is not the
+ * acting person's (409, x-portal-outbox: not-yours), so a record never
+ * lands under another account. Refused that way, it stays for its owner.
  */
 (function (scope) {
   "use strict";
@@ -68,9 +75,11 @@
   function setMeta(key, value) { return withStore(META, "readwrite", function (store) { store.put(value, key); }); }
 
   /* The outcome of one request: "ok" (stored, now or before), "refused"
-   * (the server said no: it will say no again), "signed-out", or "later"
-   * (no network, server busy or down: try again). */
+   * (the server said no: it will say no again), "signed-out", "not-mine"
+   * (another person is signed in: the record waits for its owner), or
+   * "later" (no network, server busy or down: try again). */
   function classify(response) {
+    if (response.headers.get("x-portal-outbox") === "not-yours") return "not-mine";
     if (response.type === "opaqueredirect" || response.status === 401) return "signed-out";
     if (response.status === 200 || response.status === 201) return "ok";
     if (response.status === 403 || response.status >= 500 || response.status === 429 || response.status === 408) return "later";
@@ -85,13 +94,13 @@
     }, function () { return { message: "", fields: {} }; });
   }
 
-  function post(url, body, csrf) {
+  function post(url, body, csrf, owner) {
     return fetch(url, {
       method: "POST",
       body: body,
       credentials: "same-origin",
       redirect: "manual",
-      headers: { accept: "application/json", "x-csrftoken": csrf },
+      headers: { accept: "application/json", "x-csrftoken": csrf, "x-outbox-owner": owner || "" },
     });
   }
 
@@ -119,7 +128,7 @@
   }
 
   function sendMessage(item, token) {
-    return post(item.url, messageBody(item), token).then(function (response) {
+    return post(item.url, messageBody(item), token, item.owner).then(function (response) {
       var outcome = classify(response);
       if (outcome !== "ok") {
         return readError(response).then(function (error) { return fail(item, outcome, error); });
@@ -140,7 +149,7 @@
     item.attempts = (item.attempts || 0) + 1;
     var step = item.reportId
       ? Promise.resolve("ok")
-      : post(item.url, reportBody(item), token).then(function (response) {
+      : post(item.url, reportBody(item), token, item.owner).then(function (response) {
           var outcome = classify(response);
           if (outcome !== "ok") {
             return readError(response).then(function (error) { return { stop: fail(item, outcome, error) }; });
@@ -167,7 +176,7 @@
     var body = new FormData();
     body.append("captured_at", photo.captured_at || "");
     body.append("file", photo.blob, photo.name);
-    return post("/progress/reports/" + item.reportId + "/photos", body, token).then(function (response) {
+    return post("/progress/reports/" + item.reportId + "/photos", body, token, item.owner).then(function (response) {
       var outcome = classify(response);
       if (outcome !== "ok") {
         return readError(response).then(function (error) { return fail(item, outcome, error); });
@@ -181,13 +190,14 @@
 
   var flushing = null;
   /* Send every waiting record of the signed-in person, oldest first;
-   * stop at the first that cannot go now (the network is likely down). */
+   * stop at the first that cannot go now (the network is likely down, or
+   * someone else signed in meanwhile). */
   function flush(csrf) {
     if (flushing) return flushing;
-    flushing = getMeta("user").then(function (user) {
-      if (!user) return [];
+    flushing = getMeta("owner").then(function (owner) {
+      if (!owner) return [];
       return all().then(function (items) {
-        var mine = items.filter(function (item) { return item.user === user && item.state !== "refused"; });
+        var mine = items.filter(function (item) { return item.owner === owner && item.state !== "refused"; });
         var results = [];
         function next(i) {
           if (i >= mine.length) return results;

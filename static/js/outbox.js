@@ -1,9 +1,13 @@
 /* The page side of the offline outbox and the service worker.
  *
  * - Registers the service worker (static/sw.js, served at /sw.js).
- * - Tells the outbox who is signed in (records of another account on the
- *   same phone are never sent with this one's session), and tells the
- *   worker to forget cached pages after sign-out.
+ * - Tells the outbox who is signed in: records belong to the person who
+ *   queued them (their owner, body[data-owner]); those of another account
+ *   on the same phone are never sent with this one's session, are kept for
+ *   their owner, and the page says how many wait ([data-outbox-others])
+ *   without showing them. Tells the worker to forget kept pages when a
+ *   page is shown to nobody signed in, and loads a page again when the
+ *   worker says the session it was drawn for has ended.
  * - The report form (form[data-outbox-form]) saves the report in IndexedDB
  *   first, then sends it; field errors from the server come back onto the
  *   form, a lost connection leaves it queued.
@@ -70,8 +74,8 @@
   function render() {
     var p = panel();
     if (!p) return Promise.resolve();
-    return Promise.all([Outbox.all(), Outbox.getMeta("user")]).then(function (values) {
-      var items = values[0].filter(function (item) { return item.user === values[1]; });
+    return Promise.all([Outbox.all(), Outbox.getMeta("owner")]).then(function (values) {
+      var items = values[0].filter(function (item) { return item.owner === values[1]; });
       var list = p.querySelector("[data-outbox-list]");
       list.textContent = "";
       items.forEach(function (item) {
@@ -125,16 +129,21 @@
     Outbox.remove(id).then(render);
   }
 
+  /* What arrived ({kind, page} of each record), sent from this page or
+   * by the worker's Background Sync, which may get there first. */
+  function arrived(sent) {
+    announceSent(sent.filter(function (item) { return !item.kind; }).length);
+    if (sent.some(function (item) { return item.kind === "message"; })) refreshConversation();
+    if (sent.some(function (item) { return item.kind === "answer" && item.page === window.location.pathname; })) {
+      window.location.reload();
+      return null;
+    }
+    return render();
+  }
+
   function flush() {
     return Outbox.flush(csrfToken()).then(function (results) {
-      var sent = results.filter(function (r) { return r.outcome === "ok"; });
-      announceSent(sent.filter(function (r) { return !r.item.kind; }).length);
-      if (sent.some(function (r) { return r.item.kind === "message"; })) refreshConversation();
-      if (sent.some(function (r) { return r.item.kind === "answer" && r.item.page === window.location.pathname; })) {
-        window.location.reload();
-        return null;
-      }
-      return render();
+      return arrived(results.filter(function (r) { return r.outcome === "ok"; }).map(function (r) { return r.item; }));
     }, function () { return render(); });
   }
 
@@ -187,7 +196,7 @@
     var item = {
       id: fields.client_id,
       kind: "message",
-      user: document.body.dataset.user,
+      owner: document.body.dataset.owner,
       url: form.getAttribute("action"),
       label: form.dataset.label + ": " + (fields.body || "").slice(0, 40),
       fields: fields,
@@ -261,7 +270,7 @@
     var item = {
       id: fields.client_id,
       kind: "answer",
-      user: document.body.dataset.user,
+      owner: document.body.dataset.owner,
       url: form.getAttribute("action"),
       page: window.location.pathname,
       label: form.dataset.label,
@@ -296,10 +305,10 @@
 
   /* Answers of this page still on the phone: the step says they wait; one
    * the server refused comes back into its form with the reason. */
-  function showQueuedAnswers(user) {
+  function showQueuedAnswers(owner) {
     if (!document.querySelector("form[data-outbox-answer]")) return Promise.resolve();
     return Outbox.all().then(function (items) {
-      var mine = items.filter(function (item) { return item.kind === "answer" && item.user === user && answerForm(item.url); });
+      var mine = items.filter(function (item) { return item.kind === "answer" && item.owner === owner && answerForm(item.url); });
       return Promise.all(mine.map(function (item) {
         if (item.state !== "refused") return showAnswerWaiting(item);
         return Outbox.remove(item.id).then(function () {
@@ -340,7 +349,7 @@
     return label ? label.textContent.trim() : "";
   }
 
-  function itemFrom(form, user) {
+  function itemFrom(form, owner) {
     var fields = {};
     new FormData(form).forEach(function (value, name) {
       if (typeof value === "string" && name !== "_csrf_token") fields[name] = value;
@@ -351,7 +360,7 @@
     });
     return {
       id: fields.client_id,
-      user: user,
+      owner: owner,
       url: form.getAttribute("action"),
       label: [form.dataset.label, stageName(form), fields.good_quantity].filter(Boolean).join(" · "),
       fields: fields,
@@ -371,8 +380,7 @@
     event.preventDefault();
     var submit = form.querySelector("button[type=submit]");
     submit.disabled = true;
-    var user = document.body.dataset.user;
-    var item = itemFrom(form, user);
+    var item = itemFrom(form, document.body.dataset.owner);
     // Saved on the phone before anything is sent: nothing is lost if the
     // connection drops half-way or the page is closed.
     Outbox.put(item).then(function () {
@@ -414,25 +422,73 @@
     });
   }
 
+  // -- other accounts' records -----------------------------------------------
+
+  /* Records queued before they carried an owner name only the account
+   * ("user"): they are this person's, in the tenant they are signed in to. */
+  function adoptUnowned(user, owner) {
+    if (!user || !owner) return Promise.resolve();
+    return Outbox.all().then(function (items) {
+      return Promise.all(items.filter(function (item) { return !item.owner && item.user === user; }).map(function (item) {
+        item.owner = owner;
+        return Outbox.put(item);
+      }));
+    });
+  }
+
+  /* Another account's records stay on the phone for their owner: this one
+   * learns only how many, never what they are. The note exists only while
+   * there are some (drawn from template[data-outbox-others-note]). */
+  function showOthers() {
+    var model = document.querySelector("template[data-outbox-others-note]");
+    if (!model) return null;
+    var owner = document.body.dataset.owner;
+    return Outbox.all().then(function (items) {
+      var others = items.filter(function (item) { return item.owner !== owner; }).length;
+      var note = document.querySelector("[data-outbox-others]");
+      if (!others) {
+        if (note) note.remove();
+        return;
+      }
+      if (!note) {
+        note = model.content.firstElementChild.cloneNode(true);
+        model.after(note);
+      }
+      note.textContent = model.dataset.msg.replace("{count}", others);
+    });
+  }
+
   // -- start -----------------------------------------------------------------
 
   /* What each page needs, after a full load or an htmx navigation. */
   function pageShown() {
-    var user = document.body.dataset.user || null;
+    var owner = document.body.dataset.owner || null;
     freshIds();
     var links = Array.prototype.map.call(document.querySelectorAll("a[data-precache]"), function (a) { return a.getAttribute("href"); });
-    if (links.length && user) tellWorker({ type: "precache", urls: links });
+    if (links.length && owner) tellWorker({ type: "precache", urls: links });
     if (/[?&]sent=1/.test(window.location.search)) announceSent(1);
-    if (!user) return render();
-    return showQueuedAnswers(user).then(flush);
+    if (!owner) return render();
+    return showQueuedAnswers(owner).then(flush).then(showOthers);
   }
 
   function start() {
-    var user = document.body.dataset.user || null;
-    Outbox.setMeta("user", user).then(function () {
-      if (!user) tellWorker({ type: "forget" });
-      return pageShown();
-    });
+    var owner = document.body.dataset.owner || null;
+    Outbox.setMeta("owner", owner).then(function () {
+      if (!owner) tellWorker({ type: "forget" });
+      return adoptUnowned(document.body.dataset.user, owner);
+    }).then(pageShown);
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        var data = event.data || {};
+        // Drawn from the kept copy of a session that has ended since (a weak
+        // network answered late): what the server says now replaces it.
+        if (data.type === "session-ended" && document.body.dataset.session && document.body.dataset.session !== data.key) {
+          window.location.reload();
+        } else if (data.type === "outbox-sent" && Array.isArray(data.sent)) {
+          arrived(data.sent);
+        }
+      });
+    }
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     window.addEventListener("pageshow", function (event) { if (event.persisted) freshIds(); });
     document.addEventListener("submit", onSubmit);

@@ -248,7 +248,7 @@ async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> T
     row = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.id == membership_id).output(nested=True).first()
     if row is None or not row["active"] or not row["user"]["active"] or row["tenant"]["id"] != tenant_id or row["user"]["id"] != user_id:
         raise NotAuthenticated()
-    context = _context(row, session_id, "")
+    context = replace(_context(row, session_id, ""), session_expires_at=session.expires_at)
     _SESSIONS.put(key, generation, context, session.expires_at)
     return replace(context, address=address)
 
