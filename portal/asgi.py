@@ -13,6 +13,8 @@ from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins import PluginProtocol
+from litestar.plugins.core import MsgspecDIPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
@@ -50,6 +52,20 @@ async def before_request(request: Request[Any, Any, Any]) -> None:
         await remember_categories()
 
 
+class Portal(Litestar):
+    """Litestar without the plugins it adds for every library it finds
+    installed: Pydantic (a dependency of Piccolo) and attrs. The API's
+    bodies are msgspec structs; the Pydantic plugin alone imported Pydantic
+    and its extra types into every serving process (about 9 MB resident,
+    docs/performance.md "Resident memory"). tests/unit/test_app_imports.py
+    fails when a Litestar upgrade brings them back."""
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        plugins.append(MsgspecDIPlugin())
+        return plugins
+
+
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging(json=settings.is_production)
@@ -73,7 +89,7 @@ def create_app() -> Litestar:
         cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
         include_in_schema=False,
     )
-    app = Litestar(
+    app = Portal(
         route_handlers=[*domain_routes(), static],
         lifespan=[lifespan],
         state=State({"engine": engine, "storage": storage, "settings": settings}),

@@ -136,7 +136,16 @@ def format_money(amount: Decimal, currency: str) -> str:
 
 
 def format_number(value: Decimal | int | float) -> str:
-    return format_decimal(value, locale=babel_locale(current_locale.get()))
+    # A page repeats its numbers (a board: 0, the same quantities), and
+    # Babel's formatting is the costliest part of a cell. The text is the
+    # key: equal numbers may print differently (Decimal("-0") and 0).
+    return _format_number(current_locale.get(), type(value), str(value))  # type: ignore[arg-type]  # a class is hashable
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_number(locale: str, kind: type[Decimal | int | float], text: str) -> str:
+    # str() of a Decimal, an int or a float reads back as the same value.
+    return format_decimal(kind(text), locale=babel_locale(locale))
 
 
 def format_exact(value: Decimal) -> str:
@@ -146,7 +155,16 @@ def format_exact(value: Decimal) -> str:
 
 
 def format_date(value: date, fmt: str = "medium") -> str:
-    return babel_format_date(value, fmt, locale=babel_locale(current_locale.get()))
+    # A list shows few distinct dates (due dates): each formatted once. Not
+    # a datetime: equal instants in two time zones fall on different dates.
+    if type(value) is not date:
+        return babel_format_date(value, fmt, locale=babel_locale(current_locale.get()))
+    return _format_date(current_locale.get(), value, fmt)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_date(locale: str, value: date, fmt: str) -> str:
+    return babel_format_date(value, fmt, locale=babel_locale(locale))
 
 
 def format_datetime(value: datetime, timezone: str = "UTC", fmt: str = "medium") -> str:

@@ -25,7 +25,7 @@ raises when the query is first built.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from piccolo.querystring import QueryString
@@ -35,6 +35,9 @@ from tenants.context import SystemScope, current_or_system
 
 # Shapes x scopes in use; an evicted one is built again on its next call.
 CACHE_SIZE = 2048
+# A list of ids (``IN (...)``) goes in padded to one of these lengths with
+# its first id again: a few statements per scope, not one per page length.
+ID_LIST_SIZES = (8, 16, 32, 64)
 
 
 class Slot:
@@ -122,3 +125,18 @@ async def prepared(shape: Hashable, build: Callable[[Mapping[str, Slot]], Any], 
     rows = await engine.run_querystring(statement.bind(values))
     # Piccolo's own result processing (types, nested names) for this query.
     return await statement.query._process_results(rows)
+
+
+def id_values(name: str, ids: Sequence[Any]) -> dict[str, Any]:
+    """``ids`` (one to ``ID_LIST_SIZES[-1]``) as the values ``name_0``,
+    ``name_1``, ... padded to one of ``ID_LIST_SIZES``: the statement's
+    shape names their count, ``id_slots`` puts their slots in it."""
+    size = next((size for size in ID_LIST_SIZES if size >= len(ids)), None)
+    if size is None or not ids:
+        raise ValueError(f"{len(ids)} ids: a list goes in with 1 to {ID_LIST_SIZES[-1]}")
+    return {f"{name}_{index}": ids[index] if index < len(ids) else ids[0] for index in range(size)}
+
+
+def id_slots(slot: Mapping[str, Slot], values: Mapping[str, Any]) -> list[Slot]:
+    """The slots of ``values`` (from ``id_values``), for ``is_in``."""
+    return [slot[name] for name in values]

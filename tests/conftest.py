@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.support.postgres import PostgresCluster
+from tests.support.schedule import DurationRecorder, longest_files_first
 
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -105,6 +106,9 @@ def pytest_configure(config: pytest.Config) -> None:
     counts = os.environ.get("PORTAL_TEST_COUNTS")
     if counts:
         config.pluginmanager.register(PhaseCounts(Path(counts)), "portal-phase-counts")
+    durations = os.environ.get("PORTAL_TEST_DURATIONS")
+    if durations:
+        config.pluginmanager.register(DurationRecorder(Path(durations)), "portal-test-durations")
     _start_run(config)
     if getattr(config.option, "dist", "no") == "no":
         _join_run("main", _state["root"], _state.get("cluster"))
@@ -158,8 +162,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
     # Browser tests last: Playwright's sync API keeps an event loop running in
     # the main thread until the session ends, which async tests cannot share.
-    # xdist hands tests out in this order, so each worker keeps it too.
-    items[:] = sorted(kept, key=lambda item: item.get_closest_marker("browser") is not None)
+    # Files longest first (tests/support/schedule.py): xdist hands them out
+    # in this order (with --no-loadscope-reorder), so each worker keeps it too.
+    items[:] = longest_files_first(kept, "postgresql" if ON_POSTGRES else "sqlite")
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:

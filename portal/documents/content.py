@@ -476,7 +476,7 @@ def _inspect_image(stream: IO[bytes], kind: Kind) -> Inspection:
 
     from portal.documents import imaging
 
-    imaging.setup()
+    imaging.setup(kind)
     stream.seek(0)
     label = KINDS[kind].label
     try:

@@ -83,14 +83,19 @@ class PreviewFailed(Exception):
 
 
 @functools.cache
-def setup() -> None:
-    """Register the HEIF decoder and Pillow's own bomb limit (which refuses
-    at twice its value, after our check at the value itself)."""
+def setup(kind: Kind) -> None:
+    """Pillow's own bomb limit (which refuses at twice its value, after our
+    check at the value itself) and, for a HEIC image only, the HEIF decoder:
+    its libraries (libheif and its codecs) add about 30 MB to the serving
+    process, which the phone's JPEGs never need (docs/performance.md
+    "Resident memory")."""
     from PIL import Image
-    from pillow_heif import register_heif_opener
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    register_heif_opener()
+    if kind is Kind.HEIC:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
 
 
 @functools.cache
@@ -125,7 +130,7 @@ def render_previews(stream: IO[bytes], kind: Kind) -> tuple[bytes, bytes]:
 def _decoded_image(stream: IO[bytes], kind: Kind) -> Image:
     from PIL import Image as PILImage
 
-    setup()
+    setup(kind)
     stream.seek(0)
     try:
         opened = PILImage.open(stream, formats=[PIL_FORMATS[kind]])

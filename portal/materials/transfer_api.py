@@ -9,7 +9,6 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
 
 from portal.imports.errors import RowErrorOut
@@ -19,7 +18,7 @@ from portal.materials import services
 from portal.materials.exporting import DispatchFilters, export_balances, export_dispatches, export_movements
 from portal.materials.importing import DISPATCHES, CreatedDispatch, template_file
 from portal.materials.states import Status
-from portal.openapi import SPREADSHEETS, Form
+from portal.openapi import SPREADSHEETS, Form, also_answers
 from tenants.guards import requires
 
 
@@ -85,9 +84,9 @@ class MaterialTransferApi(Controller):
         status_code=201,
         form=Form(),
         responses={
-            200: ResponseSpec(DispatchImportOut, description="``dry_run=true``: the report; nothing is saved."),
-            201: ResponseSpec(DispatchImportOut, description="Every dispatch was created as a draft (``created``)."),
-            400: ResponseSpec(DispatchImportRejectedOut, description="The file has problems: none was created."),
+            200: also_answers(DispatchImportOut, "``dry_run=true``: the report; nothing is saved."),
+            201: also_answers(DispatchImportOut, "Every dispatch was created as a draft (``created``)."),
+            400: also_answers(DispatchImportRejectedOut, "The file has problems: none was created."),
         },
         **UPLOAD_ROUTE,
     )

@@ -1,7 +1,7 @@
 """What the desktop order board shows beside each order of a page: its
 item(s), ordered, delivered and open quantity and the last progress
 report. One query per table for the whole page (the page itself comes from
-``services.board``)."""
+``services.board``), each built once per scope (tenants.prepared)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from uuid import UUID
 
 from portal.orders.tables import OrderLine
 from portal.quantities import plain
+from tenants.prepared import id_slots, id_values, prepared
 from tenants.scoping import scoped
 
 
@@ -34,21 +35,30 @@ async def board_rows(order_ids: list[UUID]) -> dict[UUID, BoardRow]:
 
     if not order_ids:
         return {}
-    lines = (
-        await scoped(OrderLine)
-        .select(OrderLine.order, OrderLine.item.code, OrderLine.item.unit, OrderLine.quantity, OrderLine.delivered_quantity)
-        .where(OrderLine.order.is_in(order_ids))
-        .where(OrderLine.removed.eq(False))
-        .order_by(OrderLine.line_no)
+    ids = id_values("order", order_ids)
+    lines = await prepared(
+        ("orders.board_lines", len(ids)),
+        lambda slot: (
+            scoped(OrderLine)
+            .select(OrderLine.order, OrderLine.item.code, OrderLine.item.unit, OrderLine.quantity, OrderLine.delivered_quantity)
+            .where(OrderLine.order.is_in(id_slots(slot, ids)))
+            .where(OrderLine.removed.eq(False))
+            .order_by(OrderLine.line_no)
+        ),
+        **ids,
     )
     by_order: dict[UUID, list[dict[str, object]]] = defaultdict(list)
     for line in lines:
         by_order[line["order"]].append(line)
-    reports = (
-        await scoped(ProgressReport)
-        .select(ProgressReport.order, ProgressReport.stage_label, ProgressReport.good_quantity, ProgressReport.made_at)
-        .where(ProgressReport.order.is_in(order_ids))
-        .order_by(ProgressReport.made_at, ascending=False)
+    reports = await prepared(
+        ("orders.board_reports", len(ids)),
+        lambda slot: (
+            scoped(ProgressReport)
+            .select(ProgressReport.order, ProgressReport.stage_label, ProgressReport.good_quantity, ProgressReport.made_at)
+            .where(ProgressReport.order.is_in(id_slots(slot, ids)))
+            .order_by(ProgressReport.made_at, ascending=False)
+        ),
+        **ids,
     )
     last: dict[UUID, dict[str, object]] = {}
     for report in reports:

@@ -9,13 +9,12 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
 
 from portal.imports.errors import RowErrorOut
 from portal.imports.http import UPLOAD_ROUTE, ApiFormat, file_response, receive_file
 from portal.imports.registry import ImportRejected, Report, read_upload, run_import
-from portal.openapi import SPREADSHEETS, Form
+from portal.openapi import SPREADSHEETS, Form, also_answers
 from portal.orders.exporting import ExportFilters, export_orders
 from portal.orders.importing import ORDERS, template_file
 from portal.orders.schemas import BoardSort
@@ -77,9 +76,9 @@ class OrderTransferApi(Controller):
         status_code=201,
         form=Form(),
         responses={
-            200: ResponseSpec(OrderImportOut, description="``dry_run=true``: the report; nothing is saved."),
-            201: ResponseSpec(OrderImportOut, description="Every order was created as a draft (``created``)."),
-            400: ResponseSpec(OrderImportRejectedOut, description="The file has problems: none was created."),
+            200: also_answers(OrderImportOut, "``dry_run=true``: the report; nothing is saved."),
+            201: also_answers(OrderImportOut, "Every order was created as a draft (``created``)."),
+            400: also_answers(OrderImportRejectedOut, "The file has problems: none was created."),
         },
         **UPLOAD_ROUTE,
     )

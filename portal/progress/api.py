@@ -7,11 +7,10 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post, put
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
-from portal.openapi import Form
+from portal.openapi import Form, also_answers
 from portal.pagination import Page, page_of
 from portal.progress import services
 from portal.progress.photos import PHOTO_ROUTE, photo_response
@@ -46,7 +45,7 @@ class ProgressApi(Controller):
         "/",
         guards=[requires("progress.report")],
         errors=[404, 409],
-        responses={200: ResponseSpec(ReportOut, description="A report with this ``client_id`` was stored before: that report.")},
+        responses={200: also_answers(ReportOut, "A report with this ``client_id`` was stored before: that report.")},
     )
     async def create_report(self, data: JSONBody[ReportIn]) -> Response[ReportOut]:
         """Store a report exactly once: 201 when this call stored it, 200
@@ -63,7 +62,7 @@ class ProgressApi(Controller):
     @post(
         "/{report_id:uuid}/photos",
         form=Form(fields={"captured_at": {"format": "date-time", "description": "When the photo was taken (ISO 8601)."}}),
-        responses={200: ResponseSpec(PhotoOut, description="These bytes were already a photo of this report.")},
+        responses={200: also_answers(PhotoOut, "These bytes were already a photo of this report.")},
         errors=[422],
         **PHOTO_ROUTE,
     )

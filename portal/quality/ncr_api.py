@@ -6,10 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, get, post, put
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Response
 
+from portal.openapi import also_answers
 from portal.pagination import Page, page_of
 from portal.quality import ncrs
 from portal.quality.ncrs import (
@@ -122,10 +122,10 @@ class NcrApi(Controller):
         guards=[requires("ncrs.manage")],
         status_code=201,
         responses={
-            201: ResponseSpec(DispositionOut, description="The disposition is recorded."),
-            202: ResponseSpec(
+            201: also_answers(DispositionOut, "The disposition is recorded."),
+            202: also_answers(
                 ConcessionHeld,
-                description="A concession (use_as_is) waits for the approver the tenant's ``ncr.concession`` rule names.",
+                "A concession (use_as_is) waits for the approver the tenant's ``ncr.concession`` rule names.",
             ),
         },
     )

@@ -10,8 +10,13 @@ every id a route takes (in its path, its query or its JSON body) is tried
 with another tenant's, another supplier's, a hidden parent's and a missing
 id, which must all answer alike.
 
-Each route is its own test item, so the matrix spreads over xdist workers;
-the worlds are seeded once per module (so once per worker).
+The matrix is split over modules so that ``--dist loadfile`` spreads it
+over the xdist workers (a module is one unit of work): this one holds the
+route table, anonymous callers and ids of other suppliers, people, hidden
+parents and nested routes, with the helpers the other modules import;
+test_isolation_roles.py what each role may call, test_isolation_foreign.py
+another tenant's ids in paths. Each module seeds its own worlds, so the
+writes one module's allowed roles make never move another's ground.
 """
 
 from __future__ import annotations
@@ -568,36 +573,6 @@ def test_anonymous_callers_are_refused(endpoint: Endpoint, client: Any, worlds: 
     else:
         assert response.status_code in (303, 403)
         assert response.status_code == 403 or "/login" in response.headers["location"]
-
-
-@_params(ENDPOINTS)
-def test_each_role_gets_what_the_permission_table_says(endpoint: Endpoint, client: Any, worlds: Worlds) -> None:
-    """With its own ids an allowed role reaches the handler (GET and write
-    alike, a write with its sample body), and a refused role gets 403."""
-    failures = []
-    for identity in IDENTITIES:
-        response = _call(client, worlds, endpoint, worlds.own, identity)
-        if not endpoint.allowed(identity):
-            ok = response.status_code == 403
-        elif identity == "other_supplier_admin" and SUPPLIER_BOUND & set(endpoint.id_params):
-            ok = response.status_code == 404 or (response.status_code == 403 and (endpoint.method, endpoint.path) in BODY_DECIDES)
-        elif identity == "other_supplier_admin" and _bound_body(endpoint):
-            # Another supplier's objects in the body: refused, never done.
-            ok = response.status_code in (400, 404, 409, 422)
-        else:
-            ok = _reached(endpoint, response)
-        if not ok:
-            failures.append(f"{identity}: {response.status_code} {response.headers.get('location', '')}".strip())
-    assert failures == [], f"{endpoint}: permissions.py says {sorted(PERMISSIONS[(endpoint.method, endpoint.path)])}"
-
-
-@_params([endpoint for endpoint in ENDPOINTS if endpoint.id_params])
-def test_foreign_tenant_ids_answer_like_missing_ones(endpoint: Endpoint, client: Any, worlds: Worlds) -> None:
-    """Another tenant's id is as unknown as a missing one: the same answer
-    (404, or 403 where the role may not do this to any object), never more."""
-    with changes_nothing(client, worlds, endpoint):
-        problems = [_like_missing(client, worlds, endpoint, worlds.foreign_ids, identity, "foreign ids") for identity in IDENTITIES]
-    assert [problem for problem in problems if problem] == []
 
 
 @_params([endpoint for endpoint in ENDPOINTS if SUPPLIER_BOUND & set(endpoint.id_params)])

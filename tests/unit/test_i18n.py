@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from babel.numbers import format_currency
 
-from portal.i18n import DEFAULT_LOCALE, current_locale, format_datetime, format_money, gettext, negotiate, use_locale
+from portal.i18n import (
+    DEFAULT_LOCALE,
+    current_locale,
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    gettext,
+    negotiate,
+    use_locale,
+)
 
 
 def test_users_own_choice_wins_over_accept_language() -> None:
@@ -126,3 +136,31 @@ def test_catalog_translates_sign_in() -> None:
 def test_unknown_message_falls_back_to_the_message_id() -> None:
     with use_locale("zh_CN"):
         assert gettext("No such message id %(n)s", n=3) == "No such message id 3"
+
+
+@pytest.mark.parametrize(
+    "value", [Decimal("-0"), Decimal("0"), Decimal("1.0"), Decimal("1"), Decimal("1E+1"), Decimal("1234.5675"), 1, 1.5, -0.0]
+)
+def test_numbers_print_as_babel_prints_them_whatever_came_before(value: Decimal | int | float) -> None:
+    """Formatted numbers are remembered per locale: equal numbers that print
+    differently (-0 and 0) never share a text."""
+    from babel.numbers import format_decimal
+
+    for locale in ("en", "zh_CN"):
+        with use_locale(locale):
+            for earlier in (Decimal("0"), Decimal("-0"), Decimal("10"), 0, 1):
+                format_number(earlier)
+            assert format_number(value) == format_decimal(value, locale=locale)
+
+
+def test_a_date_is_remembered_per_locale_and_a_datetime_keeps_its_own_date() -> None:
+    with use_locale("en"):
+        assert format_date(date(2026, 1, 2)) == "Jan 2, 2026"
+    with use_locale("zh_CN"):
+        assert format_date(date(2026, 1, 2)) == "2026年1月2日"
+    # The same instant, on two dates: equal as datetimes, not as dates.
+    late_utc = datetime(2026, 1, 1, 20, 0, tzinfo=UTC)
+    next_day_east = late_utc.astimezone(timezone(timedelta(hours=8)))
+    with use_locale("en"):
+        assert format_date(late_utc) == "Jan 1, 2026"
+        assert format_date(next_day_east) == "Jan 2, 2026"

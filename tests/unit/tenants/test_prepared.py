@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from portal.orders.tables import Order
-from tenants.prepared import _build
+from tenants.prepared import ID_LIST_SIZES, _build, id_slots, id_values
 
 
 def test_values_go_where_their_slots_were_and_constants_stay() -> None:
@@ -31,3 +31,18 @@ def test_values_go_where_their_slots_were_and_constants_stay() -> None:
 def test_a_value_the_statement_does_not_carry_is_refused_when_it_is_built() -> None:
     with pytest.raises(TypeError, match="not in the compiled query"):
         _build(lambda slot: Order.select(Order.id).where(Order.status == "issued"), ("status",), "sqlite")
+
+
+def test_an_id_list_is_padded_with_its_first_id_and_bound_in_order() -> None:
+    ids = [f"id-{index}" for index in range(11)]
+    values = id_values("order", ids)
+    assert len(values) == 16
+    assert list(values.values()) == [*ids, *["id-0"] * 5]
+    statement = _build(lambda slot: Order.select(Order.id).where(Order.id.is_in(id_slots(slot, values))), tuple(sorted(values)), "sqlite")
+    assert statement.bind(values).compile_string("sqlite")[1] == list(values.values())
+
+
+@pytest.mark.parametrize("count", [0, ID_LIST_SIZES[-1] + 1])
+def test_an_id_list_out_of_the_sizes_is_refused(count: int) -> None:
+    with pytest.raises(ValueError, match="ids"):
+        id_values("order", ["id"] * count)

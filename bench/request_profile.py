@@ -1,0 +1,151 @@
+"""Where one kind of request spends the serving process's CPU: the app run
+in this process (as ``portal serve`` builds it, ``PORTAL_ENV=production``,
+SQLite with the demo data), one action sent ``--requests`` times one after
+another through httpx's ASGI transport, then the CPU per request (process
+time, client included) and, with ``--profile``, cProfile's top functions,
+on stderr (stdout carries the app's request log, as a server's would).
+
+    .venv/bin/python bench/request_profile.py >/dev/null               # every action, CPU per request
+    .venv/bin/python bench/request_profile.py --actions supplier_page --profile 25 >/dev/null
+
+The actions are bench/load.py's reads: ``supplier_list`` (the supplier
+operator's ``GET /api/v1/orders``), ``supplier_open`` (its orders opened in
+turn), ``supplier_page`` (its HTML ``/orders``), ``buyer_board`` (the
+planner's board filtered by status), ``qa_documents`` (QA's
+``GET /api/v1/documents``). One process and no concurrency: the figures
+are the code's own cost, which a shared machine moves far less than a
+load run's latencies; cProfile's overhead inflates the profiled run, so
+its CPU figure is not the one to quote. The database's work runs in
+aiosqlite's thread and is not in the profile (nor in the CPU figure's
+share of it that overlaps). Resident memory is printed after
+``create_app`` and after the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.uploads import DEMO_PASSWORD, environment  # noqa: E402
+
+ACTIONS = ("supplier_list", "supplier_open", "supplier_page", "buyer_board", "qa_documents")
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def token(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    answer = await client.post("/api/v1/auth/token", json={"email": email, "password": DEMO_PASSWORD, "tenant": "acme"})
+    return {"authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def cookie(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    csrf = CSRF_FIELD.search((await client.get("/login")).text)
+    assert csrf
+    data = {"email": email, "password": DEMO_PASSWORD, "tenant": "acme", "_csrf_token": csrf.group(1)}
+    answer = await client.post("/login", data=data)
+    assert answer.status_code == 303, answer.text
+    session = answer.cookies["portal_session"]
+    client.cookies.clear()
+    return {"cookie": f"portal_session={session}"}
+
+
+async def requests_of(client: httpx.AsyncClient, credentials: list[dict[str, Any]]) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    def email(role: str) -> str:
+        return str(next(row for row in credentials if row["role"] == role and row["tenant"] == "acme")["email"])
+
+    operator = await token(client, email("supplier_operator"))
+    orders = (await client.get("/api/v1/orders", headers=operator)).json()["items"]
+    page = await cookie(client, email("supplier_operator"))
+    return {
+        "supplier_list": [("/api/v1/orders", operator)],
+        "supplier_open": [(f"/api/v1/orders/{row['id']}", operator) for row in orders],
+        "supplier_page": [("/orders", page)],
+        "buyer_board": [("/api/v1/orders?status=in_production", await token(client, email("planner")))],
+        "qa_documents": [("/api/v1/documents", await token(client, email("qa")))],
+    }
+
+
+async def run(actions: list[str], count: int, top: int, save: str | None, credentials: list[dict[str, Any]]) -> None:
+    from portal.asgi import create_app
+
+    app = create_app()
+    # The client's own log line per request is not the server's cost.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    print(f"resident memory after create_app: {resident_mb():.0f} MB", file=sys.stderr)
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            made = await requests_of(client, credentials)
+            for action in actions:
+                calls = made[action]
+
+                async def send(n: int, calls: list[tuple[str, dict[str, str]]] = calls) -> None:
+                    for index in range(n):
+                        path, headers = calls[index % len(calls)]
+                        answer = await client.get(path, headers=headers)
+                        assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
+
+                await send(20)  # warm: templates compiled, statements prepared
+                started = time.process_time()
+                await send(count)
+                cpu_ms = 1000 * (time.process_time() - started) / count
+                print(f"{action:15} {count} requests: {cpu_ms:.2f} ms CPU per request", file=sys.stderr)
+                if top:
+                    profile = cProfile.Profile()
+                    profile.enable()
+                    await send(count)
+                    profile.disable()
+                    out = io.StringIO()
+                    stats = pstats.Stats(profile, stream=out)
+                    stats.sort_stats("cumulative").print_stats(top)
+                    if save:
+                        stats.dump_stats(f"{save}.{action}")
+                    print(out.getvalue(), file=sys.stderr)
+    print(f"resident memory after the run: {resident_mb():.0f} MB", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actions", default=",".join(ACTIONS))
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print cProfile's top N functions (cumulative)")
+    parser.add_argument("--save", metavar="PREFIX", help="with --profile: also write each profile to PREFIX.<action> (pstats)")
+    parser.add_argument("--var", help="an installation folder to reuse (made and loaded with the demo when empty)")
+    args = parser.parse_args()
+    var = Path(args.var) if args.var else Path(tempfile.mkdtemp(prefix="portal-profile-")) / "var"
+    env = environment(var, PORTAL_ENV="production", PORTAL_RATE_LIMITS="api=10000000/60,signin=100000/60")
+    if not (var / "portal.db").exists():
+        for step in (("migrate",), ("demo",)):
+            subprocess.run([sys.executable, "-m", "portal", *step], env=env, cwd=ROOT, check=True, capture_output=True)
+    os.environ.clear()
+    os.environ.update(env)
+    listed = subprocess.run([sys.executable, "-m", "portal", "demo", "--credentials"], cwd=ROOT, capture_output=True, text=True, check=True)
+    asyncio.run(run([name.strip() for name in args.actions.split(",")], args.requests, args.profile, args.save, json.loads(listed.stdout)))
+
+
+if __name__ == "__main__":
+    main()
