@@ -3,7 +3,10 @@
 PostgreSQL text cannot hold it: a query parameter or JSON string carrying
 one failed inside the driver and answered 500 on PostgreSQL (and passed on
 SQLite). It is refused before the handler on every database, with 400 and
-the usual error body, the query parameter named.
+the usual error body, the query parameter named. A page form's fields are
+the exception: refusing there answers an error page and loses everything
+the person typed, so page forms drop the character instead
+(``portal.forms.read_form``, and the upload forms' parser).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ async def refuse_nul(request: Request[Any, Any, Any]) -> None:
         body = await request.body()
         if b"\x00" in body or (b"u0000" in body and _holds_nul(body)):
             raise NulInText()
-    elif content_type.startswith("application/x-www-form-urlencoded"):
+    elif content_type.startswith("application/x-www-form-urlencoded") and request.url.path.startswith("/api/"):
         body = await request.body()
         if b"%00" in body or b"\x00" in body:
             raise NulInText()

@@ -39,7 +39,7 @@ from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.notifications.services import emit
 from portal.pagination import read_time_cursor, time_cursor
-from portal.quantities import plain
+from portal.quantities import CURRENCY_DECIMALS, decimals_of, plain
 from tenants.context import TenantContext, current
 from tenants.roles import BUYER_ROLES, Role
 from tenants.scoping import scoped
@@ -151,8 +151,8 @@ async def set_rules(rules: list[RuleIn]) -> list[RuleOut]:
         seen.add(rule.kind)
         if rule.approver_role not in {role.value for role in BUYER_ROLES}:
             problems[f"{index}.approver_role"] = N_("Choose the buyer role that decides.")
-        if rule.threshold is not None and (not rule.threshold.is_finite() or rule.threshold < 0 or rule.threshold >= Decimal(10) ** 14):
-            problems[f"{index}.threshold"] = N_("An amount of zero or more.")
+        if rule.threshold is not None and not _good_threshold(rule.threshold):
+            problems[f"{index}.threshold"] = N_("An amount of zero or more, with at most two decimals.")
     if problems:
         raise InvalidApproval(fields=problems)
     before = {rule.kind: msgspec.to_builtins(rule) for rule in await list_rules()}
@@ -195,6 +195,17 @@ async def rule_for(kind: str, amount: Decimal | None = None) -> RuleOut | None:
     if KINDS[kind].has_amount and threshold is not None and amount is not None and amount <= threshold:
         return None
     return RuleOut(kind, KINDS[kind].label, row["approver_role"], threshold, True, KINDS[kind].has_amount)
+
+
+MONEY_DECIMALS = max(CURRENCY_DECIMALS.values())
+
+
+def _good_threshold(threshold: object) -> bool:
+    """A threshold is money: zero or more, below 10^14, in cents at most (a
+    form's text that is no number arrives as that text: parse_amount)."""
+    if not isinstance(threshold, Decimal) or not threshold.is_finite():
+        return False
+    return 0 <= threshold < Decimal(10) ** 14 and decimals_of(threshold) <= MONEY_DECIMALS
 
 
 def parse_amount(value: str) -> Decimal | str | None:

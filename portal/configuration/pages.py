@@ -90,16 +90,19 @@ class SettingsPages(Controller):
         try:
             await services.update_category(category_id, CategoryUpdate(label=values.get("label"), active=values.get("active") == "on"))
         except DomainError as exc:
-            return await _page(values, exc)
+            return await _page(values, exc, editing=category_id)
         return Redirect(path=HERE, status_code=303)
 
 
-async def _page(values: dict[str, str] | None = None, error: DomainError | None = None) -> Template:
+async def _page(values: dict[str, str] | None = None, error: DomainError | None = None, *, editing: UUID | None = None) -> Template:
+    """The settings page; ``editing``: the category whose row holds what was
+    typed (each category has its own small form)."""
     tolerance = await services.get_tolerance()
     return form_page(
         "admin/settings.html",
         values=values,
         error=error,
+        editing=editing,
         tolerance={
             "dispatch_tolerance": services.as_percent(tolerance.dispatch_tolerance),
             "over_delivery_tolerance": services.as_percent(tolerance.over_delivery_tolerance),

@@ -39,6 +39,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from portal.documents.config import MB, largest_limit
 from portal.documents.content import FileTooLarge
 from portal.errors import DomainError
+from portal.forms import without_nul
 from portal.i18n import N_
 
 SPOOL_OPT = "spool_upload"
@@ -319,7 +320,7 @@ def parse_form(body: Path, boundary: str, staging: Path, limit: int) -> UploadFo
                             )
                             writer = None
                         elif segment.name != "file":
-                            form.fields[segment.name] = text.decode(segment.charset or "utf-8", errors="replace")
+                            form.fields[segment.name] = without_nul(text.decode(segment.charset or "utf-8", errors="replace"))
                         segment = None
                 if not chunk:
                     break

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from portal.documents.controllers import download, storage_of
 from portal.errors import DomainError, NotFound, PermissionDenied
-from portal.forms import form_page, form_values
+from portal.forms import form_page, form_values, form_version, read_form
 from portal.handover import services
 from portal.handover.checklist import PARTY_LABELS, Party, Source
 from portal.handover.schemas import HandoverCreate, TemplateIn, TemplateItem, TemplateSection
@@ -73,10 +73,8 @@ def _uuid(value: str) -> UUID | None:
 
 
 def _version(values: dict[str, str]) -> int:
-    try:
-        return int(values.get("version", ""))
-    except ValueError:
-        return 0
+    """A handover's forms always carry its version (0 fails the check)."""
+    return form_version(values) or 0
 
 
 def _done(message: str | None) -> str | None:
@@ -259,7 +257,7 @@ class HandoverTemplatePages(Controller):
 
     @post("/", guards=CONFIGURE)
     async def save_handover_template(self, request: Request[Any, Any, Any]) -> Redirect | Template:
-        form = await request.form()
+        form = await read_form(request)
         count = sum(1 for key in form if key.startswith("title-"))
         rows: list[dict[str, Any]] = []
         for index in range(count):

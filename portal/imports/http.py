@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
 from portal.documents.intake import SPOOL_OPT
+from portal.forms import read_form
 from portal.imports.errors import MB, ImportFileTooLarge, InvalidImport
 from portal.imports.sheets import MAX_FILE_BYTES
 from portal.imports.writers import BuiltFile
@@ -33,7 +34,7 @@ async def receive_file(request: Request[Any, Any, Any], part: str = "file") -> t
     """The bytes and the client's file name (data only) of the multipart
     part ``file``; refused with a clear message when missing or too large."""
     try:
-        form = await request.form()
+        form = await read_form(request)
     except HTTPException as exc:
         if exc.status_code == 413:
             raise ImportFileTooLarge(limit=MAX_FILE_BYTES // MB) from None

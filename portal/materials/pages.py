@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.errors import DomainError
-from portal.forms import form_page
+from portal.forms import form_page, read_form
 from portal.i18n import gettext
 from portal.materials import services
 from portal.materials.schemas import DispatchCreate, DispatchLineIn, DispatchOut, MovementCreate, ReceiptIn, ReceiptLineIn
@@ -34,6 +34,12 @@ def _uuid(value: str | None) -> UUID | None:
         return None
 
 
+def _optional_uuid(value: str) -> UUID | None:
+    """An optional id: empty is none; anything else that is no id is one no
+    object has (the service refuses it like a missing one), never "none"."""
+    return _uuid(value) or (NIL if value.strip() else None)
+
+
 def _decimal(value: str | None) -> Decimal:
     """What the user typed, as a Decimal; anything unreadable becomes NaN,
     which the services refuse with "Enter a number." on the right field."""
@@ -44,7 +50,7 @@ def _decimal(value: str | None) -> Decimal:
 
 
 async def _form(request: Request[Any, Any, Any]) -> Any:
-    return await request.form()
+    return await read_form(request)
 
 
 def status_options() -> list[tuple[str, str]]:
@@ -136,7 +142,7 @@ class MaterialPages(Controller):
             return await _new_dispatch_page(values, [*rows, dict(EMPTY_ROW)])
         data = DispatchCreate(
             supplier_id=_uuid(values["supplier_id"]) or NIL,
-            order_id=_uuid(values["order_id"]),
+            order_id=_optional_uuid(values["order_id"]),
             note=values["note"],
             lines=[
                 DispatchLineIn(item_id=_uuid(row["item_id"]) or NIL, lot=row["lot"], quantity=_decimal(row["quantity"])) for row in rows
@@ -185,7 +191,7 @@ class MaterialPages(Controller):
     async def report_material(self, request: Request[Any, Any, Any]) -> Redirect | Template:
         form = await _form(request)
         values = {key: str(form.get(key, "")) for key in ("kind", "item_id", "lot", "quantity", "reason")}
-        kind = values["kind"] if values["kind"] in services.MOVEMENT_KINDS else services.RETURN
+        kind = values["kind"]
         data = MovementCreate(
             item_id=_uuid(values["item_id"]) or NIL, quantity=_decimal(values["quantity"]), lot=values["lot"], reason=values["reason"]
         )

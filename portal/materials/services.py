@@ -683,8 +683,10 @@ async def report_movement(kind: str, data: MovementCreate) -> MovementOut:
     reason. Neither is refused for exceeding the balance: the balance flags
     it instead, so that what physically happened is always recorded."""
     context = _require("materials.report")
-    if kind not in MOVEMENT_KINDS or context.supplier_id is None:
+    if context.supplier_id is None:
         raise PermissionDenied()
+    if kind not in MOVEMENT_KINDS:
+        raise InvalidMaterialReport(fields={"kind": N_("This value is missing or not valid.")})
     problems: dict[str, str] = {}
     _, problem = quantity_problem(data.quantity)
     if problem:

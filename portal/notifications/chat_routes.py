@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from portal.errors import DomainError
+from portal.forms import read_form
 from portal.notifications import chat
 from portal.notifications.chat import SERVICES, RobotIn, RobotOut
 from portal.pagination import Page, page_of
@@ -54,7 +55,7 @@ class ChatRobotPages(Controller):
 
     @post("/")
     async def create_chat_robot(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        form = await request.form()
+        form = await read_form(request)
         values = {key: str(form.get(key) or "") for key in ("service", "url", "secret", "description")}
         events = [str(name) for name in form.getall("events", [])]
         try:

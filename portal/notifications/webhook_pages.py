@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from portal.errors import DomainError
+from portal.forms import read_form
 from portal.notifications import webhooks
 from portal.notifications.kinds import KINDS
 from portal.notifications.webhooks import WebhookIn, WebhookOut
@@ -30,7 +31,7 @@ class WebhookPages(Controller):
     @post("/")
     async def create_webhook(self, request: Request[Any, Any, Any]) -> Template:
         """Not a redirect: the answer is the one place the secret is shown."""
-        form = await request.form()
+        form = await read_form(request)
         values = {key: str(form.get(key) or "") for key in ("url", "description")}
         events = [str(name) for name in form.getall("events", [])]
         try:

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+from portal.errors import DomainError
 from portal.i18n import N_
 from portal.orders.schemas import LineAnswerIn, LineAnswersIn, OrderLineIn
 from portal.orders.services import InvalidOrder
@@ -57,6 +58,9 @@ def lines_from_form(rows: list[dict[str, str]]) -> list[OrderLineIn]:
         price = _decimal(row.get("unit_price"))
         if price is None:
             problems[f"lines.{index}.unit_price"] = N_("Enter a price.")
+        if row.get("id") and _uuid(row.get("id")) is None:
+            # An existing line's id that is no id would make the line a new one.
+            problems[f"lines.{index}.item_id"] = N_("This value is missing or not valid.")
         due = _date(row.get("due_date"))
         if due is None:
             problems[f"lines.{index}.due_date"] = N_("Enter a date.")
@@ -97,10 +101,12 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def line_errors(fields: dict[str, str]) -> dict[int, dict[str, Any]]:
-    """Field errors "lines.3.quantity" regrouped by row for the template."""
+def line_errors(error: DomainError) -> dict[int, dict[str, Any]]:
+    """Field errors "lines.3.quantity" regrouped by row for the template,
+    translated with the error's parameters (a bare msgid such as "at most
+    %(decimals)s decimals" cannot be translated by the template)."""
     grouped: dict[int, dict[str, Any]] = {}
-    for name, message in fields.items():
+    for name, message in error.translated()[1].items():
         parts = name.split(".")
         if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
             grouped.setdefault(int(parts[1]), {})[parts[2]] = message

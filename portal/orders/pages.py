@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from portal.configuration.services import choices as category_choices
 from portal.deliveries.services import deliveries_to_receive, list_deliveries
 from portal.errors import DomainError
-from portal.forms import form_page, form_values
+from portal.forms import form_page, form_values, form_version
 from portal.i18n import gettext
 from portal.items.services import list_items
 from portal.materials.services import dispatches_to_confirm
@@ -127,7 +127,7 @@ class OrderPages(Controller):
                 values=values,
                 error=error,
                 lines=rows,
-                row_errors=line_errors(error.fields),
+                row_errors=line_errors(error),
                 order=None,
                 **await _form_context(),
             )
@@ -166,9 +166,8 @@ class OrderPages(Controller):
     @post("/{order_id:uuid}/transitions")
     async def transition(self, order_id: FromPath[UUID], request: Request[Any, Any, Any]) -> Redirect | Template:
         values = await form_values(request)
-        version = int(values["version"]) if values.get("version", "").isdigit() else None
         try:
-            await services.fire(order_id, values.get("event", ""), values.get("reason", ""), version)
+            await services.fire(order_id, values.get("event", ""), values.get("reason", ""), form_version(values))
         except DomainError as exc:
             return await self._detail(order_id, exc, values)
         return Redirect(path=f"/orders/{order_id}", status_code=303)
@@ -213,7 +212,7 @@ class OrderPages(Controller):
             await services.update_order(
                 order_id,
                 OrderUpdate(
-                    version=int(values.get("version") or 0),
+                    version=form_version(values) or 0,
                     lines=lines_from_form(rows),
                     notes_shared=values.get("notes_shared"),
                     notes_internal=values.get("notes_internal"),
@@ -227,7 +226,7 @@ class OrderPages(Controller):
                 values=values,
                 error=exc,
                 lines=rows,
-                row_errors=line_errors(exc.fields),
+                row_errors=line_errors(exc),
                 order=order,
                 **await _form_context(),
             )

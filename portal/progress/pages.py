@@ -24,11 +24,15 @@ from portal.progress.stages import active_stages, save_stages
 from tenants.guards import acting, requires
 
 
-def _decimal(value: str | None) -> Decimal:
+def _decimal(value: str | None, *, required: bool = False) -> Decimal:
     # Unreadable input becomes NaN, which the service refuses with
-    # "Enter a number." on the right field.
+    # "Enter a number." on the right field; so does a required field left
+    # empty (the good quantity: empty is not "none made").
+    text = (value or "").strip().replace(",", ".")
+    if not text:
+        return Decimal("NaN") if required else Decimal(0)
     try:
-        return Decimal((value or "0").strip().replace(",", ".") or "0")
+        return Decimal(text)
     except InvalidOperation:
         return Decimal("NaN")
 
@@ -43,7 +47,7 @@ def _report_from(values: dict[str, str], line_id: UUID) -> ReportIn:
         client_id=client_id,
         order_line_id=line_id,
         stage=values.get("stage", ""),
-        good_quantity=_decimal(values.get("good_quantity")),
+        good_quantity=_decimal(values.get("good_quantity"), required=True),
         scrap_quantity=_decimal(values.get("scrap_quantity")),
         scrap_reason=values.get("scrap_reason", ""),
         note=values.get("note", ""),

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from portal.deliveries.services import get_delivery
 from portal.errors import DomainError
-from portal.forms import form_page
+from portal.forms import form_page, read_form
 from portal.quality import lot_use
 from portal.quality.lot_use import LotUseIn, LotUseLineIn, LotUseOut, MaterialLotOut
 from tenants.context import current
@@ -81,7 +81,7 @@ class LotUsePages(Controller):
 
     @post("/", guards=[requires("deliveries.ship")])
     async def record_lot_use(self, request: Request[Any, Any, Any], delivery_id: FromPath[UUID]) -> Redirect | Template:
-        form = await request.form()
+        form = await read_form(request)
         picked = []
         for value in form.getall("dispatch_line_id", []):
             try:

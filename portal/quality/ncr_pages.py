@@ -19,7 +19,7 @@ from portal.documents.controllers import json_error, storage_of
 from portal.documents.intake import SPOOL_OPT, read_upload_form
 from portal.documents.services import new_document_target, store_upload
 from portal.errors import DomainError, NotFound
-from portal.forms import form_page, form_values
+from portal.forms import InvalidForm, form_page, form_values, form_version
 from portal.i18n import N_, gettext
 from portal.kpi import store
 from portal.quality import charts, ncrs, scorecards, trace
@@ -45,11 +45,6 @@ def labels() -> dict[str, Any]:
     }
 
 
-def _version(values: dict[str, str]) -> int | None:
-    text = values.get("version", "")
-    return int(text) if text.isdigit() else None
-
-
 def _uuid(text: str) -> UUID | None:
     try:
         return UUID(text) if text.strip() else None
@@ -62,15 +57,20 @@ def _lots(text: str) -> list[str]:
 
 
 def _dates(values: dict[str, str]) -> dict[str, date]:
-    """Due dates typed on the issue form ("due-<step>"); one that is not a
-    date is left out, and the step keeps its default."""
-    found = {}
+    """Due dates typed on the issue form ("due-<step>"); one left empty keeps
+    the step's default, one that is no date is refused (never replaced by
+    the default behind the person's back)."""
+    found, problems = {}, {}
     for step in STEPS:
         text = values.get(f"due-{step.value}", "").strip()
+        if not text:
+            continue
         try:
             found[step.value] = date.fromisoformat(text)
         except ValueError:
-            continue
+            problems[step.value] = N_("Enter a date as YYYY-MM-DD.")
+    if problems:
+        raise InvalidForm(fields=problems)
     return found
 
 
@@ -192,7 +192,7 @@ class NcrPages(Controller):
     async def issue_ncr(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID]) -> Redirect | Template:
         values = await form_values(request)
         try:
-            await ncrs.issue_ncr(ncr_id, IssueIn(version=_version(values), due_dates=_dates(values)))
+            await ncrs.issue_ncr(ncr_id, IssueIn(version=form_version(values), due_dates=_dates(values)))
         except DomainError as exc:
             return await _again(ncr_id, values, exc, "issue")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
@@ -222,8 +222,8 @@ class NcrPages(Controller):
         else:
             values = await form_values(request)
         try:
-            data = AnswerIn(text=values.get("text", ""), version=_version(values), client_id=_uuid(values.get("client_id", "")))
             try:
+                data = AnswerIn(text=values.get("text", ""), version=form_version(values), client_id=_uuid(values.get("client_id", "")))
                 if await ncrs.check_answer(ncr_id, step_id, data) and upload is not None and upload.file is not None:
                     category = "photo" if str(upload.file.declared_type).startswith("image/") else "other"
                     await store_upload(storage, await new_document_target("ncr_step", step_id, category, ""), upload.file)
@@ -243,16 +243,16 @@ class NcrPages(Controller):
     async def accept_step(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID], step_id: FromPath[UUID]) -> Redirect | Template:
         values = await form_values(request)
         try:
-            await ncrs.accept_step(ncr_id, step_id, DecisionIn(comment=values.get("comment", ""), version=_version(values)))
+            await ncrs.accept_step(ncr_id, step_id, DecisionIn(comment=values.get("comment", ""), version=form_version(values)))
         except DomainError as exc:
-            return await _again(ncr_id, values, exc, "decide")
+            return await _again(ncr_id, values, exc, "accept")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
     @post("/{ncr_id:uuid}/steps/{step_id:uuid}/return", guards=[requires("ncrs.manage")])
     async def return_step(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID], step_id: FromPath[UUID]) -> Redirect | Template:
         values = await form_values(request)
         try:
-            await ncrs.return_step(ncr_id, step_id, DecisionIn(comment=values.get("comment", ""), version=_version(values)))
+            await ncrs.return_step(ncr_id, step_id, DecisionIn(comment=values.get("comment", ""), version=form_version(values)))
         except DomainError as exc:
             return await _again(ncr_id, values, exc, "decide")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
@@ -261,7 +261,7 @@ class NcrPages(Controller):
     async def close_ncr(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID]) -> Redirect | Template:
         values = await form_values(request)
         try:
-            await ncrs.close_ncr(ncr_id, DecisionIn(comment=values.get("comment", ""), version=_version(values)))
+            await ncrs.close_ncr(ncr_id, DecisionIn(comment=values.get("comment", ""), version=form_version(values)))
         except DomainError as exc:
             return await _again(ncr_id, values, exc, "close")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
@@ -270,7 +270,7 @@ class NcrPages(Controller):
     async def cancel_ncr(self, request: Request[Any, Any, Any], ncr_id: FromPath[UUID]) -> Redirect | Template:
         values = await form_values(request)
         try:
-            await ncrs.cancel_ncr(ncr_id, DecisionIn(comment=values.get("reason", ""), version=_version(values)))
+            await ncrs.cancel_ncr(ncr_id, DecisionIn(comment=values.get("reason", ""), version=form_version(values)))
         except DomainError as exc:
             if exc.fields and "comment" in exc.fields:
                 exc.fields = {"reason": exc.fields["comment"]}

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from portal.documents.services import get_document
 from portal.errors import DomainError
-from portal.forms import form_page, form_values
+from portal.forms import form_page, form_values, form_version
 from portal.i18n import gettext
 from portal.items.services import get_bom, get_item, list_items
 from portal.orders.services import get_order
@@ -29,11 +29,6 @@ def _count(text: str) -> int:
     """A count as typed; anything but a small whole number is refused by the service."""
     text = text.strip() or "1"
     return int(text) if text.isdigit() and len(text) < 4 else 0
-
-
-def _version(values: dict[str, str]) -> int | None:
-    text = values.get("version", "")
-    return int(text) if text.isdigit() else None
 
 
 def templates_from_form(values: dict[str, str]) -> list[TemplateIn]:
@@ -106,7 +101,7 @@ class QualityPages(Controller):
     async def review_document(self, request: Request[Any, Any, Any], document_id: FromPath[UUID]) -> Redirect | Template:
         values = await form_values(request)
         back = safe_next(values.get("back") or f"/documents/{document_id}")
-        data = ReviewIn(decision=values.get("decision", ""), reason=values.get("reason", ""), version=_version(values))
+        data = ReviewIn(decision=values.get("decision", ""), reason=values.get("reason", ""), version=form_version(values))
         try:
             await services.review_document(document_id, data)
         except DomainError as exc:
