@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -103,9 +104,9 @@ def lines_of(problems: list[str], context: TenantContext) -> list[str]:
     return [line for line in problems if line.startswith(f"tenant {context.tenant_slug}:")]
 
 
-def portal_audit_verify() -> subprocess.CompletedProcess[str]:
+def portal_audit_verify(env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "portal", "audit", "verify"], env=os.environ.copy(), capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "portal", "audit", "verify"], env=env or os.environ.copy(), capture_output=True, text=True, timeout=120
     )
 
 
@@ -116,16 +117,22 @@ def test_intact_trail_verifies_clean(run: Run) -> None:
     assert [event.seq for event in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == GENESIS_HASH
     assert [event.prev_hash for event in events[1:]] == [event.hash for event in events[:-1]]
-    assert run(verify_all) == []
+    # Other tests of this worker's database tamper with chains of their own:
+    # this tenant's chain is the one that must verify clean.
+    assert lines_of(run(verify_all), context) == []
 
 
-def test_cli_verify_exits_0_when_intact_and_1_naming_the_edited_event(run: Run, tamper: Tamper) -> None:
+def test_cli_verify_exits_0_when_intact_and_1_naming_the_edited_event(
+    run: Run, tamper: Tamper, fresh_installation: Callable[[str], dict[str, str]]
+) -> None:
+    empty = portal_audit_verify(fresh_installation("audit-verify"))
+    assert empty.returncode == 0, empty.stderr
+    assert "audit trail intact" in empty.stdout
+
     context = run(new_tenant)
     events = run(record_orders, context)
-
-    intact = portal_audit_verify()
-    assert intact.returncode == 0, intact.stderr
-    assert "audit trail intact" in intact.stdout
+    # This worker's database also holds the chains other tests tampered with.
+    assert lines_of(portal_audit_verify().stderr.splitlines(), context) == []
 
     tamper("UPDATE audit_event SET entity_id = 'forged' WHERE tenant = :tenant AND seq = 2", tenant=context.tenant_id)
     broken = portal_audit_verify()
