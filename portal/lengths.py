@@ -9,6 +9,10 @@ request. SQLite ignores varchar lengths and stored the text whole: two
 different products. So every write is checked here before it reaches
 either database:
 
+- A Text column holds any length; one people type into is marked
+  ``free_text(Text(...))`` and holds at most ``TEXT_LENGTH`` characters,
+  checked the same way (tests/unit/test_lengths.py: every Text column is
+  marked or listed as written by the portal itself).
 - ``refuse_what_does_not_fit`` runs in every Piccolo INSERT and UPDATE
   (``install``: the check rides on the queries' own ``_validate`` step,
   which Piccolo runs before any SQL is built), whatever path the value came
@@ -28,7 +32,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from msgspec import Meta
-from piccolo.columns import Column, Numeric, Varchar
+from piccolo.columns import Column, Numeric, Text, Varchar
 from piccolo.query.methods.insert import Insert
 from piccolo.query.methods.update import Update
 
@@ -58,9 +62,47 @@ class TooLong(DomainError):
         return gettext(self.message), {name: gettext(text, max=limit) for name, (text, limit) in self.limits.items()}
 
 
+def free_text(column: Text) -> Text:
+    """Marks a Text column people type into (a note, a reason, a comment):
+    it holds at most TEXT_LENGTH characters, checked like a varchar's
+    length. Text columns the portal writes itself (job payloads, rendered
+    bodies, keys) are left unmarked and hold any length."""
+    column._portal_free_text = True  # type: ignore[attr-defined]
+    return column
+
+
+def is_free_text(column: Column) -> bool:
+    return isinstance(column, Text) and getattr(column, "_portal_free_text", False)
+
+
+def length_of(column: Varchar) -> int:
+    """The longest text ``column`` holds (every varchar of the portal declares one)."""
+    length = column.length
+    if length is None:
+        raise TypeError(f"{column._meta.name}: a varchar without a length")
+    return length
+
+
 def most(column: Varchar) -> Meta:
     """A msgspec constraint for a text field stored in ``column``."""
-    return Meta(max_length=column.length)
+    return Meta(max_length=length_of(column))
+
+
+def varchar_columns() -> list[Varchar]:
+    """Every varchar column of the apps' tables."""
+    from piccolo.conf.apps import Finder
+
+    return [column for table in Finder().get_table_classes() for column in table._meta.columns if isinstance(column, Varchar)]
+
+
+def column_limits() -> dict[str, dict[str, int]]:
+    """The longest text of each varchar column, by table and column name
+    (``limits.item.code``): the ``maxlength`` of a page form's input that
+    fills that column, from the same source as the check of every write."""
+    limits: dict[str, dict[str, int]] = {}
+    for column in varchar_columns():
+        limits.setdefault(column._meta.table._meta.tablename, {})[column._meta.name] = length_of(column)
+    return limits
 
 
 def _largest(column: Numeric) -> Decimal | None:
@@ -73,6 +115,8 @@ def does_not_fit(column: Column, value: Any) -> tuple[str, int] | None:
     """Why ``value`` cannot be stored in ``column`` (message, limit), or None."""
     if isinstance(column, Varchar) and column.length and isinstance(value, str) and len(value) > column.length:
         return TOO_LONG, column.length
+    if is_free_text(column) and isinstance(value, str) and len(value) > TEXT_LENGTH:
+        return TOO_LONG, TEXT_LENGTH
     if isinstance(column, Numeric) and isinstance(value, (Decimal, int)) and not isinstance(value, bool):
         largest = _largest(column)
         if largest is not None and Decimal(value).is_finite() and abs(Decimal(value)) >= largest:

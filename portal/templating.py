@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from portal import i18n
+from portal.lengths import TEXT_LENGTH, column_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -141,6 +142,9 @@ def build_environment(*, auto_reload: bool = True) -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
+        # maxlength of inputs that fill a column, from the column (portal/lengths.py)
+        limits=column_limits(),
+        text_length=TEXT_LENGTH,
         static=static_url,
         me=signed_in,
         outbox_owner=_outbox_owner,

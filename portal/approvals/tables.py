@@ -8,6 +8,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from portal.decimals import ExactNumeric
+from portal.lengths import free_text
 from tenants.tables import Tenant, User
 
 MONEY = (18, 4)
@@ -49,7 +50,7 @@ class ApprovalRequest(Table):
     requested_at = Timestamptz(default=TimestamptzNow())
     decided_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
-    comment = Text(default="")
+    comment = free_text(Text(default=""))
 
 
 TABLES = (ApprovalRule, ApprovalRequest)

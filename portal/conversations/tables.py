@@ -13,6 +13,7 @@ from piccolo.table import Table
 from portal.deliveries.tables import Delivery
 from portal.documents.tables import Document
 from portal.handover.tables import Handover
+from portal.lengths import free_text
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
 from portal.quality.tables import Ncr
@@ -77,7 +78,7 @@ class Message(Table, tablename="conversation_message"):
     author_name = Varchar(length=200)
     # "buyer" or "supplier": which side of the table the author sits on.
     author_side = Varchar(length=10)
-    body = Text()
+    body = free_text(Text())
     # User ids mentioned, each checked to see the record when sent.
     mentions = JSON(default=[])
     created_at = Timestamptz(default=TimestamptzNow())

@@ -9,6 +9,7 @@ from piccolo.table import Table
 
 from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY
+from portal.lengths import free_text
 from portal.orders.tables import Order, OrderLine
 from tenants.tables import Supplier, Tenant, User
 
@@ -27,10 +28,10 @@ class Delivery(Table):
     order = ForeignKey(Order, on_delete=OnDelete.restrict, null=False, index=True)
     status = Varchar(length=20, default="draft")
     # Shared with the buyer: carrier, vehicle, anything the receiver needs.
-    note = Text(default="")
+    note = free_text(Text(default=""))
     # Why it was cancelled; the buyer's remark on receipt.
-    status_reason = Text(default="")
-    receipt_note = Text(default="")
+    status_reason = free_text(Text(default=""))
+    receipt_note = free_text(Text(default=""))
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -57,7 +58,7 @@ class DeliveryLine(Table):
     quantity = ExactNumeric(digits=QUANTITY)
     accepted_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
     rejected_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
-    reject_reason = Text(default="")
+    reject_reason = free_text(Text(default=""))
     # An entry of the tenant's reject reasons (portal/quality/reasons.py);
     # ``reject_reason`` says the details.
     reject_code = Varchar(length=40, default="")

@@ -18,6 +18,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from portal.documents.attachments import attachment_tables, shared_condition, view_actions
+from portal.lengths import free_text
 from tenants.tables import Supplier, Tenant, User
 
 HASH_LENGTH = 64
@@ -44,7 +45,7 @@ class Document(Table):
     withdrawn = Boolean(default=False)
     withdrawn_at = Timestamptz(null=True, default=None)
     withdrawn_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
-    withdrawn_reason = Text(default="")
+    withdrawn_reason = free_text(Text(default=""))
 
     @classmethod
     def supplier_share(cls, supplier_id: UUIDValue) -> Any | None:

@@ -12,6 +12,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from portal.lengths import free_text
 from tenants.tables import Supplier, Tenant, User
 
 
@@ -53,8 +54,8 @@ class Handover(Table):
     # The buyer's items (parts) handed over; empty: all of the supplier's work.
     item_ids = JSON(default=[])
     # The buyer's own note: neither supplier reads it.
-    note_internal = Text(default="")
-    status_reason = Text(default="")
+    note_internal = free_text(Text(default=""))
+    status_reason = free_text(Text(default=""))
     # Bumped by every change of state: a change based on an older one is refused.
     version = Integer(default=1)
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
@@ -92,7 +93,7 @@ class HandoverItem(Table):
     source = Varchar(length=30, default="")
     record_id = UUID(null=True, default=None)
     decision = Varchar(length=20, default="")
-    note = Text(default="")
+    note = free_text(Text(default=""))
     signed_off_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     signed_off_at = Timestamptz(null=True, default=None)
 

@@ -43,6 +43,7 @@ from portal.imports.templates import import_template
 from portal.imports.values import number_text
 from portal.imports.writers import BuiltFile
 from portal.items.tables import Item
+from portal.lengths import length_of
 from portal.materials import services
 from portal.materials.schemas import DispatchCreate, DispatchLineIn
 from portal.orders.tables import Order
@@ -70,7 +71,7 @@ COLUMNS = (
         "supplier_code",
         N_("Supplier code"),
         required=True,
-        max_length=40,
+        max_length=length_of(Supplier.code),
         aliases=("supplier", "供应商", "供应商代码", "供应商编码", "供应商编号"),
         hint=N_("The supplier's code, as on the Suppliers page."),
         example="S1",
@@ -78,7 +79,7 @@ COLUMNS = (
     Column(
         "order",
         N_("Order number"),
-        max_length=40,
+        max_length=length_of(Order.number),
         aliases=("order_number", "po", "订单", "订单号", "订单编号", "采购单号"),
         hint=N_("Optional: an issued, still open order of that supplier the material is for."),
         example="WO-2026-00042",
@@ -87,7 +88,7 @@ COLUMNS = (
         "item_code",
         N_("Item code"),
         required=True,
-        max_length=60,
+        max_length=length_of(Item.code),
         aliases=("item", "material", "material_code", "物料", "物料编码", "物料代码", "物料号", "材料", "材料编码"),
         hint=N_("An active material or part of the item master."),
         example="M-STEEL",

@@ -12,6 +12,7 @@ from piccolo.table import Table
 
 from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY, Item
+from portal.lengths import free_text
 from portal.orders.tables import Order
 from tenants.tables import Supplier, Tenant, User
 
@@ -34,7 +35,7 @@ class Dispatch(Table):
     supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False, index=True)
     order = ForeignKey(Order, on_delete=OnDelete.restrict, null=True, default=None)
     status = Varchar(length=30, default="draft")
-    note = Text(default="")
+    note = free_text(Text(default=""))
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
@@ -61,7 +62,7 @@ class DispatchLine(Table):
     quantity = ExactNumeric(digits=QUANTITY)
     # Null until the supplier confirms the receipt.
     received_quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
-    discrepancy_reason = Text(default="")
+    discrepancy_reason = free_text(Text(default=""))
     # Received quantity outside the tenant's dispatch tolerance.
     flagged = Boolean(default=False)
 
@@ -81,7 +82,7 @@ class MaterialMovement(Table):
     item = ForeignKey(Item, on_delete=OnDelete.restrict, null=False)
     lot = Varchar(length=80, default="")
     quantity = ExactNumeric(digits=QUANTITY)
-    reason = Text(default="")
+    reason = free_text(Text(default=""))
     # The dispatch the material came with, when the supplier names it.
     dispatch = ForeignKey(Dispatch, on_delete=OnDelete.restrict, null=True, default=None)
     reported_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)

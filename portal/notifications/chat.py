@@ -157,7 +157,7 @@ async def create_robot(data: RobotIn) -> RobotOut:
         url=url,
         secret=secret,
         events=json.dumps(events),
-        description=data.description.strip()[:200],
+        description=data.description.strip(),
         created_by=context.user_id,
     )
     await row.save()

@@ -163,7 +163,7 @@ async def create_endpoint(data: WebhookIn) -> WebhookOut:
         raise InvalidWebhook(fields={"events": N_("Unknown kind of event: %(names)s")}, names=", ".join(unknown))
     secret = "whsec_" + secrets.token_urlsafe(32)
     row = scoped(WebhookEndpoint).new(
-        url=url, secret=secret, events=json.dumps(events), description=data.description[:200], created_by=context.user_id
+        url=url, secret=secret, events=json.dumps(events), description=data.description, created_by=context.user_id
     )
     await row.save()
     found = await scoped(WebhookEndpoint).select().where(WebhookEndpoint.id == row.id).first()

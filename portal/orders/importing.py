@@ -42,9 +42,10 @@ from portal.imports.templates import import_template
 from portal.imports.values import number_text, parse_date
 from portal.imports.writers import BuiltFile
 from portal.items.tables import Item
+from portal.lengths import length_of
 from portal.orders import services
 from portal.orders.schemas import OrderCreate, OrderLineIn
-from portal.orders.tables import Order
+from portal.orders.tables import Order, OrderLine
 from portal.quantities import CURRENCY_DECIMALS, price_problem, quantity_problem
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
@@ -58,7 +59,7 @@ COLUMNS = (
     Column(
         "order",
         N_("Order number"),
-        max_length=40,
+        max_length=length_of(Order.number),
         aliases=("order_number", "number", "po", "订单", "订单号", "单号", "订单编号", "采购单号"),
         hint=N_(
             "Optional. Rows with the same order number form one order with that number (it must be new)."
@@ -70,7 +71,7 @@ COLUMNS = (
         "supplier_code",
         N_("Supplier code"),
         required=True,
-        max_length=40,
+        max_length=length_of(Supplier.code),
         aliases=("supplier", "供应商", "供应商代码", "供应商编码", "供应商编号"),
         hint=N_("The supplier's code, as on the Suppliers page."),
         example="S1",
@@ -79,7 +80,7 @@ COLUMNS = (
         "item_code",
         N_("Item code"),
         required=True,
-        max_length=60,
+        max_length=length_of(Item.code),
         aliases=("item", "part", "part_number", "物料", "物料编码", "物料代码", "物料号", "零件号", "零件编码", "图号"),
         hint=N_("The item's code in the item master."),
         example="P-100",
@@ -87,7 +88,7 @@ COLUMNS = (
     Column(
         "operation",
         N_("Operation"),
-        max_length=200,
+        max_length=length_of(OrderLine.operation),
         aliases=("process", "工序", "工序名称", "工艺"),
         hint=N_("Optional, for example CNC or plating."),
         example="CNC",

@@ -28,6 +28,7 @@ from portal.documents.services import DocumentOut, list_attached, share_attached
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import Item
+from portal.lengths import TEXT_LENGTH, TOO_LONG
 from portal.notifications.services import emit
 from portal.orders.counting import CANCELLED_DRAFT
 from portal.orders.schemas import (
@@ -375,6 +376,10 @@ async def update_order(order_id: UUID | str, data: OrderUpdate, *, approved: boo
     issued = status != Status.DRAFT
     if issued and not data.reason.strip():
         raise InvalidOrder(fields={"reason": N_("Say why the order changes: the supplier sees it.")})
+    if len(data.reason.strip()) > TEXT_LENGTH:
+        # Refused even when nothing else changed (then nothing is written
+        # that the column check would stop).
+        raise InvalidOrder(fields={"reason": TOO_LONG}, max=TEXT_LENGTH)
     problems = await _check_lines(data.lines, order.currency, issuing_on=None)
     existing = {line.id: line for line in await _lines_of(order)}
     today = _today(context)

@@ -12,6 +12,7 @@ from piccolo.table import Table
 
 from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY, Item
+from portal.lengths import free_text
 from portal.orders.counting import CANCELLED_DRAFT
 from tenants.tables import Supplier, Tenant, User
 
@@ -41,14 +42,14 @@ class Order(Table, tablename="outsourced_order"):
     supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False, index=True)
     status = Varchar(length=30, default="draft")
     currency = Varchar(length=3, default="CNY")
-    notes_shared = Text(default="")
-    notes_internal = Text(default="")
+    notes_shared = free_text(Text(default=""))
+    notes_internal = free_text(Text(default=""))
     # Earliest due date of the open lines: the board filters and sorts on it.
     due_date = Date(null=True, default=None)
     revision = Integer(default=0)
     # Bumped by every change: a save based on an older version is refused.
     version = Integer(default=1)
-    status_reason = Text(default="")
+    status_reason = free_text(Text(default=""))
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -97,7 +98,7 @@ class OrderLine(Table):
     # a line declined while others are accepted is also ``removed``: out of
     # the work, until the buyer revives it in a revision.
     answer = Varchar(length=10, default="")
-    answer_reason = Text(default="")
+    answer_reason = free_text(Text(default=""))
 
 
 class OrderRevision(Table):
@@ -111,7 +112,7 @@ class OrderRevision(Table):
     tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, null=False, index=True)
     order = ForeignKey(Order, on_delete=OnDelete.restrict, null=False, index=True)
     number = Integer()
-    reason = Text()
+    reason = free_text(Text())
     diff = JSON()
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -12,6 +12,7 @@ from piccolo.table import Table
 from portal.decimals import ExactNumeric
 from portal.documents.tables import Document
 from portal.items.tables import QUANTITY
+from portal.lengths import free_text
 from portal.orders.tables import Order, OrderLine
 from tenants.scoping import SHARED_WITH_SUPPLIERS
 from tenants.tables import Supplier, Tenant, User
@@ -52,8 +53,8 @@ class ProgressReport(Table):
     stage_label = Varchar(length=100)
     good_quantity = ExactNumeric(digits=QUANTITY)
     scrap_quantity = ExactNumeric(digits=QUANTITY, default=Decimal(0))
-    scrap_reason = Text(default="")
-    note = Text(default="")
+    scrap_reason = free_text(Text(default=""))
+    note = free_text(Text(default=""))
     photos_expected = Integer(default=0)
     photos_received = Integer(default=0)
     reported_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)

@@ -57,7 +57,7 @@ from portal.documents.services import share_attached
 from portal.documents.tables import Document
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext
-from portal.lengths import FreeText, most
+from portal.lengths import TOO_LONG, FreeText, most
 from portal.notifications.services import emit
 from portal.orders.states import SHARED_STATES as ORDER_SHARED_STATES
 from portal.orders.tables import Order, OrderLine
@@ -344,6 +344,14 @@ def _require(action: str) -> TenantContext:
 
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
+
+
+def _optional_text(value: str, field: str) -> str:
+    """A comment that may be left empty, refused (never cut) when too long."""
+    text = value.strip()
+    if len(text) > TEXT_MAX:
+        raise InvalidNcr(fields={field: TOO_LONG}, max=TEXT_MAX)
+    return text
 
 
 def _text(value: str, field: str) -> str:
@@ -1013,7 +1021,7 @@ async def accept_step(ncr_id: UUID | str, step_id: UUID | str, data: DecisionIn,
     _require("ncrs.manage")
     ncr = await _visible(ncr_id)
     step = await _current_step(ncr, step_id, data.version)
-    comment = data.comment.strip()[:TEXT_MAX]
+    comment = _optional_text(data.comment, "comment")
     moment = _now(now)
     last = step.position == len(STEPS) - 1
     ncr = await _move(ncr, Event.ACCEPT, data.version, moment, **({"verified_at": moment} if last else {}))
@@ -1042,9 +1050,10 @@ async def close_ncr(ncr_id: UUID | str, data: DecisionIn, now: datetime | None =
     """Close a verified NCR; anything short of QA's verification is refused."""
     _require("ncrs.manage")
     ncr = await _visible(ncr_id)
+    comment = _optional_text(data.comment, "comment")
     moment = _now(now)
     ncr = await _move(ncr, Event.CLOSE, data.version, moment, closed_at=moment)
-    await _entry(ncr, None, "close", data.comment.strip()[:TEXT_MAX])
+    await _entry(ncr, None, "close", comment)
     await _tell("ncr.closed", ncr)
     return await get_ncr(ncr.id, moment)
 
@@ -1192,7 +1201,7 @@ async def _checked_disposition(ncr: Ncr, data: DispositionIn) -> tuple[Decimal, 
     problems: dict[str, str] = {}
     if data.kind not in DISPOSITIONS:
         problems["kind"] = N_("Choose rework, return, scrap or use as is.")
-    note = data.note.strip()[:TEXT_MAX]
+    note = _optional_text(data.note, "note")
     if data.kind == "use_as_is" and len(note) < TEXT_MIN:
         problems["note"] = N_("Say on which terms the goods are used as is (the concession).")
     try:

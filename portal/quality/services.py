@@ -475,7 +475,9 @@ async def review_document(document_id: UUID | str, data: ReviewIn) -> ReviewOut:
         raise InvalidQc(fields={"decision": N_("Choose approve or reject.")})
     if data.version is not None and data.version != document.current_version:
         raise StaleVersion(current=document.current_version)
-    reason = _reason(data.reason) if data.decision == REJECTED else data.reason.strip()[:REASON_MAX]
+    reason = _reason(data.reason) if data.decision == REJECTED else data.reason.strip()
+    if len(reason) > REASON_MAX:
+        raise InvalidQc(fields={"reason": N_("Give a reason of 3 to 1000 characters.")})
     review = scoped(DocumentReview).new(
         supplier=document.supplier,
         document=document.id,

@@ -15,6 +15,7 @@ from portal.decimals import ExactNumeric
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.tables import Document
 from portal.items.tables import QUANTITY, Item
+from portal.lengths import free_text
 from portal.materials.tables import DispatchLine
 from portal.orders.tables import MONEY, Order, OrderLine
 from tenants.scoping import SHARED_WITH_SUPPLIERS
@@ -36,7 +37,7 @@ class QcRequirement(Table):
     supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False, index=True)
     order = ForeignKey(Order, on_delete=OnDelete.restrict, null=False, index=True)
     category = Varchar(length=30)
-    note = Text(default="")
+    note = free_text(Text(default=""))
     # How many approved documents of the category satisfy it, and when in
     # the work the supplier sends them (portal/quality/templates.py STAGES).
     needed = Integer(default=1)
@@ -45,7 +46,7 @@ class QcRequirement(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     waived_at = Timestamptz(null=True, default=None)
     waived_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
-    waived_reason = Text(default="")
+    waived_reason = free_text(Text(default=""))
 
 
 class DocumentReview(Table):
@@ -63,7 +64,7 @@ class DocumentReview(Table):
     document = ForeignKey(Document, on_delete=OnDelete.restrict, null=False, index=True)
     version = Integer()
     decision = Varchar(length=10)
-    reason = Text(default="")
+    reason = free_text(Text(default=""))
     reviewed_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     reviewed_at = Timestamptz(default=TimestamptzNow())
 
@@ -91,7 +92,7 @@ class QcTemplate(Table):
     category = Varchar(length=30)
     needed = Integer(default=1)
     stage = Varchar(length=20, default="before_delivery")
-    note = Text(default="")
+    note = free_text(Text(default=""))
 
 
 class RejectReason(Table):
@@ -120,7 +121,7 @@ class QcGateOverride(Table):
     supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
     delivery = ForeignKey(Delivery, on_delete=OnDelete.restrict, null=False, index=True)
     order = ForeignKey(Order, on_delete=OnDelete.restrict, null=False)
-    reason = Text()
+    reason = free_text(Text())
     # [{"category", "state"}] of the requirements that were not satisfied.
     open_requirements = JSON(default=[])
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
@@ -148,7 +149,7 @@ class Ncr(Table):
     document = ForeignKey(Document, on_delete=OnDelete.restrict, null=True, default=None)
     severity = Varchar(length=10, default="minor")
     title = Varchar(length=200, default="")
-    description = Text(default="")
+    description = free_text(Text(default=""))
     # The affected lots, as the delivery or the dispatch named them.
     lots = JSON(default=[])
     quantity = ExactNumeric(digits=QUANTITY, null=True, default=None)
@@ -165,7 +166,7 @@ class Ncr(Table):
     verified_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     cancelled_at = Timestamptz(null=True, default=None)
-    cancel_reason = Text(default="")
+    cancel_reason = free_text(Text(default=""))
 
     @classmethod
     def supplier_visible(cls) -> Any:
@@ -209,7 +210,7 @@ class NcrEntry(Table):
     ncr = ForeignKey(Ncr, on_delete=OnDelete.restrict, null=False, index=True)
     step = ForeignKey(NcrStep, on_delete=OnDelete.restrict, null=True, default=None)
     kind = Varchar(length=10)
-    text = Text(default="")
+    text = free_text(Text(default=""))
     documents = JSON(default=[])
     # Made by the phone when the answer was written (maybe offline): a
     # retry of the same answer is stored once.
@@ -234,7 +235,7 @@ class NcrDisposition(Table):
     quantity = ExactNumeric(digits=QUANTITY)
     chargeable = Boolean(default=False)
     amount = ExactNumeric(digits=MONEY, default=Decimal(0))
-    note = Text(default="")
+    note = free_text(Text(default=""))
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 

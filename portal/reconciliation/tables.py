@@ -13,6 +13,7 @@ from piccolo.table import Table
 
 from portal.decimals import ExactNumeric
 from portal.items.tables import QUANTITY, Item
+from portal.lengths import free_text
 from portal.orders.tables import MONEY
 from tenants.scoping import SHARED_WITH_SUPPLIERS
 from tenants.tables import Supplier, Tenant, User
@@ -148,7 +149,7 @@ class StatementStep(Table):
     supplier = ForeignKey(Supplier, on_delete=OnDelete.restrict, null=False)
     line = ForeignKey(StatementLine, on_delete=OnDelete.restrict, null=True, default=None)
     event = Varchar(length=30)
-    comment = Text(default="")
+    comment = free_text(Text(default=""))
     amount = ExactNumeric(digits=MONEY, null=True, default=None)
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
     created_by_name = Varchar(length=200, default="")
@@ -197,7 +198,7 @@ class Adjustment(Table):
     period = ForeignKey(Period, on_delete=OnDelete.restrict, null=False)
     currency = Varchar(length=3)
     amount = ExactNumeric(digits=MONEY)
-    reason = Text()
+    reason = free_text(Text())
     # The closed period this corrects, when it corrects one ("2026-10").
     corrects = Varchar(length=7, default="")
     status = Varchar(length=20, default="pending")

@@ -12,11 +12,13 @@ from litestar.response import Redirect, Template
 from portal.db import keep_changes_on_error
 from portal.errors import DomainError
 from portal.forms import form_page, form_values
+from portal.lengths import TOO_LONG, TooLong, length_of
 from portal.pages import safe_next
 from portal.settings import get_settings
 from tenants.guards import acting, requires_login
 from tenants.middleware import SESSION_COOKIE, client_address
 from tenants.services import auth, invitations, password_reset
+from tenants.tables import User
 
 
 def session_cookie(result: auth.Authenticated) -> Cookie:
@@ -153,7 +155,13 @@ class AuthPages(Controller):
     @post("/password-reset")
     async def request_reset(self, request: Request[Any, Any, Any]) -> Template:
         values = await form_values(request)
-        await password_reset.request_reset(values.get("email", ""))
+        email = values.get("email", "")
+        if len(email) > length_of(User.email):
+            # No account has such an address: saying so tells nobody anything.
+            return form_page(
+                "auth/reset_request.html", values=values, error=TooLong({"email": (TOO_LONG, length_of(User.email))}), active_nav="account"
+            )
+        await password_reset.request_reset(email)
         return form_page("auth/reset_request.html", sent=True, active_nav="account")
 
     @get("/password-reset/{token:str}")

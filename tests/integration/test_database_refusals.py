@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar import Litestar, post
+from litestar.params import FromPath
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
@@ -31,7 +32,7 @@ STATEMENTS = {
 @pytest.fixture(scope="module")
 def refusing(postgres: Any) -> Iterator[TestClient[Litestar]]:
     @post("/api/v1/refusals/{kind:str}", status_code=201)
-    async def write_raw(kind: str) -> None:
+    async def write_raw(kind: FromPath[str]) -> None:
         connection = await asyncpg.connect(postgres.app_url)
         try:
             await connection.execute(STATEMENTS[kind])

@@ -8,8 +8,9 @@ and probed, or listed in NOT_PROBED with the reason; a new form route cannot
 escape. The fields are read from the rendered HTML, and each field gets a
 few bad values of its kind (not a cross product: the module stays short):
 
-- a required field left empty; text longer than the field's ``maxlength``
-  (where the field declares one);
+- a required field left empty; text one character longer than the field's
+  ``maxlength``, or longer than any column holds where it declares none
+  (portal/lengths.py: every text field, on both databases);
 - quantities and money: not a number, negative, too many decimals, huge;
 - dates: malformed and impossible; ids (hidden fields, selects): not a UUID
   (another tenant's and another supplier's ids: tests/tenancy/
@@ -29,6 +30,7 @@ unchanged (tests/tenancy/matrix.py's snapshot).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from portal.lengths import TEXT_LENGTH, varchar_columns
 from tests.support.documents.samples import png
 from tests.tenancy.matrix import Worlds, _rows_of, changed_tables, make_worlds, route_handlers
 from tests.tenancy.test_isolation_matrix import ENDPOINTS, database
@@ -350,6 +353,13 @@ class Probe:
 NUL = "ab\x00cd"
 
 
+@functools.cache
+def beyond_any_column() -> int:
+    """Longer than any column holds (the longest varchar, and the free text
+    of a Text column: portal/lengths.py): for a field without maxlength."""
+    return max(TEXT_LENGTH, *(column.length for column in varchar_columns()))
+
+
 def bad_values(item: Field) -> Iterator[tuple[str, str]]:
     """A few bad values of the field's kind (label, value)."""
     if item.required and item.kind not in ("hidden", "checkbox", "radio"):
@@ -374,8 +384,8 @@ def bad_values(item: Field) -> Iterator[tuple[str, str]]:
     elif item.kind == "date":
         yield "impossible date", "2026-02-30"
         yield "malformed date", "31/12/2026"
-    elif item.kind in ("text", "textarea", "email", "url", "search", "tel") and item.attrs.get("maxlength"):
-        yield "over-long", "x" * (int(item.attrs["maxlength"]) + 1)
+    elif item.kind in ("text", "textarea", "email", "url", "search", "tel"):
+        yield "over-long", "x" * (int(item.attrs.get("maxlength") or beyond_any_column()) + 1)
 
 
 def _shape(name: str) -> str:

@@ -7,7 +7,8 @@ precision (NumericValueOutOfRangeError) inside the request's transaction,
 which answered 500; SQLite ignores varchar lengths and stored the text
 whole. The routes come from the app's own route table: every POST, PUT and
 PATCH route under /api/ whose JSON body has text or Decimal fields. Each
-text field gets a value longer than any varchar column of the schema, each
+text field gets a value longer than any varchar column of the schema and
+than any free text (portal/lengths.py's TEXT_LENGTH), each
 Decimal field (and each text field named like an amount) a huge number,
 inside a body otherwise valid for the seeded world (the isolation matrix's
 sample bodies, tests/tenancy/test_isolation_matrix.py, or one of BODIES
@@ -27,6 +28,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from portal.lengths import TEXT_LENGTH, varchar_columns
 from tests.tenancy.matrix import IDENTITIES, Worlds, changed_tables, make_worlds, route_handlers
 from tests.tenancy.test_isolation_matrix import ENDPOINTS, SAMPLE_BODIES, Endpoint, _call, _fill, database, with_value
 
@@ -116,13 +118,6 @@ ROUTES = _app_routes()
 PROBED = [route for route in ROUTES if route not in NOT_PROBED]
 
 
-def longest_varchar() -> int:
-    from piccolo.columns import Varchar
-    from piccolo.conf.apps import Finder
-
-    return max(column.length for table in Finder().get_table_classes() for column in table._meta.columns if isinstance(column, Varchar))
-
-
 def over_long(sample: Any, length: int) -> str:
     """Longer than ``length`` and otherwise of the sample's shape (a URL
     stays a URL, an address an address), so only its length is wrong."""
@@ -187,7 +182,7 @@ def test_over_long_text_and_huge_numbers_are_refused_naming_the_field(route: tup
         order = client.get(f"/api/v1/orders/{ids['order_id']}", headers={"authorization": f"Bearer {worlds.tokens['admin']}"})
         ids["version"] = order.json()["version"]
     body = _fill(template, ids)
-    length = max(longest_varchar(), 4000)
+    length = max(TEXT_LENGTH, *(column.length for column in varchar_columns()))
     problems = []
     before = database(client, worlds)
     for path, kind in ROUTES[route]:

@@ -10,7 +10,7 @@ import pytest
 
 from portal.i18n import current_locale
 from portal.items.tables import BomLine, Item
-from portal.lengths import TooLong, most
+from portal.lengths import TEXT_LENGTH, TooLong, is_free_text, most
 from portal.orders.schemas import OrderLineIn
 from portal.orders.tables import OrderLine
 
@@ -55,3 +55,46 @@ def test_a_json_field_takes_its_limit_from_the_column() -> None:
     msgspec.convert({**body, "operation": "x" * OrderLine.operation.length}, OrderLineIn)
     with pytest.raises(msgspec.ValidationError, match=r"length <= 200 - at `\$.operation`"):
         msgspec.convert({**body, "operation": "x" * (OrderLine.operation.length + 1)}, OrderLineIn)
+
+
+# Text columns the portal writes itself, never from what a person typed:
+# they hold any length. Every other Text column is marked free_text.
+WRITTEN_BY_THE_PORTAL = {
+    "job.payload": "a job's arguments, built by the code that queues it",
+    "job.last_error": "an exception's text",
+    "statement_line.description": "composed from the order line when a statement is computed",
+    "statement_pdf.error": "a rendering error's text",
+    "audit_chain_head.legacy_seal": "a seal computed by the audit chain",
+    "scorecard_figures.figures": "computed figures, as JSON",
+    "notification.params": "a notification's parameters, as JSON",
+    "webhook_endpoint.events": "the chosen events, as JSON (each checked against the known events)",
+    "chat_robot.events": "the chosen events, as JSON (each checked against the known events)",
+    "webhook_delivery.body": "the JSON body the portal sends",
+    "webhook_delivery.last_error": "a delivery error's text",
+    "vapid_key.private_pem": "a generated key",
+    "portal_user.password_hash": "a password hash",
+}
+
+
+def test_every_text_column_is_free_text_or_written_by_the_portal() -> None:
+    from piccolo.columns import Text
+    from piccolo.conf.apps import Finder
+
+    found = {
+        f"{table._meta.tablename}.{column._meta.name}": is_free_text(column)
+        for table in Finder().get_table_classes()
+        for column in table._meta.columns
+        if isinstance(column, Text)
+    }
+    unmarked = sorted(name for name, free in found.items() if not free and name not in WRITTEN_BY_THE_PORTAL)
+    assert unmarked == [], "mark these free_text(...) in their tables (people type into them) or list them here with the reason"
+    assert sorted(set(WRITTEN_BY_THE_PORTAL) - {name for name, free in found.items() if not free}) == []
+
+
+def test_free_text_holds_at_most_text_length() -> None:
+    from portal.orders.tables import Order
+
+    Order.update({Order.notes_shared: "x" * TEXT_LENGTH}).where(Order.number == "x")._validate()
+    with pytest.raises(TooLong) as refused:
+        Order.update({Order.notes_shared: "x" * (TEXT_LENGTH + 1)}).where(Order.number == "x")._validate()
+    assert refused.value.limits == {"notes_shared": ("At most %(max)s characters.", TEXT_LENGTH)}
