@@ -69,6 +69,11 @@ class Conflict(DomainError):
 
 
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+# msgspec's words for a text beyond its field's Meta(max_length) (portal/lengths.py).
+TOO_LONG_TEXT = re.compile(r"Expected `str` of length <= (\d+)")
+# Where in the body msgspec found the problem; Litestar keeps it for a body
+# that is an object ("lines[0].lot") but reports a list body as "data".
+BODY_PATH = re.compile(r"at `\$\.?(.+)`$")
 
 _HTTP_MESSAGES = {
     400: ("bad_request", N_("The request could not be processed.")),
@@ -84,6 +89,10 @@ _STORAGE_UNAVAILABLE = (
     "storage_unavailable",
     N_("The document storage cannot be reached right now. Nothing was saved; please try again in a moment."),
 )
+# PostgreSQL's SQLSTATEs for a text longer than its varchar column (22001)
+# and a number beyond its numeric column's precision (22003).
+_DOES_NOT_FIT = {"22001", "22003"}
+_TOO_LONG = ("too_long", N_("A value is too long or too large to be stored. Shorten it and try again; nothing was saved."))
 _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
 
 
@@ -191,7 +200,13 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
         missing = MISSING_FIELD.search(str(problem.get("message", "")))
         if key == "data" and missing:
             key = missing.group(1)
-        fields[_wire_name(request, key)] = gettext(N_("This value is missing or not valid."))
+        elif key == "data" and (path := BODY_PATH.search(str(exc.__cause__ or ""))):
+            key = path.group(1)
+        longest = TOO_LONG_TEXT.search(str(problem.get("message", "")))
+        if longest:
+            fields[_wire_name(request, key)] = gettext(N_("At most %(max)s characters."), max=int(longest.group(1)))
+        else:
+            fields[_wire_name(request, key)] = gettext(N_("This value is missing or not valid."))
     return error_response(request, 400, "invalid", gettext(N_("Some fields are missing or not valid.")), fields)
 
 
@@ -226,9 +241,31 @@ def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> 
         code, message = _STORAGE_UNAVAILABLE
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, code, gettext(message), headers=headers)
+    if _does_not_fit(exc):
+        # portal/lengths.py refuses such values before any query, naming the
+        # field; reaching here means a write it does not see. Still a clear
+        # refusal (the request's transaction is rolled back whole), and a
+        # warning naming the route, to fix.
+        route = request.scope.get("path_template") or request.url.path
+        log.warning("value_does_not_fit_column", route=route, method=request.method, error=f"{type(exc).__name__}: {exc}".strip())
+        code, message = _TOO_LONG
+        return error_response(request, 400, code, gettext(message))
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     code, message = _SERVER_ERROR
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, gettext(message))
+
+
+def _does_not_fit(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the database refusing a value
+    too long or too large for its column."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) in _DOES_NOT_FIT:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
