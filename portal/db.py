@@ -22,7 +22,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
-import portal.decimals  # noqa: F401 - exact Decimal storage on SQLite, registered before any query
+import portal.decimals
+import portal.lengths  # noqa: F401 - every write checked against its columns' lengths, before any query
 from portal.i18n import N_, gettext
 from portal.outage import OUTAGE, RETRY_AFTER_SECONDS, database_unavailable
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from portal.i18n import DEFAULT_LOCALE, N_, current_locale, gettext, locale_for
 from portal.outage import OUTAGE, RETRY_AFTER_SECONDS, database_unavailable, storage_unavailable
@@ -67,6 +69,11 @@ class Conflict(DomainError):
 
 
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+# msgspec's words for a text beyond its field's Meta(max_length) (portal/lengths.py).
+TOO_LONG_TEXT = re.compile(r"Expected `str` of length <= (\d+)")
+# Where in the body msgspec found the problem; Litestar keeps it for a body
+# that is an object ("lines[0].lot") but reports a list body as "data".
+BODY_PATH = re.compile(r"at `\$\.?(.+)`$")
 
 _HTTP_MESSAGES = {
     400: ("bad_request", N_("The request could not be processed.")),
@@ -82,6 +89,10 @@ _STORAGE_UNAVAILABLE = (
     "storage_unavailable",
     N_("The document storage cannot be reached right now. Nothing was saved; please try again in a moment."),
 )
+# PostgreSQL's SQLSTATEs for a text longer than its varchar column (22001)
+# and a number beyond its numeric column's precision (22003).
+_DOES_NOT_FIT = {"22001", "22003"}
+_TOO_LONG = ("too_long", N_("A value is too long or too large to be stored. Shorten it and try again; nothing was saved."))
 _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
 
 
@@ -90,11 +101,13 @@ def is_api(request: Request[Any, Any, Any]) -> bool:
 
 
 def speak_the_requests_language(request: Request[Any, Any, Any]) -> None:
-    """Errors raised before routing (unknown URL, wrong method) never pass the
-    locale middleware; choose the language here the same way."""
-    if "locale_chosen" not in request.scope.get("state", {}):
-        settings = request.app.state.get("settings")
-        current_locale.set(locale_for(request.scope, settings.default_locale if settings else DEFAULT_LOCALE))
+    """Choose the error's language the way the locale middleware does. Errors
+    raised before routing (unknown URL, wrong method) never pass that
+    middleware, and errors raised in a middleware inside it (the CSRF check)
+    reach this handler after it has put the previous language back: an
+    expired form answered in another language than the page's."""
+    settings = request.app.state.get("settings")
+    current_locale.set(locale_for(request.scope, settings.default_locale if settings else DEFAULT_LOCALE))
 
 
 def error_response(
@@ -104,19 +117,55 @@ def error_response(
     message: str,
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    keep_input: bool = False,
 ) -> Response[Any]:
+    """``keep_input``: the page form was refused for a reason other than a
+    bad field (a conflict, an expired CSRF token): the page shows what was
+    typed, to copy, and a link back to the form's page."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     if is_api(request):
         return Response({"error": body}, status_code=status, media_type=MediaType.JSON, headers=headers)
     retry = _same_page(request) if status == 503 and request.method == "GET" else None
+    kept = _posted_input(request) if keep_input else []
+    back = _referring_page(request) if kept else None
     return Template(
         template_name="errors/error.html",
-        context={"error": body, "status": status, "retry": retry},
+        context={"error": body, "status": status, "retry": retry, "kept": kept, "back": back},
         status_code=status,
         headers=headers,
     )
+
+
+def _posted_input(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
+    """What was typed into the refused page form: the form as the request
+    (or the CSRF check before it) read it; nothing when the body was never
+    read as a form (a spooled upload)."""
+    from portal.forms import kept_input  # portal.forms builds on this module's errors
+
+    if request.method != "POST" or not _same_site(request):
+        return []
+    form = ScopeState.from_scope(request.scope).form
+    if form is Empty or not isinstance(form, dict):
+        return []
+    return kept_input({name: value for name, value in form.items() if isinstance(value, str)})
+
+
+def _same_site(request: Request[Any, Any, Any]) -> bool:
+    """A post another site's page made (a forged form: browsers name its
+    ``Origin``) never gets its text shown back on this site's page."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _referring_page(request: Request[Any, Any, Any]) -> str | None:
+    """The page the form was on, when it is a page of this site: to open it
+    again (a fresh CSRF token, the record as it is now)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if not referer.path.startswith("/") or referer.netloc not in ("", request.headers.get("host", "")):
+        return None
+    return "/" + referer.path.lstrip("/") + (f"?{referer.query}" if referer.query else "")
 
 
 def _same_page(request: Request[Any, Any, Any]) -> str:
@@ -130,7 +179,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     if isinstance(exc, NotAuthenticated) and not is_api(request):
         return login_redirect(request)
     message, fields = exc.translated()
-    return error_response(request, exc.status_code, exc.code, message, fields)
+    return error_response(request, exc.status_code, exc.code, message, fields, keep_input=exc.status_code == Conflict.status_code)
 
 
 def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -151,7 +200,13 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
         missing = MISSING_FIELD.search(str(problem.get("message", "")))
         if key == "data" and missing:
             key = missing.group(1)
-        fields[_wire_name(request, key)] = gettext(N_("This value is missing or not valid."))
+        elif key == "data" and (path := BODY_PATH.search(str(exc.__cause__ or ""))):
+            key = path.group(1)
+        longest = TOO_LONG_TEXT.search(str(problem.get("message", "")))
+        if longest:
+            fields[_wire_name(request, key)] = gettext(N_("At most %(max)s characters."), max=int(longest.group(1)))
+        else:
+            fields[_wire_name(request, key)] = gettext(N_("This value is missing or not valid."))
     return error_response(request, 400, "invalid", gettext(N_("Some fields are missing or not valid.")), fields)
 
 
@@ -168,9 +223,10 @@ def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     speak_the_requests_language(request)
     code, message = _HTTP_MESSAGES.get(exc.status_code, _SERVER_ERROR)
-    if exc.status_code == 403 and "csrf" in str(exc.detail).lower():
+    expired = exc.status_code == 403 and "csrf" in str(exc.detail).lower()
+    if expired:
         code, message = "csrf_failed", N_("This form has expired. Reload the page and try again.")
-    return error_response(request, exc.status_code, code, gettext(message), headers=exc.headers)
+    return error_response(request, exc.status_code, code, gettext(message), headers=exc.headers, keep_input=expired)
 
 
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -185,9 +241,31 @@ def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> 
         code, message = _STORAGE_UNAVAILABLE
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, code, gettext(message), headers=headers)
+    if _does_not_fit(exc):
+        # portal/lengths.py refuses such values before any query, naming the
+        # field; reaching here means a write it does not see. Still a clear
+        # refusal (the request's transaction is rolled back whole), and a
+        # warning naming the route, to fix.
+        route = request.scope.get("path_template") or request.url.path
+        log.warning("value_does_not_fit_column", route=route, method=request.method, error=f"{type(exc).__name__}: {exc}".strip())
+        code, message = _TOO_LONG
+        return error_response(request, 400, code, gettext(message))
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     code, message = _SERVER_ERROR
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, gettext(message))
+
+
+def _does_not_fit(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the database refusing a value
+    too long or too large for its column."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) in _DOES_NOT_FIT:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

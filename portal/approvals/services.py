@@ -37,6 +37,7 @@ from portal.approvals.tables import ApprovalRequest, ApprovalRule
 from portal.audit.services import record
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
+from portal.lengths import FreeText
 from portal.notifications.services import emit
 from portal.pagination import read_time_cursor, time_cursor
 from portal.quantities import CURRENCY_DECIMALS, decimals_of, plain
@@ -241,7 +242,7 @@ class RequestOut(msgspec.Struct, frozen=True):
 
 class DecisionIn(msgspec.Struct, frozen=True):
     approve: bool
-    comment: str = ""
+    comment: FreeText = ""
 
 
 LINKS = {"order": "/orders/{id}", "ncr": "/ncrs/{id}", "item": "/items/{id}"}

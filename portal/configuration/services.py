@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import msgspec
@@ -25,6 +25,7 @@ from portal.documents.content import CATEGORIES
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext
 from portal.items.tables import Item
+from portal.lengths import most
 from tenants.context import TenantContext, current, peek
 from tenants.scoping import scoped
 from tenants.tables import Tenant
@@ -259,7 +260,7 @@ class TenantCategory:
 
 
 class CategoryCreate(msgspec.Struct, frozen=True):
-    label: str
+    label: Annotated[str, most(DocumentCategory.label)]
     # The built-in category (drawing, spec, material_certificate, ...) whose
     # file types and size limit the new one takes.
     base: str
@@ -268,7 +269,7 @@ class CategoryCreate(msgspec.Struct, frozen=True):
 
 
 class CategoryUpdate(msgspec.Struct, frozen=True):
-    label: str | None = None
+    label: Annotated[str, most(DocumentCategory.label)] | None = None
     active: bool | None = None
 
 

@@ -47,6 +47,7 @@ from portal.documents.tables import Document
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.handover.tables import Handover
 from portal.i18n import N_
+from portal.lengths import FreeText
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
 from portal.quality.tables import Ncr
@@ -128,7 +129,7 @@ class MessageOut(msgspec.Struct, frozen=True):
 
 
 class MessageIn(msgspec.Struct, frozen=True):
-    body: str = ""
+    body: FreeText = ""
     client_id: UUID | None = None
     mentions: list[UUID] = []
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+
+from portal.deliveries.tables import DeliveryLine
+from portal.lengths import FreeText, most
 
 
 class DeliveryLineIn(msgspec.Struct, frozen=True):
     order_line_id: UUID
     quantity: Decimal
-    lot: str = ""
+    lot: Annotated[str, most(DeliveryLine.lot)] = ""
 
 
 class DeliveryCreate(msgspec.Struct, frozen=True):
@@ -21,22 +25,22 @@ class DeliveryCreate(msgspec.Struct, frozen=True):
 
     order_id: UUID
     lines: list[DeliveryLineIn]
-    note: str = ""
+    note: FreeText = ""
     ship: bool = False
 
 
 class CancelIn(msgspec.Struct, frozen=True):
-    reason: str
+    reason: FreeText
 
 
 class ReceiptLineIn(msgspec.Struct, frozen=True):
     line_id: UUID
     accepted_quantity: Decimal
     rejected_quantity: Decimal = Decimal(0)
-    reject_reason: str = ""
+    reject_reason: FreeText = ""
     # A code of the tenant's reject reasons (GET /api/v1/reject-reasons);
     # left out with a rejected quantity, the rejection counts as "other".
-    reject_code: str = ""
+    reject_code: Annotated[str, most(DeliveryLine.reject_code)] = ""
 
 
 class ReceiptIn(msgspec.Struct, frozen=True):
@@ -45,8 +49,8 @@ class ReceiptIn(msgspec.Struct, frozen=True):
     order are still owed (the receiving gate)."""
 
     lines: list[ReceiptLineIn]
-    note: str = ""
-    qc_override_reason: str = ""
+    note: FreeText = ""
+    qc_override_reason: FreeText = ""
 
 
 class DeliveryLineOut(msgspec.Struct, frozen=True):

@@ -41,6 +41,7 @@ from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.jobs import enqueue
+from portal.lengths import FreeText
 from portal.metrics import observe_upload
 from portal.pagination import read_time_cursor, time_cursor
 from portal.settings import get_settings
@@ -94,7 +95,7 @@ class DocumentOut(msgspec.Struct, frozen=True):
 
 
 class WithdrawRequest(msgspec.Struct, frozen=True):
-    reason: str = ""
+    reason: FreeText = ""
 
 
 class DirectUploadRequest(msgspec.Struct, frozen=True):

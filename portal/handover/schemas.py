@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from portal.lengths import FreeText
+
 
 class HandoverCreate(msgspec.Struct, frozen=True):
     from_supplier_id: UUID
@@ -15,21 +17,21 @@ class HandoverCreate(msgspec.Struct, frozen=True):
     # The buyer's items (parts) handed over; empty: all of the outgoing
     # supplier's open work with this tenant.
     item_ids: list[UUID] = []
-    note_internal: str = ""
+    note_internal: FreeText = ""
 
 
 class TransitionIn(msgspec.Struct, frozen=True):
     # The handover's ``version`` the caller saw: a change based on an older
     # one answers 409.
     version: int
-    reason: str = ""
+    reason: FreeText = ""
 
 
 class SignOffIn(msgspec.Struct, frozen=True):
     # For entries about an order: finish, cancel_rest or transfer; about a
     # material balance: return, transfer or write_off; empty otherwise.
     decision: str = ""
-    note: str = ""
+    note: FreeText = ""
 
 
 class HandoverItemOut(msgspec.Struct, frozen=True):

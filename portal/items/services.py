@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -13,6 +14,7 @@ from portal.documents.attachments import register_attachment_target
 from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import BomLine, Item
+from portal.lengths import most
 from portal.quantities import quantity_problem
 from tenants.context import current
 from tenants.scoping import scoped
@@ -23,17 +25,17 @@ MAX_SCRAP_RATE = Decimal("0.5")
 
 
 class ItemIn(msgspec.Struct, frozen=True):
-    code: str
-    name: str
-    spec: str = ""
-    unit: str = "pcs"
+    code: Annotated[str, most(Item.code)]
+    name: Annotated[str, most(Item.name)]
+    spec: Annotated[str, most(Item.spec)] = ""
+    unit: Annotated[str, most(Item.unit)] = "pcs"
     kind: str = "part"
 
 
 class ItemUpdate(msgspec.Struct, frozen=True):
-    name: str | None = None
-    spec: str | None = None
-    unit: str | None = None
+    name: Annotated[str, most(Item.name)] | None = None
+    spec: Annotated[str, most(Item.spec)] | None = None
+    unit: Annotated[str, most(Item.unit)] | None = None
     active: bool | None = None
 
 

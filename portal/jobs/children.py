@@ -96,11 +96,11 @@ class ChildPool:
 # ---------------------------------------------------------------- in the child
 
 _loop: asyncio.AbstractEventLoop | None = None
+_engine_started = False
 
 
 def _child_started() -> None:
     global _loop
-    from portal.db import get_engine, start_engine
     from portal.jobs import registry
     from portal.logs import configure_logging
     from portal.settings import get_settings
@@ -116,7 +116,20 @@ def _child_started() -> None:
     registry.load_modules(settings.job_modules)
     _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
-    _loop.run_until_complete(start_engine(get_engine()))
+
+
+async def _with_engine(function: Any, payload: dict[str, Any]) -> None:
+    """The engine is started with the first job, not in the initializer: a
+    child started while the database is out of reach then fails that one
+    job (retried later like any failed attempt) instead of breaking the
+    whole pool with a traceback from the initializer."""
+    global _engine_started
+    if not _engine_started:
+        from portal.db import get_engine, start_engine
+
+        await start_engine(get_engine())
+        _engine_started = True
+    await function(payload)
 
 
 def _run_in_child(target: str, payload: dict[str, Any], timeout: float, grace: float) -> tuple[str, float | None] | None:
@@ -132,7 +145,7 @@ def _run_in_child(target: str, payload: dict[str, Any], timeout: float, grace: f
     signal.setitimer(signal.ITIMER_REAL, timeout + grace)
     try:
         function = registry.resolve(target)
-        _loop.run_until_complete(asyncio.wait_for(function(payload), timeout=timeout))
+        _loop.run_until_complete(asyncio.wait_for(_with_engine(function, payload), timeout=timeout))
     except Exception as exc:
         return describe_error(exc), exc.delay.total_seconds() if isinstance(exc, RetryLater) else None
     finally:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+
+from portal.lengths import FreeText, most
+from portal.materials.tables import DispatchLine, MaterialMovement
 
 
 class DispatchLineIn(msgspec.Struct, frozen=True):
     item_id: UUID
     quantity: Decimal
-    lot: str = ""
+    lot: Annotated[str, most(DispatchLine.lot)] = ""
 
 
 class DispatchCreate(msgspec.Struct, frozen=True):
@@ -21,7 +25,7 @@ class DispatchCreate(msgspec.Struct, frozen=True):
     # The order the material is for; left out for material sent to the
     # supplier in general.
     order_id: UUID | None = None
-    note: str = ""
+    note: FreeText = ""
 
 
 class ReceiptLineIn(msgspec.Struct, frozen=True):
@@ -29,7 +33,7 @@ class ReceiptLineIn(msgspec.Struct, frozen=True):
     received_quantity: Decimal
     # Required when the received quantity differs from the dispatched one by
     # more than the tenant's dispatch tolerance.
-    reason: str = ""
+    reason: FreeText = ""
 
 
 class ReceiptIn(msgspec.Struct, frozen=True):
@@ -43,8 +47,8 @@ class MovementCreate(msgspec.Struct, frozen=True):
 
     item_id: UUID
     quantity: Decimal
-    lot: str = ""
-    reason: str = ""
+    lot: Annotated[str, most(MaterialMovement.lot)] = ""
+    reason: FreeText = ""
     dispatch_id: UUID | None = None
 
 

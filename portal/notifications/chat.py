@@ -28,7 +28,7 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 from uuid import UUID
 
@@ -40,6 +40,7 @@ from portal.errors import DomainError, NotFound
 from portal.i18n import N_, gettext, use_locale
 from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import requested_delay
+from portal.lengths import most
 from portal.notifications.kinds import KINDS, SUPPLIER_USERS, Kind, kind_of
 from portal.notifications.records import supplier_hears
 from portal.notifications.tables import ChatRobot
@@ -67,7 +68,7 @@ class RobotIn(msgspec.Struct, frozen=True):
     # DingTalk's "加签" secret (SEC...) or Feishu's signature secret; WeCom has none.
     secret: str = ""
     events: list[str] = msgspec.field(default_factory=lambda: ["*"])
-    description: str = ""
+    description: Annotated[str, most(ChatRobot.description)] = ""
 
 
 class RobotOut(msgspec.Struct, frozen=True):

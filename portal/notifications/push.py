@@ -19,7 +19,7 @@ import binascii
 import json
 from datetime import datetime
 from email.utils import parseaddr
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -34,6 +34,7 @@ from portal.errors import DomainError, NotFound
 from portal.i18n import N_, use_locale
 from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import BUSY_STATUSES, requested_delay
+from portal.lengths import most
 from portal.notifications.kinds import kind_of
 from portal.notifications.services import still_told
 from portal.notifications.tables import Notification, PushSubscription, VapidKey
@@ -60,14 +61,14 @@ class InvalidSubscription(DomainError):
 
 
 class PushKeys(msgspec.Struct, frozen=True):
-    p256dh: str
-    auth: str
+    p256dh: Annotated[str, most(PushSubscription.p256dh)]
+    auth: Annotated[str, most(PushSubscription.auth)]
 
 
 class SubscriptionIn(msgspec.Struct, frozen=True):
     """What the browser's ``PushSubscription.toJSON()`` gives."""
 
-    endpoint: str
+    endpoint: Annotated[str, most(PushSubscription.endpoint)]
     keys: PushKeys
 
 
@@ -78,7 +79,7 @@ class SubscriptionOut(msgspec.Struct, frozen=True):
 
 
 class PushEndpoint(msgspec.Struct, frozen=True):
-    endpoint: str
+    endpoint: Annotated[str, most(PushSubscription.endpoint)]
 
 
 class PushRemoved(msgspec.Struct, frozen=True):

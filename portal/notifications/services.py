@@ -12,7 +12,7 @@ import html
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid4, uuid5
 
 import msgspec
@@ -21,6 +21,7 @@ import structlog
 from portal.errors import DomainError, NotFound
 from portal.i18n import N_, use_locale
 from portal.jobs import enqueue
+from portal.lengths import most
 from portal.notifications.kinds import EMAIL_MODES, KINDS, Kind, kind_of
 from portal.notifications.mail import Email, queue_email
 from portal.notifications.records import supplier_hears
@@ -413,9 +414,9 @@ class PreferenceOut(msgspec.Struct, frozen=True):
 
 
 class PreferenceIn(msgspec.Struct, frozen=True):
-    kind: str
+    kind: Annotated[str, most(NotificationPreference.kind)]
     in_app: bool = True
-    email: str = "instant"
+    email: Annotated[str, most(NotificationPreference.email)] = "instant"
     # Left out: the kind's default.
     push: bool | None = None
 

@@ -23,7 +23,7 @@ import socket
 import ssl
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -35,6 +35,7 @@ from portal.errors import DomainError, NotFound
 from portal.i18n import N_
 from portal.jobs import RetryLater, enqueue
 from portal.jobs.retry import requested_delay
+from portal.lengths import most
 from portal.notifications.kinds import KINDS
 from portal.notifications.tables import WebhookDelivery, WebhookEndpoint
 from portal.pagination import read_time_cursor, time_cursor
@@ -64,7 +65,7 @@ class InvalidWebhook(DomainError):
 class WebhookIn(msgspec.Struct, frozen=True):
     url: str
     events: list[str] = msgspec.field(default_factory=lambda: ["*"])
-    description: str = ""
+    description: Annotated[str, most(WebhookEndpoint.description)] = ""
 
 
 class WebhookOut(msgspec.Struct, frozen=True):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 import msgspec
+
+from portal.lengths import FreeText, most
+from portal.orders.tables import Order, OrderLine
 
 
 class OrderLineIn(msgspec.Struct, frozen=True):
@@ -15,7 +18,7 @@ class OrderLineIn(msgspec.Struct, frozen=True):
     quantity: Decimal
     unit_price: Decimal
     due_date: date
-    operation: str = ""
+    operation: Annotated[str, most(OrderLine.operation)] = ""
     # Given when changing an existing line; absent for a new one.
     id: UUID | None = None
 
@@ -23,10 +26,10 @@ class OrderLineIn(msgspec.Struct, frozen=True):
 class OrderCreate(msgspec.Struct, frozen=True):
     supplier_id: UUID
     lines: list[OrderLineIn]
-    notes_shared: str = ""
-    notes_internal: str = ""
+    notes_shared: FreeText = ""
+    notes_internal: FreeText = ""
     # An ERP's own number; left out, the portal numbers the order (WO-2026-00042).
-    number: str | None = None
+    number: Annotated[str, most(Order.number)] | None = None
     # Left out, the order takes the tenant's currency; it never changes later.
     currency: str | None = None
 
@@ -37,14 +40,14 @@ class OrderUpdate(msgspec.Struct, frozen=True):
 
     version: int
     lines: list[OrderLineIn]
-    notes_shared: str | None = None
-    notes_internal: str | None = None
-    reason: str = ""
+    notes_shared: FreeText | None = None
+    notes_internal: FreeText | None = None
+    reason: FreeText = ""
 
 
 class TransitionIn(msgspec.Struct, frozen=True):
     event: str
-    reason: str = ""
+    reason: FreeText = ""
     version: int | None = None
 
 
@@ -52,7 +55,7 @@ class LineAnswerIn(msgspec.Struct, frozen=True):
     line_id: UUID
     accept: bool
     # Required when the line is declined.
-    reason: str = ""
+    reason: FreeText = ""
 
 
 class LineAnswersIn(msgspec.Struct, frozen=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -10,17 +10,19 @@ from litestar import Controller, MediaType, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
+from portal.lengths import most
 from portal.openapi import Form, also_answers
 from portal.pagination import Page, page_of
 from portal.progress import services
 from portal.progress.photos import PHOTO_ROUTE, photo_response
 from portal.progress.schemas import PhotoOut, ReportIn, ReportOut, StageOut
 from portal.progress.stages import Stage, active_stages, save_stages
+from portal.progress.tables import ProgressStage
 from tenants.guards import requires
 
 
 class StagesIn(msgspec.Struct, frozen=True):
-    labels: list[str]
+    labels: list[Annotated[str, most(ProgressStage.label)]]
 
 
 def _stages_out(stages: list[Stage]) -> list[StageOut]:

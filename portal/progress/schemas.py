@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from portal.lengths import FreeText
+
 
 class ReportIn(msgspec.Struct, frozen=True):
     """One progress report. ``client_id`` is generated on the phone when the
@@ -21,8 +23,8 @@ class ReportIn(msgspec.Struct, frozen=True):
     stage: str
     good_quantity: Decimal
     scrap_quantity: Decimal = Decimal(0)
-    scrap_reason: str = ""
-    note: str = ""
+    scrap_reason: FreeText = ""
+    note: FreeText = ""
     photos_expected: int = 0
     made_at: datetime | None = None
 

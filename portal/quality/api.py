@@ -3,6 +3,7 @@ same services as the pages."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -11,10 +12,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal.i18n import gettext
 from portal.kpi import store
+from portal.lengths import most
 from portal.pagination import Page, page_of
 from portal.quality import reasons, scorecards, services, templates, trace
 from portal.quality.scorecards import Scorecard
 from portal.quality.services import RequirementIn, RequirementOut, RequirementState, ReviewIn, ReviewOut, WaiveIn
+from portal.quality.tables import RejectReason
 from portal.quality.templates import TemplateIn, TemplateOut
 from portal.quality.trace import LotTrace
 from tenants.guards import requires
@@ -107,7 +110,7 @@ class RejectReasonOut(msgspec.Struct, frozen=True):
 
 
 class RejectReasonsIn(msgspec.Struct, frozen=True):
-    labels: list[str]
+    labels: list[Annotated[str, most(RejectReason.label)]]
 
 
 def _reasons_out(found: list[reasons.Reason]) -> list[RejectReasonOut]:

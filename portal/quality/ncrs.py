@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,7 @@ from portal.documents.services import share_attached
 from portal.documents.tables import Document
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_, gettext
+from portal.lengths import FreeText, most
 from portal.notifications.services import emit
 from portal.orders.states import SHARED_STATES as ORDER_SHARED_STATES
 from portal.orders.tables import Order, OrderLine
@@ -113,8 +114,8 @@ class NcrIn(msgspec.Struct, frozen=True):
     """Give one source: ``delivery_line_id`` (a rejected line), ``document_id``
     (a rejected QC document), ``order_line_id`` or just ``supplier_id``."""
 
-    title: str = ""
-    description: str = ""
+    title: Annotated[str, most(Ncr.title)] = ""
+    description: FreeText = ""
     severity: str = "minor"
     supplier_id: UUID | None = None
     order_line_id: UUID | None = None
@@ -136,13 +137,13 @@ class AnswerIn(msgspec.Struct, frozen=True):
     """``client_id``: made by the device when the answer was written
     (maybe offline); sending it again stores nothing twice."""
 
-    text: str = ""
+    text: FreeText = ""
     version: int | None = None
     client_id: UUID | None = None
 
 
 class DecisionIn(msgspec.Struct, frozen=True):
-    comment: str = ""
+    comment: FreeText = ""
     version: int | None = None
 
 
@@ -151,7 +152,7 @@ class DispositionIn(msgspec.Struct, frozen=True):
     quantity: str = ""
     chargeable: bool = False
     amount: str = "0"
-    note: str = ""
+    note: FreeText = ""
 
 
 class OwnerIn(msgspec.Struct, frozen=True):

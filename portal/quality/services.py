@@ -42,6 +42,7 @@ from portal.deliveries.tables import Delivery
 from portal.documents.tables import Document
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
+from portal.lengths import FreeText
 from portal.orders import services as orders
 from portal.orders.states import Status
 from portal.orders.tables import Order, OrderLine
@@ -88,20 +89,20 @@ ORDER_ATTACHMENTS = ("order", "order_line", "delivery")
 
 class RequirementIn(msgspec.Struct, frozen=True):
     category: str = ""
-    note: str = ""
+    note: FreeText = ""
     count: int = 1
     stage: str = BEFORE_DELIVERY
 
 
 class WaiveIn(msgspec.Struct, frozen=True):
-    reason: str = ""
+    reason: FreeText = ""
 
 
 class ReviewIn(msgspec.Struct, frozen=True):
     """``version`` is the version QA looked at; left out, the current one."""
 
     decision: str = ""
-    reason: str = ""
+    reason: FreeText = ""
     version: int | None = None
 
 

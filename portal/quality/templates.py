@@ -24,6 +24,7 @@ from portal.configuration.services import category_keys
 from portal.errors import PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import Item
+from portal.lengths import FreeText
 from portal.orders.tables import Order, OrderLine
 from portal.quality.services import (
     BEFORE_DELIVERY,
@@ -46,7 +47,7 @@ class TemplateIn(msgspec.Struct, frozen=True):
     category: str = ""
     count: int = 1
     stage: str = BEFORE_DELIVERY
-    note: str = ""
+    note: FreeText = ""
 
 
 class TemplateOut(msgspec.Struct, frozen=True):

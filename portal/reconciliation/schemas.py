@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from portal.lengths import FreeText
+
 
 class LineOut(msgspec.Struct, frozen=True):
     id: UUID
@@ -127,14 +129,14 @@ class PeriodIn(msgspec.Struct, frozen=True):
 
 
 class DisputeIn(msgspec.Struct, frozen=True):
-    comment: str
+    comment: FreeText
 
 
 class AnswerIn(msgspec.Struct, frozen=True):
     """Finance's answer to a disputed line; ``correction`` (an amount,
     negative to reduce what is owed) adds a correcting line."""
 
-    comment: str
+    comment: FreeText
     correction: str = ""
 
 
@@ -145,7 +147,7 @@ class AdjustmentIn(msgspec.Struct, frozen=True):
     supplier_id: UUID
     period: str
     amount: str
-    reason: str
+    reason: FreeText
     currency: str | None = None
     corrects: str = ""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -10,14 +10,16 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
 from portal.db import keep_changes_on_error
+from portal.lengths import most
 from tenants.guards import acting, requires_login
 from tenants.middleware import client_address
 from tenants.services import auth
+from tenants.tables import User
 from tenants.tokens import TokenKind
 
 
 class TokenRequest(msgspec.Struct, frozen=True):
-    email: str
+    email: Annotated[str, most(User.email)]
     password: str
     tenant: str | None = None
 

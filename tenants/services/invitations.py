@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -17,6 +17,7 @@ from portal.audit.services import record
 from portal.errors import DomainError, PermissionDenied
 from portal.i18n import N_, gettext, use_locale
 from portal.jobs import enqueue
+from portal.lengths import most
 from portal.notifications.mail import Email, send_email
 from portal.settings import get_settings
 from tenants.context import TenantContext, current, system_scope, tenant_scope
@@ -31,9 +32,9 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 
 class InvitationCreate(msgspec.Struct, frozen=True):
-    email: str
+    email: Annotated[str, most(Invitation.email)]
     role: str
-    name: str = ""
+    name: Annotated[str, most(Invitation.name)] = ""
     supplier_id: UUID | None = None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -11,6 +11,7 @@ import msgspec
 from portal.audit.services import record
 from portal.errors import DomainError, PermissionDenied
 from portal.i18n import N_
+from portal.lengths import most
 from tenants.context import current
 from tenants.scoping import scoped
 from tenants.tables import Supplier
@@ -20,18 +21,18 @@ STATUSES = ("active", "suspended", "offboarded")
 
 
 class SupplierCreate(msgspec.Struct, frozen=True):
-    code: str
-    name: str
-    contact_name: str = ""
-    contact_email: str = ""
-    contact_phone: str = ""
+    code: Annotated[str, most(Supplier.code)]
+    name: Annotated[str, most(Supplier.name)]
+    contact_name: Annotated[str, most(Supplier.contact_name)] = ""
+    contact_email: Annotated[str, most(Supplier.contact_email)] = ""
+    contact_phone: Annotated[str, most(Supplier.contact_phone)] = ""
 
 
 class SupplierUpdate(msgspec.Struct, frozen=True):
-    name: str | None = None
-    contact_name: str | None = None
-    contact_email: str | None = None
-    contact_phone: str | None = None
+    name: Annotated[str, most(Supplier.name)] | None = None
+    contact_name: Annotated[str, most(Supplier.contact_name)] | None = None
+    contact_email: Annotated[str, most(Supplier.contact_email)] | None = None
+    contact_phone: Annotated[str, most(Supplier.contact_phone)] | None = None
     status: str | None = None
 
 

@@ -5,6 +5,7 @@ supplier's memberships and invitations: anything else is not found)."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -12,6 +13,7 @@ import msgspec
 from portal.audit.services import record
 from portal.errors import DomainError, PermissionDenied
 from portal.i18n import N_
+from portal.lengths import most
 from tenants.context import TenantContext, current
 from tenants.roles import SUPPLIER_ROLES, Role
 from tenants.scoping import scoped
@@ -22,10 +24,10 @@ from tenants.tables import Invitation, Membership
 
 
 class ColleagueInvite(msgspec.Struct, frozen=True):
-    email: str
+    email: Annotated[str, most(Invitation.email)]
     # supplier_operator or supplier_admin: the inviter's own supplier.
     role: str = Role.SUPPLIER_OPERATOR.value
-    name: str = ""
+    name: Annotated[str, most(Invitation.name)] = ""
 
 
 class CannotRemoveSelf(DomainError):

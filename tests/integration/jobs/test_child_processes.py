@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from portal.jobs import enqueue, queue
-from portal.jobs.children import ChildPool
+from portal.jobs.children import ChildJobFailed, ChildPool
 from portal.jobs.queue import DONE, FAILED, PARKED
 from portal.jobs.runner import LEASE, Runner, run_due_jobs
 from tests.integration.jobs.conftest import job
@@ -122,3 +123,35 @@ def test_a_child_that_overruns_its_timeout_is_stopped_and_the_attempt_counts_as_
     assert job(run, after).status == DONE
     assert not (effects / "waiting.effect").exists()
     assert not (effects / "blocking.effect").exists()
+
+
+def test_a_child_started_while_the_database_is_out_of_reach_fails_its_job_not_the_pool(effects: Path, monkeypatch: Any, capfd: Any) -> None:
+    # A port nobody listens on: the child inherits this environment when it
+    # is spawned, as children of a runner do during a database outage.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"postgresql://portal@127.0.0.1:{port}/portal")
+    monkeypatch.setenv("PORTAL_JOB_MODULES", "tests.support.job_handlers")
+    pool = ChildPool(size=1)
+
+    async def attempt(key: str) -> str:
+        try:
+            await pool.run("tests.support.job_handlers:heavy", {"dir": str(effects), "key": key}, START_SECONDS)
+        except ChildJobFailed as failed:
+            return failed.description
+        return "done"
+
+    async def scenario() -> tuple[str, str]:
+        return await attempt("first"), await attempt("second")
+
+    try:
+        first, second = asyncio.run(scenario())
+    finally:
+        pool.shutdown()
+    # Each job fails on the database it could not reach, in the same child:
+    # the pool is not broken, and nothing wrote a traceback to the log.
+    assert "Connect" in first, first
+    assert "Connect" in second, second
+    assert not (effects / "first.effect").exists()
+    assert "Traceback" not in capfd.readouterr().err
