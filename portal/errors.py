@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from portal.i18n import DEFAULT_LOCALE, N_, current_locale, gettext, locale_for
 from portal.outage import OUTAGE, RETRY_AFTER_SECONDS, database_unavailable, storage_unavailable
@@ -99,11 +101,13 @@ def is_api(request: Request[Any, Any, Any]) -> bool:
 
 
 def speak_the_requests_language(request: Request[Any, Any, Any]) -> None:
-    """Errors raised before routing (unknown URL, wrong method) never pass the
-    locale middleware; choose the language here the same way."""
-    if "locale_chosen" not in request.scope.get("state", {}):
-        settings = request.app.state.get("settings")
-        current_locale.set(locale_for(request.scope, settings.default_locale if settings else DEFAULT_LOCALE))
+    """Choose the error's language the way the locale middleware does. Errors
+    raised before routing (unknown URL, wrong method) never pass that
+    middleware, and errors raised in a middleware inside it (the CSRF check)
+    reach this handler after it has put the previous language back: an
+    expired form answered in another language than the page's."""
+    settings = request.app.state.get("settings")
+    current_locale.set(locale_for(request.scope, settings.default_locale if settings else DEFAULT_LOCALE))
 
 
 def error_response(
@@ -113,19 +117,55 @@ def error_response(
     message: str,
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    keep_input: bool = False,
 ) -> Response[Any]:
+    """``keep_input``: the page form was refused for a reason other than a
+    bad field (a conflict, an expired CSRF token): the page shows what was
+    typed, to copy, and a link back to the form's page."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     if is_api(request):
         return Response({"error": body}, status_code=status, media_type=MediaType.JSON, headers=headers)
     retry = _same_page(request) if status == 503 and request.method == "GET" else None
+    kept = _posted_input(request) if keep_input else []
+    back = _referring_page(request) if kept else None
     return Template(
         template_name="errors/error.html",
-        context={"error": body, "status": status, "retry": retry},
+        context={"error": body, "status": status, "retry": retry, "kept": kept, "back": back},
         status_code=status,
         headers=headers,
     )
+
+
+def _posted_input(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
+    """What was typed into the refused page form: the form as the request
+    (or the CSRF check before it) read it; nothing when the body was never
+    read as a form (a spooled upload)."""
+    from portal.forms import kept_input  # portal.forms builds on this module's errors
+
+    if request.method != "POST" or not _same_site(request):
+        return []
+    form = ScopeState.from_scope(request.scope).form
+    if form is Empty or not isinstance(form, dict):
+        return []
+    return kept_input({name: value for name, value in form.items() if isinstance(value, str)})
+
+
+def _same_site(request: Request[Any, Any, Any]) -> bool:
+    """A post another site's page made (a forged form: browsers name its
+    ``Origin``) never gets its text shown back on this site's page."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _referring_page(request: Request[Any, Any, Any]) -> str | None:
+    """The page the form was on, when it is a page of this site: to open it
+    again (a fresh CSRF token, the record as it is now)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if not referer.path.startswith("/") or referer.netloc not in ("", request.headers.get("host", "")):
+        return None
+    return "/" + referer.path.lstrip("/") + (f"?{referer.query}" if referer.query else "")
 
 
 def _same_page(request: Request[Any, Any, Any]) -> str:
@@ -139,7 +179,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     if isinstance(exc, NotAuthenticated) and not is_api(request):
         return login_redirect(request)
     message, fields = exc.translated()
-    return error_response(request, exc.status_code, exc.code, message, fields)
+    return error_response(request, exc.status_code, exc.code, message, fields, keep_input=exc.status_code == Conflict.status_code)
 
 
 def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -183,9 +223,10 @@ def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     speak_the_requests_language(request)
     code, message = _HTTP_MESSAGES.get(exc.status_code, _SERVER_ERROR)
-    if exc.status_code == 403 and "csrf" in str(exc.detail).lower():
+    expired = exc.status_code == 403 and "csrf" in str(exc.detail).lower()
+    if expired:
         code, message = "csrf_failed", N_("This form has expired. Reload the page and try again.")
-    return error_response(request, exc.status_code, code, gettext(message), headers=exc.headers)
+    return error_response(request, exc.status_code, code, gettext(message), headers=exc.headers, keep_input=expired)
 
 
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -137,10 +137,14 @@ async def apply_database_settings(context: TenantContext | SystemScope | None) -
         values["app.user_id"] = str(context.user_id or "")
     # The statement timeout rides along, transaction-local like the rest:
     # no session state, so it holds through PgBouncer in transaction mode.
+    # So does JIT off: the policies' subqueries hide from the planner how
+    # few rows pass, it prices a supplier's page at millions and compiles
+    # it, seconds of LLVM for a plan that probes a few indexes per row
+    # (docs/performance.md "Request cost and scale").
     timeout_ms = get_settings().statement_timeout_ms
     await connection.execute(
         "SELECT set_config('app.tenant_id', $1, true), set_config('app.supplier_id', $2, true),"
-        " set_config('app.user_id', $3, true), set_config('app.system', $4, true)"
+        " set_config('app.user_id', $3, true), set_config('app.system', $4, true), set_config('jit', 'off', true)"
         + (", set_config('statement_timeout', $5, true)" if timeout_ms else ""),
         values["app.tenant_id"],
         values["app.supplier_id"],

@@ -47,6 +47,21 @@ $$;
 """
 
 
+def parent_visible(parent: str, key: str) -> str:
+    """True while the row of ``parent`` whose id is ``key`` (an expression
+    of the outer row) is visible to the current user: a correlated lookup
+    through the parent's primary key, limited by the parent's own policy.
+
+    ``OFFSET 0`` keeps it a lookup: without it PostgreSQL may plan the
+    EXISTS as a hashed SubPlan when it expects many calls, and it expects
+    them from the scan under a LIMIT (a list's first page), so the hash is
+    built from every parent row the user sees (every order, for one page of
+    documents). A query that reads many rows pays a few index probes per
+    row instead, in proportion to what it reads."""
+    # Names come from migrations, never from input.
+    return f'EXISTS (SELECT 1 FROM "{parent}" parent_row WHERE parent_row.id = {key} OFFSET 0)'  # noqa: S608
+
+
 def policy_sql(
     table: str,
     *,
@@ -63,14 +78,21 @@ def policy_sql(
     columns to parent tables whose row must be visible to the same user. The
     parent is read through a subquery, which the parent's own policy limits,
     so the rule follows the chain (photo -> report -> order) by itself; a
-    null foreign key names no parent. ``SUPPLIER_FUNCTIONS`` must exist."""
+    null foreign key names no parent. ``SUPPLIER_FUNCTIONS`` must exist.
+
+    The subquery is a correlated ``EXISTS`` on the parent's key: one index
+    lookup per row read. Written ``col IN (SELECT id FROM parent)`` it was
+    planned as a hashed SubPlan that read every parent row the user can see
+    on every statement (a supplier opening one photo read all of its
+    reports and orders): tests/integration/orders/test_policy_plans.py."""
     condition = "portal_tenant_ok(tenant)"
     if supplier_column:
         condition += f' AND portal_supplier_ok("{supplier_column}")'
     shared = [visible] if visible else []
     for column, parent in (parents or {}).items():
         # Names come from migrations, never from input.
-        shared.append(f'("{column}" IS NULL OR "{column}" IN (SELECT id FROM "{parent}"))')  # noqa: S608
+        check = parent_visible(parent, f'"{table}"."{column}"')
+        shared.append(f'("{column}" IS NULL OR {check})')
     if shared:
         condition += f" AND (NOT portal_as_supplier() OR ({' AND '.join(shared)}))"
     if extra:

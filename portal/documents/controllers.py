@@ -30,7 +30,7 @@ from portal.documents.services import (
 from portal.documents.storage import Storage, content_disposition
 from portal.documents.tables import DocumentVersion
 from portal.errors import DomainError, NotFound
-from portal.forms import form_values
+from portal.forms import form_page, form_values
 from portal.i18n import N_, gettext
 from portal.openapi import Form
 from portal.pages import safe_next
@@ -76,17 +76,21 @@ def _uuid(value: str | None) -> UUID | None:
         return None
 
 
-async def _receive(request: Request[Any, Any, Any]) -> UploadForm:
+async def _receive(request: Request[Any, Any, Any], typed: dict[str, str] | None = None) -> UploadForm:
+    """The upload form, its file spooled; ``typed`` gets its other fields,
+    for the page that answers a refusal."""
     storage = storage_of(request)
     form = await read_upload_form(request, storage.staging_dir(), largest_limit())
+    if typed is not None:
+        typed.update(form.fields)
     if form.file is None:
         form.discard()
         raise InvalidDocument(fields={"file": N_("Choose a file.")})
     return form
 
 
-async def _upload_new(request: Request[Any, Any, Any]) -> DocumentOut:
-    form = await _receive(request)
+async def _upload_new(request: Request[Any, Any, Any], typed: dict[str, str] | None = None) -> DocumentOut:
+    form = await _receive(request, typed)
     try:
         fields = form.fields
         target = await services.new_document_target(
@@ -305,6 +309,51 @@ def widget_context(
     }
 
 
+async def _documents_context(
+    request: Request[Any, Any, Any],
+    attached_type: str | None,
+    attached_id: str | None,
+    category: str | None = None,
+    q: str = "",
+    cursor: str | None = None,
+    upload_category: str | None = None,
+) -> dict[str, Any]:
+    """The documents page's context: the list (of one record's documents
+    with an attachment target) and the upload widget."""
+    target_id = _uuid(attached_id)
+    can_upload = False
+    if attached_type and target_id:
+        await resolve_target(attached_type, target_id)  # 404 for a foreign record
+        can_upload = may_upload(attached_type)
+    rows, next_cursor = await services.list_documents(
+        attached_type=attached_type or None, attached_id=target_id, category=category or None, search=q, cursor=cursor
+    )
+    filters = {"attached_type": attached_type or "", "attached_id": str(target_id or ""), "category": category or "", "q": q}
+    attachments = attachment_options()
+    context = {
+        "documents": rows,
+        "next_cursor": next_cursor,
+        "filters": filters,
+        "more_url": "/documents?" + urlencode({**filters, "cursor": next_cursor or ""}),
+        "can_upload": can_upload,
+        "widget": widget_context(
+            storage_of(request), attached_type=attached_type or "", attached_id=target_id or "", category=upload_category or "other"
+        ),
+        "category_labels": dict(all_category_options()),
+        "attachment_labels": dict(attachments),
+        "attachment_options": attachments,
+        "active_nav": "documents",
+    }
+    return context
+
+
+def _refusal(error: DomainError, title: str = "") -> dict[str, Any]:
+    """What the upload widget shows of a refused plain form post (no
+    JavaScript to show the JSON error): the reasons, and the typed title."""
+    message, fields = error.translated()
+    return {"texts": [message, *fields.values()], "title": title}
+
+
 class DocumentPages(Controller):
     path = "/documents"
     include_in_schema = False
@@ -327,30 +376,7 @@ class DocumentPages(Controller):
         filters swap it), the whole page for a boosted navigation.
         ``upload_category`` is the widget's preselected category (a packing
         list on a delivery)."""
-        target_id = _uuid(attached_id)
-        can_upload = False
-        if attached_type and target_id:
-            await resolve_target(attached_type, target_id)  # 404 for a foreign record
-            can_upload = may_upload(attached_type)
-        rows, next_cursor = await services.list_documents(
-            attached_type=attached_type or None, attached_id=target_id, category=category or None, search=q, cursor=cursor
-        )
-        filters = {"attached_type": attached_type or "", "attached_id": str(target_id or ""), "category": category or "", "q": q}
-        attachments = attachment_options()
-        context = {
-            "documents": rows,
-            "next_cursor": next_cursor,
-            "filters": filters,
-            "more_url": "/documents?" + urlencode({**filters, "cursor": next_cursor or ""}),
-            "can_upload": can_upload,
-            "widget": widget_context(
-                storage_of(request), attached_type=attached_type or "", attached_id=target_id or "", category=upload_category or "other"
-            ),
-            "category_labels": dict(all_category_options()),
-            "attachment_labels": dict(attachments),
-            "attachment_options": attachments,
-            "active_nav": "documents",
-        }
+        context = await _documents_context(request, attached_type, attached_id, category, q, cursor, upload_category)
         headers = {"vary": "HX-Request"}
         if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
             return HTMXBlockTemplate(template_name="documents/index.html", block_name="document_panel", context=context, headers=headers)
@@ -358,14 +384,26 @@ class DocumentPages(Controller):
 
     @post("/", **UPLOAD_ROUTE)
     async def upload_document(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        """The upload widget (multipart through the app, local storage)."""
+        """The upload widget (multipart through the app, local storage).
+        Refused, it answers the script with the JSON error; a plain form
+        post (no JavaScript) with the record's documents page again, the
+        widget showing why and keeping the typed title."""
+        typed: dict[str, str] = {}
         try:
-            document = await _upload_new(request)
+            document = await _upload_new(request, typed)
         except DomainError as exc:
             if wants_json(request):
                 return json_error(exc)
-            raise
+            if isinstance(exc, NotFound) or not typed:
+                raise
+            return await self._upload_refused(request, typed, exc)
         return self._uploaded(request, document)
+
+    async def _upload_refused(self, request: Request[Any, Any, Any], typed: dict[str, str], error: DomainError) -> Template:
+        attached_type, attached_id = typed.get("attached_type") or None, typed.get("attached_id") or None
+        context = await _documents_context(request, attached_type, attached_id, upload_category=typed.get("category"))
+        context["upload_refusal"] = _refusal(error, typed.get("title", ""))
+        return Template(template_name="documents/index.html", context=context, status_code=error.status_code)
 
     def _uploaded(self, request: Request[Any, Any, Any], document: DocumentOut) -> Response[Any]:
         location = f"/documents/{document.id}"
@@ -401,27 +439,28 @@ class DocumentPages(Controller):
         return await self._detail(request, document_id)
 
     async def _detail(
-        self, request: Request[Any, Any, Any], document_id: UUID, error: DomainError | None = None, values: dict[str, str] | None = None
+        self,
+        request: Request[Any, Any, Any],
+        document_id: UUID,
+        error: DomainError | None = None,
+        values: dict[str, str] | None = None,
+        upload_refusal: dict[str, Any] | None = None,
     ) -> Template:
         document = await services.get_document(document_id)
         versions = await services.list_versions(document_id)
         me = acting()
-        message, fields = error.translated() if error else (None, {})
-        return Template(
-            template_name="documents/detail.html",
-            context={
-                "document": document,
-                "versions": versions,
-                "can_upload": services.may_add_version(document.attached_type, document.supplier_id) and document.status == "active",
-                "can_withdraw": me.can("documents.withdraw") and document.status == "active",
-                "widget": widget_context(storage_of(request), document=document),
-                "category_labels": dict(all_category_options()),
-                "error_message": message,
-                "field_errors": fields,
-                "values": values or {},
-                "active_nav": "documents",
-            },
-            status_code=error.status_code if error else 200,
+        return form_page(
+            "documents/detail.html",
+            values=values,
+            error=error,
+            document=document,
+            versions=versions,
+            can_upload=services.may_add_version(document.attached_type, document.supplier_id) and document.status == "active",
+            can_withdraw=me.can("documents.withdraw") and document.status == "active",
+            widget=widget_context(storage_of(request), document=document),
+            category_labels=dict(all_category_options()),
+            upload_refusal=upload_refusal,
+            active_nav="documents",
         )
 
     @get("/{document_id:uuid}/content")
@@ -433,9 +472,15 @@ class DocumentPages(Controller):
         try:
             document = await _upload_version(request, document_id)
         except DomainError as exc:
-            if wants_json(request) and not isinstance(exc, NotFound):
+            if isinstance(exc, NotFound):
+                raise
+            if wants_json(request):
                 return json_error(exc)
-            raise
+            page = await self._detail(request, document_id, upload_refusal=_refusal(exc))
+            if not page.context["can_upload"]:
+                raise  # no widget to show it in (withdrawn meanwhile): the error page
+            page.status_code = exc.status_code
+            return page
         return self._uploaded(request, document)
 
     @post("/{document_id:uuid}/withdraw", guards=[requires("documents.withdraw")])

@@ -96,8 +96,11 @@ async def ncr_page(ncr_id: UUID | str, values: dict[str, str] | None = None, err
 
 
 async def _again(ncr_id: UUID, values: dict[str, str], error: DomainError, form: str) -> Template:
-    """The NCR page again with what was typed and the error. An NCR or step
-    the actor may not reach is the not-found page, the same for another
+    """The NCR page again with what was typed and the error. ``form`` names
+    the form refused, with its step for a step's forms: when someone moved
+    the NCR on meanwhile, the answer typed for one step must not appear in
+    the next step's form (it is kept beside the message instead). An NCR or
+    step the actor may not reach is the not-found page, the same for another
     NCR's step as for a missing one."""
     if isinstance(error, NotFound):
         raise error
@@ -231,7 +234,7 @@ class NcrPages(Controller):
             except DomainError as exc:
                 if wants_json:
                     return json_error(exc)
-                return await _again(ncr_id, values, exc, "answer")
+                return await _again(ncr_id, values, exc, f"answer:{step_id}")
         finally:
             if upload is not None:
                 upload.discard()
@@ -245,7 +248,7 @@ class NcrPages(Controller):
         try:
             await ncrs.accept_step(ncr_id, step_id, DecisionIn(comment=values.get("comment", ""), version=form_version(values)))
         except DomainError as exc:
-            return await _again(ncr_id, values, exc, "accept")
+            return await _again(ncr_id, values, exc, f"accept:{step_id}")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
     @post("/{ncr_id:uuid}/steps/{step_id:uuid}/return", guards=[requires("ncrs.manage")])
@@ -254,7 +257,7 @@ class NcrPages(Controller):
         try:
             await ncrs.return_step(ncr_id, step_id, DecisionIn(comment=values.get("comment", ""), version=form_version(values)))
         except DomainError as exc:
-            return await _again(ncr_id, values, exc, "decide")
+            return await _again(ncr_id, values, exc, f"decide:{step_id}")
         return Redirect(path=f"/ncrs/{ncr_id}", status_code=303)
 
     @post("/{ncr_id:uuid}/close", guards=[requires("ncrs.manage")])

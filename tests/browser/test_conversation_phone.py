@@ -45,7 +45,9 @@ def test_an_operator_answers_the_planner_with_a_photo_on_a_phone(phone: Page, tm
     answer = phone.locator("#conversation .thread-shared .message.mine").filter(has_text="Loaded into the furnace today")
     expect(answer).to_have_count(1)
     expect(phone.locator("#conversation .thread-shared .message")).to_have_count(before + 1)
-    expect(answer.locator("img.thumb")).to_have_count(1)
+    # The outbox draws the message at once, text only; the photo comes with
+    # the server's answer, which an upload on a busy machine can delay.
+    expect(answer.locator("img.thumb")).to_have_count(1, timeout=30_000)
     answer.scroll_into_view_if_needed()
     phone.screenshot(path=screenshot_path(tmp_path, "phone-conversation-answered.png"))
     assert phone.evaluate(OVERFLOW_JS)["outside"] == []

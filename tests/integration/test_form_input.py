@@ -33,8 +33,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
@@ -43,6 +42,7 @@ import pytest
 
 from portal.lengths import TEXT_LENGTH, varchar_columns
 from tests.support.documents.samples import png
+from tests.support.forms import Field, Form, FormParser, error_texts
 from tests.tenancy.matrix import Worlds, _rows_of, changed_tables, make_worlds, route_handlers
 from tests.tenancy.test_isolation_matrix import ENDPOINTS, database
 from tests.tenancy.test_isolation_pages import BROWSER_IDS, FORM_FILLS, LATER_ROW, TYPED, _fill_for, _pattern, _variants
@@ -104,150 +104,6 @@ LOCALES = ("zh_CN", "en")
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-# ------------------------------------------------------------------ reading forms
-
-
-@dataclass
-class Field:
-    name: str
-    kind: str  # an input's type, "select" or "textarea"
-    value: str
-    attrs: dict[str, str]
-    options: list[str] = field(default_factory=list)
-
-    @property
-    def required(self) -> bool:
-        return "required" in self.attrs
-
-    @property
-    def visible(self) -> bool:
-        return self.kind not in ("hidden", "submit", "button", "reset", "file", "password", "image")
-
-    @property
-    def typed(self) -> bool:
-        """A value a person types (what must survive a refusal)."""
-        return self.visible and self.kind not in ("select", "checkbox", "radio")
-
-    @property
-    def numeric(self) -> bool:
-        return self.kind == "number" or self.attrs.get("inputmode") in ("decimal", "numeric") or bool(NUMERIC.search(self.name))
-
-
-NUMERIC = re.compile(r"quantity|amount|price|tolerance|threshold|hours|percent")
-
-
-@dataclass
-class Form:
-    action: str
-    multipart: bool
-    htmx: dict[str, str]
-    # Sent by a script asking for JSON (the upload widget, static/js/upload.js),
-    # which shows the error in the page it stays on: nothing typed can be lost.
-    script: bool = False
-    fields: list[Field] = field(default_factory=list)
-
-
-class FormParser(HTMLParser):
-    """The POST forms of a page (``method=post`` or ``hx-post``), each named
-    field with its attributes; and the panels htmx loads into the page."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.page = page
-        self.forms: list[Form] = []
-        self.form: Form | None = None
-        self.select: Field | None = None
-        self.textarea: Field | None = None
-        self.panels: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        if "hx-get" in found and "load" in found.get("hx-trigger", ""):
-            self.panels.append(found["hx-get"])
-        if tag == "form" and (found.get("method", "get").lower() == "post" or "hx-post" in found):
-            action = found.get("hx-post") or found.get("action") or self.page
-            multipart = "multipart" in found.get("enctype", "") + found.get("hx-encoding", "")
-            htmx = {"hx-request": "true", "hx-target": found.get("hx-target", "").lstrip("#")} if "hx-post" in found else {}
-            self.form = Form(urlsplit(action).path, multipart, htmx, script="data-upload" in found)
-            self.forms.append(self.form)
-            return
-        if tag == "option" and self.select is not None:
-            value = found.get("value", "")
-            self.select.options.append(value)
-            if "selected" in found or (not self.select.value and len(self.select.options) == 1):
-                self.select.value = value
-            return
-        if self.form is None or "name" not in found or tag not in ("input", "select", "textarea", "button"):
-            return
-        kind = found.get("type", "text").lower() if tag in ("input", "button") else tag
-        if tag == "button" and kind != "submit":
-            return
-        item = Field(found["name"], kind, found.get("value", ""), found)
-        if tag == "select":
-            self.select = item
-        elif tag == "textarea":
-            self.textarea = item
-        self.form.fields.append(item)
-
-    def handle_data(self, data: str) -> None:
-        if self.textarea is not None:
-            self.textarea.value += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.form = None
-        elif tag == "select":
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-
-class ErrorText(HTMLParser):
-    """The texts of a page's shown errors: elements whose class names an
-    error (``alert error``, ``field-error``, the error page's card), not
-    the ones a script fills (``hidden``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.stack: list[bool] = []
-        self.texts: list[str] = []
-        self.current: list[str] = []
-
-    VOID = {"input", "br", "img", "meta", "link", "hr", "source", "wbr"}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.VOID:
-            return
-        found = {name: value or "" for name, value in attrs}
-        classes = found.get("class", "").split()
-        opens = any(name in ("error", "field-error", "field-errors") for name in classes) and "hidden" not in found
-        self.stack.append(opens)
-        if opens:
-            self.depth += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.VOID or not self.stack:
-            return
-        if self.stack.pop():
-            self.depth -= 1
-            if self.depth == 0:
-                text = " ".join("".join(self.current).split())
-                if text:
-                    self.texts.append(text)
-                self.current = []
-
-    def handle_data(self, data: str) -> None:
-        if self.depth:
-            self.current.append(data)
-
-
-def error_texts(html: str) -> list[str]:
-    parser = ErrorText()
-    parser.feed(html)
-    return parser.texts
-
-
 def _is_uuid(value: str) -> bool:
     try:
         UUID(value)
@@ -268,6 +124,8 @@ def worlds(client: Any, run: Any) -> Worlds:
 class Found:
     identity: str
     form: Form
+    # The page the form was found on (to open again for a fresh copy).
+    page: str = ""
 
 
 SCANNED = ("admin", "planner", "qa", "finance", "supplier_admin")
@@ -297,7 +155,7 @@ def forms(client: Any, worlds: Worlds) -> dict[tuple[str, str], Found]:
             matching = [route for route, pattern in patterns.items() if pattern.match(form.action)]
             route = min(matching, key=lambda route: route[1].count("{"), default=None)
             if route is not None and route not in found:
-                found[route] = Found(identity, form)
+                found[route] = Found(identity, form, url)
         for panel in parser.panels:
             scan(identity, panel)
 

@@ -12,8 +12,7 @@ reason, and the fields carrying ids are told by their values (a seeded id).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
@@ -21,6 +20,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.support.documents.samples import png
+from tests.support.forms import Form, FormParser
 from tests.tenancy.matrix import IDENTITIES, Worlds, changed_tables
 from tests.tenancy.test_isolation_matrix import (
     ENDPOINTS,
@@ -64,79 +64,6 @@ def test_no_page_shows_foreign_or_hidden_data(endpoint: Endpoint, client: Any, w
 
 
 # ------------------------------------------------------------------ page forms
-
-
-@dataclass
-class Field:
-    name: str
-    kind: str  # the input's type, "select" or "textarea"
-    value: str
-    options: list[str] = field(default_factory=list)
-    required: bool = False
-    checked: bool = False
-
-
-@dataclass
-class Form:
-    action: str
-    multipart: bool
-    fields: list[Field] = field(default_factory=list)
-
-
-class _FormParser(HTMLParser):
-    """The POST forms of a page: action, and every named field with its
-    value (a select's selected or first option, with all its options)."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.page = page
-        self.forms: list[Form] = []
-        self.form: Form | None = None
-        self.select: Field | None = None
-        self.textarea: Field | None = None
-        # Panels htmx loads into the page (a record's documents and their
-        # upload form): fetched like the page.
-        self.panels: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        if "hx-get" in found and "load" in found.get("hx-trigger", ""):
-            self.panels.append(found["hx-get"])
-        if tag == "form" and found.get("method", "get").lower() == "post":
-            self.form = Form(urlsplit(found.get("action") or self.page).path, "multipart" in found.get("enctype", ""))
-            self.forms.append(self.form)
-        if self.form is None or "name" not in found:
-            if tag == "option" and self.select is not None:
-                self._option(found)
-            return
-        kind = found.get("type", "text").lower() if tag in ("input", "button") else tag
-        item = Field(found["name"], kind, found.get("value", ""), required="required" in found, checked="checked" in found)
-        if tag == "select":
-            self.select = item
-        elif tag == "textarea":
-            self.textarea = item
-        if tag == "button" and kind != "submit":
-            return
-        self.form.fields.append(item)
-
-    def _option(self, found: dict[str, str]) -> None:
-        assert self.select is not None
-        value = found.get("value", "")
-        self.select.options.append(value)
-        if "selected" in found or (not self.select.value and value and len(self.select.options) == 1):
-            self.select.value = value
-
-    def handle_data(self, data: str) -> None:
-        if self.textarea is not None:
-            self.textarea.value += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.form = None
-        elif tag == "select":
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
 
 
 def _is_uuid(value: str) -> bool:
@@ -281,7 +208,7 @@ def forms(client: Any, worlds: Worlds) -> dict[tuple[str, str], list[Found]]:
         response = client.get(url, headers=worlds.headers[identity], follow_redirects=False)
         if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/html"):
             return
-        parser = _FormParser(urlsplit(url).path)
+        parser = FormParser(urlsplit(url).path)
         parser.feed(response.text)
         for form in parser.forms:
             route = _route_of(form.action, patterns)
