@@ -17,12 +17,12 @@ from collections import deque
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page
 
 from tenants.roles import Role
 from tests.browser.conftest import PHONE
 from tests.browser.test_home_layout import OVERFLOW_JS, too_small_targets, watch_errors
-from tests.browser.test_sign_in_and_invite import DEMO_PASSWORD
+from tests.browser.test_navigation import sign_in
 from tests.tenancy.permissions import PERMISSIONS
 
 pytestmark = pytest.mark.browser
@@ -86,14 +86,6 @@ def route_of(url: str) -> str | None:
     # Fixed segments win over parameters: /orders/new is not /orders/{order_id}.
     matches = [route for route, pattern in PATTERNS.items() if pattern.match(path)]
     return min(matches, key=lambda route: route.count("{"), default=None)
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.fill("#f-email", email)
-    page.fill("#f-password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("nav.appnav a[href='/account']")).to_have_count(1)
 
 
 def links(page: Page) -> list[str]:
