@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import sqlite3
+import urllib.parse
 import warnings
 import weakref
 from collections.abc import AsyncIterator
@@ -59,8 +60,14 @@ def create_engine(settings: Settings, *, role: str = "app") -> Engine[Any]:
     url = settings.migration_database_url if role == "owner" else settings.database_url
     if settings.database_kind == "sqlite":
         path = settings.sqlite_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        # Only the installation (migrations, restore: the owner's engine)
+        # makes the database. A serving process or a job that found the
+        # file gone (a volume unmounted) and made a new empty one would end
+        # the outage onto an empty database.
+        owner = role == "owner"
+        if owner:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS, may_create=owner)
     # Piccolo asks the server for its version on creation and warns on
     # stderr when it cannot connect; `portal serve` reports that itself.
     with warnings.catch_warnings():
@@ -90,8 +97,9 @@ class PooledSQLiteEngine(SQLiteEngine):
     connection's, and when the file is gone a new connection is tried,
     which fails as before, so an outage is still seen as one."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_create: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.may_create = may_create
         self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[Any, tuple[int, int]]]] = weakref.WeakKeyDictionary()
         self._opened_on: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
         self._in_use: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
@@ -128,7 +136,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             if opened_on == file:
                 return connection
             await connection.close()
-        pending = aiosqlite.connect(**self.connection_kwargs)
+        pending = aiosqlite.connect(**sqlite_connect_kwargs(self.connection_kwargs, create=self.may_create))
         # A kept connection's thread waits for work until it is closed; as a
         # daemon it does not hold the interpreter open at exit (SQLite is
         # safe against a process that ends mid-way).
@@ -209,16 +217,24 @@ def get_engine() -> Engine[Any]:
     return create_engine(get_settings(), role=os.environ.get("PORTAL_DB_ROLE", "app"))
 
 
-def enable_sqlite_wal(path: str) -> None:
+def sqlite_connect_kwargs(kwargs: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    """``kwargs`` for ``connect``, opening only an existing file unless ``create``."""
+    if create:
+        return kwargs
+    return {**kwargs, "database": f"file:{urllib.parse.quote(str(kwargs['database']))}?mode=rw", "uri": True}
+
+
+def enable_sqlite_wal(path: str, *, create: bool = True) -> None:
     """WAL lets readers run beside the one writer; the mode is stored in the
     database file, so setting it once at start-up is enough."""
-    with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS) as connection:
+    kwargs = sqlite_connect_kwargs({"database": path, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, create=create)
+    with sqlite3.connect(**kwargs) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
 async def start_engine(engine: Engine[Any]) -> None:
     if isinstance(engine, SQLiteEngine):
-        enable_sqlite_wal(engine.path)
+        enable_sqlite_wal(engine.path, create=getattr(engine, "may_create", True))
     elif isinstance(engine, PostgresEngine):
         from portal.settings import get_settings
 

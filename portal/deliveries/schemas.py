@@ -16,7 +16,10 @@ from portal.lengths import FreeText, most
 class DeliveryLineIn(msgspec.Struct, frozen=True):
     order_line_id: UUID
     quantity: Decimal
-    lot: Annotated[str, most(DeliveryLine.lot)] = ""
+    # Checked by the service with the line's other fields, so that every
+    # problem of every line is named at once (not only the first, as a
+    # limit checked while decoding would).
+    lot: str = ""
 
 
 class DeliveryCreate(msgspec.Struct, frozen=True):

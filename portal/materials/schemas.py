@@ -10,13 +10,16 @@ from uuid import UUID
 import msgspec
 
 from portal.lengths import FreeText, most
-from portal.materials.tables import DispatchLine, MaterialMovement
+from portal.materials.tables import MaterialMovement
 
 
 class DispatchLineIn(msgspec.Struct, frozen=True):
     item_id: UUID
     quantity: Decimal
-    lot: Annotated[str, most(DispatchLine.lot)] = ""
+    # Checked by the service with the line's other fields, so that every
+    # problem of every line is named at once (not only the first, as a
+    # limit checked while decoding would).
+    lot: str = ""
 
 
 class DispatchCreate(msgspec.Struct, frozen=True):

@@ -6,6 +6,7 @@ and a failed transaction gives its connection back too."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,29 @@ async def test_concurrent_transactions_share_a_bounded_pool(tmp_path: Path) -> N
     await asyncio.wait_for(asyncio.gather(*(one(number) for number in range(2 * SQLITE_CONNECTIONS))), timeout=60)
     assert peak == SQLITE_CONNECTIONS
     await engine.close_idle()
+
+
+@pytest.mark.anyio
+async def test_the_apps_engine_never_makes_a_database_where_the_file_is_gone(tmp_path: Path) -> None:
+    """Only the installation makes the file: a serving process or a job
+    child that meets a vanished database (a volume unmounted, a file moved)
+    must see an outage, not start over on a new empty database."""
+    from portal.db import start_engine
+
+    made = PooledSQLiteEngine(path=str(tmp_path / "made.db"))
+    await start_engine(made)
+    assert (tmp_path / "made.db").exists()
+
+    gone = tmp_path / "gone.db"
+    engine = PooledSQLiteEngine(path=str(gone), may_create=False)
+    with pytest.raises(sqlite3.OperationalError):
+        await start_engine(engine)
+    with pytest.raises(sqlite3.OperationalError):
+        async with open_transaction(engine, writes=True):
+            pass
+    assert not gone.exists()
+    # A path with characters that mean something in a URI still opens.
+    odd = tmp_path / "a ?#%.db"
+    await start_engine(PooledSQLiteEngine(path=str(odd)))
+    async with open_transaction(PooledSQLiteEngine(path=str(odd), may_create=False), writes=False) as transaction:
+        assert transaction.connection is not None
