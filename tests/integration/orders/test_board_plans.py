@@ -8,7 +8,6 @@ down to one page is what this catches)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from uuid import UUID
 import pytest
 
 from tests.integration.orders.conftest import OrderWorld
+from tests.support.plans import explain_selects, recorded_statements
 
 pytestmark = pytest.mark.postgres
 
@@ -88,33 +88,12 @@ def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 async def _explained(context: Any, call: Callable[[], Awaitable[Any]]) -> list[tuple[str, dict[str, Any]]]:
     """Each SELECT ``call`` runs, with its EXPLAIN ANALYZE plan, as the app
     role inside the context's RLS settings."""
-    from portal.db import get_engine
     from tenants.context import tenant_scope
 
-    engine: Any = get_engine()
-    engine_class: Any = type(engine)
-    original = engine_class.run_querystring
-    statements: list[tuple[str, list[Any]]] = []
-
-    async def recording(self: Any, querystring: Any, in_pool: bool = True) -> Any:
-        sql, args = querystring.compile_string(engine_type=self.engine_type)
-        statements.append((sql, list(args)))
-        return await original(self, querystring, in_pool=in_pool)
-
-    engine_class.run_querystring = recording
-    try:
+    with recorded_statements() as statements:
         async with tenant_scope(context):
             await call()
-    finally:
-        engine_class.run_querystring = original
-    plans = []
-    async with tenant_scope(context):
-        connection = engine.current_transaction.get().connection
-        for sql, args in statements:
-            if sql.lstrip().upper().startswith("SELECT"):
-                (row,) = await connection.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
-                plans.append((sql, json.loads(row[0])[0]["Plan"]))
-    return plans
+    return [(sql, plan["Plan"]) for sql, plan in await explain_selects(context, statements, "ANALYZE")]
 
 
 async def _plans(world: Any) -> dict[str, list[tuple[str, dict[str, Any]]]]:

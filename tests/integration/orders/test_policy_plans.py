@@ -28,6 +28,7 @@ from uuid import UUID
 import pytest
 
 from tests.support.factories import World, api_token, bearer, make_world, page_token
+from tests.support.plans import explain_selects, recorded_statements
 
 pytestmark = pytest.mark.postgres
 
@@ -181,39 +182,11 @@ def read_by(node: dict[str, Any]) -> int:
 def explained(client: Any, run: Any, context: Any, method: str, path: str, headers: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
     """Each SELECT the request runs, with its EXPLAIN (ANALYZE, BUFFERS)
     plan, as the app role inside ``context``'s row-level security settings."""
-    from portal.db import get_engine
-
-    engine: Any = get_engine()
-    engine_class: Any = type(engine)
-    original = engine_class.run_querystring
-    statements: list[tuple[str, list[Any]]] = []
-
-    async def recording(self: Any, querystring: Any, in_pool: bool = True) -> Any:
-        sql, args = querystring.compile_string(engine_type=self.engine_type)
-        statements.append((sql, list(args)))
-        return await original(self, querystring, in_pool=in_pool)
-
-    engine_class.run_querystring = recording
     client.cookies.clear()
-    try:
+    with recorded_statements() as statements:
         response = client.request(method, path, headers=headers, follow_redirects=False)
-    finally:
-        engine_class.run_querystring = original
     assert response.status_code == 200, (path, response.status_code, response.text[:500])
-
-    async def explain() -> list[tuple[str, dict[str, Any]]]:
-        from tenants.context import tenant_scope
-
-        plans = []
-        async with tenant_scope(context):
-            connection = engine.current_transaction.get().connection
-            for sql, args in statements:
-                if sql.lstrip().upper().startswith("SELECT"):
-                    (row,) = await connection.fetch("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, *args)
-                    plans.append((sql, json.loads(row[0])[0]))
-        return plans
-
-    found: list[tuple[str, dict[str, Any]]] = run(explain)
+    found: list[tuple[str, dict[str, Any]]] = run(lambda: explain_selects(context, statements, "ANALYZE, BUFFERS"))
     return found
 
 
