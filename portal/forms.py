@@ -58,7 +58,7 @@ CARRIED = frozenset(
 )
 
 
-def _is_id(text: str) -> bool:
+def is_uuid(text: str) -> bool:
     try:
         UUID(text)
     except ValueError:
@@ -75,7 +75,7 @@ def kept_input(values: dict[str, Any] | None) -> list[tuple[str, str]]:
     kept = []
     for name, value in (values or {}).items():
         text = without_nul(value) if isinstance(value, str) else ""
-        if text.strip() and name not in CARRIED and "password" not in name and not _is_id(text.strip()):
+        if text.strip() and name not in CARRIED and "password" not in name and not is_uuid(text.strip()):
             kept.append((name, text))
     return kept
 

@@ -18,6 +18,7 @@ from portal.documents.controllers import json_error, storage_of
 from portal.documents.intake import SPOOL_OPT, read_upload_form
 from portal.documents.services import new_document_target, store_upload
 from portal.errors import DomainError
+from portal.forms import is_uuid
 from portal.pagination import Page, page_of
 from tenants.guards import requires
 
@@ -125,11 +126,9 @@ class ConversationPages(Controller):
             fields = form.fields
             # One checkbox per person: "mention-<user id>".
             mentions = [
-                UUID(key.removeprefix("mention-"))
-                for key in fields
-                if key.startswith("mention-") and _is_uuid(key.removeprefix("mention-"))
+                UUID(key.removeprefix("mention-")) for key in fields if key.startswith("mention-") and is_uuid(key.removeprefix("mention-"))
             ]
-            client_id = UUID(fields["client_id"]) if _is_uuid(fields.get("client_id", "")) else None
+            client_id = UUID(fields["client_id"]) if is_uuid(fields.get("client_id", "")) else None
             data = MessageIn(body=fields.get("body", ""), client_id=client_id, mentions=mentions)
             try:
                 message, created = await services.post_message(thread_id, data)
@@ -153,14 +152,6 @@ class ConversationPages(Controller):
             context = await conversation_context(thread.record_type, thread.record_id)
             return Template(template_name="conversations/_conversation.html", context=context)
         return Redirect(path=services.record_link(thread.record_type, thread.record_id) + "#conversation", status_code=303)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _is_image(staged: Any) -> bool:
