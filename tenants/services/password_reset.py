@@ -28,6 +28,11 @@ class ResetLinkInvalid(DomainError):
     message = N_("This reset link is no longer valid. Ask for a new one.")
 
 
+class ResetRequestInvalid(DomainError):
+    code = "invalid_email"
+    message = N_("Check the email address.")
+
+
 RESET_LINK = "password-reset"
 RESET_MAIL_JOB = "tenants.password_reset_mail"
 
@@ -35,8 +40,12 @@ RESET_MAIL_JOB = "tenants.password_reset_mail"
 async def request_reset(email: str) -> None:
     """Answers the same whether or not the account exists (no enumeration);
     only an existing, active account gets an email, sent by a job: a slow
-    SMTP server never holds the page."""
-    user = await User.objects().where(User.email == email.strip().lower()).first()
+    SMTP server never holds the page. What is not an address at all is
+    refused: saying so tells nobody whether an account exists."""
+    email = email.strip().lower()
+    if "@" not in email.strip("@"):
+        raise ResetRequestInvalid(fields={"email": N_("Enter a valid email address.")})
+    user = await User.objects().where(User.email == email).first()
     if user is None or not user.active:
         return
     row = PasswordReset(user=user.id, expires_at=datetime.now(UTC) + RESET_LIFETIME)

@@ -73,6 +73,15 @@ def test_known_and_unknown_emails_get_the_same_page(client: Any, world: World, v
     assert sent_to(client, var_dir, unknown) == []
 
 
+@pytest.mark.parametrize("email", ["", "   ", "finance", "@"])
+def test_what_is_not_an_address_gets_the_form_back_with_why(client: Any, world: World, var_dir: Path, email: str) -> None:
+    response = request_reset(client, email)
+    assert response.status_code == 400
+    assert 'action="/password-reset"' in response.text
+    assert "请输入有效的邮箱地址。" in response.text  # the default language, zh-CN
+    assert sent_to(client, var_dir, world.accounts["finance"].email) == []
+
+
 def test_reset_link_sets_a_new_password(client: Any, world: World, var_dir: Path) -> None:
     account = world.accounts["finance"]
     token = reset_link(client, var_dir, account.email)
