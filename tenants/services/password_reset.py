@@ -20,6 +20,10 @@ from tenants.services.invitations import link_message_id, link_token, token_hash
 from tenants.tables import Membership, PasswordReset, User
 
 RESET_LIFETIME = timedelta(hours=1)
+# Links sent to one account per RESET_LIFETIME: asking again and again (from
+# any number of addresses, which the sign-in rate limit counts apart) must
+# not fill the owner's mailbox. The page answers the same either way.
+RESETS_PER_LIFETIME = 3
 
 
 class ResetLinkInvalid(DomainError):
@@ -48,7 +52,11 @@ async def request_reset(email: str) -> None:
     user = await User.objects().where(User.email == email).first()
     if user is None or not user.active:
         return
-    row = PasswordReset(user=user.id, expires_at=datetime.now(UTC) + RESET_LIFETIME)
+    now = datetime.now(UTC)
+    recent = await PasswordReset.count().where((PasswordReset.user == user.id) & (PasswordReset.created_at > now - RESET_LIFETIME))
+    if recent >= RESETS_PER_LIFETIME:
+        return
+    row = PasswordReset(user=user.id, expires_at=now + RESET_LIFETIME)
     row.token_hash = token_hash(link_token(RESET_LINK, row.id))
     await row.save()
     await enqueue(RESET_MAIL_JOB, {"reset": row.id})

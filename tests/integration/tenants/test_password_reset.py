@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import pytest
 
+from tenants.services.password_reset import RESETS_PER_LIFETIME
 from tests.support.factories import (
     PASSWORD,
     World,
@@ -80,6 +81,13 @@ def test_what_is_not_an_address_gets_the_form_back_with_why(client: Any, world: 
     assert 'action="/password-reset"' in response.text
     assert "请输入有效的邮箱地址。" in response.text  # the default language, zh-CN
     assert sent_to(client, var_dir, world.accounts["finance"].email) == []
+
+
+def test_asking_again_and_again_sends_a_few_links_and_answers_the_same(client: Any, world: World, var_dir: Path) -> None:
+    email = world.accounts["finance"].email
+    pages = [without_csrf(request_reset(client, email).text) for _ in range(RESETS_PER_LIFETIME + 3)]
+    assert len(set(pages)) == 1
+    assert len(sent_to(client, var_dir, email)) == RESETS_PER_LIFETIME
 
 
 def test_reset_link_sets_a_new_password(client: Any, world: World, var_dir: Path) -> None:
