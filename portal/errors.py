@@ -5,6 +5,7 @@ stack trace."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -92,6 +93,17 @@ _STORAGE_UNAVAILABLE = (
 # PostgreSQL's SQLSTATEs for a text longer than its varchar column (22001)
 # and a number beyond its numeric column's precision (22003).
 _DOES_NOT_FIT = {"22001", "22003"}
+# A unique index refused a second copy of a row (23505): most often the same
+# write sent twice at once (a double tap, a retried POST, two tabs), both
+# having checked "not there yet" before either saved. SQLite's extended
+# codes for the same: SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY.
+_UNIQUE_VIOLATION = "23505"
+_SQLITE_UNIQUE = frozenset({2067, 1555})
+# Two transactions that could not both go on: a serialization failure
+# (40001) or a deadlock (40P01), the database having rolled one back.
+_COLLIDED = {"40001", "40P01"}
+_ALREADY_SAVED = ("conflict", N_("This was just saved by another request. Reload to see it."))
+_COLLISION = ("conflict", N_("Another request changed this at the same moment. Reload and try again."))
 _TOO_LONG = ("too_long", N_("A value is too long or too large to be stored. Shorten it and try again; nothing was saved."))
 _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
 
@@ -252,7 +264,17 @@ def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> 
         code, message = _STORAGE_UNAVAILABLE
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, code, gettext(message), headers=headers)
-    if _does_not_fit(exc):
+    state = _sqlstate(exc)
+    if state == _UNIQUE_VIOLATION or state in _COLLIDED:
+        # Services answer the races they know with a domain answer; this is
+        # the net for the ones they do not. A clear 409 (the request's
+        # transaction is rolled back whole: any error status rolls it back),
+        # a page form keeps what was typed, and a warning names the route.
+        route = request.scope.get("path_template") or request.url.path
+        log.warning("concurrent_write", route=route, method=request.method, sqlstate=state, error=f"{type(exc).__name__}: {exc}".strip())
+        code, message = _ALREADY_SAVED if state == _UNIQUE_VIOLATION else _COLLISION
+        return error_response(request, Conflict.status_code, code, gettext(message), keep_input=True)
+    if state in _DOES_NOT_FIT:
         # portal/lengths.py refuses such values before any query, naming the
         # field; reaching here means a write it does not see. Still a clear
         # refusal (the request's transaction is rolled back whole), and a
@@ -266,17 +288,21 @@ def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> 
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, gettext(message))
 
 
-def _does_not_fit(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) is the database refusing a value
-    too long or too large for its column."""
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of the database error ``exc`` is (or was caused by), as
+    PostgreSQL names it; SQLite's unique violation is given 23505 too.
+    None for anything else."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if getattr(current, "sqlstate", None) in _DOES_NOT_FIT:
-            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        if isinstance(current, sqlite3.IntegrityError) and getattr(current, "sqlite_errorcode", None) in _SQLITE_UNIQUE:
+            return _UNIQUE_VIOLATION
         current = current.__cause__ or current.__context__
-    return False
+    return None
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
