@@ -151,3 +151,38 @@ def indexes_and_policies(
         return manager
 
     return forwards
+
+
+def rows_and_indexes(app_name: str, migration_id: str, description: str, statements: list[str]) -> Callable[[], Awaitable[Any]]:
+    """The ``forwards`` of a migration that changes rows of every tenant and
+    then indexes them (both databases). The owner is subject to row-level
+    security too (FORCE): a named system scope for this one transaction
+    lets the statements see every tenant's rows."""
+
+    async def forwards() -> Any:
+        from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+        from portal.db import get_engine
+
+        manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+
+        async def run() -> None:
+            engine = get_engine()
+            await run_on_postgres(engine, "SELECT set_config('app.system', 'on', true)")
+            await run_sql(engine, ";".join(statements))
+            await run_on_postgres(engine, "SELECT set_config('app.system', '', true)")
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards
+
+
+def keep_one_per(table: str, key: str, newest: str) -> str:
+    """SQL (both databases) deleting all but one row of ``table`` per
+    ``key`` columns: the one greatest by ``newest`` and then by id."""
+    same = " AND ".join(f"later.{column} = {table}.{column}" for column in key.split(", "))
+    return (
+        f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {table} later WHERE {same} AND "  # noqa: S608 (names from migrations)
+        f"(later.{newest} > {table}.{newest} OR (later.{newest} = {table}.{newest} AND later.id > {table}.id)))"
+    )

@@ -188,7 +188,14 @@ async def set_item_tolerance(item_id: UUID | str, data: ItemToleranceIn) -> Item
     if value is None:
         await scoped(ItemTolerance).delete().where(ItemTolerance.item == item.id)
     elif existing is None:
-        await scoped(ItemTolerance).new(item=item.id, dispatch_tolerance=value, updated_by=context.user_id, updated_at=now).save()
+        row = scoped(ItemTolerance).new(item=item.id, dispatch_tolerance=value, updated_by=context.user_id, updated_at=now)
+        # The same save sent twice at once (a double tap): both found no row;
+        # the second sets the same value on the one the first stored.
+        await ItemTolerance.insert(row).on_conflict(
+            target=(ItemTolerance.tenant, ItemTolerance.item),
+            action="DO UPDATE",
+            values=[ItemTolerance.dispatch_tolerance, ItemTolerance.updated_by, ItemTolerance.updated_at],
+        )
     else:
         existing.dispatch_tolerance, existing.updated_by, existing.updated_at = value, context.user_id, now
         await existing.save([ItemTolerance.dispatch_tolerance, ItemTolerance.updated_by, ItemTolerance.updated_at])

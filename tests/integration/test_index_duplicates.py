@@ -5,7 +5,9 @@ database under test (SQLite by default, PostgreSQL with
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 Key = tuple[str, tuple[str, ...], bool, str]
@@ -58,3 +60,40 @@ def test_no_table_has_two_indexes_on_the_same_columns(run: Any) -> None:
     assert any(key[0] == "statement_line" for key in by_key)  # the catalog was read
     duplicates = {key: sorted(names) for key, names in by_key.items() if len(names) > 1}
     assert duplicates == {}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ID_LINE = re.compile(r'^ID = "([^"]+)"$', re.MULTILINE)
+INDEX_STATEMENT = re.compile(r"(CREATE (UNIQUE )?INDEX|DROP INDEX)( IF (?:NOT )?EXISTS)? (\w+)", re.IGNORECASE)
+
+
+def unique_indexes_asked_for() -> dict[str, str]:
+    """Index name -> migration ID, for every index the migrations leave
+    meant to be unique: created UNIQUE and not dropped or made plain by a
+    later migration (in the order of their IDs, across apps)."""
+    migrations = []
+    for path in [*ROOT.glob("portal/*/piccolo_migrations/*.py"), *ROOT.glob("tenants/piccolo_migrations/*.py")]:
+        text = path.read_text()
+        if match := ID_LINE.search(text):
+            migrations.append((match[1], text))
+    wanted: dict[str, str] = {}
+    for migration_id, text in sorted(migrations):
+        for statement in INDEX_STATEMENT.finditer(text):
+            name = statement[4]
+            if statement[2]:
+                wanted[name] = migration_id
+            else:
+                wanted.pop(name, None)
+    return wanted
+
+
+def test_every_unique_index_the_migrations_ask_for_exists_and_is_unique(run: Any) -> None:
+    """``CREATE UNIQUE INDEX IF NOT EXISTS name`` does nothing when an index
+    of that name is already there: Piccolo names a column's plain index
+    ``<table>_<column>``, and three such unique indexes were never made,
+    so nothing stopped two saves at once from storing a second row."""
+    found = {name: keys[0] for name, keys in run(_indexes).items()}
+    wanted = unique_indexes_asked_for()
+    assert "item_tolerance_item" in wanted  # the migrations were read
+    missing = {name: migration for name, migration in wanted.items() if name not in found or not found[name][2]}
+    assert missing == {}
