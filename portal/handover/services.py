@@ -191,7 +191,18 @@ async def save_template(data: TemplateIn) -> TemplateOut:
     row = await _template_row()
     if row is None:
         row = scoped(HandoverTemplate).new(sections=sections, updated_by=context.user_id)
-        await row.save()
+        # Saved twice at once (a double tap): the second insert waits for
+        # the first to commit and replaces the sections on its row.
+        stored = await (
+            HandoverTemplate.insert(row)
+            .on_conflict(
+                target=(HandoverTemplate.tenant,),
+                action="DO UPDATE",
+                values=[HandoverTemplate.sections, HandoverTemplate.updated_by, HandoverTemplate.updated_at],
+            )
+            .returning(HandoverTemplate.id)
+        )
+        row.id = stored[0]["id"]
     else:
         await (
             scoped(HandoverTemplate)
@@ -357,6 +368,33 @@ async def _next_number(context: TenantContext) -> str:
     return f"HO-{year}-{count + 1:04d}"
 
 
+# Numbers tried after the first one was taken: each is taken only by a
+# handover committed meanwhile, so a handful is plenty.
+NUMBER_ATTEMPTS = 10
+
+
+async def _insert_numbered(context: TenantContext, handover: Handover) -> None:
+    """Store ``handover`` under the next free number. Two planners creating
+    handovers at the same moment both counted the same rows: the second
+    insert waits for the first to commit (its number is in the unique
+    index), stores nothing, and counts again."""
+    for attempt in range(NUMBER_ATTEMPTS):
+        if attempt:
+            # Counted again, or the one after the number taken when the
+            # count is behind (a number skipped once stays skipped).
+            prefix, taken = handover.number.rsplit("-", 1)
+            counted = await _next_number(context)
+            handover.number = counted if int(counted.rsplit("-", 1)[1]) > int(taken) else f"{prefix}-{int(taken) + 1:04d}"
+        stored = (
+            await Handover.insert(handover)
+            .on_conflict(target=(Handover.tenant, Handover.number), action="DO NOTHING")
+            .returning(Handover.id)
+        )
+        if stored:
+            return
+    raise Conflict()
+
+
 async def create_handover(data: HandoverCreate) -> HandoverOut:
     """A draft handover from one supplier to another of this tenant, its
     checklist pre-filled from the outgoing supplier's open orders, material
@@ -398,7 +436,7 @@ async def create_handover(data: HandoverCreate) -> HandoverOut:
         created_by=context.user_id,
     )
     entries = await _checklist(handover, item_ids)
-    await handover.save()
+    await _insert_numbered(context, handover)
     for start in range(0, len(entries), INSERT_BATCH):
         await HandoverItem.insert(*entries[start : start + INSERT_BATCH])
     await record(

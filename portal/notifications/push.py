@@ -202,7 +202,21 @@ async def subscribe(data: SubscriptionIn, user_agent: str = "") -> SubscriptionO
             user_agent=user_agent[:300],
             session=context.session_id,
         )
-        await row.save()
+        # The same device subscribing twice at once (the page asks on load
+        # and on the button): the second insert waits for the first to
+        # commit and then replaces what it kept, as a later subscription would.
+        await PushSubscription.insert(row).on_conflict(
+            target=(PushSubscription.tenant, PushSubscription.endpoint),
+            action="DO UPDATE",
+            values=[
+                PushSubscription.user,
+                PushSubscription.supplier,
+                PushSubscription.p256dh,
+                PushSubscription.auth,
+                PushSubscription.user_agent,
+                PushSubscription.session,
+            ],
+        )
     found = await (
         scoped(PushSubscription)
         .select(PushSubscription.id, PushSubscription.endpoint, PushSubscription.created_at)

@@ -514,7 +514,12 @@ async def set_step_days(data: StepDaysIn) -> StepDaysOut:
     before = await step_days()
     await scoped(NcrStepDays).delete().where(NcrStepDays.step.is_in([step.value for step in STEPS]))
     for step, days in wanted.items():
-        await scoped(NcrStepDays).new(step=step.value, days=days).save()
+        # Saved twice at once (a double tap): both deleted nothing the other
+        # had stored yet; the second insert waits for the first to commit
+        # and sets the same days.
+        await NcrStepDays.insert(scoped(NcrStepDays).new(step=step.value, days=days)).on_conflict(
+            target=(NcrStepDays.tenant, NcrStepDays.step), action="DO UPDATE", values=[NcrStepDays.days]
+        )
     await record(
         "ncr.step_days",
         entity_type="tenant",

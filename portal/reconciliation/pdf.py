@@ -145,11 +145,18 @@ async def _queue(statement: Statement, user_id: UUID | None) -> PdfOut:
         return _out(row, statement.version)
     if row is None:
         pdf_id = uuid4()
-        await (
-            scoped(StatementPdf)
-            .new(id=pdf_id, statement=statement.id, supplier=statement.supplier, statement_version=statement.version, requested_by=user_id)
-            .save()
+        asked = scoped(StatementPdf).new(
+            id=pdf_id, statement=statement.id, supplier=statement.supplier, statement_version=statement.version, requested_by=user_id
         )
+        # Asked for twice at once (a double tap): the second insert waits for
+        # the first to commit and stores nothing; that rendering is the one.
+        stored = await (
+            StatementPdf.insert(asked)
+            .on_conflict(target=(StatementPdf.tenant, StatementPdf.statement, StatementPdf.statement_version), action="DO NOTHING")
+            .returning(StatementPdf.id)
+        )
+        if not stored:
+            return _out(await _rendering(statement.id, statement.version), statement.version)
     else:
         pdf_id = row["id"]
         retried = (

@@ -179,7 +179,13 @@ async def update_settings(data: SettingsIn) -> SettingsOut:
     existing = await scoped(ReconciliationSetting).select(ReconciliationSetting.id).first()
     before = await rules()
     if existing is None:
-        await scoped(ReconciliationSetting).new(**values).save()
+        # Saved twice at once (a double tap): the second insert waits for
+        # the first to commit and sets the same values on its row.
+        await ReconciliationSetting.insert(scoped(ReconciliationSetting).new(**values)).on_conflict(
+            target=(ReconciliationSetting.tenant,),
+            action="DO UPDATE",
+            values=[ReconciliationSetting.cutoff_day, ReconciliationSetting.cutoff_minutes, ReconciliationSetting.tax_rate],
+        )
     else:
         await scoped(ReconciliationSetting).update(values).where(ReconciliationSetting.id == existing["id"])
     after = {**values, "tax_rate": str(rate)}
@@ -212,7 +218,11 @@ async def ensure_period(label: str) -> Period:
     if end <= start:
         raise InvalidPeriod(fields={"period": N_("The cut-off leaves this period empty.")})
     period = scoped(Period).new(label=label, starts_at=start, ends_at=end)
-    await period.save()
+    # Two requests needing the same new period at once (a computation and an
+    # adjustment, or one sent twice) both found none: the second insert
+    # waits for the first to commit and stores nothing; its row is the one.
+    if not await Period.insert(period).on_conflict(target=(Period.tenant, Period.label), action="DO NOTHING").returning(Period.id):
+        return await scoped(Period).objects().where(Period.label == label).first()  # type: ignore[no-any-return]
     return period
 
 
@@ -1008,7 +1018,13 @@ async def set_material_price(data: MaterialPriceIn) -> None:
         .first()
     )
     if existing is None:
-        await scoped(MaterialPrice).new(item=data.item_id, currency=currency, unit_price=price).save()
+        # The same price saved twice at once (a double tap): the second
+        # insert waits for the first to commit and sets the same price.
+        await MaterialPrice.insert(scoped(MaterialPrice).new(item=data.item_id, currency=currency, unit_price=price)).on_conflict(
+            target=(MaterialPrice.tenant, MaterialPrice.item, MaterialPrice.currency),
+            action="DO UPDATE",
+            values=[MaterialPrice.unit_price, MaterialPrice.updated_at],
+        )
     else:
         await (
             scoped(MaterialPrice)

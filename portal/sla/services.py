@@ -103,7 +103,11 @@ async def set_rule(data: RuleIn) -> RuleOut:
     )
     if not updated:
         row = scoped(ResponseRule).new(**{name: getattr(data, name) for name in LIMITS}, updated_by=context.user_id)
-        await row.save()
+        # Saved twice at once (a double tap): the second insert waits for
+        # the first to commit and sets the same limits on its row.
+        await ResponseRule.insert(row).on_conflict(
+            target=(ResponseRule.tenant,), action="DO UPDATE", values=[*values, ResponseRule.updated_by, ResponseRule.updated_at]
+        )
     await record("response_rule.update", entity_type="tenant", entity_id=context.tenant_id, after=msgspec.to_builtins(data))
     return await get_rule()
 
