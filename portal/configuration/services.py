@@ -470,11 +470,14 @@ async def update_category(category_id_: UUID | str, data: CategoryUpdate) -> Cat
         values[DocumentCategory.label] = label
     updated = await scoped(DocumentCategory).update(values).where(DocumentCategory.key == found.key).returning(DocumentCategory.id)
     if not updated:
-        await (
-            scoped(DocumentCategory)
-            .new(id=found.id, key=found.key, label=label or "", base=found.base, active=active, updated_by=context.user_id)
-            .save()
+        # A built-in category changed for the first time: its row is made
+        # now, under an id of its key. The same change sent twice at once
+        # (a double tap) finds no row twice; the second insert waits for
+        # the first to commit and makes the same change on its row.
+        row = scoped(DocumentCategory).new(
+            id=found.id, key=found.key, label=label or "", base=found.base, active=active, updated_by=context.user_id
         )
+        await DocumentCategory.insert(row).on_conflict(target=(DocumentCategory.id,), action="DO UPDATE", values=list(values))
     await record(
         "settings.document_category",
         entity_type="tenant",

@@ -111,6 +111,7 @@ ALL_SUCCEED = {
     ("PUT", "/api/v1/material-prices"),
     ("PUT", "/api/v1/settings/handover-template"),
     ("PUT", "/api/v1/settings/item-tolerances/{item_id:uuid}"),
+    ("PUT", "/api/v1/settings/document-categories/{category_id:uuid}"),
     ("PUT", "/api/v1/settings/ncr-steps"),
     ("PUT", "/api/v1/settings/reconciliation"),
     ("PUT", "/api/v1/settings/response-times"),
