@@ -474,5 +474,11 @@ async def set_preferences(choices: list[PreferenceIn]) -> list[PreferenceOut]:
                 email=choice.email,
                 push=choice.push,
             )
-            await row.save()
+            # Saved twice at once (a double tap): the second insert waits for
+            # the first to commit and sets the same choice on its row.
+            await NotificationPreference.insert(row).on_conflict(
+                target=(NotificationPreference.tenant, NotificationPreference.user, NotificationPreference.kind),
+                action="DO UPDATE",
+                values=[*values, NotificationPreference.updated_at],
+            )
     return await list_preferences()

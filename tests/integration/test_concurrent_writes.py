@@ -49,7 +49,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/settings/document-categories"): {"key": "race_category", "label": "Race category", "base": "photo"},
     ("PUT", "/api/v1/progress-stages"): {"labels": ["Race stage"]},
     ("PUT", "/api/v1/reject-reasons"): {"labels": ["Race reason"]},
-    ("PUT", "/api/v1/notifications/preferences"): [{"kind": "order.issued", "email": "instant"}],
+    # A kind the caller (an admin) receives: the first choice stores a row.
+    ("PUT", "/api/v1/notifications/preferences"): [{"kind": "approval.requested", "email": "digest"}],
     ("PUT", "/api/v1/settings/approvals"): [{"kind": "order", "approver_role": "admin", "threshold": "100"}],
     ("PUT", "/api/v1/items/{item_id:uuid}/qc-templates"): [{"category": "drawing", "stage": "before_delivery", "note": "race"}],
     ("POST", "/api/v1/invitations"): {"email": "race.invitee@test.example", "role": "supplier_operator", "supplier_id": "{supplier_id}"},
@@ -95,6 +96,7 @@ KEYED: dict[tuple[str, str], tuple[str, str, list[str]]] = {
     ("PUT", "/api/v1/settings/reconciliation"): ("reconciliation_setting", "1 = 1", []),
     ("PUT", "/api/v1/settings/response-times"): ("response_rule", "1 = 1", []),
     ("PUT", "/api/v1/settings/ncr-steps"): ("ncr_step_days", "step = 'containment'", []),
+    ("PUT", "/api/v1/notifications/preferences"): ("notification_preference", "kind = {}", ["[0].kind"]),
 }
 
 # Routes where the same request sent again means the same thing (a setting
@@ -105,6 +107,7 @@ KEYED: dict[tuple[str, str], tuple[str, str, list[str]]] = {
 ALL_SUCCEED = {
     ("POST", "/api/v1/handovers"),
     ("POST", "/api/v1/notifications/push-subscriptions"),
+    ("PUT", "/api/v1/notifications/preferences"),
     ("POST", "/api/v1/statement-adjustments"),
     ("POST", "/api/v1/statements/compute"),
     ("POST", "/api/v1/statements/{statement_id:uuid}/pdf"),
@@ -204,7 +207,16 @@ async def _count(tenant_id: Any, table: str, condition: str, values: list[Any]) 
 
 
 def _key_values(route: tuple[str, str], body: Any, ids: dict[str, Any]) -> list[Any]:
-    return [str(_fill(path, ids) if path.startswith("{") else body[path]) for path in KEYED[route][2]]
+    """The values at KEYED's paths ("[0].kind": the first entry's)."""
+    values = []
+    for path in KEYED[route][2]:
+        if path.startswith("{"):
+            values.append(str(_fill(path, ids)))
+        elif path.startswith("[0]."):
+            values.append(str(body[0][path[4:]]))
+        else:
+            values.append(str(body[path]))
+    return values
 
 
 @pytest.mark.parametrize("route", PROBED, ids=lambda route: f"{route[0]} {route[1]}")
