@@ -10,8 +10,9 @@ here once, from the route table, for every operation under ``/api/``:
 - the statuses each operation really answers: 400 when it takes query
   parameters or a body (a value its schema refuses, or a business rule),
   401 when it needs a token, 403 when a role may be refused, 404 when it
-  names an object in its path, 409 when it changes that object (its state
-  or version may not allow it), 413 when it takes a body, 503 with
+  names an object in its path, 409 when it writes (the object's state or
+  version may not allow it; another request may just have saved the same
+  thing: the same write sent twice at once), 413 when it takes a body, 503 with
   ``Retry-After`` when the database cannot be reached; and what the
   handler declares with ``errors=[...]`` (409 a creation that conflicts, a
   code taken or a period closed; 404 an id in the body that names nothing
@@ -61,7 +62,10 @@ DESCRIPTIONS = {
     401: "No valid API token (`Authorization: Bearer <token>` from `POST /api/v1/auth/token`).",
     403: "The caller's role may not do this.",
     404: "No such object, or one the caller may not see (another tenant's, another supplier's, not shared yet): the same answer.",
-    409: "The object changed in the meantime (`version`), or its current state does not allow this.",
+    409: (
+        "The object changed in the meantime (`version`), or its current state does not allow this, "
+        "or another request just saved the same thing (the same write sent twice at once: reload to see it)."
+    ),
     413: "The body is larger than the limit.",
     422: "The file was refused for its content (type, size, hidden or active content).",
     429: "Too many attempts; wait a moment.",
@@ -198,9 +202,11 @@ def statuses(handler: Any, operation: Operation, has_path_parameters: bool) -> s
         found.add(403)
     if has_path_parameters:
         found.add(404)
-        # An action on an existing object: its state or version may not allow it.
-        if set(handler.http_methods) & {"POST", "PUT", "PATCH", "DELETE"}:
-            found.add(409)
+    # An action on an existing object: its state or version may not allow
+    # it. Any write: the same write sent twice at once, the second copy
+    # meeting what the first stored (portal/errors.py's `conflict`).
+    if set(handler.http_methods) & {"POST", "PUT", "PATCH", "DELETE"}:
+        found.add(409)
     takes_body = operation.request_body is not None
     if takes_body:
         found.update({400, 413})
