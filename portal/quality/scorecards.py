@@ -10,10 +10,9 @@ the caller, and every figure is computed from rows of those suppliers only).
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -278,21 +277,6 @@ def _postgres() -> bool:
     return bool(get_engine().engine_type == "postgres")
 
 
-@contextlib.asynccontextmanager
-async def _without_jit() -> AsyncIterator[None]:
-    """No JIT compilation for the statements inside (PostgreSQL, this
-    transaction). The row-level security checks hide from the planner how
-    many rows pass, so it prices the month's count at millions and
-    compiles it: 3 s of the 8 s the count took at 1M lines, for a plan
-    that probes two indexes per line."""
-    engine = get_engine()
-    (row,) = await engine.run_querystring(QueryString("SELECT current_setting('jit') AS was, set_config('jit', 'off', true)"))
-    try:
-        yield
-    finally:
-        await engine.run_querystring(QueryString("SELECT set_config('jit', {}, true)", row["was"]))
-
-
 # Per supplier, the lines due in the period and those whose quantity was
 # accepted by the end of their due day (the tenant's midnight after it,
 # which PostgreSQL works out from the zone's name as zoneinfo does). The
@@ -335,8 +319,7 @@ async def _count_on_time(
         .where(DeliveryLine.delivery.received_at < period.end)
     )
     sql = QueryString(_ON_TIME_SQL, lines.querystrings[0], receipts.querystrings[0], current().time_zone)
-    async with _without_jit():
-        found = await OrderLine.raw("{}", sql)
+    found = await OrderLine.raw("{}", sql)
     for row in found:
         if row["supplier"] not in suppliers:
             continue
@@ -376,8 +359,7 @@ async def _inspections(period: Period, suppliers: set[UUID], tallies: dict[UUID,
         if narrow is not None:
             deliveries = deliveries.where(Delivery.supplier.is_in(narrow))
         lines = scoped(DeliveryLine).select(DeliveryLine.delivery, DeliveryLine.accepted_quantity, DeliveryLine.rejected_quantity)
-        async with _without_jit():
-            found = await DeliveryLine.raw("{}", QueryString(_INSPECTED_SQL, deliveries.querystrings[0], lines.querystrings[0]))
+        found = await DeliveryLine.raw("{}", QueryString(_INSPECTED_SQL, deliveries.querystrings[0], lines.querystrings[0]))
         for row in found:
             # A supplier whose receipts were all left uninspected adds nothing.
             if row["supplier"] not in suppliers or row["accepted"] is None:
