@@ -40,8 +40,8 @@ def _list_orders(client: Any, shop: OrderWorld) -> list[RoundTrip]:
 
 
 def test_a_supplier_order_list_makes_seven_round_trips_on_the_pool(client: Any, shop: OrderWorld) -> None:
-    # Every pooled connection serves one request first (the pool hands
-    # them out in turn): each statement is then prepared on each of them.
+    # Warm: the statements prepared on whichever pooled connections serve
+    # (asyncpg hands out the most recently used live one first).
     for _ in range(POOL_SIZE + 1):
         _list_orders(client, shop)
     pool = _of_pool(_list_orders(client, shop))
