@@ -19,9 +19,14 @@ The actions are bench/load.py's reads: ``supplier_list`` (the supplier
 operator's ``GET /api/v1/orders``), ``supplier_open`` (its orders opened in
 turn), ``supplier_page`` (its HTML ``/orders``), ``buyer_board`` (the
 planner's board filtered by status), ``qa_documents`` (QA's
-``GET /api/v1/documents``) and ``progress_post`` (a progress report, then
+``GET /api/v1/documents``), ``progress_post`` (a progress report, then
 its photo: two requests per call, the preview rendered by a job child
-whose CPU is not counted). One process and no concurrency: the figures
+whose CPU is not counted), and two supplier pages whose rows each name
+a record the supplier must still read: ``supplier_documents`` (the
+supplier admin's HTML ``/documents``) and ``supplier_notifications`` (its
+``/notifications``, with the unread badge every page carries). With
+``--statements`` the SQL statements of one request of each action are
+counted too (tests/support/plans.py). One process and no concurrency: the figures
 are the code's own cost, which a shared machine moves far less than a
 load run's latencies; cProfile's overhead inflates the profiled run, so
 its CPU figure is not the one to quote. The database's work runs in
@@ -61,7 +66,16 @@ from bench.uploads import DEMO_PASSWORD, environment  # noqa: E402
 from tests.support.postgres import PostgresCluster  # noqa: E402
 from tests.support.round_trips import recorded_round_trips  # noqa: E402
 
-ACTIONS = ("supplier_list", "supplier_open", "supplier_page", "buyer_board", "qa_documents", "progress_post")
+ACTIONS = (
+    "supplier_list",
+    "supplier_open",
+    "supplier_page",
+    "buyer_board",
+    "qa_documents",
+    "progress_post",
+    "supplier_documents",
+    "supplier_notifications",
+)
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -132,6 +146,7 @@ async def requests_of(client: httpx.AsyncClient, credentials: list[dict[str, Any
     operator = await token(client, email("supplier_operator"))
     orders = (await client.get("/api/v1/orders", headers=operator)).json()["items"]
     page = await cookie(client, email("supplier_operator"))
+    boss = await cookie(client, email("supplier_admin"))
     stage = (await client.get("/api/v1/progress-stages", headers=operator)).json()["items"][1]["code"]
     return {
         "supplier_list": gets([("/api/v1/orders", operator)]),
@@ -140,11 +155,21 @@ async def requests_of(client: httpx.AsyncClient, credentials: list[dict[str, Any
         "buyer_board": gets([("/api/v1/orders?status=in_production", await token(client, email("planner")))]),
         "qa_documents": gets([("/api/v1/documents", await token(client, email("qa")))]),
         "progress_post": reports(await _open_lines(client, operator), stage, operator, jpeg()),
+        "supplier_documents": gets([("/documents", boss)]),
+        "supplier_notifications": gets([("/notifications", boss)]),
     }
 
 
 async def run(
-    actions: list[str], count: int, top: int, save: str | None, credentials: list[dict[str, Any]], *, server: int | None, trace: bool
+    actions: list[str],
+    count: int,
+    top: int,
+    save: str | None,
+    credentials: list[dict[str, Any]],
+    *,
+    server: int | None,
+    trace: bool,
+    statements: bool,
 ) -> None:
     from portal.asgi import create_app
 
@@ -170,6 +195,12 @@ async def run(
                     print(f"{action}: {len(trips)} round trips", file=sys.stderr)
                     for trip in trips:
                         print(f"  {trip}"[:240], file=sys.stderr)
+                if statements:
+                    from tests.support.plans import recorded_statements
+
+                    with recorded_statements() as ran:
+                        await send(1)
+                    print(f"{action:15} {len(ran)} SQL statements per request", file=sys.stderr)
                 database_before = cpu_of(tree(server)) if server else {}
                 started = time.process_time()
                 await send(count)
@@ -199,6 +230,7 @@ def main() -> None:
     parser.add_argument("--var", help="an installation folder to reuse (made and loaded with the demo when empty; SQLite)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--trace", action="store_true", help="print the round trips to the database of one request of each action")
+    parser.add_argument("--statements", action="store_true", help="also count the SQL statements of one request of each action")
     args = parser.parse_args()
     var = Path(args.var) if args.var else Path(tempfile.mkdtemp(prefix="portal-profile-")) / "var"
     env = environment(var, PORTAL_ENV="production", PORTAL_RATE_LIMITS="api=10000000/60,signin=100000/60")
@@ -216,7 +248,18 @@ def main() -> None:
         )
         server = postmaster(cluster)
         actions = [name.strip() for name in args.actions.split(",")]
-        asyncio.run(run(actions, args.requests, args.profile, args.save, json.loads(listed.stdout), server=server, trace=args.trace))
+        asyncio.run(
+            run(
+                actions,
+                args.requests,
+                args.profile,
+                args.save,
+                json.loads(listed.stdout),
+                server=server,
+                trace=args.trace,
+                statements=args.statements,
+            )
+        )
     finally:
         if cluster is not None:
             cluster.stop()
