@@ -42,7 +42,7 @@ from portal.i18n import N_
 from portal.orders import services as orders
 from portal.orders.states import RECEIVING_STATES, Event, Status
 from portal.orders.tables import Order, OrderLine
-from portal.pagination import InvalidCursor, read_time_cursor, time_cursor
+from portal.pagination import InvalidCursor, Shown, read_time_cursor, time_cursor
 from portal.progress.schemas import LineOut, PhotoOut, ReportIn, ReportOut, WorkOrder
 from portal.progress.stages import stage_named
 from portal.progress.tables import ProgressPhoto, ProgressReport
@@ -340,15 +340,7 @@ async def open_work(cursor: str | None = None, limit: int = WORK_PAGE) -> tuple[
     return list(work.values()), next_cursor
 
 
-@dataclass(frozen=True)
-class LinesDue:
-    """The first ``limit`` open lines due soon or late, and how many there are."""
-
-    lines: list[LineOut]
-    total: int
-
-
-async def lines_due(within_days: int, limit: int = WORK_PAGE) -> LinesDue:
+async def lines_due(within_days: int, limit: int = WORK_PAGE) -> Shown[LineOut]:
     """Open lines due within ``within_days`` or late, soonest first: the
     first ``limit``, and the count of all (the home page says when it
     shows fewer, and links to the whole open work)."""
@@ -361,7 +353,7 @@ async def lines_due(within_days: int, limit: int = WORK_PAGE) -> LinesDue:
     rows = [row for row in rows[:limit] if _open_quantity(row) > 0]
     last = await _last_reports([row["id"] for row in rows])
     today = context.today()
-    return LinesDue(lines=[_line_out(row, today, last.get(row["id"])) for row in rows], total=total)
+    return Shown([_line_out(row, today, last.get(row["id"])) for row in rows], total)
 
 
 # ---------------------------------------------------------------- writing
