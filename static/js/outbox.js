@@ -96,12 +96,25 @@
         actions.appendChild(button(p.dataset.msgDiscard, "", function () { discard(item.id); }));
         li.appendChild(title);
         li.appendChild(state);
+        // Refused: what was written stays readable (and copyable) here until discarded.
+        if (item.state === "refused" && writtenText(item)) {
+          var kept = document.createElement("p");
+          kept.className = "kept-text";
+          kept.textContent = writtenText(item);
+          li.appendChild(kept);
+        }
         li.appendChild(actions);
         list.appendChild(li);
       });
       p.querySelector("[data-outbox-count]").textContent = items.length;
       p.hidden = items.length === 0;
     });
+  }
+
+  /* The words of a queued record: an answer's text, a message's body, a report's note. */
+  function writtenText(item) {
+    var fields = item.fields || {};
+    return fields.text || fields.body || fields.note || "";
   }
 
   function announceSent(count) {
@@ -303,16 +316,65 @@
     });
   }
 
+  /* An answer the server refused after its step's form had gone (QA moved
+   * the NCR on while it waited): shown apart with the reason and what was
+   * written, kept on the phone until the writer discards it. */
+  function showOrphanAnswer(item) {
+    var model = document.querySelector("template[data-answer-orphan]");
+    var place = document.querySelector("[data-answer-orphans]");
+    if (!model || !place) return;
+    var shown = Array.prototype.some.call(place.children, function (node) { return node.dataset.orphanAnswer === item.id; });
+    if (shown) return;
+    var card = document.createElement("section");
+    card.className = "card orphan-answer";
+    card.dataset.orphanAnswer = item.id;
+    card.setAttribute("role", "alert");
+    var title = document.createElement("h2");
+    title.textContent = model.dataset.msgTitle + " · " + item.label;
+    var reason = document.createElement("p");
+    reason.className = "field-error";
+    var fields = item.fields_errors || {};
+    reason.textContent = [item.error].concat(Object.keys(fields).map(function (name) { return fields[name]; })).filter(Boolean).join(" ");
+    var field = document.createElement("div");
+    field.className = "field";
+    var label = document.createElement("label");
+    label.htmlFor = "orphan-" + item.id;
+    label.textContent = model.dataset.msgText;
+    var text = document.createElement("textarea");
+    text.id = "orphan-" + item.id;
+    text.rows = 4;
+    text.readOnly = true;
+    text.value = writtenText(item);
+    field.appendChild(label);
+    field.appendChild(text);
+    var discardIt = button(model.dataset.msgDiscard, "block", function () {
+      if (!window.confirm(model.dataset.msgConfirm)) return;
+      Outbox.remove(item.id).then(function () { card.remove(); });
+    });
+    card.appendChild(title);
+    card.appendChild(reason);
+    card.appendChild(field);
+    card.appendChild(discardIt);
+    place.appendChild(card);
+  }
+
   /* Answers of this page still on the phone: the step says they wait; one
-   * the server refused comes back into its form with the reason. */
+   * the server refused comes back into its form with the reason, or apart
+   * when its step has no form any more. */
   function showQueuedAnswers(owner) {
-    if (!document.querySelector("form[data-outbox-answer]")) return Promise.resolve();
+    if (!document.querySelector("form[data-outbox-answer], template[data-answer-orphan]")) return Promise.resolve();
+    var here = window.location.pathname;
     return Outbox.all().then(function (items) {
-      var mine = items.filter(function (item) { return item.kind === "answer" && item.owner === owner && answerForm(item.url); });
+      var mine = items.filter(function (item) { return item.kind === "answer" && item.owner === owner; });
       return Promise.all(mine.map(function (item) {
+        var form = answerForm(item.url);
+        if (!form) {
+          if (item.state === "refused" && item.page === here) showOrphanAnswer(item);
+          return null;
+        }
         if (item.state !== "refused") return showAnswerWaiting(item);
         return Outbox.remove(item.id).then(function () {
-          showAnswerError(answerForm(item.url), item, { message: item.error, fields: item.fields_errors || {} });
+          showAnswerError(form, item, { message: item.error, fields: item.fields_errors || {} });
         });
       }));
     });
@@ -468,7 +530,8 @@
     if (links.length && owner) tellWorker({ type: "precache", urls: links });
     if (/[?&]sent=1/.test(window.location.search)) announceSent(1);
     if (!owner) return render();
-    return showQueuedAnswers(owner).then(flush).then(showOthers);
+    // Again after sending: an answer refused just now shows at once.
+    return showQueuedAnswers(owner).then(flush).then(function () { return showQueuedAnswers(owner); }).then(showOthers);
   }
 
   function start() {

@@ -90,3 +90,61 @@ def test_a_long_answer_survives_qa_moving_the_ncr_on(desktop: Page, browser: Bro
     desktop.goto(url)
     expect(desktop.locator("#step-containment .badge.step-state-accepted")).to_be_visible()
     expect(desktop.locator("#step-containment .ncr-entry.entry-answer")).to_have_count(1)
+
+
+def test_an_answer_queued_offline_and_refused_later_keeps_its_words(phone: Page, desktop: Page, tmp_path: Path) -> None:
+    """The phone queues a better answer offline; QA accepts the first meanwhile;
+    the phone opens the NCR again once it is online: containment has no form
+    any more, the queued answer is refused, and the page shows the reason and
+    the words (the inbox's outbox panel shows them too) until the operator
+    discards them."""
+    url = re.sub(r"^https?://[^/]+", "", _open_ncr(desktop, f"离线移位 Queued {uuid4().hex[:6]}"))
+    sign_in(phone, "operator@precision.example")
+    expect(phone).not_to_have_url(re.compile("/login"))
+    phone.goto(url)
+    step = phone.locator("#step-containment")
+    step.locator("textarea[name=text]").fill("已隔离 Quarantined")
+    step.locator(".ncr-answer-form button[type=submit]").click()
+    expect(phone.locator("#step-containment .ncr-entry")).to_contain_text("Quarantined")
+
+    phone.context.set_offline(True)
+    step = phone.locator("#step-containment")
+    step.locator("textarea[name=text]").fill(LONG)
+    step.locator(".ncr-answer-form button[type=submit]").click()
+    expect(step.locator("[data-answer-waiting]")).to_be_visible()
+    desktop.goto(url)
+    desktop.locator("#step-containment .ncr-accept-form button[type=submit]").click()
+    expect(desktop.locator(".badge.status-root_cause")).to_be_visible()
+
+    # A fresh page once the connection is back: the step's form is gone.
+    context = phone.context
+    phone.close()
+    context.set_offline(False)
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator(".badge.status-root_cause")).to_be_visible()
+    orphan = page.locator("[data-answer-orphans] .orphan-answer")
+    expect(orphan).to_have_count(1, timeout=30_000)
+    expect(orphan.locator(".field-error")).to_contain_text(re.compile(r"[\u4e00-\u9fff]"))
+    expect(orphan.locator("textarea")).to_have_value(LONG)
+    expect(page.locator("#step-root_cause textarea[name=text]")).to_have_value("")
+    assert_fits_phone(page)
+    page.screenshot(path=screenshot_path(tmp_path, "ncr-queued-answer-refused.png"), full_page=True)
+
+    # Still on the phone: the inbox's panel names it with its words.
+    page.goto("/inbox")
+    kept = page.locator("[data-outbox-panel] .kept-text")
+    expect(kept).to_have_text(LONG)
+    assert_fits_phone(page)
+
+    # Discarded on purpose: gone from the page and from the phone.
+    page.goto(url)
+    orphan = page.locator("[data-answer-orphans] .orphan-answer")
+    expect(orphan).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    orphan.locator("button").click()
+    expect(orphan).to_have_count(0)
+    assert page.evaluate("PortalOutbox.all().then(items => items.length)") == 0
+    page.reload()
+    expect(page.locator("[data-answer-orphans] .orphan-answer")).to_have_count(0)
+    page.close()
