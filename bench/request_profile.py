@@ -12,7 +12,12 @@ The actions are bench/load.py's reads: ``supplier_list`` (the supplier
 operator's ``GET /api/v1/orders``), ``supplier_open`` (its orders opened in
 turn), ``supplier_page`` (its HTML ``/orders``), ``buyer_board`` (the
 planner's board filtered by status), ``qa_documents`` (QA's
-``GET /api/v1/documents``). One process and no concurrency: the figures
+``GET /api/v1/documents``), and two supplier pages whose rows each name
+a record the supplier must still read: ``supplier_documents`` (the
+supplier admin's HTML ``/documents``) and ``supplier_notifications`` (its
+``/notifications``, with the unread badge every page carries). With
+``--statements`` the SQL statements of one request of each action are
+counted too (tests/support/plans.py). One process and no concurrency: the figures
 are the code's own cost, which a shared machine moves far less than a
 load run's latencies; cProfile's overhead inflates the profiled run, so
 its CPU figure is not the one to quote. The database's work runs in
@@ -46,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.uploads import DEMO_PASSWORD, environment  # noqa: E402
 
-ACTIONS = ("supplier_list", "supplier_open", "supplier_page", "buyer_board", "qa_documents")
+ACTIONS = ("supplier_list", "supplier_open", "supplier_page", "buyer_board", "qa_documents", "supplier_documents", "supplier_notifications")
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -80,16 +85,19 @@ async def requests_of(client: httpx.AsyncClient, credentials: list[dict[str, Any
     operator = await token(client, email("supplier_operator"))
     orders = (await client.get("/api/v1/orders", headers=operator)).json()["items"]
     page = await cookie(client, email("supplier_operator"))
+    boss = await cookie(client, email("supplier_admin"))
     return {
         "supplier_list": [("/api/v1/orders", operator)],
         "supplier_open": [(f"/api/v1/orders/{row['id']}", operator) for row in orders],
         "supplier_page": [("/orders", page)],
         "buyer_board": [("/api/v1/orders?status=in_production", await token(client, email("planner")))],
         "qa_documents": [("/api/v1/documents", await token(client, email("qa")))],
+        "supplier_documents": [("/documents", boss)],
+        "supplier_notifications": [("/notifications", boss)],
     }
 
 
-async def run(actions: list[str], count: int, top: int, save: str | None, credentials: list[dict[str, Any]]) -> None:
+async def run(actions: list[str], count: int, top: int, save: str | None, credentials: list[dict[str, Any]], statements: bool) -> None:
     from portal.asgi import create_app
 
     app = create_app()
@@ -110,6 +118,12 @@ async def run(actions: list[str], count: int, top: int, save: str | None, creden
                         assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
 
                 await send(20)  # warm: templates compiled, statements prepared
+                if statements:
+                    from tests.support.plans import recorded_statements
+
+                    with recorded_statements() as ran:
+                        await send(1)
+                    print(f"{action:15} {len(ran)} SQL statements per request", file=sys.stderr)
                 started = time.process_time()
                 await send(count)
                 cpu_ms = 1000 * (time.process_time() - started) / count
@@ -134,6 +148,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print cProfile's top N functions (cumulative)")
     parser.add_argument("--save", metavar="PREFIX", help="with --profile: also write each profile to PREFIX.<action> (pstats)")
+    parser.add_argument("--statements", action="store_true", help="also count the SQL statements of one request of each action")
     parser.add_argument("--var", help="an installation folder to reuse (made and loaded with the demo when empty)")
     args = parser.parse_args()
     var = Path(args.var) if args.var else Path(tempfile.mkdtemp(prefix="portal-profile-")) / "var"
@@ -144,7 +159,16 @@ def main() -> None:
     os.environ.clear()
     os.environ.update(env)
     listed = subprocess.run([sys.executable, "-m", "portal", "demo", "--credentials"], cwd=ROOT, capture_output=True, text=True, check=True)
-    asyncio.run(run([name.strip() for name in args.actions.split(",")], args.requests, args.profile, args.save, json.loads(listed.stdout)))
+    asyncio.run(
+        run(
+            [name.strip() for name in args.actions.split(",")],
+            args.requests,
+            args.profile,
+            args.save,
+            json.loads(listed.stdout),
+            args.statements,
+        )
+    )
 
 
 if __name__ == "__main__":

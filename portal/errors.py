@@ -128,7 +128,7 @@ def error_response(
     if is_api(request):
         return Response({"error": body}, status_code=status, media_type=MediaType.JSON, headers=headers)
     retry = _same_page(request) if status == 503 and request.method == "GET" else None
-    kept = _posted_input(request) if keep_input else []
+    kept = _posted_input(request, vouched=status != 403) if keep_input else []
     back = _referring_page(request) if kept else None
     return Template(
         template_name="errors/error.html",
@@ -138,13 +138,14 @@ def error_response(
     )
 
 
-def _posted_input(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
+def _posted_input(request: Request[Any, Any, Any], *, vouched: bool) -> list[tuple[str, str]]:
     """What was typed into the refused page form: the form as the request
     (or the CSRF check before it) read it; nothing when the body was never
-    read as a form (a spooled upload)."""
+    read as a form (a spooled upload). ``vouched``: the CSRF check passed,
+    so this site's page sent it; otherwise the browser must say so."""
     from portal.forms import kept_input  # portal.forms builds on this module's errors
 
-    if request.method != "POST" or not _same_site(request):
+    if request.method != "POST" or not _same_site(request, vouched=vouched):
         return []
     form = ScopeState.from_scope(request.scope).form
     if form is Empty or not isinstance(form, dict):
@@ -152,11 +153,21 @@ def _posted_input(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
     return kept_input({name: value for name, value in form.items() if isinstance(value, str)})
 
 
-def _same_site(request: Request[Any, Any, Any]) -> bool:
-    """A post another site's page made (a forged form: browsers name its
-    ``Origin``) never gets its text shown back on this site's page."""
+def _same_site(request: Request[Any, Any, Any], *, vouched: bool) -> bool:
+    """A post another site's page made (a forged form) never gets its text
+    shown back on this site's page. Browsers name a post's ``Origin``; where
+    one sends none, its ``Sec-Fetch-Site``, or else its ``Referer``, must
+    name this site before a post the CSRF check refused shows anything."""
+    host = request.headers.get("host", "")
     origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+    if origin is not None:
+        return urlsplit(origin).netloc == host
+    if vouched:
+        return True
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    return urlsplit(request.headers.get("referer", "")).netloc == host
 
 
 def _referring_page(request: Request[Any, Any, Any]) -> str | None:

@@ -36,18 +36,20 @@ domain's migration repeats it as a restrictive row-level security policy.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from piccolo.columns import Column
 from piccolo.columns.combination import WhereRaw
+from piccolo.query.functions.aggregate import Count
 from piccolo.table import Table
 
 from portal.db import get_engine
 from portal.errors import NotFound
 from tenants.context import SystemScope, TenantContext, current, current_or_system, tenant_scope
+from tenants.prepared import ID_LIST_SIZES, id_slots, id_values, prepared
 from tenants.roles import Role
 
 T = TypeVar("T", bound=Table)
@@ -79,6 +81,40 @@ def _table(found: type[Table] | str) -> type[Table]:
         module, name = found.split(":")
         table: type[Table] = getattr(importlib.import_module(module), name)
         return table
+    return found
+
+
+# Ids per ``IN (...)``: far below SQLite's limit of bound values (32766).
+CHUNK = 1000
+
+
+def _value(row: Any, name: str) -> Any:
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
+def _chunks(keys: set[Any]) -> list[list[Any]]:
+    ordered = sorted(keys, key=str)
+    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
+
+
+async def _present(table: type[Table], keys: set[Any]) -> set[str]:
+    """Those of ``keys`` (as text) that name a row of ``table`` the acting
+    user reads (the table's own scoping, and on PostgreSQL its policies)."""
+    primary = table._meta.primary_key
+    if len(keys) <= ID_LIST_SIZES[-1]:
+        # A page's worth, the usual case: built once per table and scope
+        # (tenants.prepared): Piccolo building the record's chain of rules
+        # cost more than the page's database work.
+        values = id_values("id", sorted(keys, key=str))
+        rows = await prepared(
+            ("scoping.present", table, len(values)),
+            lambda slot: Scoped(table).select(primary).where(primary.is_in(id_slots(slot, values))),
+            **values,
+        )
+        return {str(row[primary._meta.name]) for row in rows}
+    found: set[str] = set()
+    for chunk in _chunks(keys):
+        found |= {str(row[primary._meta.name]) for row in await Scoped(table).select(primary).where(primary.is_in(chunk))}
     return found
 
 
@@ -181,43 +217,101 @@ class Scoped(Generic[T]):
         """For a supplier user, whether the record ``row`` names by kind and
         id (``supplier_record``) is one it reads, or for a row hanging off
         such a row (``supplier_parents``: a document's version), whether
-        that parent passes; True for other rows and for buyers. Asked per row, after the row's own rules: folded
-        into the query itself, the record's chain (a document's message, its
-        thread, the thread's order, the order's handovers) nests deeper than
-        SQLite's parser takes."""
-        context = self.context
-        if isinstance(context, SystemScope) or not context.is_supplier or context.supplier_id is None:
-            return True
-
-        def value(name: str) -> Any:
-            return row[name] if isinstance(row, dict) else getattr(row, name)
-
-        names = getattr(self.table, "supplier_record", None)
-        if names is None:
-            # A row hanging off one that follows its record (a document's
-            # version) follows that record too: its parent must pass.
-            for name in getattr(self.table, "supplier_parents", ()):
-                parent = getattr(self.table, name)._foreign_key_meta.resolved_references
-                if getattr(parent, "supplier_record", None) is not None and value(name) is not None:
-                    found = await Scoped(parent).objects().where(parent._meta.primary_key == value(name)).first()
-                    if found is None or not await Scoped(parent).record_read(found):
-                        return False
-            return True
-        kind, record_id = (value(name) for name in names)
-        # A row another rule shares with it (``supplier_share``: an item's
-        # drawing, work handed over to it) stands on that rule.
-        if not kind or value(self.table.supplier_scope) != context.supplier_id:  # type: ignore[attr-defined]
-            return True
-        found = self.table.record_tables().get(kind)  # type: ignore[attr-defined]
-        if found is None or record_id is None:
-            return False
-        parent = _table(found)
-        return bool(await Scoped(parent).exists().where(parent._meta.primary_key == record_id))
+        that parent passes; True for other rows and for buyers. The one-row
+        case of ``readable``."""
+        return bool(await self.readable([row]))
 
     async def readable(self, rows: list[Any]) -> list[Any]:
         """``rows`` (objects or dicts carrying the ``supplier_record``
-        columns) whose record this user reads."""
-        return [row for row in rows if await self.record_read(row)]
+        columns, or the ``supplier_parents`` keys) whose record this user
+        reads, in their order. Asked after the rows' own rules, with one
+        statement per kind of record (``id IN (...)``, through the record
+        table's own scoping), whatever the number of rows: folded into the
+        rows' query itself, the record's chain (a document's message, its
+        thread, the thread's order, the order's handovers) nests deeper
+        than SQLite's parser takes."""
+        context = self.context
+        if isinstance(context, SystemScope) or not context.is_supplier or context.supplier_id is None or not rows:
+            return list(rows)
+        names = getattr(self.table, "supplier_record", None)
+        if names is None:
+            return await self._parents_readable(rows)
+        # kind -> the record ids to look up; per row, (kind, id) to check or
+        # True / False when the row's own columns decide.
+        wanted: dict[str, set[Any]] = {}
+        verdicts: list[tuple[str, Any] | bool] = []
+        tables = self.table.record_tables()  # type: ignore[attr-defined]
+        for row in rows:
+            kind, record_id = (_value(row, name) for name in names)
+            # A row another rule shares with it (``supplier_share``: an item's
+            # drawing, work handed over to it) stands on that rule.
+            if not kind or _value(row, self.table.supplier_scope) != context.supplier_id:  # type: ignore[attr-defined]
+                verdicts.append(True)
+            elif tables.get(kind) is None or record_id is None:
+                verdicts.append(False)
+            else:
+                wanted.setdefault(kind, set()).add(record_id)
+                verdicts.append((kind, str(record_id)))
+        seen = {(kind, found) for kind, ids in wanted.items() for found in await _present(_table(tables[kind]), ids)}
+        return [row for row, verdict in zip(rows, verdicts, strict=True) if verdict is True or verdict in seen]
+
+    async def count_readable(self, *where: Any) -> int:
+        """How many rows meeting ``where`` this user reads, the record rule
+        of ``readable`` included, in one statement plus one per kind of
+        record the rows name, whatever their number: the rows are counted
+        per record, and the records still read are selected through their
+        own table's scoping among those the rows name (a subquery, which
+        nests no deeper than the record's own rules)."""
+        names = getattr(self.table, "supplier_record", None)
+        if names is None:
+            raise TypeError(f"{self.table.__name__} names no record (supplier_record)")
+        context = self.context
+        if isinstance(context, SystemScope) or not context.is_supplier or context.supplier_id is None:
+            query = self.count()
+            for condition in where:
+                query = query.where(condition)
+            return int(await query)
+        kind_column, id_column = (getattr(self.table, name) for name in names)
+        owner = getattr(self.table, self.table.supplier_scope)  # type: ignore[attr-defined]
+        query = self.select(kind_column, id_column, owner, Count(alias="rows")).group_by(kind_column, id_column, owner)
+        for condition in where:
+            query = query.where(condition)
+        total = 0
+        wanted: dict[str, dict[str, int]] = {}
+        tables = self.table.record_tables()  # type: ignore[attr-defined]
+        for row in await query:
+            kind, record_id = row[names[0]], row[names[1]]
+            if not kind or row[owner._meta.name] != context.supplier_id:
+                total += row["rows"]
+            elif tables.get(kind) is not None and record_id is not None:
+                wanted.setdefault(kind, {})[str(record_id)] = row["rows"]
+        for kind, counts in wanted.items():
+            named = self.select(id_column).where(kind_column == kind).where(owner == context.supplier_id)
+            for condition in where:
+                named = named.where(condition)
+            record = _table(tables[kind])
+            primary = record._meta.primary_key
+            for row in await Scoped(record).select(primary).where(primary.is_in(named)):
+                total += counts.get(str(row[primary._meta.name]), 0)
+        return total
+
+    async def _parents_readable(self, rows: list[Any]) -> list[Any]:
+        """A row hanging off one that follows its record (a document's
+        version) follows that record too: its parent must pass."""
+        kept = list(rows)
+        for name in getattr(self.table, "supplier_parents", ()):
+            parent = getattr(self.table, name)._foreign_key_meta.resolved_references
+            keys = {key for row in kept if (key := _value(row, name)) is not None}
+            if getattr(parent, "supplier_record", None) is None or not keys:
+                continue
+            primary = parent._meta.primary_key
+            columns = [primary, getattr(parent, parent.supplier_scope), *(getattr(parent, column) for column in parent.supplier_record)]
+            found = []
+            for chunk in _chunks(keys):
+                found += await Scoped(parent).select(*columns).where(primary.is_in(chunk))
+            passing = {str(row[primary._meta.name]) for row in await Scoped(parent).readable(found)}
+            kept = [row for row in kept if _value(row, name) is None or str(_value(row, name)) in passing]
+        return kept
 
     def new(self, **values: Any) -> T:
         """A row of the current tenant; a supplier user can only create rows
@@ -243,9 +337,19 @@ async def supplier_reads(table: type[Table], row_id: UUID | str, supplier_id: UU
     the row-level security policies) applied as one of them. For whatever
     reaches a supplier's users without them asking (a notification, a
     mention), so that it never names a record they cannot open."""
+    return bool(await supplier_reads_rows(table, [row_id], supplier_id))
+
+
+async def supplier_reads_rows(table: type[Table], row_ids: Sequence[UUID | str], supplier_id: UUID) -> set[str]:
+    """Those of ``row_ids`` (as text) that the users of ``supplier_id`` read,
+    as ``supplier_reads`` asks it of one, in a statement per thousand rows
+    plus one per kind of record they name."""
     as_supplier = replace(current(), role=Role.SUPPLIER_OPERATOR, supplier_id=supplier_id, user_id=None, membership_id=None)
+    primary = table._meta.primary_key
     async with tenant_scope(as_supplier):
         # The whole rule, the per-row part (a document follows its record) included.
         rows = scoped(table)
-        row = await rows.objects().where(table._meta.primary_key == row_id).first()
-        return row is not None and await rows.record_read(row)
+        found = []
+        for chunk in _chunks(set(row_ids)):
+            found += await rows.objects().where(primary.is_in(chunk))
+        return {str(getattr(row, primary._meta.name)) for row in await rows.readable(found)}

@@ -434,7 +434,9 @@ def _encode_cursor(number: str) -> str:
     return base64.urlsafe_b64encode(number.encode()).decode()
 
 
-_NUMBER = re.compile(r"DN-\d{4}-\d{5,}")
+# A notice number: DN-2026-00042 as numbered here, or another DN- number
+# recorded with the history a tenant brought (DN-H2608-063, the demo's).
+_NUMBER = re.compile(r"DN-[A-Z0-9-]{1,37}")
 
 
 def _decode_cursor(cursor: str) -> str:

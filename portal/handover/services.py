@@ -73,7 +73,7 @@ from portal.quality.ncr_states import STEPS as NCR_STEPS
 from portal.quality.ncr_states import Status as NcrStatus
 from portal.quality.tables import Ncr, NcrStep, QcRequirement
 from tenants.context import TenantContext, current, operator_context, system_scope, tenant_scope
-from tenants.scoping import scoped, supplier_reads
+from tenants.scoping import scoped, supplier_reads_rows
 from tenants.tables import Supplier, Tenant, User
 
 PAGE_SIZE = 50
@@ -319,7 +319,9 @@ async def _checklist(handover: Handover, item_ids: list[UUID]) -> list[HandoverI
     }
     # A document entry names the document's title: the outgoing supplier
     # sees it only while it reads the document by the scoping layer's rules.
-    unread = {record_id for record_id, _ in records[Source.DOCUMENTS.value] if not await supplier_reads(Document, record_id, from_supplier)}
+    documents = [record_id for record_id, _ in records[Source.DOCUMENTS.value]]
+    read = await supplier_reads_rows(Document, documents, from_supplier)
+    unread = {record_id for record_id in documents if str(record_id) not in read}
     sections = _sections(await _template_row())
     maker = scoped(HandoverItem)
     entries: list[HandoverItem] = []

@@ -161,7 +161,10 @@ class AuthPages(Controller):
             return form_page(
                 "auth/reset_request.html", values=values, error=TooLong({"email": (TOO_LONG, length_of(User.email))}), active_nav="account"
             )
-        await password_reset.request_reset(email)
+        try:
+            await password_reset.request_reset(email)
+        except DomainError as exc:
+            return form_page("auth/reset_request.html", values=values, error=exc, active_nav="account")
         return form_page("auth/reset_request.html", sent=True, active_nav="account")
 
     @get("/password-reset/{token:str}")

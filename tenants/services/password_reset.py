@@ -20,12 +20,21 @@ from tenants.services.invitations import link_message_id, link_token, token_hash
 from tenants.tables import Membership, PasswordReset, User
 
 RESET_LIFETIME = timedelta(hours=1)
+# Links sent to one account per RESET_LIFETIME: asking again and again (from
+# any number of addresses, which the sign-in rate limit counts apart) must
+# not fill the owner's mailbox. The page answers the same either way.
+RESETS_PER_LIFETIME = 3
 
 
 class ResetLinkInvalid(DomainError):
     status_code = 410
     code = "reset_link_invalid"
     message = N_("This reset link is no longer valid. Ask for a new one.")
+
+
+class ResetRequestInvalid(DomainError):
+    code = "invalid_email"
+    message = N_("Check the email address.")
 
 
 RESET_LINK = "password-reset"
@@ -35,11 +44,19 @@ RESET_MAIL_JOB = "tenants.password_reset_mail"
 async def request_reset(email: str) -> None:
     """Answers the same whether or not the account exists (no enumeration);
     only an existing, active account gets an email, sent by a job: a slow
-    SMTP server never holds the page."""
-    user = await User.objects().where(User.email == email.strip().lower()).first()
+    SMTP server never holds the page. What is not an address at all is
+    refused: saying so tells nobody whether an account exists."""
+    email = email.strip().lower()
+    if "@" not in email.strip("@"):
+        raise ResetRequestInvalid(fields={"email": N_("Enter a valid email address.")})
+    user = await User.objects().where(User.email == email).first()
     if user is None or not user.active:
         return
-    row = PasswordReset(user=user.id, expires_at=datetime.now(UTC) + RESET_LIFETIME)
+    now = datetime.now(UTC)
+    recent = await PasswordReset.count().where((PasswordReset.user == user.id) & (PasswordReset.created_at > now - RESET_LIFETIME))
+    if recent >= RESETS_PER_LIFETIME:
+        return
+    row = PasswordReset(user=user.id, expires_at=now + RESET_LIFETIME)
     row.token_hash = token_hash(link_token(RESET_LINK, row.id))
     await row.save()
     await enqueue(RESET_MAIL_JOB, {"reset": row.id})

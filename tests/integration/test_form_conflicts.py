@@ -257,13 +257,17 @@ def test_a_stale_form_is_refused_in_the_users_language_and_keeps_what_was_typed(
 EXPIRED = ("POST", "/conversations/{thread_id:uuid}/messages")
 
 
-def _post_expired(client: Any, worlds: Worlds, found: Found, data: dict[str, str], locale: str, origin: str | None = None) -> Any:
+def _post_expired(client: Any, worlds: Worlds, found: Found, data: dict[str, str], locale: str, **sent: str | None) -> Any:
+    """``sent``: the browser's headers saying where the post came from
+    (``origin``, ``referer``, ``sec_fetch_site``; None leaves one out)."""
     headers = {name: value for name, value in worlds.headers[found.identity].items() if name != "x-csrftoken"}
     headers["cookie"] += f"; portal_locale={locale}"
     headers["accept-language"] = locale.replace("_", "-")
     headers["referer"] = f"http://testserver.local{found.page}"
-    if origin:
-        headers["origin"] = origin
+    for name, value in sent.items():
+        headers.pop(name.replace("_", "-"), None)
+        if value is not None:
+            headers[name.replace("_", "-")] = value
     client.cookies.clear()
     return client.post(found.form.action, data={**data, "_csrf_token": "expired-token"}, headers=headers, follow_redirects=False)
 
@@ -287,9 +291,22 @@ def test_an_expired_form_keeps_its_text_and_does_nothing(client: Any, worlds: Wo
         page = forms_of(response.text, found.form.action)
         assert [form.action for form in page.forms if form.action == found.form.action] == []
         assert f'href="{escape(found.page)}"' in response.text
-    forged = _post_expired(client, worlds, found, data, "en", origin="https://elsewhere.example")
-    assert forged.status_code == 403
-    assert forms_of(forged.text, found.form.action).kept == {}
+    forgeries = [
+        {"origin": "https://elsewhere.example"},
+        # A browser that names no Origin says where the post came from otherwise.
+        {"sec_fetch_site": "cross-site", "referer": None},
+        {"sec_fetch_site": "cross-site"},
+        {"referer": "https://elsewhere.example/form"},
+        {"referer": None},
+    ]
+    for forgery in forgeries:
+        forged = _post_expired(client, worlds, found, data, "en", **forgery)
+        assert forged.status_code == 403
+        assert forms_of(forged.text, found.form.action).kept == {}, forgery
+    # This site's own page, said by the browser in any of those ways.
+    for own in ({"origin": "http://testserver.local", "referer": None}, {"sec_fetch_site": "same-origin", "referer": None}):
+        response = _post_expired(client, worlds, found, data, "en", **own)
+        assert kept_problems(found.form, data, response.text) == [], own
     assert changed_tables(before, database(client, worlds)) == []
 
 

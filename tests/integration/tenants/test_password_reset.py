@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import pytest
 
+from tenants.services.password_reset import RESETS_PER_LIFETIME
 from tests.support.factories import (
     PASSWORD,
     World,
@@ -71,6 +72,22 @@ def test_known_and_unknown_emails_get_the_same_page(client: Any, world: World, v
     # Only the existing account gets an email.
     assert len(sent_to(client, var_dir, known)) == 1
     assert sent_to(client, var_dir, unknown) == []
+
+
+@pytest.mark.parametrize("email", ["", "   ", "finance", "@"])
+def test_what_is_not_an_address_gets_the_form_back_with_why(client: Any, world: World, var_dir: Path, email: str) -> None:
+    response = request_reset(client, email)
+    assert response.status_code == 400
+    assert 'action="/password-reset"' in response.text
+    assert "请输入有效的邮箱地址。" in response.text  # the default language, zh-CN
+    assert sent_to(client, var_dir, world.accounts["finance"].email) == []
+
+
+def test_asking_again_and_again_sends_a_few_links_and_answers_the_same(client: Any, world: World, var_dir: Path) -> None:
+    email = world.accounts["finance"].email
+    pages = [without_csrf(request_reset(client, email).text) for _ in range(RESETS_PER_LIFETIME + 3)]
+    assert len(set(pages)) == 1
+    assert len(sent_to(client, var_dir, email)) == RESETS_PER_LIFETIME
 
 
 def test_reset_link_sets_a_new_password(client: Any, world: World, var_dir: Path) -> None:
