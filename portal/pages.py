@@ -66,7 +66,9 @@ async def _buyer_home(context: TenantContext) -> dict[str, Any]:
         home["approvals"] = await waiting_for_me()
     if context.can("orders.manage"):
         home["inbox"] = await orders_inbox(DUE_SOON_DAYS)
-        home["discrepancies"] = (await list_dispatches(status=DispatchStatus.RECEIVED_WITH_DISCREPANCY.value, limit=10))[0]
+        home["discrepancies"], home["discrepancies_next"] = await list_dispatches(
+            status=DispatchStatus.RECEIVED_WITH_DISCREPANCY.value, limit=10
+        )
     if context.can("quality.review"):
         home["qc"] = await qc_todo()
         home["deliveries"] = await deliveries_to_receive()

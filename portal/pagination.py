@@ -3,6 +3,8 @@ and the cursor of lists ordered newest first by a time and an id."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
@@ -22,6 +24,27 @@ class Page(msgspec.Struct, Generic[T], frozen=True):
 
 def page_of(items: list[T], next_cursor: str | None = None) -> Page[T]:
     return Page(items=items, next=next_cursor)
+
+
+@dataclass(frozen=True)
+class Shown(Generic[T]):
+    """The first rows of a list that shows only so many, and how many the
+    list holds: a screen that shows fewer says so (``cut_note`` in
+    templates/_partials/forms.html; docs/architecture.md, "Lists never cut
+    silently"). Iterates and counts as the rows shown."""
+
+    items: list[T]
+    total: int
+
+    @property
+    def cut(self) -> bool:
+        return self.total > len(self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 class InvalidCursor(DomainError):

@@ -21,6 +21,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from portal.db import get_engine, open_transaction
 from portal.settings import get_settings
+from tenants.revocation import GENERATION_VALUE, current_generation
 from tenants.roles import Role, allowed
 
 
@@ -125,9 +126,24 @@ async def apply_database_settings(context: TenantContext | SystemScope | None) -
     """Write the context into transaction-local settings for RLS. Must run
     inside a transaction: ``set_config(..., true)`` ends with it, so nothing
     leaks to the next user of a pooled connection."""
+    await _write_settings(context, read_generation=False)
+
+
+async def apply_settings_reading_generation(context: TenantContext) -> int:
+    """``apply_database_settings``, and the auth generation as the
+    transaction sees it (``tenants.revocation``), read in the same
+    statement on PostgreSQL: a request whose session this process has
+    cached writes its settings and checks the cache in one round trip."""
+    generation = await _write_settings(context, read_generation=True)
+    if generation is None:
+        raise TypeError("the settings statement returned no auth generation")
+    return generation
+
+
+async def _write_settings(context: TenantContext | SystemScope | None, *, read_generation: bool) -> int | None:
     connection = _transaction_connection()
     if connection is None:
-        return
+        return await current_generation() if read_generation else None
     values = {"app.tenant_id": "", "app.supplier_id": "", "app.user_id": "", "app.system": ""}
     if isinstance(context, SystemScope):
         values["app.system"] = "on"
@@ -141,9 +157,13 @@ async def apply_database_settings(context: TenantContext | SystemScope | None) -
     # few rows pass, it prices a supplier's page at millions and compiles
     # it, seconds of LLVM for a plan that probes a few indexes per row
     # (docs/performance.md "Request cost and scale").
+    # The generation comes first: set_config's values are not needed, and
+    # fetchval returns the first column.
     timeout_ms = get_settings().statement_timeout_ms
-    await connection.execute(
-        "SELECT set_config('app.tenant_id', $1, true), set_config('app.supplier_id', $2, true),"
+    value = await connection.fetchval(
+        "SELECT "
+        + (f"{GENERATION_VALUE}, " if read_generation else "")
+        + "set_config('app.tenant_id', $1, true), set_config('app.supplier_id', $2, true),"
         " set_config('app.user_id', $3, true), set_config('app.system', $4, true), set_config('jit', 'off', true)"
         + (", set_config('statement_timeout', $5, true)" if timeout_ms else ""),
         values["app.tenant_id"],
@@ -152,12 +172,16 @@ async def apply_database_settings(context: TenantContext | SystemScope | None) -
         values["app.system"],
         *([str(timeout_ms)] if timeout_ms else []),
     )
+    return int(value) if read_generation else None
 
 
-async def enter(context: TenantContext | SystemScope | None) -> Any:
-    """Set the context for the rest of this task; returns a reset token."""
+async def enter(context: TenantContext | SystemScope | None, *, settings_written: bool = False) -> Any:
+    """Set the context for the rest of this task; returns a reset token.
+    ``settings_written``: the running transaction's settings were written
+    for exactly this context already (tenants.services.auth.resolve)."""
     token = _current.set(context)
-    await apply_database_settings(context)
+    if not settings_written:
+        await apply_database_settings(context)
     return token
 
 

@@ -68,12 +68,15 @@ class AuthMiddleware:
             return
         token = token_from(scope)
         context = None
+        settings_written = False
         if token:
             try:
-                context = await resolve(token, kind=kind_of(scope), address=client_address(scope))
+                resolved = await resolve(token, kind=kind_of(scope), address=client_address(scope))
             except NotAuthenticated:
                 # A stale cookie is simply no session; guards answer 401.
-                context = None
+                resolved = None
+            if resolved is not None:
+                context, settings_written = resolved.context, resolved.settings_written
         if context is not None:
             note_actor(tenant_id=context.tenant_id, user_id=context.user_id)
         state = scope.setdefault("state", {})
@@ -83,7 +86,7 @@ class AuthMiddleware:
             return
         if not is_api(scope):
             send = _telling_session(send, context)
-        reset = await tenant_context.enter(context)
+        reset = await tenant_context.enter(context, settings_written=settings_written)
         try:
             await self.app(scope, receive, send)
         finally:

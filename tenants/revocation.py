@@ -24,6 +24,10 @@ from piccolo.engine.postgres import PostgresEngine
 from portal.db import get_engine
 
 _SELECT = "SELECT value FROM auth_generation WHERE id = 1"
+# The same read as a value inside another statement: on PostgreSQL the
+# request's RLS settings and the generation go in one round trip
+# (tenants.context.apply_database_settings).
+GENERATION_VALUE = f"({_SELECT})"
 
 # Tables whose change may end or alter what a session stands for: the
 # session itself (sign-out, revocation), the membership (role, supplier,
@@ -93,6 +97,14 @@ class GenerationCache(Generic[V]):
         self.size = size
         self.generation: int | None = None
         self._entries: OrderedDict[Any, Entry[V]] = OrderedDict()
+
+    def candidate(self, key: Any, now: datetime) -> V | None:
+        """The entry of ``key`` whatever the generation: not to be trusted
+        before ``get`` confirms it with the generation read since."""
+        entry = self._entries.get(key)
+        if entry is None or entry.expires_at <= now:
+            return None
+        return entry.value
 
     def get(self, key: Any, generation: int, now: datetime) -> V | None:
         if generation != self.generation:

@@ -37,6 +37,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from portal.audit.services import record as audit
 from portal.conversations.tables import INTERNAL, SHARED, Message, ReadMarker, Thread
@@ -50,6 +51,7 @@ from portal.i18n import N_
 from portal.lengths import FreeText
 from portal.materials.tables import Dispatch
 from portal.orders.tables import Order
+from portal.pagination import Shown as FirstRows
 from portal.quality.tables import Ncr
 from tenants.context import TenantContext, current
 from tenants.roles import Role
@@ -623,23 +625,40 @@ async def _record_labels(threads: list[dict[str, Any]]) -> dict[UUID, str]:
     return labels
 
 
-async def unanswered(limit: int = 20) -> list[Waiting]:
+def _last_word_from(side: str) -> WhereRaw:
+    """The thread's newest message (by ``seq``, the order of commits) was
+    written by ``side``: a condition of the query, so threads already
+    answered take no place before the limit. One probe per thread on the
+    (tenant, thread, seq) index."""
+    thread, message = Thread._meta.tablename, Message._meta.tablename
+    newest = (
+        f'(SELECT m."author_side" FROM "{message}" m WHERE m."tenant" = "{thread}"."tenant"'  # noqa: S608 - table names; the side is a parameter
+        f' AND m."thread" = "{thread}"."id" ORDER BY m."seq" DESC LIMIT 1)'
+    )
+    return WhereRaw(newest + " = {}", side)
+
+
+async def unanswered(limit: int = 20) -> FirstRows[Waiting]:
     """Shared threads the acting side owes an answer on: the newest message
     is from the other side (the buyer's for a supplier, the supplier's for
     the buyer). Newest first; threads whose last messages share a time in
-    the order of their ids, so the list holds still between two views."""
+    the order of their ids, so the list holds still between two views. The
+    first ``limit``, with the count of all."""
     context = _require("conversations.view")
+    other = "buyer" if context.is_supplier else "supplier"
+
+    def waiting_threads(query: Any) -> Any:
+        return query.where(Thread.side == SHARED).where(Thread.last_message_at.is_not_null()).where(_last_word_from(other))
+
     threads = await (
-        scoped(Thread)
-        .select(Thread.id, Thread.record_type, Thread.record_id, Thread.side)
-        .where(Thread.side == SHARED)
-        .where(Thread.last_message_at.is_not_null())
+        waiting_threads(scoped(Thread).select(Thread.id, Thread.record_type, Thread.record_id, Thread.side))
         .order_by(Thread.last_message_at, ascending=False)
         .order_by(Thread.id, ascending=False)
-        .limit(limit * 5)
+        .limit(limit)
     )
     if not threads:
-        return []
+        return FirstRows([], 0)
+    total = len(threads) if len(threads) < limit else await waiting_threads(scoped(Thread).count())
     newest: dict[UUID, dict[str, Any]] = {}
     rows = await (
         scoped(Message)
@@ -651,12 +670,13 @@ async def unanswered(limit: int = 20) -> list[Waiting]:
     )
     for row in rows:
         newest.setdefault(row["thread"], row)
-    mine = _side_of(context)
     labels = await _record_labels(threads)
     waiting = []
     for thread in threads:
         last = newest.get(thread["id"])
-        if last is None or last["author_side"] == mine or thread["record_id"] not in labels:
+        # A message that landed since the first read, or a record no longer
+        # the reader's to see, leaves its thread out of this view.
+        if last is None or last["author_side"] != other or thread["record_id"] not in labels:
             continue
         waiting.append(
             Waiting(
@@ -671,4 +691,4 @@ async def unanswered(limit: int = 20) -> list[Waiting]:
                 created_at=last["created_at"],
             )
         )
-    return waiting[:limit]
+    return FirstRows(waiting, max(total, len(waiting)))

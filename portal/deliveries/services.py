@@ -69,6 +69,7 @@ from portal.orders.services import apply_accepted_quantities
 from portal.orders.states import RECEIVING_STATES, SHARED_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
+from portal.pagination import Shown
 from portal.quality import reasons
 from portal.quality.gate import check_gate, delivery_override, record_override
 from portal.quality.services import RequirementOut
@@ -480,43 +481,52 @@ async def list_deliveries(
     return DeliveryList(items=await _summaries(rows[:limit]), next=next_cursor)
 
 
-async def deliveries_to_receive() -> list[DeliverySummary]:
+async def deliveries_to_receive() -> Shown[DeliverySummary]:
     """For the buyer's board: notices in transit, the longest on the way
-    first (supplier users get their own notices in transit)."""
+    first (supplier users get their own notices in transit); the first
+    ``MAX_TO_RECEIVE``, with the count of all."""
     _require("deliveries.view")
+    in_transit = Delivery.status == Status.SHIPPED.value
     rows = (
         await scoped(Delivery)
         .select(*SUMMARY_COLUMNS)
-        .where(Delivery.status == Status.SHIPPED.value)
+        .where(in_transit)
         .order_by(Delivery.shipped_at)
         .order_by(Delivery.number)
-        .limit(MAX_TO_RECEIVE)
+        .limit(MAX_TO_RECEIVE + 1)
     )
-    return await _summaries(rows)
+    total = len(rows) if len(rows) <= MAX_TO_RECEIVE else await scoped(Delivery).count().where(in_transit)
+    return Shown(await _summaries(rows[:MAX_TO_RECEIVE]), total)
 
 
-async def orders_to_ship() -> list[dict[str, Any]]:
+async def orders_to_ship() -> Shown[dict[str, Any]]:
     """Orders the acting supplier (or, for buyer roles, any supplier) can
-    ship against: in a receiving state, soonest due first."""
+    ship against: in a receiving state, soonest due first; the first
+    ``MAX_TO_RECEIVE``, with the count of all."""
     _require("deliveries.view")
+    receiving = Order.status.is_in([status.value for status in RECEIVING_STATES])
     rows = (
         await scoped(Order)
         .select(Order.id, Order.number, Order.status, Order.due_date, Order.supplier.name)
-        .where(Order.status.is_in([status.value for status in RECEIVING_STATES]))
+        .where(receiving)
         .order_by(Order.due_date)
         .order_by(Order.number)
-        .limit(MAX_TO_RECEIVE)
+        .limit(MAX_TO_RECEIVE + 1)
     )
-    return [
-        {
-            "id": row["id"],
-            "number": row["number"],
-            "status": row["status"],
-            "due_date": row["due_date"],
-            "supplier_name": row["supplier.name"],
-        }
-        for row in rows
-    ]
+    total = len(rows) if len(rows) <= MAX_TO_RECEIVE else await scoped(Order).count().where(receiving)
+    return Shown(
+        [
+            {
+                "id": row["id"],
+                "number": row["number"],
+                "status": row["status"],
+                "due_date": row["due_date"],
+                "supplier_name": row["supplier.name"],
+            }
+            for row in rows[:MAX_TO_RECEIVE]
+        ],
+        total,
+    )
 
 
 async def _order_for_shipping(order_id: UUID | str) -> Order:

@@ -18,9 +18,13 @@ class ItemApi(Controller):
     guards = [requires("items.view")]
 
     @get("/")
-    async def list_items(self, q: FromQuery[str] = "", kind: FromQuery[str | None] = None) -> Page[services.ItemOut]:
-        """Search by code or name; ``kind`` is part or material."""
-        return page_of(await services.list_items(q, kind))
+    async def list_items(
+        self, q: FromQuery[str] = "", kind: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None
+    ) -> Page[services.ItemOut]:
+        """Search by code or name; ``kind`` is part or material. By code,
+        100 a page: ``next`` is the ``cursor`` of the next page."""
+        items, next_cursor = await services.item_page(q, kind, cursor)
+        return page_of(items, next_cursor)
 
     @post("/", guards=[requires("items.manage")], errors=[409])
     async def create_item(self, data: JSONBody[services.ItemIn]) -> services.ItemOut:

@@ -46,12 +46,15 @@ class ItemPages(Controller):
     include_in_schema = False
     guards = [requires("items.view")]
 
-    async def _list(self, q: str = "", values: dict[str, str] | None = None, error: DomainError | None = None) -> Template:
-        return form_page("items/list.html", values=values, error=error, items=await services.list_items(q), q=q, active_nav="items")
+    async def _list(
+        self, q: str = "", values: dict[str, str] | None = None, error: DomainError | None = None, cursor: str | None = None
+    ) -> Template:
+        items, next_cursor = await services.item_page(q, cursor=cursor)
+        return form_page("items/list.html", values=values, error=error, items=items, next=next_cursor, q=q, active_nav="items")
 
     @get("/", name="items")
-    async def show_items(self, q: FromQuery[str] = "") -> Template:
-        return await self._list(q)
+    async def show_items(self, q: FromQuery[str] = "", cursor: FromQuery[str | None] = None) -> Template:
+        return await self._list(q, cursor=cursor)
 
     @post("/", guards=[requires("items.manage")])
     async def add_item(self, request: Request[Any, Any, Any]) -> Redirect | Template:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -15,12 +15,14 @@ from portal.errors import DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.items.tables import BomLine, Item
 from portal.lengths import most
+from portal.pagination import InvalidCursor
 from portal.quantities import quantity_problem
 from tenants.context import current
 from tenants.scoping import scoped
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,59}$")
 KINDS = ("part", "material")
+ITEM_PAGE = 100
 MAX_SCRAP_RATE = Decimal("0.5")
 
 
@@ -85,7 +87,35 @@ def _require(action: str) -> None:
 
 
 async def list_items(query: str = "", kind: str | None = None, limit: int = 100) -> list[ItemOut]:
+    """The first ``limit`` matching items by code (at most 500): for choice
+    lists; ``item_page`` is the list that goes on."""
     return await _matching(query, kind, min(limit, 500))
+
+
+async def item_page(query: str = "", kind: str | None = None, cursor: str | None = None) -> tuple[list[ItemOut], str | None]:
+    """Matching items by code, ``ITEM_PAGE`` a page; the second value
+    continues after the last one (None: no more). The cursor is that
+    item's id, read through the scoping layer: another tenant's item is
+    refused exactly as one that never existed."""
+    _require("items.view")
+    select = _search(scoped(Item).objects(), query, kind)
+    if cursor:
+        select = select.where(Item.code > await _code_of(cursor))
+    rows = list(await select.order_by(Item.code).limit(ITEM_PAGE + 1))
+    next_cursor = str(rows[ITEM_PAGE - 1].id) if len(rows) > ITEM_PAGE else None
+    return [to_out(row) for row in rows[:ITEM_PAGE]], next_cursor
+
+
+async def _code_of(cursor: str) -> str:
+    try:
+        key = UUID(cursor)
+    except ValueError:
+        raise InvalidCursor(fields={"cursor": N_("This page link is not valid.")}) from None
+    rows = await scoped(Item).select(Item.code).where(Item.id == key)
+    if not rows:
+        raise InvalidCursor(fields={"cursor": N_("This page link is not valid.")})
+    code: str = rows[0]["code"]
+    return code
 
 
 async def items_for_export(query: str = "", kind: str | None = None, limit: int = 50_000) -> list[ItemOut]:
@@ -94,14 +124,17 @@ async def items_for_export(query: str = "", kind: str | None = None, limit: int 
     return await _matching(query, kind, limit + 1)
 
 
-async def _matching(query: str, kind: str | None, limit: int) -> list[ItemOut]:
-    _require("items.view")
-    select = scoped(Item).objects().order_by(Item.code).limit(limit)
+def _search(select: Any, query: str, kind: str | None) -> Any:
     if query:
         select = select.where((Item.code.ilike(f"%{query}%")) | (Item.name.ilike(f"%{query}%")))
     if kind:
         select = select.where(Item.kind == kind)
-    return [to_out(row) for row in await select]
+    return select
+
+
+async def _matching(query: str, kind: str | None, limit: int) -> list[ItemOut]:
+    _require("items.view")
+    return [to_out(row) for row in await _search(scoped(Item).objects(), query, kind).order_by(Item.code).limit(limit)]
 
 
 async def get_item(item_id: UUID | str) -> ItemOut:

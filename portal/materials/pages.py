@@ -5,6 +5,7 @@ user typed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from litestar.response import Redirect, Template
 from portal.errors import DomainError
 from portal.forms import form_page, read_form
 from portal.i18n import gettext
+from portal.items.tables import Item
 from portal.materials import services
 from portal.materials.schemas import DispatchCreate, DispatchLineIn, DispatchOut, MovementCreate, ReceiptIn, ReceiptLineIn
 from portal.materials.states import STATUS_LABELS, Status
@@ -66,6 +68,7 @@ def _labels() -> dict[str, str]:
 
 async def _new_dispatch_page(values: dict[str, Any], rows: list[dict[str, str]], error: DomainError | None = None) -> Template:
     suppliers, orders = await services.dispatch_targets()
+    items = await services.dispatchable_items()
     return form_page(
         "materials/new_dispatch.html",
         values=values,
@@ -73,13 +76,15 @@ async def _new_dispatch_page(values: dict[str, Any], rows: list[dict[str, str]],
         rows=rows or [dict(EMPTY_ROW)],
         supplier_options=[("", "—")] + [(str(row.id), f"{row.code} · {row.name}") for row in suppliers],
         order_options=[("", gettext("No order"))] + [(str(row["id"]), f"{row['number']} · {row['supplier.code']}") for row in orders],
-        item_options=await _item_options(),
+        item_options=_item_options(items),
+        orders_shown=orders,
+        items_shown=items,
         active_nav="materials",
     )
 
 
-async def _item_options() -> list[tuple[str, str]]:
-    return [("", "—")] + [(str(item.id), f"{item.code} · {item.name} ({item.unit})") for item in await services.dispatchable_items()]
+def _item_options(items: Iterable[Item]) -> list[tuple[str, str]]:
+    return [("", "—")] + [(str(item.id), f"{item.code} · {item.name} ({item.unit})") for item in items]
 
 
 class DispatchFormPages(Controller):
@@ -100,7 +105,12 @@ class DispatchFormPages(Controller):
         return HTMXBlockTemplate(
             template_name="materials/new_dispatch.html",
             block_name="dispatch_line",
-            context={"row": dict(EMPTY_ROW), "index": None, "item_options": await _item_options(), "field_errors": {}},
+            context={
+                "row": dict(EMPTY_ROW),
+                "index": None,
+                "item_options": _item_options(await services.dispatchable_items()),
+                "field_errors": {},
+            },
         )
 
 

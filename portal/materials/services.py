@@ -50,6 +50,7 @@ from portal.notifications.services import emit
 from portal.orders.states import OPEN_STATES as ORDER_OPEN_STATES
 from portal.orders.states import Status as OrderStatus
 from portal.orders.tables import Order, OrderLine
+from portal.pagination import Shown
 from portal.quantities import plain, quantity_problem
 from tenants.context import TenantContext, current
 from tenants.scoping import scoped
@@ -61,6 +62,9 @@ MAX_LINES = 200
 MAX_LOT = 80
 MAX_TEXT = 2000
 DISPATCHABLE_KINDS = ("material", "part")
+# What the dispatch form offers at most (it says when there are more).
+CHOICES = 500
+ORDER_CHOICES = 200
 RETURN, SCRAP = "return", "scrap"
 MOVEMENT_KINDS = (RETURN, SCRAP)
 # Material can go out against an order the supplier has seen and that is
@@ -373,33 +377,34 @@ async def dispatch_attachment_supplier(dispatch_id: UUID) -> UUID | None:
 # ---------------------------------------------------------------- the buyer's side
 
 
-async def dispatchable_items() -> list[Item]:
-    """Active materials and parts of the tenant, materials first."""
+async def dispatchable_items() -> Shown[Item]:
+    """Active materials and parts of the tenant, materials first: the first
+    ``CHOICES``, with the count of all (the form says when it offers fewer)."""
     _require("materials.dispatch")
-    rows = await (
-        scoped(Item)
-        .objects()
-        .where(Item.active.eq(True))
-        .where(Item.kind.is_in(list(DISPATCHABLE_KINDS)))
-        .order_by(Item.kind)
-        .order_by(Item.code)
-        .limit(500)
-    )
-    return list(rows)
+
+    def dispatchable(query: Any) -> Any:
+        return query.where(Item.active.eq(True)).where(Item.kind.is_in(list(DISPATCHABLE_KINDS)))
+
+    rows = list(await dispatchable(scoped(Item).objects()).order_by(Item.kind).order_by(Item.code).limit(CHOICES + 1))
+    total = len(rows) if len(rows) <= CHOICES else await dispatchable(scoped(Item).count())
+    return Shown(rows[:CHOICES], total)
 
 
-async def dispatch_targets() -> tuple[list[Supplier], list[dict[str, Any]]]:
-    """Active suppliers and the open orders material can go out against."""
+async def dispatch_targets() -> tuple[list[Supplier], Shown[dict[str, Any]]]:
+    """Active suppliers and the open orders material can go out against
+    (the newest ``ORDER_CHOICES``, with the count of all)."""
     _require("materials.dispatch")
     suppliers = await scoped(Supplier).objects().where(Supplier.status == "active").order_by(Supplier.code)
-    orders = (
+    open_orders = Order.status.is_in([state.value for state in ORDER_STATES_FOR_DISPATCH])
+    orders = list(
         await scoped(Order)
         .select(Order.id, Order.number, Order.supplier, Order.supplier.code)
-        .where(Order.status.is_in([state.value for state in ORDER_STATES_FOR_DISPATCH]))
+        .where(open_orders)
         .order_by(Order.number, ascending=False)
-        .limit(200)
+        .limit(ORDER_CHOICES + 1)
     )
-    return list(suppliers), list(orders)
+    total = len(orders) if len(orders) <= ORDER_CHOICES else await scoped(Order).count().where(open_orders)
+    return list(suppliers), Shown(orders[:ORDER_CHOICES], total)
 
 
 async def balance_suppliers() -> list[Supplier]:

@@ -154,3 +154,5 @@ class InboxOut(msgspec.Struct, frozen=True):
     to_acknowledge: list[PendingRevision]
     due_soon: list[OrderSummary]
     overdue: list[OrderSummary]
+    # The lists that hold more than they show (their first ``limit``).
+    more: list[str] = []

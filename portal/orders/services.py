@@ -954,29 +954,39 @@ async def status_counts() -> dict[str, int]:
 async def inbox(due_within_days: int = 7, limit: int = PAGE_SIZE) -> InboxOut:
     """What needs attention now: orders waiting for the supplier's answer,
     changes not yet acknowledged, open work due soon, late work. Each list
-    is one query on an index that starts with the tenant."""
+    is one query on an index that starts with the tenant, of its first
+    ``limit``; ``more`` names the lists that hold more (not counted: a
+    count would read every row the index walk stops short of)."""
     context = _require("orders.view")
     today = _today(context)
     working = [s.value for s in (Status.ACCEPTED, Status.IN_PRODUCTION, Status.PARTIALLY_DELIVERED)]
+    more: list[str] = []
 
-    async def orders_where(*conditions: Any) -> list[OrderSummary]:
+    async def orders_where(name: str, *conditions: Any) -> list[OrderSummary]:
         query = scoped(Order).select(*SUMMARY_COLUMNS)
         for condition in conditions:
             query = query.where(condition)
-        rows = await query.order_by(Order.due_date, Order.id).limit(limit)
-        return [_summary(row, context) for row in rows]
+        rows = await query.order_by(Order.due_date, Order.id).limit(limit + 1)
+        if len(rows) > limit:
+            more.append(name)
+        return [_summary(row, context) for row in rows[:limit]]
 
+    to_acknowledge, pending_more = await _pending_revisions(context, limit)
+    if pending_more:
+        more.append("to_acknowledge")
     return InboxOut(
-        to_accept=await orders_where(Order.status == Status.ISSUED.value),
-        to_acknowledge=await _pending_revisions(context, limit),
+        to_accept=await orders_where("to_accept", Order.status == Status.ISSUED.value),
+        to_acknowledge=to_acknowledge,
         due_soon=await orders_where(
-            Order.status.is_in(working), Order.due_date >= today, Order.due_date <= today + timedelta(days=due_within_days)
+            "due_soon", Order.status.is_in(working), Order.due_date >= today, Order.due_date <= today + timedelta(days=due_within_days)
         ),
-        overdue=await orders_where(Order.status.is_in([*working, Status.ISSUED.value]), Order.due_date < today),
+        overdue=await orders_where("overdue", Order.status.is_in([*working, Status.ISSUED.value]), Order.due_date < today),
+        more=more,
     )
 
 
-async def _pending_revisions(context: TenantContext, limit: int) -> list[PendingRevision]:
+async def _pending_revisions(context: TenantContext, limit: int) -> tuple[list[PendingRevision], bool]:
+    """The oldest ``limit`` revisions not yet acknowledged, and whether there are more."""
     order: Any = OrderRevision.order
     rows = await (
         scoped(OrderRevision)
@@ -995,9 +1005,9 @@ async def _pending_revisions(context: TenantContext, limit: int) -> list[Pending
         )
         .where(OrderRevision.acknowledged_at.is_null())
         .order_by(OrderRevision.created_at)
-        .limit(limit)
+        .limit(limit + 1)
     )
-    return [
+    found = [
         PendingRevision(
             order=_summary({key.removeprefix("order."): value for key, value in row.items() if key.startswith("order.")}, context),
             revision_id=row["id"],
@@ -1005,8 +1015,9 @@ async def _pending_revisions(context: TenantContext, limit: int) -> list[Pending
             reason=row["reason"],
             created_at=row["created_at"],
         )
-        for row in rows
+        for row in rows[:limit]
     ]
+    return found, len(rows) > limit
 
 
 SUMMARY_COLUMNS = (Order.id, Order.number, Order.supplier, Order.supplier.name, Order.status, Order.due_date, Order.revision)

@@ -63,7 +63,8 @@ async def _load_tenant(storage: Storage) -> bool:
         if order is None:
             continue
         async with tenant_scope(await as_member(Role.SUPPLIER_OPERATOR, order["supplier"])):
-            lines = [line for work in await open_work() if work.id == order["id"] for line in work.lines]
+            work, _ = await open_work()
+            lines = [line for found in work if found.id == order["id"] for line in found.lines]
             if not lines:
                 continue
             line = lines[0]

@@ -62,14 +62,19 @@ class ProgressPages(Controller):
     guards = [requires("progress.view")]
 
     @get("/", name="progress")
-    async def show_work(self) -> Template:
-        """Supplier: the open order lines to report on. Buyer: the latest
-        reports of all suppliers."""
+    async def show_work(self, cursor: FromQuery[str | None] = None) -> Template:
+        """Supplier: the open order lines to report on. Buyer: the reports
+        of all suppliers, newest first. Both a page at a time: ``next``
+        links to the rest."""
         if acting().is_supplier:
-            context: dict[str, Any] = {"work": await services.open_work()}
+            work, next_cursor = await services.open_work(cursor)
+            context: dict[str, Any] = {"work": work}
         else:
-            context = {"reports": await services.list_reports()}
-        return Template(template_name="progress/work.html", context={**context, "active_nav": "progress"})
+            reports, next_cursor = await services.report_page(cursor=cursor)
+            context = {"reports": reports}
+        return Template(
+            template_name="progress/work.html", context={**context, "next": next_cursor, "first": not cursor, "active_nav": "progress"}
+        )
 
     @get("/lines/{line_id:uuid}", name="progress_line")
     async def show_line(self, line_id: FromPath[UUID]) -> Template:

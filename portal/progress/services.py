@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 
 from portal.audit.services import record
@@ -41,7 +42,7 @@ from portal.i18n import N_
 from portal.orders import services as orders
 from portal.orders.states import RECEIVING_STATES, Event, Status
 from portal.orders.tables import Order, OrderLine
-from portal.pagination import read_time_cursor, time_cursor
+from portal.pagination import InvalidCursor, Shown, read_time_cursor, time_cursor
 from portal.progress.schemas import LineOut, PhotoOut, ReportIn, ReportOut, WorkOrder
 from portal.progress.stages import stage_named
 from portal.progress.tables import ProgressPhoto, ProgressReport
@@ -56,6 +57,9 @@ MAX_TEXT = 2000
 # A phone clock a little ahead is tolerated; further ahead is not believed.
 CLOCK_SKEW = timedelta(minutes=5)
 TIMELINE_LIMIT = 200
+# Lines of open work a page: the phone keeps each page it showed for
+# reading offline, with the report screens it links to.
+WORK_PAGE = 200
 API_PAGE = 100
 ZERO = Decimal(0)
 
@@ -267,22 +271,62 @@ async def report_line(line_id: UUID | str) -> LineOut:
     return _line_out(rows[0], context.today(), last.get(line.id))
 
 
-async def open_work() -> list[WorkOrder]:
-    """The supplier's orders that can take progress reports, with their
-    open lines: the list the phone starts from (and keeps offline)."""
-    context = _require("progress.view")
+def _still_open() -> WhereRaw:
+    """ordered > delivered, in the query: closed lines never take a place
+    on a page. SQLite keeps these columns as text (portal.decimals), so
+    there the numbers are compared as REAL, which may call two values
+    equal that differ past its 15 digits: ``>=`` keeps those, and
+    ``_open_quantity`` drops the ones that are truly closed (a shorter
+    page, never a lost line: the cursor is the last row read)."""
+    table = OrderLine._meta.tablename
+    ordered, delivered = f'"{table}"."quantity"', f'"{table}"."delivered_quantity"'
+    if isinstance(get_engine(), PostgresEngine):
+        return WhereRaw(f"{ordered} > {delivered}")
+    return WhereRaw(f"CAST({ordered} AS REAL) >= CAST({delivered} AS REAL) AND {ordered} <> {delivered}")
+
+
+def _open_lines(query: Any, *conditions: Any) -> Any:
+    """``query`` (a select or a count) narrowed to the open lines the actor
+    may report on, and to ``conditions``."""
     states = [status.value for status in RECEIVING_STATES]
-    rows = await (
-        scoped(OrderLine)
-        .select(*LINE_COLUMNS, OrderLine.order.due_date)
-        .where(OrderLine.order.status.is_in(states))
-        .where(OrderLine.removed == False)  # noqa: E712
-        .order_by(OrderLine.order.due_date)
-        .order_by(OrderLine.order.number)
-        .order_by(OrderLine.line_no)
-        .limit(500)
+    conditions = (OrderLine.order.status.is_in(states), OrderLine.removed == False, _still_open(), *conditions)  # noqa: E712
+    for condition in conditions:
+        query = query.where(condition)
+    return query
+
+
+async def _work_after(cursor: str) -> Any:
+    """Where the page after ``cursor`` (the id of the last line of the page
+    before) starts. The line is read through the scoping layer: a line of
+    another tenant or supplier is refused exactly as an id that never
+    existed, so a cursor reveals nothing."""
+    try:
+        key = UUID(cursor)
+    except ValueError:
+        raise InvalidCursor(fields={"cursor": N_("This page link is not valid.")}) from None
+    rows = await scoped(OrderLine).select(OrderLine.order.due_date, OrderLine.order.number, OrderLine.line_no).where(OrderLine.id == key)
+    if not rows:
+        raise InvalidCursor(fields={"cursor": N_("This page link is not valid.")})
+    due, number, line_no = rows[0]["order.due_date"], rows[0]["order.number"], rows[0]["line_no"]
+    order: Any = OrderLine.order
+    return (
+        (order.due_date > due)
+        | ((order.due_date == due) & (order.number > number))
+        | ((order.due_date == due) & (order.number == number) & (OrderLine.line_no > line_no))
     )
-    rows = [row for row in rows if _open_quantity(row) > 0]
+
+
+async def open_work(cursor: str | None = None, limit: int = WORK_PAGE) -> tuple[list[WorkOrder], str | None]:
+    """The supplier's orders that can take progress reports, with their
+    open lines, soonest due order first, ``limit`` lines a page; the second
+    value continues the list (None: this page ends it). The list the phone
+    starts from, and keeps offline page by page."""
+    context = _require("progress.view")
+    after = [await _work_after(cursor)] if cursor else []
+    query = _open_lines(scoped(OrderLine).select(*LINE_COLUMNS, OrderLine.order.due_date), *after)
+    rows = await query.order_by(OrderLine.order.due_date).order_by(OrderLine.order.number).order_by(OrderLine.line_no).limit(limit + 1)
+    next_cursor = str(rows[limit - 1]["id"]) if len(rows) > limit else None
+    rows = [row for row in rows[:limit] if _open_quantity(row) > 0]
     last = await _last_reports([row["id"] for row in rows])
     today = context.today()
     work: dict[UUID, WorkOrder] = {}
@@ -293,15 +337,23 @@ async def open_work() -> list[WorkOrder]:
                 id=row["order"], number=row["order.number"], status=row["order.status"], due_date=row["order.due_date"], lines=[]
             )
         order.lines.append(_line_out(row, today, last.get(row["id"])))
-    return list(work.values())
+    return list(work.values()), next_cursor
 
 
-async def lines_due(within_days: int) -> list[LineOut]:
-    """Open lines due within ``within_days`` or late, soonest first."""
-    context = current()
+async def lines_due(within_days: int, limit: int = WORK_PAGE) -> Shown[LineOut]:
+    """Open lines due within ``within_days`` or late, soonest first: the
+    first ``limit``, and the count of all (the home page says when it
+    shows fewer, and links to the whole open work)."""
+    context = _require("progress.view")
     horizon = context.today() + timedelta(days=within_days)
-    lines = [line for order in await open_work() for line in order.lines if line.due_date <= horizon]
-    return sorted(lines, key=lambda line: (line.due_date, line.order_number, line.line_no))
+    soon = OrderLine.due_date <= horizon
+    query = _open_lines(scoped(OrderLine).select(*LINE_COLUMNS, OrderLine.order.due_date), soon)
+    rows = await query.order_by(OrderLine.due_date).order_by(OrderLine.order.number).order_by(OrderLine.line_no).limit(limit + 1)
+    total = len(rows) if len(rows) <= limit else await _open_lines(scoped(OrderLine).count(), soon)
+    rows = [row for row in rows[:limit] if _open_quantity(row) > 0]
+    last = await _last_reports([row["id"] for row in rows])
+    today = context.today()
+    return Shown([_line_out(row, today, last.get(row["id"])) for row in rows], total)
 
 
 # ---------------------------------------------------------------- writing

@@ -26,7 +26,7 @@ from tenants.scoping import scoped
 from tenants.services.members import user_names
 
 MAX_LOTS = 50
-# The newest lots sent to the supplier offered on the form.
+# The lots offered on the form: the order's, then the newest others.
 CHOICES = 200
 
 
@@ -95,22 +95,53 @@ def _lot_out(row: dict[str, Any]) -> MaterialLotOut:
     )
 
 
+def _nameable(supplier_id: UUID, query: Any) -> Any:
+    """``query`` narrowed to the dispatch lines the supplier may name: sent
+    to it (drafts are the buyer's own), with a lot."""
+    return query.where(DispatchLine.supplier == supplier_id).where(DispatchLine.dispatch.status != "draft").where(DispatchLine.lot != "")
+
+
 async def lot_choices(delivery_id: UUID | str) -> list[MaterialLotOut]:
-    """The lots the delivery's supplier may name: material lots sent to it
-    (drafts are the buyer's own), those sent for the delivery's order first,
-    then the newest."""
+    """The lots the delivery's supplier may name: those sent for the
+    delivery's order first, then the newest others, ``CHOICES`` in all;
+    the lots already recorded are always among them."""
+    return (await lot_choice_list(delivery_id))[0]
+
+
+async def lot_choice_list(delivery_id: UUID | str) -> tuple[list[MaterialLotOut], int]:
+    """``lot_choices`` and how many lots the supplier may name in all (the
+    form says when it offers fewer). The order's lots and the others are
+    two queries, each newest first, so the order's are never cut behind
+    newer lots sent for other orders."""
     delivery = await get_delivery(delivery_id)
-    rows = (
-        await scoped(DispatchLine)
-        .select(*_COLUMNS, DispatchLine.dispatch.sent_at)
-        .where(DispatchLine.supplier == delivery.supplier_id)
-        .where(DispatchLine.dispatch.status != "draft")
-        .where(DispatchLine.lot != "")
-        .order_by(DispatchLine.dispatch.sent_at, ascending=False)
-        .limit(CHOICES)
+
+    def nameable() -> Any:
+        return _nameable(delivery.supplier_id, scoped(DispatchLine).select(*_COLUMNS))
+
+    newest = (DispatchLine.dispatch.sent_at, DispatchLine.id)
+    for_order = list(
+        await nameable().where(DispatchLine.dispatch.order == delivery.order_id).order_by(*newest, ascending=False).limit(CHOICES)
     )
-    rows = sorted(rows, key=lambda row: row["dispatch.order"] != delivery.order_id)
-    return [_lot_out(row) for row in rows]
+    others = list(
+        await nameable()
+        .where(DispatchLine.dispatch.order.is_null() | (DispatchLine.dispatch.order != delivery.order_id))
+        .order_by(*newest, ascending=False)
+        .limit(CHOICES - len(for_order) + 1)
+    )
+    rows = for_order + others[: CHOICES - len(for_order)]
+    shown = {row["id"] for row in rows}
+    recorded = [
+        row["dispatch_line"]
+        for row in await scoped(DeliveryMaterialLot)
+        .select(DeliveryMaterialLot.dispatch_line)
+        .where(DeliveryMaterialLot.delivery == delivery.id)
+    ]
+    missing = [line for line in recorded if line not in shown]
+    if missing:
+        rows += list(await nameable().where(DispatchLine.id.is_in(missing)))
+    cut = len(for_order) == CHOICES or len(others) > CHOICES - len(for_order)
+    total = await _nameable(delivery.supplier_id, scoped(DispatchLine).count()) if cut else len(rows)
+    return [_lot_out(row) for row in rows], total
 
 
 async def get_lot_use(delivery_id: UUID | str) -> LotUseOut:
@@ -148,7 +179,11 @@ async def record_lot_use(delivery_id: UUID | str, data: LotUseIn) -> LotUseOut:
     wanted = list(dict.fromkeys(line.dispatch_line_id for line in data.lots))
     if len(wanted) > MAX_LOTS:
         raise InvalidLotUse(fields={"lots": N_("At most 50 material lots per delivery.")})
-    choices = {choice.dispatch_line_id: choice for choice in await lot_choices(delivery.id)}
+    # Any lot the supplier may name, not only those the form offered.
+    found = await _nameable(delivery.supplier_id, scoped(DispatchLine).select(*_COLUMNS)).where(
+        DispatchLine.id.is_in(wanted or [UUID(int=0)])
+    )
+    choices = {row["id"]: _lot_out(row) for row in found}
     if any(line not in choices for line in wanted):
         raise InvalidLotUse(fields={"lots": N_("Choose among the lots of material sent to you.")})
     before = await get_lot_use(delivery.id)

@@ -42,7 +42,9 @@ class LotUseApi(Controller):
     @get("/choices", guards=[requires("deliveries.ship")])
     async def list_lot_choices(self, delivery_id: FromPath[UUID]) -> list[MaterialLotOut]:
         """The lots the supplier may name: material lots sent to it, those
-        sent for the delivery's order first (at most 200)."""
+        sent for the delivery's order first, then the newest others, at most
+        200 (and the lots already recorded); any lot sent to it may be named
+        in ``PUT``."""
         return await lot_use.lot_choices(delivery_id)
 
 
@@ -63,11 +65,12 @@ class LotUsePages(Controller):
     async def _context(self, delivery_id: UUID) -> dict[str, Any]:
         recorded = await lot_use.get_lot_use(delivery_id)
         editable = current().can("deliveries.ship")
-        choices = await lot_use.lot_choices(delivery_id) if editable else []
+        choices, total = await lot_use.lot_choice_list(delivery_id) if editable else ([], 0)
         delivery = await get_delivery(delivery_id)
         return {
             "used": recorded,
             "choices": choices,
+            "choices_total": total,
             "chosen": {lot.dispatch_line_id for lot in recorded.lots},
             "editable": editable and delivery.status != "cancelled",
             "active_nav": "deliveries",

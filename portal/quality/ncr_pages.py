@@ -373,6 +373,18 @@ class ScorecardPages(Controller):
         return Response(content=svg, media_type="image/svg+xml", headers={"cache-control": cache})
 
 
+# The trace's sections as its page names them (trace.LotTrace.cut).
+TRACE_SECTIONS = {
+    "material": N_("Material of this lot"),
+    "movements": N_("Returns and scrap"),
+    "delivered": N_("Deliveries of this lot"),
+    "consumed_by": N_("Deliveries and reports that used it"),
+    "reports": N_("Progress reports"),
+    "made_from": N_("Made from material lots"),
+    "ncrs": N_("NCRs"),
+}
+
+
 class LotTracePages(Controller):
     path = "/lots"
     include_in_schema = False
@@ -387,4 +399,7 @@ class LotTracePages(Controller):
             found = await trace.trace_lot(lot)
         except DomainError as exc:
             return form_page("quality/lots.html", error=exc, found=None, lot=lot, active_nav="ncrs", **labels())
-        return form_page("quality/lots.html", found=found, lot=lot, active_nav="ncrs", **labels())
+        cut = ", ".join(gettext(TRACE_SECTIONS[name]) for name in found.cut)
+        return form_page(
+            "quality/lots.html", found=found, lot=lot, cut_sections=cut, trace_limit=trace.LIMIT, active_nav="ncrs", **labels()
+        )

@@ -562,7 +562,10 @@ async def review_state(document_id: UUID | str) -> tuple[str, str]:
 async def qc_todo() -> QcTodo:
     """For a supplier: requirements it still owes on orders it works on, and
     its rejected documents. For the buyer's people: requirements whose
-    documents wait for QA's review."""
+    documents wait for QA's review. Every one of them: a requirement's
+    state comes from its documents, so it cannot be a condition of the
+    query, and a cap before that filter dropped the ones behind it (the
+    orders in work bound the list)."""
     context = _require("quality.view")
     working = [state.value for state in WORKING_STATES]
     rows = (
@@ -570,7 +573,6 @@ async def qc_todo() -> QcTodo:
         .where(QcRequirement.order.status.is_in(working))
         .where(QcRequirement.waived_at.is_null())
         .order_by(QcRequirement.created_at)
-        .limit(PAGE_SIZE * 4)
     )
     if context.is_supplier:
         # Every rejected file on the orders it works on, required or not:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -95,7 +96,9 @@ class LotTrace(msgspec.Struct, frozen=True):
     else those on the orders the material was sent for (``via`` order), and
     ``reports`` on those orders; ``made_from``: material lots the delivered
     lot's supplier recorded, else those sent for its order; ``ncrs``: NCRs
-    naming the lot or on those orders."""
+    naming the lot or on those orders. Each section holds at most ``LIMIT``
+    rows; ``cut`` names those that hold more (the page says so, and the
+    trace read from them goes no further)."""
 
     lot: str
     material: list[MaterialLot]
@@ -105,6 +108,7 @@ class LotTrace(msgspec.Struct, frozen=True):
     reports: list[ReportRow]
     made_from: list[MaterialLot]
     ncrs: list[NcrRef]
+    cut: list[str] = []
 
 
 _DISPATCH_COLUMNS = (
@@ -192,9 +196,19 @@ async def trace_lot(text: str) -> LotTrace:
     lot = text.strip()
     if not 1 <= len(lot) <= LOT_MAX:
         raise InvalidLot(fields={"lot": N_("Give a lot of 1 to 80 characters.")})
-    material = _material(list(await scoped(DispatchLine).select(*_DISPATCH_COLUMNS).where(DispatchLine.lot == lot).limit(LIMIT)))
-    movements = await (
-        scoped(MaterialMovement)
+    cut: set[str] = set()
+
+    def first(section: str, rows: list[Any]) -> list[Any]:
+        if len(rows) > LIMIT:
+            cut.add(section)
+        return rows[:LIMIT]
+
+    material = first(
+        "material", _material(list(await scoped(DispatchLine).select(*_DISPATCH_COLUMNS).where(DispatchLine.lot == lot).limit(LIMIT + 1)))
+    )
+    movements = first(
+        "movements",
+        await scoped(MaterialMovement)
         .select(
             MaterialMovement.id,
             MaterialMovement.kind,
@@ -205,9 +219,11 @@ async def trace_lot(text: str) -> LotTrace:
             MaterialMovement.reported_at,
         )
         .where(MaterialMovement.lot == lot)
-        .limit(LIMIT)
+        .limit(LIMIT + 1),
     )
-    delivered = _delivered(list(await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.lot == lot).limit(LIMIT)))
+    delivered = first(
+        "delivered", _delivered(list(await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.lot == lot).limit(LIMIT + 1)))
+    )
     # Forward: the shipped deliveries whose supplier recorded this lot; for
     # those it recorded nothing for, the orders the material was sent for.
     used = await (
@@ -215,19 +231,22 @@ async def trace_lot(text: str) -> LotTrace:
         .select(DeliveryMaterialLot.delivery)
         .where(DeliveryMaterialLot.lot == lot)
         .where(DeliveryMaterialLot.delivery.shipped_at.is_not_null())
-        .limit(LIMIT)
+        .limit(LIMIT + 1)
     )
-    used_in = sorted({row["delivery"] for row in used}, key=str)
+    used_in = sorted({row["delivery"] for row in first("consumed_by", list(used))}, key=str)
     consumed_by: list[DeliveredLot] = []
     if used_in:
-        found_lines = await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.delivery.is_in(used_in)).limit(LIMIT)
+        found_lines = await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.delivery.is_in(used_in)).limit(LIMIT + 1)
         consumed_by = _delivered(list(found_lines), via="record")
     forward_orders = sorted({row.order_id for row in material if row.order_id is not None}, key=str)
     reports: list[ReportRow] = []
     if forward_orders:
         on_orders = _delivered(
             list(
-                await scoped(DeliveryLine).select(*_DELIVERY_COLUMNS).where(DeliveryLine.delivery.order.is_in(forward_orders)).limit(LIMIT)
+                await scoped(DeliveryLine)
+                .select(*_DELIVERY_COLUMNS)
+                .where(DeliveryLine.delivery.order.is_in(forward_orders))
+                .limit(LIMIT + 1)
             )
         )
         recorded = await _recorded(sorted({row.delivery_id for row in on_orders}, key=str))
@@ -236,11 +255,11 @@ async def trace_lot(text: str) -> LotTrace:
             scoped(ProgressReport)
             .select(ProgressReport.id, ProgressReport.order_line.order, ProgressReport.stage, ProgressReport.good_quantity)
             .where(ProgressReport.order_line.order.is_in(forward_orders))
-            .limit(LIMIT)
+            .limit(LIMIT + 1)
         )
         reports = [
             ReportRow(id=row["id"], order_id=row["order_line.order"], stage=row["stage"], good_quantity=row["good_quantity"])
-            for row in found
+            for row in first("reports", list(found))
         ]
     # Back: what the delivered lot's supplier recorded, else its order's material.
     recorded = await _recorded(sorted({row.delivery_id for row in delivered}, key=str))
@@ -248,22 +267,28 @@ async def trace_lot(text: str) -> LotTrace:
     named = sorted({line for lines in recorded.values() for line in lines}, key=str)
     if named:
         made_from = _material(
-            list(await scoped(DispatchLine).select(*_DISPATCH_COLUMNS).where(DispatchLine.id.is_in(named)).limit(LIMIT)), via="record"
+            list(await scoped(DispatchLine).select(*_DISPATCH_COLUMNS).where(DispatchLine.id.is_in(named)).limit(LIMIT + 1)), via="record"
         )
     backward_orders = sorted({row.order_id for row in delivered if row.delivery_id not in recorded}, key=str)
     if backward_orders:
         made_from += _material(
             list(
-                await scoped(DispatchLine).select(*_DISPATCH_COLUMNS).where(DispatchLine.dispatch.order.is_in(backward_orders)).limit(LIMIT)
+                await scoped(DispatchLine)
+                .select(*_DISPATCH_COLUMNS)
+                .where(DispatchLine.dispatch.order.is_in(backward_orders))
+                .limit(LIMIT + 1)
             )
         )
     orders = set(forward_orders) | {row.order_id for row in delivered} | {row.order_id for row in consumed_by}
     ncr_rows = await scoped(Ncr).select(Ncr.id, Ncr.number, Ncr.status, Ncr.severity, Ncr.lots, Ncr.order)
-    ncrs = [
-        NcrRef(id=row["id"], number=row["number"], status=row["status"], severity=row["severity"], lots=_lots(row["lots"]))
-        for row in ncr_rows
-        if lot in _lots(row["lots"]) or row["order"] in orders
-    ]
+    ncrs = first(
+        "ncrs",
+        [
+            NcrRef(id=row["id"], number=row["number"], status=row["status"], severity=row["severity"], lots=_lots(row["lots"]))
+            for row in ncr_rows
+            if lot in _lots(row["lots"]) or row["order"] in orders
+        ],
+    )
     return LotTrace(
         lot=lot,
         material=material,
@@ -280,8 +305,9 @@ async def trace_lot(text: str) -> LotTrace:
             for row in movements
         ],
         delivered=delivered,
-        consumed_by=consumed_by[:LIMIT],
+        consumed_by=first("consumed_by", consumed_by),
         reports=reports,
-        made_from=made_from[:LIMIT],
-        ncrs=ncrs[:LIMIT],
+        made_from=first("made_from", made_from),
+        ncrs=ncrs,
+        cut=sorted(cut),
     )

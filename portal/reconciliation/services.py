@@ -1355,16 +1355,15 @@ register_attachment_target("statement", statement_attachment_supplier, table=Sta
 # ---------------------------------------------------------------- what needs someone now
 
 
-async def list_adjustments(status: str = "pending") -> list[AdjustmentOut]:
-    """Adjustments in a status, newest first (finance's approval queue)."""
-    _require("statements.manage")
-    rows = (
-        await scoped(Adjustment)
-        .objects()
-        .where(Adjustment.status == status)
-        .order_by(Adjustment.created_at, ascending=False)
-        .limit(PAGE_SIZE)
-    )
+async def list_adjustments(status: str = "pending", *, approvable: bool = False) -> list[AdjustmentOut]:
+    """Every adjustment in a status, newest first (finance's approval
+    queue, which empties as they are approved); ``approvable``: only those
+    the actor may approve, not its own (a condition of the query)."""
+    context = _require("statements.manage")
+    query = scoped(Adjustment).objects().where(Adjustment.status == status)
+    if approvable:
+        query = query.where((Adjustment.created_by != context.user_id) | Adjustment.created_by.is_null())
+    rows = await query.order_by(Adjustment.created_at, ascending=False)
     labels = {row["id"]: row["label"] for row in await scoped(Period).select(Period.id, Period.label)}
     names = {row["id"]: row["name"] for row in await scoped(Supplier).select(Supplier.id, Supplier.name)}
     result = []
@@ -1390,15 +1389,26 @@ async def todo() -> Todo:
     if not context.can("statements.view"):
         return empty
     if context.is_supplier:
-        waiting = await list_statements(status=None)
-        to_answer = [item for item in waiting.items if item.status in ("sent", "disputed") and not item.supplier_confirmed]
-        return Todo(to_answer, [], [])
-    disputed = (await list_statements(status="disputed")).items
-    sent = (await list_statements(status="sent")).items
-    adjustments = (
-        [row for row in await list_adjustments() if row.created_by != context.user_id] if context.can("statements.approve") else []
-    )
+        waiting = await _every_statement("sent") + await _every_statement("disputed")
+        to_answer = [item for item in waiting if not item.supplier_confirmed]
+        return Todo(sorted(to_answer, key=lambda item: item.period, reverse=True), [], [])
+    disputed = await _every_statement("disputed")
+    sent = await _every_statement("sent")
+    adjustments = await list_adjustments(approvable=True) if context.can("statements.approve") else []
     return Todo(disputed, [item for item in sent if item.supplier_confirmed], adjustments)
+
+
+async def _every_statement(status: str) -> list[StatementSummary]:
+    """Every statement in ``status``, page after page: a to-do list that
+    stopped at the first page dropped the rest unseen."""
+    found: list[StatementSummary] = []
+    cursor = None
+    while True:
+        page = await list_statements(status=status, cursor=cursor)
+        found += page.items
+        if page.next is None:
+            return found
+        cursor = page.next
 
 
 async def statement_suppliers() -> list[Supplier]:

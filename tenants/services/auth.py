@@ -22,7 +22,14 @@ from portal.errors import DomainError, NotAuthenticated
 from portal.i18n import N_
 from portal.notifications.push import forget_session_devices
 from tenants import tokens
-from tenants.context import TenantContext, peek, reveal_own_memberships, tenant_scope
+from tenants.context import (
+    TenantContext,
+    apply_database_settings,
+    apply_settings_reading_generation,
+    peek,
+    reveal_own_memberships,
+    tenant_scope,
+)
 from tenants.passwords import verify_password
 from tenants.revocation import GenerationCache, current_generation
 from tenants.roles import Role
@@ -210,7 +217,15 @@ async def _start_session(membership: dict[str, Any], *, address: str, user_agent
 _SESSIONS: GenerationCache[TenantContext] = GenerationCache()
 
 
-async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> TenantContext:
+@dataclass(frozen=True)
+class Resolved:
+    context: TenantContext
+    # The running transaction's RLS settings are this context's already:
+    # written by the statement that confirmed the cached session.
+    settings_written: bool
+
+
+async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> Resolved:
     """The context a token of ``kind`` stands for: a token of the other kind,
     a revoked session, a removed membership, another tenant's id in the
     claims or a deactivated user all end here with NotAuthenticated.
@@ -219,7 +234,14 @@ async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> T
     the session is kept per process for as long as the auth generation
     (``tenants.revocation``) stands still, which every sign-out, revocation,
     membership, account or tenant change moves, in every process's view,
-    from the next request on."""
+    from the next request on.
+
+    A session this process has cached costs one statement on PostgreSQL:
+    it writes the cached context's RLS settings and reads the generation
+    together. Nothing else runs in between, and when the generation moved
+    the settings are emptied again before the session is read anew, so no
+    statement of the request runs under a context the generation has not
+    confirmed."""
     try:
         claims = tokens.decode_token(token, kind=kind)
         session_id, user_id = UUID(claims["jti"]), UUID(claims["sub"])
@@ -230,10 +252,15 @@ async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> T
     # Every claim is in the key: a cached context answers only the exact
     # session, account, tenant and membership it was read for.
     key = (kind, session_id, user_id, tenant_id, membership_id)
-    generation = await current_generation()
+    candidate = _SESSIONS.candidate(key, now)
+    generation = await (current_generation() if candidate is None else apply_settings_reading_generation(candidate))
     cached = _SESSIONS.get(key, generation, now)
     if cached is not None:
-        return replace(cached, address=address)
+        # Another request of this process may have cached the key again
+        # meanwhile: the settings written are the candidate's only.
+        return Resolved(replace(cached, address=address), settings_written=cached is candidate)
+    if candidate is not None:
+        await apply_database_settings(None)
     session = await AuthSession.objects().where(AuthSession.id == session_id).first()
     if (
         session is None
@@ -250,7 +277,7 @@ async def resolve(token: str, *, kind: tokens.TokenKind, address: str = "") -> T
         raise NotAuthenticated()
     context = replace(_context(row, session_id, ""), session_expires_at=session.expires_at)
     _SESSIONS.put(key, generation, context, session.expires_at)
-    return replace(context, address=address)
+    return Resolved(replace(context, address=address), settings_written=False)
 
 
 async def logout(session_id: UUID) -> None:

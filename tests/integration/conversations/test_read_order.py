@@ -154,7 +154,7 @@ async def _waiting(shop: OrderWorld, account: str) -> list[tuple[str, str]]:
 
     context = await _context(shop, account)
     async with _scope(context):
-        return [(str(item.thread_id), item.body) for item in await services.unanswered()]
+        return [(str(item.thread_id), item.body) for item in (await services.unanswered()).items]
 
 
 def _scope(context: Any) -> Any:
