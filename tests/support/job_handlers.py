@@ -45,9 +45,23 @@ def _start(folder: Path, key: str) -> int:
     return attempt
 
 
+# Written by the effects fixture (tests/integration/jobs/conftest.py) when
+# its test ends: every hold and block of that test's jobs lets go.
+RELEASED = "released"
+# A job held this long was left behind by its test (which failed, or whose
+# claim ran out and let an inline run take the job): it must not hold a
+# later test's event loop for ever.
+HELD_AT_MOST_SECONDS = 300.0
+
+
 def _wait_for(path: Path) -> None:
+    """Until ``path`` exists, or its folder's test has ended (the effects
+    fixture writes ``released`` then)."""
+    deadline = time.monotonic() + HELD_AT_MOST_SECONDS
     # Another process writes the file: there is no event to wait on.
-    while not path.exists():
+    while not path.exists() and not (path.parent / RELEASED).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path.name} never appeared")
         time.sleep(0.02)
 
 

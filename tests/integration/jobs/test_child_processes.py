@@ -17,7 +17,7 @@ from typing import Any
 from portal.jobs import enqueue, queue
 from portal.jobs.children import ChildJobFailed, ChildPool
 from portal.jobs.queue import DONE, FAILED, PARKED
-from portal.jobs.runner import LEASE, Runner, run_due_jobs
+from portal.jobs.runner import Runner, run_due_jobs
 from tests.integration.jobs.conftest import job
 
 # A spawned child imports the app before its first job: generous on a loaded machine.
@@ -32,9 +32,16 @@ async def _appears(path: Path) -> None:
         await asyncio.sleep(0.05)
 
 
+# Nothing renews these claims (the runner's loop is not running): they must
+# outlast a child's start, or the test's own inline run_due_jobs() would
+# claim the blocked job again and hold this loop until the release it waits
+# to write.
+CLAIM = timedelta(seconds=START_SECONDS * 3)
+
+
 async def _run_due_in_children(runner: Runner) -> list[asyncio.Task[str]]:
     """Claim every due job for ``runner`` and start each in a task."""
-    jobs = await queue.claim(runner.name, 100, LEASE)
+    jobs = await queue.claim(runner.name, 100, CLAIM)
     return [asyncio.create_task(runner.execute(claimed)) for claimed in jobs]
 
 
