@@ -57,9 +57,10 @@ class ChildJobFailed(Exception):
 class ChildPool:
     """The child processes of one runner, started on the first CPU-heavy job."""
 
-    def __init__(self, size: int = CHILD_PROCESSES, grace: float = GRACE_SECONDS) -> None:
+    def __init__(self, size: int = CHILD_PROCESSES, grace: float = GRACE_SECONDS, niceness: int = CHILD_NICENESS) -> None:
         self.size = size
         self.grace = grace
+        self.niceness = niceness
         self._executor: ProcessPoolExecutor | None = None
 
     async def run(self, target: str, payload: dict[str, Any], time_limit: float) -> None:
@@ -82,6 +83,7 @@ class ChildPool:
             max_workers=self.size,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_child_started,
+            initargs=(self.niceness,),
             max_tasks_per_child=JOBS_PER_CHILD,
         )
         return self._executor
@@ -99,7 +101,7 @@ _loop: asyncio.AbstractEventLoop | None = None
 _engine_started = False
 
 
-def _child_started() -> None:
+def _child_started(niceness: int) -> None:
     global _loop
     from portal.jobs import registry
     from portal.logs import configure_logging
@@ -110,7 +112,7 @@ def _child_started() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Background work: when the cores are busy, the requests of the serving
     # process go first and a preview simply finishes later.
-    os.nice(CHILD_NICENESS)
+    os.nice(niceness)
     settings = get_settings()
     configure_logging(json=settings.is_production)
     registry.load_modules(settings.job_modules)

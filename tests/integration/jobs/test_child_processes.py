@@ -40,6 +40,15 @@ async def _appears(path: Path) -> None:
 CLAIM = timedelta(seconds=START_SECONDS * 3)
 
 
+def _runner() -> Runner:
+    """A runner with children at the parent's priority: at the production
+    niceness they starved behind the suite's other phase (no child started
+    within 300 s in a CI run)."""
+    runner = Runner(children=True)
+    runner.children = ChildPool(niceness=0)
+    return runner
+
+
 async def _run_due_in_children(runner: Runner) -> list[asyncio.Task[str]]:
     """Claim every due job for ``runner`` and start each in a task."""
     jobs = await queue.claim(runner.name, 100, CLAIM)
@@ -48,7 +57,7 @@ async def _run_due_in_children(runner: Runner) -> list[asyncio.Task[str]]:
 
 def test_a_cpu_bound_job_runs_in_a_child_while_the_runners_loop_runs_other_jobs(run: Any, effects: Path) -> None:
     async def scenario() -> tuple[str, str]:
-        runner = Runner(children=True)
+        runner = _runner()
         try:
             heavy = await enqueue("test.heavy", {"dir": str(effects), "key": "heavy", "block": True})
             tasks = await _run_due_in_children(runner)
@@ -80,7 +89,7 @@ def test_a_cpu_bound_job_runs_in_a_child_while_the_runners_loop_runs_other_jobs(
 
 def test_a_child_that_raises_or_dies_fails_the_attempt_and_the_next_job_gets_a_new_child(run: Any, effects: Path) -> None:
     async def scenario() -> tuple[Any, ...]:
-        runner = Runner(children=True)
+        runner = _runner()
         try:
             refused = await enqueue("test.heavy", {"dir": str(effects), "key": "refused", "fail": 1}, max_attempts=1)
             await asyncio.gather(*await _run_due_in_children(runner))
@@ -109,7 +118,7 @@ def test_a_child_that_raises_or_dies_fails_the_attempt_and_the_next_job_gets_a_n
 def test_a_child_that_overruns_its_timeout_is_stopped_and_the_attempt_counts_as_timed_out(run: Any, effects: Path) -> None:
     async def scenario() -> tuple[Any, ...]:
         runner = Runner(children=True)
-        runner.children = ChildPool(grace=0.5)
+        runner.children = ChildPool(grace=0.5, niceness=0)
         try:
             # Awaiting: cancelled at the timeout inside the child.
             waiting = await enqueue("test.heavy_brief", {"dir": str(effects), "key": "waiting", "hold": True}, max_attempts=1)
@@ -141,7 +150,7 @@ def test_a_child_started_while_the_database_is_out_of_reach_fails_its_job_not_th
         port = probe.getsockname()[1]
     monkeypatch.setenv("PORTAL_DATABASE_URL", f"postgresql://portal@127.0.0.1:{port}/portal")
     monkeypatch.setenv("PORTAL_JOB_MODULES", "tests.support.job_handlers")
-    pool = ChildPool(size=1)
+    pool = ChildPool(size=1, niceness=0)
 
     async def attempt(key: str) -> str:
         try:
