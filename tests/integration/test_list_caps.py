@@ -17,7 +17,7 @@ from portal.quality.lot_use import CHOICES
 from portal.quality.trace import LIMIT as TRACE_LIMIT
 from tests.integration.conversations.test_read_order import _context, _scope
 from tests.integration.conversations.test_threads import _issued, _send, _sides
-from tests.integration.deliveries.conftest import accepted_order, create, receive
+from tests.integration.deliveries.conftest import accepted_order, create, receive, sent_dispatch
 from tests.integration.orders.conftest import OrderWorld, due, fire, shop
 from tests.integration.progress.conftest import report
 from tests.support.factories import api_token, bearer, make_world, page_headers
@@ -191,25 +191,11 @@ def test_an_item_cursor_of_another_tenant_is_refused_as_an_unknown_one(client: A
     assert foreign.json() == unknown.json()
 
 
-def _sent(client: Any, shop: OrderWorld, lots: list[str], order_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "supplier_id": str(shop.world.supplier_ids[0]),
-        "lines": [{"item_id": shop.material_id, "quantity": "1", "lot": lot} for lot in lots],
-    }
-    if order_id:
-        body["order_id"] = order_id
-    made = client.post("/api/v1/dispatches", json=body, headers=shop.as_("planner"))
-    assert made.status_code == 201, made.text
-    sent = client.post(f"/api/v1/dispatches/{made.json()['id']}/send", headers=shop.as_("planner"))
-    assert sent.status_code == 200, sent.text
-    return dict(sent.json())
-
-
 def test_the_lot_form_offers_the_orders_lots_first_says_when_it_is_cut_and_takes_any_sent_lot(client: Any, shop: OrderWorld) -> None:
     order = accepted_order(client, shop)
-    _sent(client, shop, ["FOR-THE-ORDER"], order["id"])
+    sent_dispatch(client, shop, ["FOR-THE-ORDER"], order["id"])
     # Sent later, for no order: CHOICES of them, so one over the form's cap.
-    others = _sent(client, shop, [f"OTHER-{index:03d}" for index in range(CHOICES)])
+    others = sent_dispatch(client, shop, [f"OTHER-{index:03d}" for index in range(CHOICES)])
     delivery = create(client, shop, order, "10").json()
     offered = client.get(f"/api/v1/deliveries/{delivery['id']}/material-lots/choices", headers=shop.as_("supplier_operator")).json()
     assert len(offered) == CHOICES
@@ -229,8 +215,8 @@ def test_the_lot_form_offers_the_orders_lots_first_says_when_it_is_cut_and_takes
 
 
 def test_a_lot_trace_past_its_limit_says_which_sections_are_cut(client: Any, shop: OrderWorld) -> None:
-    _sent(client, shop, ["HEAT-BIG"] * 200)
-    _sent(client, shop, ["HEAT-BIG"] * (TRACE_LIMIT + 1 - 200))
+    sent_dispatch(client, shop, ["HEAT-BIG"] * 200)
+    sent_dispatch(client, shop, ["HEAT-BIG"] * (TRACE_LIMIT + 1 - 200))
     trace = client.get("/api/v1/lot-trace", params={"lot": "HEAT-BIG"}, headers=shop.as_("qa")).json()
     assert len(trace["material"]) == TRACE_LIMIT
     assert trace["cut"] == ["material"]

@@ -55,3 +55,19 @@ def line_of(client: Any, shop: OrderWorld, order: dict[str, Any]) -> dict[str, A
 
 def open_of(client: Any, shop: OrderWorld, order: dict[str, Any]) -> Decimal:
     return Decimal(line_of(client, shop, order)["open_quantity"])
+
+
+def sent_dispatch(client: Any, shop: OrderWorld, lots: list[str], order_id: str | None = None, quantity: str = "1") -> dict[str, Any]:
+    """A material dispatch to the shop's first supplier, a line of ``quantity``
+    per lot (for ``order_id`` when given), made and sent by the planner."""
+    body: dict[str, Any] = {
+        "supplier_id": str(shop.world.supplier_ids[0]),
+        "lines": [{"item_id": shop.material_id, "quantity": quantity, "lot": lot} for lot in lots],
+    }
+    if order_id:
+        body["order_id"] = order_id
+    made = client.post("/api/v1/dispatches", json=body, headers=shop.as_("planner"))
+    assert made.status_code == 201, made.text
+    sent = client.post(f"/api/v1/dispatches/{made.json()['id']}/send", headers=shop.as_("planner"))
+    assert sent.status_code == 200, sent.text
+    return dict(sent.json())

@@ -6,27 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.deliveries.conftest import create, receive
+from tests.integration.deliveries.conftest import create, receive, sent_dispatch
 from tests.integration.orders.conftest import OrderWorld
 from tests.integration.quality.conftest import accepted_order
 
 
-def _dispatch(client: Any, shop: OrderWorld, order_id: str, lot: str) -> dict[str, Any]:
-    body = {
-        "supplier_id": str(shop.world.supplier_ids[0]),
-        "order_id": order_id,
-        "lines": [{"item_id": shop.material_id, "quantity": "50", "lot": lot}],
-    }
-    made = client.post("/api/v1/dispatches", json=body, headers=shop.as_("planner"))
-    assert made.status_code == 201, made.text
-    sent = client.post(f"/api/v1/dispatches/{made.json()['id']}/send", headers=shop.as_("planner"))
-    assert sent.status_code == 200, sent.text
-    return dict(sent.json())
-
-
 def test_a_material_lot_traces_forward_and_a_delivered_lot_back(client: Any, shop: OrderWorld) -> None:
     order = accepted_order(client, shop)
-    dispatch = _dispatch(client, shop, order["id"], "HEAT-7781")
+    dispatch = sent_dispatch(client, shop, ["HEAT-7781"], order["id"], quantity="50")
     delivery = create(client, shop, order, "10", lot="FG-0042").json()
     assert receive(client, shop, delivery, ("8", "2", "cracks"), who="qa").status_code == 200
     ncr = client.post(
@@ -62,7 +49,7 @@ def test_the_trace_page_searches_a_lot(client: Any, shop: OrderWorld) -> None:
     from tests.support.factories import page_headers
 
     order = accepted_order(client, shop)
-    dispatch = _dispatch(client, shop, order["id"], "HEAT-PAGE")
+    dispatch = sent_dispatch(client, shop, ["HEAT-PAGE"], order["id"], quantity="50")
     token = shop.as_("supplier_operator")["authorization"].removeprefix("Bearer ")
     headers = {**page_headers(client, token), "accept-language": "en"}
     client.cookies.clear()
