@@ -57,11 +57,14 @@ def open_of(client: Any, shop: OrderWorld, order: dict[str, Any]) -> Decimal:
     return Decimal(line_of(client, shop, order)["open_quantity"])
 
 
-def sent_dispatch(client: Any, shop: OrderWorld, lots: list[str], order_id: str | None = None, quantity: str = "1") -> dict[str, Any]:
-    """A material dispatch to the shop's first supplier, a line of ``quantity``
-    per lot (for ``order_id`` when given), made and sent by the planner."""
+def sent_dispatch(
+    client: Any, shop: OrderWorld, lots: list[str], order_id: str | None = None, quantity: str = "1", supplier: int = 0
+) -> dict[str, Any]:
+    """A material dispatch to one of the shop's suppliers (the first unless
+    told), a line of ``quantity`` per lot (for ``order_id`` when given), made
+    and sent by the planner."""
     body: dict[str, Any] = {
-        "supplier_id": str(shop.world.supplier_ids[0]),
+        "supplier_id": str(shop.world.supplier_ids[supplier]),
         "lines": [{"item_id": shop.material_id, "quantity": quantity, "lot": lot} for lot in lots],
     }
     if order_id:

@@ -17,9 +17,10 @@ import pytest
 
 import tests.support.job_handlers  # noqa: F401 - registers test.record in this process
 from tests.integration.runtime.conftest import pass_cluster
+from tests.support.earlier_jobs import own_jobs_only
 from tests.support.job_handlers import RELEASED
 
-__all__ = ["pass_cluster"]
+__all__ = ["own_jobs_only", "pass_cluster"]
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -7,21 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.deliveries.conftest import create, receive
+from tests.integration.deliveries.conftest import create, receive, sent_dispatch
 from tests.integration.orders.conftest import OrderWorld
 from tests.integration.quality.conftest import accepted_order
-from tests.integration.quality.test_lot_trace import _dispatch
 from tests.integration.quality.test_ncrs import _page
-
-
-def _loose(client: Any, shop: OrderWorld, lot: str, supplier: int = 0) -> dict[str, Any]:
-    """Material sent to a supplier for no order in particular."""
-    body = {"supplier_id": str(shop.world.supplier_ids[supplier]), "lines": [{"item_id": shop.material_id, "quantity": "20", "lot": lot}]}
-    made = client.post("/api/v1/dispatches", json=body, headers=shop.as_("planner"))
-    assert made.status_code == 201, made.text
-    sent = client.post(f"/api/v1/dispatches/{made.json()['id']}/send", headers=shop.as_("planner"))
-    assert sent.status_code == 200, sent.text
-    return dict(sent.json())
 
 
 def _record(client: Any, shop: OrderWorld, delivery: dict[str, Any], *dispatches: dict[str, Any], who: str = "supplier_operator") -> Any:
@@ -35,8 +24,8 @@ def _trace(client: Any, shop: OrderWorld, lot: str, who: str = "qa") -> dict[str
 
 def test_recorded_lots_lead_from_material_to_the_delivery_and_back(client: Any, shop: OrderWorld) -> None:
     order = accepted_order(client, shop)
-    for_order = _dispatch(client, shop, order["id"], "HEAT-ORDER")
-    loose = _loose(client, shop, "HEAT-STOCK")
+    for_order = sent_dispatch(client, shop, ["HEAT-ORDER"], order["id"], quantity="50")
+    loose = sent_dispatch(client, shop, ["HEAT-STOCK"], quantity="20")
     delivery = create(client, shop, order, "10", lot="FG-7").json()
 
     # Nothing recorded: the trace goes through the order.
@@ -74,8 +63,8 @@ def test_recorded_lots_lead_from_material_to_the_delivery_and_back(client: Any, 
 
 def test_only_lots_sent_to_the_supplier_and_only_by_it(client: Any, shop: OrderWorld) -> None:
     order = accepted_order(client, shop)
-    mine = _loose(client, shop, "HEAT-MINE")
-    theirs = _loose(client, shop, "HEAT-THEIRS", supplier=1)
+    mine = sent_dispatch(client, shop, ["HEAT-MINE"], quantity="20")
+    theirs = sent_dispatch(client, shop, ["HEAT-THEIRS"], quantity="20", supplier=1)
     delivery = create(client, shop, order, "10", lot="FG-8").json()
     assert _record(client, shop, delivery, mine).status_code == 200
 
@@ -102,7 +91,7 @@ def test_only_lots_sent_to_the_supplier_and_only_by_it(client: Any, shop: OrderW
 
 def test_the_supplier_ticks_the_lots_on_the_delivery_page(client: Any, shop: OrderWorld) -> None:
     order = accepted_order(client, shop)
-    mine = _loose(client, shop, "HEAT-PHONE")
+    mine = sent_dispatch(client, shop, ["HEAT-PHONE"], quantity="20")
     delivery = create(client, shop, order, "10", lot="FG-10").json()
     assert receive(client, shop, delivery, ("10", "0", ""), who="qa").status_code == 200
     headers = _page(client, shop, "supplier_operator", "zh-CN")
