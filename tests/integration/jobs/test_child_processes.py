@@ -52,6 +52,9 @@ def _runner() -> Runner:
 async def _run_due_in_children(runner: Runner) -> list[asyncio.Task[str]]:
     """Claim every due job for ``runner`` and start each in a task."""
     jobs = await queue.claim(runner.name, 100, CLAIM)
+    # Only this test's: earlier tests' previews and PDFs, claimed with it,
+    # once held both children past START_SECONDS (own_jobs_only removes them).
+    assert [job.kind for job in jobs if not job.kind.startswith("test.")] == []
     return [asyncio.create_task(runner.execute(claimed)) for claimed in jobs]
 
 
