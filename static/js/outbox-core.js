@@ -69,8 +69,21 @@
     });
   }
   function get(id) { return withStore(STORE, "readonly", function (store) { return store.get(id); }); }
-  function put(item) { return withStore(STORE, "readwrite", function (store) { store.put(item); }); }
-  function remove(id) { return withStore(STORE, "readwrite", function (store) { store.delete(id); }); }
+  // Each page's panel follows the store whoever changed it: its own flush,
+  // a retry tapped meanwhile, another tab, the worker's Background Sync.
+  // A panel drawn between one sender's put and another's remove would
+  // otherwise show a record that has left.
+  var CHANNEL = "portal-outbox";
+  var changes = typeof BroadcastChannel === "function" ? new BroadcastChannel(CHANNEL) : null;
+  function changed(result) {
+    if (changes) changes.postMessage("changed");
+    return result;
+  }
+  function onChange(listener) {
+    if (typeof BroadcastChannel === "function") new BroadcastChannel(CHANNEL).onmessage = listener;
+  }
+  function put(item) { return withStore(STORE, "readwrite", function (store) { store.put(item); }).then(changed); }
+  function remove(id) { return withStore(STORE, "readwrite", function (store) { store.delete(id); }).then(changed); }
   function getMeta(key) { return withStore(META, "readonly", function (store) { return store.get(key); }); }
   function setMeta(key, value) { return withStore(META, "readwrite", function (store) { store.put(value, key); }); }
 
@@ -220,7 +233,7 @@
   }
 
   scope.PortalOutbox = {
-    all: all, get: get, put: put, remove: remove,
+    all: all, get: get, put: put, remove: remove, onChange: onChange,
     getMeta: getMeta, setMeta: setMeta,
     send: send, flush: flush,
   };

@@ -111,6 +111,16 @@
     });
   }
 
+  // One drawing for a burst of changes (a report and its photos).
+  var drawing = null;
+  function renderSoon() {
+    if (drawing) return;
+    drawing = window.setTimeout(function () {
+      drawing = null;
+      render();
+    }, 50);
+  }
+
   /* The words of a queued record: an answer's text, a message's body, a report's note. */
   function writtenText(item) {
     var fields = item.fields || {};
@@ -540,6 +550,7 @@
       if (!owner) tellWorker({ type: "forget" });
       return adoptUnowned(document.body.dataset.user, owner);
     }).then(pageShown);
+    Outbox.onChange(renderSoon);
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.addEventListener("message", function (event) {
         var data = event.data || {};
