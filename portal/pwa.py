@@ -29,6 +29,7 @@ SHELL_ASSETS = (
     "js/outbox-core.js",
     "js/photos.js",
     "js/nav.js",
+    "js/forms.js",
     "img/icon.svg",
     "img/icon-192.png",
 )
