@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.jobs import enqueue, queue
-from portal.jobs.children import ChildJobFailed, ChildPool
+from portal.jobs.children import GRACE_SECONDS, ChildJobFailed, ChildPool
 from portal.jobs.queue import DONE, FAILED, PARKED
 from portal.jobs.runner import Runner, run_due_jobs
 from tests.integration.jobs.conftest import job
@@ -40,12 +40,12 @@ async def _appears(path: Path) -> None:
 CLAIM = timedelta(seconds=START_SECONDS * 3)
 
 
-def _runner() -> Runner:
+def _runner(grace: float = GRACE_SECONDS) -> Runner:
     """A runner with children at the parent's priority: at the production
     niceness they starved behind the suite's other phase (no child started
     within 300 s in a CI run)."""
     runner = Runner(children=True)
-    runner.children = ChildPool(niceness=0)
+    runner.children = ChildPool(grace=grace, niceness=0)
     return runner
 
 
@@ -120,8 +120,7 @@ def test_a_child_that_raises_or_dies_fails_the_attempt_and_the_next_job_gets_a_n
 
 def test_a_child_that_overruns_its_timeout_is_stopped_and_the_attempt_counts_as_timed_out(run: Any, effects: Path) -> None:
     async def scenario() -> tuple[Any, ...]:
-        runner = Runner(children=True)
-        runner.children = ChildPool(grace=0.5, niceness=0)
+        runner = _runner(grace=0.5)
         try:
             # Awaiting: cancelled at the timeout inside the child.
             waiting = await enqueue("test.heavy_brief", {"dir": str(effects), "key": "waiting", "hold": True}, max_attempts=1)
