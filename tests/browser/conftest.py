@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -63,6 +62,22 @@ def open_place(page: Page, href: str) -> None:
     if not link.is_visible():
         page.locator("nav.appnav .appnav-more").click()
     link.click()
+
+
+_SERVER_LOG: dict[str, Path] = {}
+SERVER_LOG_LINES = 60
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    # What the server said while a test failed (a 503, a traceback) is gone
+    # with the run otherwise.
+    path = _SERVER_LOG.get("path")
+    if report.failed and path is not None and path.exists() and "live_server" in getattr(item, "fixturenames", ()):
+        tail = path.read_bytes().decode(errors="replace").splitlines()[-SERVER_LOG_LINES:]
+        report.sections.append(("live server log (last lines)", "\n".join(tail)))
 
 
 def _answers_health(base_url: str) -> bool:
@@ -122,8 +137,9 @@ def live_server(live_installation: dict[str, str]) -> Iterator[str]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     # A file, not a pipe: nobody reads the server's log while tests run, and a
-    # full pipe would block the server.
-    with tempfile.TemporaryFile() as log:
+    # full pipe would block the server. A failed test's report ends with it.
+    _SERVER_LOG["path"] = Path(live_installation["PORTAL_VAR_DIR"]) / "serve.log"
+    with _SERVER_LOG["path"].open("w+b") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "portal", "serve", "--port", str(port)],
             cwd=ROOT,

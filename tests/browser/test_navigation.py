@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, screenshot_path
 from tests.browser.test_home_layout import OVERFLOW_JS, too_small_targets
@@ -40,15 +40,21 @@ PLACE_JS = """(link) => {
 }"""
 
 
+def _login_post(response: Response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/login")
+
+
 def sign_in(page: Page, email: str) -> None:
+    """Sign in through the form; a refused or failed post is named with the
+    server's answer, not left to a time-out that says only "still at /login"."""
     page.goto("/login")
     page.fill("#f-email", email)
     page.fill("#f-password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    # Checking the password (argon2id) is CPU work by design: with the
-    # suite's other phases on both cores, a CI run still showed /login after
-    # the default 5 s.
-    expect(page.locator("nav.appnav a[href='/account']")).to_have_count(1, timeout=30_000)
+    with page.expect_response(_login_post, timeout=60_000) as posted:
+        page.click("button[type=submit]")
+    answer = posted.value
+    assert answer.status == 303, f"signing in {email}: POST /login answered {answer.status}: {answer.text()[:600]}"
+    expect(page.locator("nav.appnav a[href='/account']")).to_have_count(1)
 
 
 def _check_places(page: Page) -> list[str]:
