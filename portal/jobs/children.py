@@ -14,7 +14,8 @@ The job's timeout is kept in the child; ``SIGALRM`` at its default action
 ends a child that overruns it by a grace period whatever it is doing (a
 native decode does not return to Python to be cancelled). A child that dies
 (killed, out of memory) fails the jobs it held, which are then tried again
-like any failed attempt; the next job gets a new child.
+like any failed attempt; the next job gets a new child. A child whose
+parent was killed outright ends itself within ``PARENT_CHECK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +44,8 @@ JOBS_PER_CHILD = 200
 GRACE_SECONDS = 30.0
 # Added to the children's niceness (0 to 19; higher yields the CPU sooner).
 CHILD_NICENESS = 10
+# How often a child looks whether its parent is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 
 class ChildJobFailed(Exception):
@@ -113,11 +117,23 @@ def _child_started(niceness: int) -> None:
     # Background work: when the cores are busy, the requests of the serving
     # process go first and a preview simply finishes later.
     os.nice(niceness)
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     settings = get_settings()
     configure_logging(json=settings.is_production)
     registry.load_modules(settings.job_modules)
     _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
+
+
+def _end_with_parent(parent: int) -> None:
+    """A parent killed outright (SIGKILL, the out-of-memory killer) cannot
+    stop its children, and a child waiting for work never hears of it: its
+    end of the pipe keeps the pipe open. Orphaned, it would hold its memory
+    and database connections until the machine restarts; it ends itself
+    instead, and the job it held runs again once its claim runs out."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 async def _with_engine(function: Any, payload: dict[str, Any]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -174,3 +176,50 @@ def test_a_child_started_while_the_database_is_out_of_reach_fails_its_job_not_th
     assert "Connect" in second, second
     assert not (effects / "first.effect").exists()
     assert "Traceback" not in capfd.readouterr().err
+
+
+# A runner's process with one child that has run a job, then waits.
+ORPHANING_PARENT = """
+import asyncio, sys
+from portal.jobs.children import ChildPool
+
+async def main():
+    pool = ChildPool(size=1, niceness=0)
+    await pool.run("tests.support.job_handlers:heavy", {"dir": sys.argv[1], "key": "child"}, 300)
+    print("ran", flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running or sleeping; a zombie nobody reaped has ended."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_a_child_whose_parent_was_killed_outright_ends_itself(effects: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHANING_PARENT, str(effects)],
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, "PORTAL_JOB_MODULES": "tests.support.job_handlers"},
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline() == b"ran\n"
+        child = int((effects / "child.effect").read_text())
+        assert child != parent.pid
+        assert _alive(child)
+    finally:
+        # SIGKILL: no shutdown of the pool, no chance to stop the children.
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 30
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), f"child {child} outlived its parent by 30 s"
