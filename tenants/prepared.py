@@ -52,7 +52,7 @@ class Slot:
         return f"Slot({self.name})"
 
 
-class _Compiled(QueryString):
+class Compiled(QueryString):
     """A statement already compiled: the engine runs it as it would any
     Piccolo query (transaction, pool, query logging)."""
 
@@ -73,11 +73,11 @@ class _Statement:
         self.args = args
         self.slots = slots
 
-    def bind(self, values: Mapping[str, Any]) -> _Compiled:
+    def bind(self, values: Mapping[str, Any]) -> Compiled:
         args = list(self.args)
         for position, name in self.slots.items():
             args[position] = values[name]
-        return _Compiled(self.sql, args)
+        return Compiled(self.sql, args)
 
 
 _statements: OrderedDict[Hashable, _Statement] = OrderedDict()

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from portal.audit.hashing import GENESIS_HASH, EventFields, json_safe
 from portal.audit.keys import key_ring
 from portal.audit.tables import AuditChainHead, AuditEvent
+from portal.rows import insert_row
 from tenants.context import TenantContext, current_or_system
 from tenants.scoping import scoped
 
@@ -22,14 +23,6 @@ MAX_PAGE = 200
 _ADVANCE_HEAD = "UPDATE audit_chain_head SET seq = seq + 1 WHERE tenant = {} RETURNING seq, hash"
 # A tenant's first event; two first events at once must not both insert.
 _START_HEAD = "INSERT INTO audit_chain_head (id, tenant, seq, hash) VALUES ({}, {}, 0, {}) ON CONFLICT (tenant) DO NOTHING"
-# One statement, its text fixed (Piccolo building an INSERT of fifteen
-# columns cost more than running it); the trigger ``audit_head_moved``
-# (migration 2026-12-07T19:00:00) moves the head to the event's hash.
-_EVENT_COLUMNS = tuple(AuditEvent._meta.columns)
-_INSERT_EVENT = (
-    f"INSERT INTO audit_event ({', '.join(column._meta.db_column_name for column in _EVENT_COLUMNS)})"  # noqa: S608
-    f" VALUES ({', '.join('{}' for _ in _EVENT_COLUMNS)})"
-)
 
 
 class NoTransaction(RuntimeError):
@@ -103,7 +96,9 @@ async def record(
         hash=digest,
         key_id=key.id,
     )
-    await AuditEvent.raw(_INSERT_EVENT, *(getattr(event, column._meta.name) for column in _EVENT_COLUMNS))
+    # The chain's head takes the event's hash in this same statement (the
+    # trigger audit_head_moved, migration 2026-12-07T19:00:00).
+    await insert_row(event)
     return event
 
 

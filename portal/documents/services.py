@@ -44,6 +44,7 @@ from portal.jobs import enqueue
 from portal.lengths import FreeText
 from portal.metrics import observe_upload
 from portal.pagination import read_time_cursor, time_cursor
+from portal.rows import insert_row
 from portal.settings import get_settings
 from tenants.context import TenantContext, current
 from tenants.prepared import ID_LIST_SIZES, id_slots, id_values, prepared
@@ -574,7 +575,7 @@ async def _record_version(
             current_version=1,
             created_by=context.user_id,
         )
-        await document.save()
+        await insert_row(document)
         number = 1
     else:
         # One statement takes the next number and locks the document row to
@@ -605,7 +606,7 @@ async def _record_version(
         height=inspection.height,
         preview_status="pending" if inspection.kind in PREVIEWABLE else "none",
     )
-    await version.save()
+    await insert_row(version)
     if version.preview_status == "pending":
         # In this transaction: the preview job exists exactly when the version does.
         await enqueue("documents.preview", {"version_id": version_id}, tenant=version.tenant)

@@ -47,6 +47,7 @@ from portal.progress.schemas import LineOut, PhotoOut, ReportIn, ReportOut, Work
 from portal.progress.stages import stage_named
 from portal.progress.tables import ProgressPhoto, ProgressReport
 from portal.quantities import quantity_problem
+from portal.rows import insert_row
 from tenants.context import TenantContext, current
 from tenants.prepared import prepared
 from tenants.scoping import scoped
@@ -473,11 +474,7 @@ async def create_report(data: ReportIn) -> tuple[ReportOut, bool]:
         made_at=_made_at(data.made_at, now),
         received_at=now,
     )
-    stored = await (
-        ProgressReport.insert(report)
-        .on_conflict(target=(ProgressReport.tenant, ProgressReport.supplier, ProgressReport.client_id), action="DO NOTHING")
-        .returning(ProgressReport.id)
-    )
+    stored = await insert_row(report, unless=(ProgressReport.tenant, ProgressReport.supplier, ProgressReport.client_id))
     if not stored:
         # The same report, sent twice at once: the other request stored it.
         raced = await _existing(context, data.client_id)
@@ -601,7 +598,7 @@ async def add_photo(
         position=report.photos_received + 1,
         captured_at=_made_at(captured_at, datetime.now(UTC)) if captured_at else None,
     )
-    await photo.save()
+    await insert_row(photo)
     await prepared(
         "progress.photo_received",
         lambda slot: (
