@@ -10,7 +10,7 @@ through ``MigrationManager.add_raw``; they do nothing on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
@@ -108,6 +108,22 @@ CREATE POLICY tenant_isolation ON "{table}" USING ({condition}) WITH CHECK ({con
 async def run_on_postgres(engine: Any, sql: str) -> None:
     if isinstance(engine, PostgresEngine):
         await run_sql(engine, sql)
+
+
+def engine_kind(engine: Any) -> str:
+    """``"postgresql"`` or ``"sqlite"``: the key of per-database statements."""
+    return "postgresql" if isinstance(engine, PostgresEngine) else "sqlite"
+
+
+async def run_each(engine: Any, statements: Sequence[str]) -> None:
+    """Run each statement as it is, one at a time, inside the migration's
+    transaction: a trigger body holds semicolons of its own, which
+    ``run_sql`` would split on SQLite."""
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("run_each runs inside a migration transaction")
+    for statement in statements:
+        await transaction.connection.execute(statement)
 
 
 async def run_sql(engine: Any, sql: str) -> None:

@@ -1,6 +1,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from tenants.revocation import TRIGGER_SQL
+from tenants.rls import engine_kind, run_each
 
 ID = "2026-12-06T02:30:00:000000"
 VERSION = "1.38.0"
@@ -11,17 +12,10 @@ async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="tenants", description=DESCRIPTION)
 
     async def run() -> None:
-        from piccolo.engine.postgres import PostgresEngine
-
         from portal.db import get_engine
 
         engine = get_engine()
-        transaction = engine.current_transaction.get()
-        if transaction is None:
-            raise RuntimeError("the migration runs inside its transaction")
-        # One statement at a time: a trigger body holds semicolons of its own.
-        for statement in TRIGGER_SQL["postgresql" if isinstance(engine, PostgresEngine) else "sqlite"]:
-            await transaction.connection.execute(statement)
+        await run_each(engine, TRIGGER_SQL[engine_kind(engine)])
 
     manager.add_raw(run)
     return manager

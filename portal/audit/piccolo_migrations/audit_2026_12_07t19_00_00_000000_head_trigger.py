@@ -4,6 +4,8 @@ cost three statements, now two."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
+from tenants.rls import engine_kind, run_each
+
 ID = "2026-12-07T19:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "audit chain head moved by a trigger on the event's insert"
@@ -31,18 +33,10 @@ async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="audit", description=DESCRIPTION)
 
     async def run() -> None:
-        from piccolo.engine.postgres import PostgresEngine
-
         from portal.db import get_engine
 
         engine = get_engine()
-        transaction = engine.current_transaction.get()
-        if transaction is None:
-            raise RuntimeError("the migration runs inside its transaction")
-        kind = "postgresql" if isinstance(engine, PostgresEngine) else "sqlite"
-        # One statement at a time: a trigger body holds semicolons of its own.
-        for statement in TRIGGERS[kind]:
-            await transaction.connection.execute(statement)
+        await run_each(engine, TRIGGERS[engine_kind(engine)])
 
     manager.add_raw(run)
     return manager

@@ -1,7 +1,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from portal.orders.counting import BACKFILL, TRIGGERS
-from tenants.rls import policy_sql, run_on_postgres
+from tenants.rls import engine_kind, policy_sql, run_each, run_on_postgres
 
 ID = "2026-12-06T03:00:30:000000"
 VERSION = "1.38.0"
@@ -24,23 +24,15 @@ async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="orders", description=DESCRIPTION)
 
     async def run() -> None:
-        from piccolo.engine.postgres import PostgresEngine
-
         from portal.db import get_engine
 
         engine = get_engine()
-        transaction = engine.current_transaction.get()
-        if transaction is None:
-            raise RuntimeError("the migration runs inside its transaction")
-        kind = "postgresql" if isinstance(engine, PostgresEngine) else "sqlite"
-        # One statement at a time: a trigger body holds semicolons of its own.
-        for statement in [*INDEXES, *TRIGGERS[kind]]:
-            await transaction.connection.execute(statement)
+        await run_each(engine, [*INDEXES, *TRIGGERS[engine_kind(engine)]])
         await run_on_postgres(engine, RLS)
         # The orders that exist already, counted once as the owner across
         # tenants; from here on the triggers keep the counts.
         await run_on_postgres(engine, "SELECT set_config('app.system', 'on', true)")
-        await transaction.connection.execute(BACKFILL)
+        await run_each(engine, [BACKFILL])
         await run_on_postgres(engine, "SELECT set_config('app.system', '', true)")
 
     manager.add_raw(run)
