@@ -28,6 +28,7 @@ either database:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -131,6 +132,11 @@ def refuse_what_does_not_fit(query: Insert[Any] | Update[Any]) -> None:
         pairs = [(column, getattr(row, column._meta.name, None)) for row in query.add_delegate._add for column in query.table._meta.columns]
     else:
         pairs = list(query.values_delegate._values.items())
+    refuse_unfit(pairs)
+
+
+def refuse_unfit(pairs: Iterable[tuple[Column, Any]]) -> None:
+    """Raise ``TooLong`` naming every column whose value it cannot hold."""
     limits = {column._meta.name: problem for column, value in pairs if (problem := does_not_fit(column, value)) is not None}
     if limits:
         raise TooLong(limits)

@@ -19,7 +19,7 @@ from piccolo.table import Table
 from piccolo.utils.sql_values import convert_to_sql_value
 
 from portal.db import get_engine
-from portal.lengths import TooLong, does_not_fit
+from portal.lengths import refuse_unfit
 from tenants.prepared import Compiled
 
 _STATEMENTS: dict[tuple[type[Table], tuple[str, ...], str], tuple[str, tuple[Column, ...]]] = {}
@@ -56,11 +56,8 @@ async def insert_row(row: Table, *, unless: Sequence[Column] = ()) -> bool:
     the row was inserted. Runs in the current transaction like any query."""
     engine = get_engine()
     sql, columns = _statement(type(row), unless, engine.engine_type)
-    values = [row[column._meta.name] for column in columns]
-    pairs = list(zip(columns, values, strict=True))
-    problems = {column._meta.name: problem for column, value in pairs if (problem := does_not_fit(column, value))}
-    if problems:
-        raise TooLong(problems)
+    pairs = [(column, row[column._meta.name]) for column in columns]
+    refuse_unfit(pairs)
     inserted = await engine.run_querystring(Compiled(sql, [convert_to_sql_value(value=value, column=column) for column, value in pairs]))
     if inserted:
         row._exists_in_db = True
