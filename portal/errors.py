@@ -105,6 +105,13 @@ _COLLIDED = {"40001", "40P01"}
 _ALREADY_SAVED = ("conflict", N_("This was just saved by another request. Reload to see it."))
 _COLLISION = ("conflict", N_("Another request changed this at the same moment. Reload and try again."))
 _TOO_LONG = ("too_long", N_("A value is too long or too large to be stored. Shorten it and try again; nothing was saved."))
+_OUT_OF_RANGE = (
+    "out_of_range",
+    N_("A number or date is outside what can be used. Check what you entered and try again; nothing was saved."),
+)
+# A GET that fails on a number or date is a stored value the code does not
+# expect (a bug, answered 500); a write that does most likely carried it.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SERVER_ERROR = ("server_error", N_("Something went wrong on our side. Your saved work is safe; please try again."))
 
 
@@ -283,6 +290,16 @@ def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> 
         log.warning("value_does_not_fit_column", route=route, method=request.method, error=f"{type(exc).__name__}: {exc}".strip())
         code, message = _TOO_LONG
         return error_response(request, 400, code, gettext(message))
+    if isinstance(exc, ArithmeticError) and request.method not in SAFE_METHODS:
+        # Each service refuses the numbers and dates it knows to be out of
+        # range (NaN, 1e999, 9999-12-31), naming the field; reaching here is
+        # one that slipped past, in a write, so most likely from what was
+        # sent. A clear refusal keeping what was typed, the request's
+        # transaction rolled back, and a warning naming the route, to fix.
+        route = request.scope.get("path_template") or request.url.path
+        log.warning("value_out_of_range", route=route, method=request.method, error=f"{type(exc).__name__}: {exc}".strip())
+        code, message = _OUT_OF_RANGE
+        return error_response(request, 400, code, gettext(message), keep_input=True)
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     code, message = _SERVER_ERROR
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, code, gettext(message))

@@ -120,7 +120,7 @@ def does_not_fit(column: Column, value: Any) -> tuple[str, int] | None:
         return TOO_LONG, TEXT_LENGTH
     if isinstance(column, Numeric) and isinstance(value, (Decimal, int)) and not isinstance(value, bool):
         largest = _largest(column)
-        if largest is not None and Decimal(value).is_finite() and abs(Decimal(value)) >= largest:
+        if largest is not None and Decimal(value).is_finite() and not -largest < Decimal(value) < largest:
             return TOO_LARGE, int(largest)
     return None
 

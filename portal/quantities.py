@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from portal.i18n import N_
 
@@ -30,7 +30,7 @@ def quantity_problem(value: object, *, allow_zero: bool = False) -> tuple[Decima
     """The quantity as a Decimal, or the reason it is not acceptable."""
     try:
         quantity = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         return None, N_("Enter a number.")
     if not quantity.is_finite():
         return None, N_("Enter a number.")
@@ -45,10 +45,14 @@ def price_problem(value: object, currency: str) -> tuple[Decimal | None, str | N
     """A unit price in the currency's smallest unit at most (2 decimals for CNY)."""
     try:
         price = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         return None, N_("Enter a price.")
-    if not price.is_finite() or price < 0 or price >= MAX_QUANTITY:
+    if not price.is_finite():
+        return None, N_("Enter a price.")
+    if price < 0:
         return None, N_("Enter a price of zero or more.")
+    if price >= MAX_QUANTITY:
+        return None, N_("This price is too large.")
     if decimals_of(price) > CURRENCY_DECIMALS.get(currency, 2):
         return None, N_("This currency has at most %(decimals)s decimals.")
     return price, None

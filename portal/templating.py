@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from portal import i18n
+from portal import i18n, quantities
 from portal.lengths import TEXT_LENGTH, column_limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,6 +173,8 @@ def build_environment(*, auto_reload: bool = True) -> Environment:
         # Quantities and prices with every decimal they carry, as the PDF
         # and the exports print them (``number`` keeps three).
         exact=i18n.format_exact,
+        # A number to type over in a form field: 100, never 1E+2.
+        plain=quantities.plain,
         datetime=i18n.format_datetime,
         date=i18n.format_date,
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -215,7 +215,7 @@ def parse_amount(value: str) -> Decimal | str | None:
         return None
     try:
         return Decimal(value.strip())
-    except InvalidOperation:
+    except ArithmeticError:
         return value
 
 

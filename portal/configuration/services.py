@@ -14,7 +14,7 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -93,7 +93,7 @@ def parse_tolerance(value: object) -> Decimal | None:
     """A fraction 0..1 with at most four decimals (two in percent), else None."""
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         return None
     if not number.is_finite() or not Decimal(0) <= number <= MAX_TOLERANCE or number.as_tuple().exponent < -4:  # type: ignore[operator]
         return None
@@ -105,7 +105,7 @@ def percent_to_fraction(value: str) -> Decimal | str:
     number (the service then refuses it)."""
     try:
         return Decimal(value.strip().rstrip("%").strip()) / 100
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         return value
 
 

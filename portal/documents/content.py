@@ -207,7 +207,9 @@ def check_name(name: str) -> FileName:
     """Refuse names that try to be paths (separators, ``..``) or carry
     control characters; make a safe name from everything else."""
     original = unicodedata.normalize("NFC", name or "").strip()
-    if not original or len(original) > MAX_NAME_LENGTH:
+    if len(original) > MAX_NAME_LENGTH:
+        raise BadFileName(N_("The file name is longer than %(max)s characters. Rename the file and try again."), max=MAX_NAME_LENGTH)
+    if not original:
         raise BadFileName()
     if "/" in original or "\\" in original or original in (".", ".."):
         raise BadFileName()

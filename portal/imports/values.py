@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 # Excel's day numbers: 1 is 1900-01-01, 2958465 is 9999-12-31.
 EXCEL_SERIAL_MAX = 2958465
@@ -37,6 +37,11 @@ def cell_text(value: object) -> str:
             return str(value)
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
+        if abs(value) >= 1e15 or abs(value) < 1e-9:
+            # Written out, 1e308 is 309 digits: refused for its length
+            # rather than as the number it is. Kept short, the column's
+            # own check names what is wrong with it.
+            return repr(value)
         # repr is the shortest text that reads back as the same float:
         # 12.5 stays "12.5", never "12.4999999999".
         return format(Decimal(repr(value)), "f")
@@ -90,6 +95,6 @@ def number_text(text: str) -> str:
 def parse_decimal(text: str) -> Decimal | None:
     try:
         value = Decimal(number_text(text))
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         return None
     return value if value.is_finite() else None

@@ -3,7 +3,7 @@ bill of material."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -34,7 +34,7 @@ def bom_from_form(values: dict[str, str]) -> list[services.BomLineIn]:
             lines.append(
                 services.BomLineIn(material_id=UUID(material), quantity_per_unit=Decimal(quantity), scrap_rate=Decimal(scrap) / 100)
             )
-        except (ValueError, InvalidOperation):
+        except (ValueError, ArithmeticError):  # a bad id; no number, or one past Decimal's range
             problems[f"lines.{position}.quantity_per_unit"] = N_("Enter a number.")
     if problems:
         raise services.InvalidItem(fields=problems)

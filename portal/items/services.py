@@ -219,7 +219,7 @@ async def set_bom(item_id: UUID | str, lines: list[BomLineIn]) -> list[BomLineOu
         _, problem = quantity_problem(line.quantity_per_unit)
         if problem:
             problems[f"lines.{index}.quantity_per_unit"] = problem
-        if not Decimal(0) <= line.scrap_rate <= MAX_SCRAP_RATE:
+        if not line.scrap_rate.is_finite() or not Decimal(0) <= line.scrap_rate <= MAX_SCRAP_RATE:
             problems[f"lines.{index}.scrap_rate"] = N_("Enter a scrap rate between 0 and 0.5 (50 %).")
         if line.material_id in seen or line.material_id == item.id:
             problems[f"lines.{index}.material_id"] = N_("Each material once, and not the item itself.")

@@ -20,7 +20,7 @@ and a delivered or closed one owes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from portal.days import day_end
 from portal.orders.tables import Order, OrderLine
 from portal.progress.tables import ProgressReport
 from portal.sla.services import WORKING, get_rule
@@ -139,7 +140,7 @@ async def lines_at_risk(now: datetime | None = None) -> LinesAtRisk:
         if quantity <= 0 or done >= quantity or issued is None:
             continue
         due_day = line["due_date"] if isinstance(line["due_date"], date) else date.fromisoformat(str(line["due_date"]))
-        due_at = datetime.combine(due_day + timedelta(days=1), time(0), zone).astimezone(UTC)
+        due_at = day_end(due_day, zone)
 
         def entry(reason: str, line: dict[str, Any] = line, due_day: date = due_day, done: Decimal = done) -> LineAtRisk:
             return LineAtRisk(

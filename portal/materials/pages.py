@@ -6,7 +6,7 @@ user typed."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from portal.items.tables import Item
 from portal.materials import services
 from portal.materials.schemas import DispatchCreate, DispatchLineIn, DispatchOut, MovementCreate, ReceiptIn, ReceiptLineIn
 from portal.materials.states import STATUS_LABELS, Status
+from portal.quantities import plain
 from tenants.guards import acting, requires
 
 NIL = UUID(int=0)
@@ -47,7 +48,7 @@ def _decimal(value: str | None) -> Decimal:
     which the services refuse with "Enter a number." on the right field."""
     try:
         return Decimal((value or "").strip().replace(",", "."))
-    except InvalidOperation:
+    except ArithmeticError:
         return Decimal("NaN")
 
 
@@ -241,7 +242,7 @@ def _dispatch_page(dispatch: DispatchOut, *, values: dict[str, str] | None = Non
         status_label=gettext(Status(dispatch.status).label),
         can_send=dispatch.status == Status.DRAFT.value and context.can("materials.dispatch"),
         can_confirm=can_confirm,
-        tolerance_percent=(dispatch.tolerance * 100).normalize(),
+        tolerance_percent=plain(dispatch.tolerance * 100),
         active_nav="materials",
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -90,7 +90,7 @@ def _uuid(value: str | None) -> UUID | None:
 def _decimal(value: str | None) -> Decimal | None:
     try:
         return Decimal(value.replace(",", "")) if value else None
-    except InvalidOperation:
+    except ArithmeticError:
         return None
 
 

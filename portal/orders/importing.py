@@ -10,7 +10,7 @@ Columns (header row, any order; English or Chinese labels or the keys):
 | operation     | Operation     | no       | up to 200 characters                         |
 | quantity      | Quantity      | yes      | > 0, at most 6 decimals                      |
 | unit_price    | Unit price    | yes      | >= 0, the currency's decimals (2 for CNY)    |
-| due_date      | Due date      | yes      | YYYY-MM-DD or an Excel date; not in the past |
+| due_date      | Due date      | yes      | YYYY-MM-DD or an Excel date; not in the past, at most 10 years ahead |
 | shared_note   | Shared note   | no       | the supplier sees it; one per order          |
 
 Grouping: rows with the same order number form one order with that number
@@ -33,6 +33,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from portal.audit.services import record
+from portal.days import DUE_HORIZON_YEARS, due_date_problem
 from portal.errors import DomainError, PermissionDenied
 from portal.i18n import N_
 from portal.imports.errors import RowError
@@ -231,8 +232,8 @@ class OrderImporter(Importer[OrderWork]):
                 due = parse_date(row.get("due_date"))
                 if due is None:
                     problem(row.number, "due_date", N_("Enter a date as YYYY-MM-DD."))
-                elif due < today:
-                    problem(row.number, "due_date", N_("The due date is in the past."))
+                elif late := due_date_problem(due, today):
+                    problem(row.number, "due_date", late, years=DUE_HORIZON_YEARS)
             key = f"number:{number}" if number else f"supplier:{supplier_code}"
             group = groups.get(key)
             if group is None:

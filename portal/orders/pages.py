@@ -26,6 +26,7 @@ from portal.orders.schemas import BOARD_SORTS, OrderCreate, OrderUpdate
 from portal.orders.states import BUYER_EVENTS, RECEIVING_STATES, SUPPLIER_EVENTS, TRANSITIONS, Event, Status
 from portal.progress.services import order_timeline
 from portal.quality.services import order_checklist, qc_todo
+from portal.quantities import plain
 from portal.reconciliation.services import todo as statements_todo
 from tenants.guards import acting, requires
 from tenants.services.suppliers import list_suppliers
@@ -194,8 +195,8 @@ class OrderPages(Controller):
                 "id": str(line.id),
                 "item_id": str(line.item_id),
                 "operation": line.operation,
-                "quantity": str(line.quantity.normalize()),
-                "unit_price": str(line.unit_price.normalize()),
+                "quantity": str(plain(line.quantity)),
+                "unit_price": str(plain(line.unit_price)),
                 "due_date": line.due_date.isoformat(),
             }
             for line in order.lines

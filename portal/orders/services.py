@@ -22,6 +22,7 @@ from piccolo.query.functions.aggregate import Sum
 from portal.approvals import services as approvals
 from portal.audit.services import record
 from portal.conversations.services import share_thread_files
+from portal.days import DUE_HORIZON_YEARS, due_date_problem, latest_due
 from portal.db import get_engine, in_index_order
 from portal.documents.attachments import register_attachment_target, share_with_suppliers
 from portal.documents.services import DocumentOut, list_attached, share_attached
@@ -161,7 +162,9 @@ async def _next_number(tenant_id: UUID, year: int) -> str:
     return f"WO-{year}-{int(rows[0]['last']):05d}"
 
 
-async def _check_lines(lines: list[OrderLineIn], currency: str, *, issuing_on: date | None) -> dict[str, str]:
+async def _check_lines(lines: list[OrderLineIn], currency: str, *, today: date) -> dict[str, str]:
+    """Each line on its own; a due date in the past is the issue's and the
+    revision's to refuse (a draft may keep one until then)."""
     problems: dict[str, str] = {}
     if not lines:
         problems["lines"] = N_("Add at least one line.")
@@ -174,8 +177,8 @@ async def _check_lines(lines: list[OrderLineIn], currency: str, *, issuing_on: d
         _, problem = price_problem(line.unit_price, currency)
         if problem:
             problems[f"lines.{index}.unit_price"] = problem
-        if issuing_on is not None and line.due_date < issuing_on:
-            problems[f"lines.{index}.due_date"] = N_("The due date is in the past.")
+        if line.due_date > latest_due(today):
+            problems[f"lines.{index}.due_date"] = N_("The due date is more than %(years)s years away.")
     # One query for all items: a 500-line order must not cost 500 round trips.
     wanted = list({line.item_id for line in lines})
     known = {row["id"] for row in await scoped(Item).select(Item.id).where(Item.id.is_in(wanted))} if wanted else set()
@@ -320,11 +323,11 @@ async def create_order(data: OrderCreate) -> OrderOut:
     except NotFound:
         raise InvalidOrder(fields={"supplier_id": N_("This supplier does not exist.")}) from None
     currency = (data.currency or context.currency).strip().upper()
-    problems = await _check_lines(data.lines, currency, issuing_on=None)
+    problems = await _check_lines(data.lines, currency, today=_today(context))
     if currency not in CURRENCY_DECIMALS:
         problems["currency"] = N_("This currency is not supported.")
     if problems:
-        raise InvalidOrder(fields=problems, decimals=CURRENCY_DECIMALS.get(currency, 2))
+        raise InvalidOrder(fields=problems, decimals=CURRENCY_DECIMALS.get(currency, 2), years=DUE_HORIZON_YEARS)
     number = (data.number or "").strip()
     if number and await scoped(Order).exists().where(Order.number == number):
         raise OrderNumberTaken(fields={"number": OrderNumberTaken.message})
@@ -380,14 +383,18 @@ async def update_order(order_id: UUID | str, data: OrderUpdate, *, approved: boo
         # Refused even when nothing else changed (then nothing is written
         # that the column check would stop).
         raise InvalidOrder(fields={"reason": TOO_LONG}, max=TEXT_LENGTH)
-    problems = await _check_lines(data.lines, order.currency, issuing_on=None)
-    existing = {line.id: line for line in await _lines_of(order)}
     today = _today(context)
+    problems = await _check_lines(data.lines, order.currency, today=today)
+    existing = {line.id: line for line in await _lines_of(order)}
     for index, wanted in enumerate(data.lines):
         current_line = existing.get(wanted.id) if wanted.id is not None else None
         if wanted.id is not None and current_line is None:
             problems[f"lines.{index}.id"] = N_("This line is not on the order.")
-        elif current_line is not None and Decimal(wanted.quantity) < current_line.delivered_quantity:
+        elif (
+            current_line is not None
+            and f"lines.{index}.quantity" not in problems
+            and Decimal(wanted.quantity) < current_line.delivered_quantity
+        ):
             problems[f"lines.{index}.quantity"] = N_("Already delivered: the quantity cannot go below that.")
         # A revision may keep an old date, but never set a new one in the past.
         new_date = current_line is None or current_line.due_date != wanted.due_date
@@ -398,7 +405,7 @@ async def update_order(order_id: UUID | str, data: OrderUpdate, *, approved: boo
         if row.id not in kept and not row.removed and row.delivered_quantity > 0:
             problems["lines"] = N_("A line with deliveries cannot be removed.")
     if problems:
-        raise InvalidOrder(fields=problems, decimals=CURRENCY_DECIMALS.get(order.currency, 2))
+        raise InvalidOrder(fields=problems, decimals=CURRENCY_DECIMALS.get(order.currency, 2), years=DUE_HORIZON_YEARS)
     if issued and not approved and _raises_price(existing, data.lines):
         rule = await approvals.rule_for("order.price_increase")
         if rule is not None:
@@ -695,10 +702,10 @@ async def _check_issuable(order: Order, context: TenantContext) -> None:
         problems["lines"] = N_("Add at least one line.")
     today = _today(context)
     for line in lines:
-        if line.due_date < today:
-            problems[f"lines.{line.line_no - 1}.due_date"] = N_("The due date is in the past.")
+        if problem := due_date_problem(line.due_date, today):
+            problems[f"lines.{line.line_no - 1}.due_date"] = problem
     if problems:
-        raise InvalidOrder(fields=problems)
+        raise InvalidOrder(fields=problems, years=DUE_HORIZON_YEARS)
 
 
 async def acknowledge_revision(order_id: UUID | str, revision_id: UUID | str) -> RevisionOut:

@@ -4,7 +4,7 @@ reports and the stage settings. Thin: parse, call one service, answer."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -33,7 +33,7 @@ def _decimal(value: str | None, *, required: bool = False) -> Decimal:
         return Decimal("NaN") if required else Decimal(0)
     try:
         return Decimal(text)
-    except InvalidOperation:
+    except ArithmeticError:
         return Decimal("NaN")
 
 

@@ -16,7 +16,9 @@ class ReportIn(msgspec.Struct, frozen=True):
     report is made: sending it again (a retry, a second tab, a replayed
     outbox) returns the report already stored instead of a second one.
     ``photos_expected``: how many photos will follow (0-10). ``made_at``:
-    when it was made on the phone (defaults to now)."""
+    when it was made on the phone (defaults to now; a time more than five
+    minutes ahead of the server, or before 2020, is taken as the time of
+    arrival: the phone's clock is wrong)."""
 
     client_id: UUID
     order_line_id: UUID

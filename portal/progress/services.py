@@ -57,6 +57,9 @@ MAX_PHOTOS = 10
 MAX_TEXT = 2000
 # A phone clock a little ahead is tolerated; further ahead is not believed.
 CLOCK_SKEW = timedelta(minutes=5)
+# Nor one that was reset (1970, 2000 after a flat battery): nothing here was
+# made before the portal's first order.
+EARLIEST_CLOCK = datetime(2020, 1, 1, tzinfo=UTC)
 TIMELINE_LIMIT = 200
 # Lines of open work a page: the phone keeps each page it showed for
 # reading offline, with the report screens it links to.
@@ -380,8 +383,11 @@ def _made_at(value: datetime | None, now: datetime) -> datetime:
         return now
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    return now if value > now + CLOCK_SKEW else value
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the calendar
+        return now
+    return now if value > now + CLOCK_SKEW or value < EARLIEST_CLOCK else value
 
 
 def _check(data: ReportIn, open_quantity: Decimal, unit: str) -> tuple[Decimal, Decimal, dict[str, str], dict[str, Any]]:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -51,6 +51,7 @@ import msgspec
 from portal.approvals import services as approvals
 from portal.audit.services import record
 from portal.conversations.services import share_thread_files
+from portal.days import utc_at
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.attachments import register_attachment_target
 from portal.documents.services import share_attached
@@ -367,7 +368,7 @@ def _decimal(value: str | None, field: str, quantum: Decimal = QUANTUM) -> Decim
         return None
     try:
         number = Decimal(text)
-    except InvalidOperation:
+    except ArithmeticError:
         raise InvalidNcr(fields={field: N_("Enter a number.")}) from None
     if not number.is_finite() or number < 0 or number >= Decimal(10) ** 12:
         raise InvalidNcr(fields={field: N_("Enter a number that is not negative.")})
@@ -888,7 +889,7 @@ async def open_ncr(data: NcrIn) -> NcrOut:
 
 
 def _end_of(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(23, 59, 59), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return utc_at(day, time(23, 59, 59), ZoneInfo(zone))
 
 
 async def due_dates(issued_at: datetime, chosen: dict[str, date], context: TenantContext) -> dict[Status, datetime]:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from piccolo.querystring import QueryString
 
+from portal.days import day_end
 from portal.db import get_engine
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.errors import DomainError, PermissionDenied
@@ -103,7 +104,9 @@ def parse_period(text: str, zone: str) -> Period:
     """``YYYY-MM`` or ``YYYY-Qn``: its days, and its bounds in UTC from the
     tenant's midnights."""
     match = PERIOD.match(text.strip())
-    if match is None:
+    # The years statements take too (reconciliation.periods): beyond them a
+    # period's bounds are no dates.
+    if match is None or not 2000 <= int(match.group(1)) <= 9998:
         raise InvalidPeriod(fields={"period": N_("Give a month (2026-11) or a quarter (2026-Q4).")})
     year = int(match.group(1))
     if match.group(2):
@@ -145,11 +148,6 @@ class _Tally:
     close: list[timedelta] = field(default_factory=list)
     accept: list[timedelta] = field(default_factory=list)
     acknowledge: list[timedelta] = field(default_factory=list)
-
-
-def _day_end(day: date, zone: ZoneInfo) -> datetime:
-    """The first moment after ``day`` in the tenant's zone, in UTC."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def _as_date(value: Any) -> date:
@@ -265,7 +263,7 @@ async def _lines_due(
             received[receipt["order_line"]].append((receipt["delivery.received_at"], receipt["accepted_quantity"]))
     for line_id, row in due.items():
         state = states[line_id]
-        deadline = _day_end(state["due"], zone)
+        deadline = day_end(state["due"], zone)
         accepted = sum((quantity for at, quantity in received[line_id] if at < deadline), Decimal(0))
         tally = tallies[row["order.supplier"]]
         tally.lines_due += 1

@@ -127,9 +127,10 @@ def money_problem(value: object, decimals: int, *, allow_negative: bool = True) 
     """An amount with at most ``decimals`` decimals (a currency's smallest unit)."""
     try:
         amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         return None, N_("Enter an amount.")
-    if not amount.is_finite() or abs(amount) >= MAX_QUANTITY or (amount < 0 and not allow_negative):
+    # Compared, not abs(): abs() rounds to the context, and 1e9999999 overflows it.
+    if not amount.is_finite() or not -MAX_QUANTITY < amount < MAX_QUANTITY or (amount < 0 and not allow_negative):
         return None, N_("Enter an amount.")
     if decimals_of(amount) > decimals:
         return None, N_("This currency has at most %(decimals)s decimals.")
@@ -170,7 +171,7 @@ async def update_settings(data: SettingsIn) -> SettingsOut:
         rate = Decimal(str(data.tax_rate).strip())
         if not rate.is_finite() or not 0 <= rate < 1 or decimals_of(rate) > 4:
             raise InvalidOperation
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):
         problems["tax_rate"] = N_("Enter a rate from 0 to 1 with at most 4 decimals (0.13 is 13 %).")
         rate = Decimal(0)
     if problems:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import structlog
 
+from portal.days import utc_at
 from portal.errors import DomainError
 from portal.i18n import N_
 from portal.materials.tables import Dispatch
@@ -332,7 +333,7 @@ async def _progress(tenant: Any, rule: RuleOut, now: datetime) -> tuple[int, int
         if quantity <= 0 or done >= quantity or line["order.issued_at"] is None:
             continue
         open_lines.add(line["id"])
-        due_at = datetime.combine(line["due_date"], time(23, 59), zone).astimezone(UTC)
+        due_at = utc_at(line["due_date"], time(23, 59), zone)
         stale = now - latest.get(line["id"], line["order.issued_at"]) >= stale_after
         span = (due_at - line["order.issued_at"]).total_seconds()
         elapsed = Decimal(max((now - line["order.issued_at"]).total_seconds(), 0) / span) if span > 0 else Decimal(1)

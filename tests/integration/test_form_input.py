@@ -11,7 +11,8 @@ few bad values of its kind (not a cross product: the module stays short):
 - a required field left empty; text one character longer than the field's
   ``maxlength``, or longer than any column holds where it declares none
   (portal/lengths.py: every text field, on both databases);
-- quantities and money: not a number, negative, too many decimals, huge;
+- quantities and money: not a number, negative, too many decimals, huge,
+  NaN, past Decimal's range (1e9999999);
 - dates: malformed and impossible; ids (hidden fields, selects): not a UUID
   (another tenant's and another supplier's ids: tests/tenancy/
   test_isolation_pages.py); a record version that is no number;
@@ -239,6 +240,10 @@ def bad_values(item: Field) -> Iterator[tuple[str, str]]:
         yield "negative", "-3"
         yield "too many decimals", "1.1234567"
         yield "huge", "1" + "0" * 30
+        # Decimal reads both; comparing the first raises, arithmetic on the
+        # second overflows (each answered 500 on a form once).
+        yield "NaN", "NaN"
+        yield "past Decimal's range", "1e9999999"
     elif item.kind == "date":
         yield "impossible date", "2026-02-30"
         yield "malformed date", "31/12/2026"

@@ -10,7 +10,8 @@ PATCH route under /api/ whose JSON body has text or Decimal fields. Each
 text field gets a value longer than any varchar column of the schema and
 than any free text (portal/lengths.py's TEXT_LENGTH), each
 Decimal field (and each text field named like an amount) a huge number,
-inside a body otherwise valid for the seeded world (the isolation matrix's
+each Decimal field "NaN" too (a comparison with it raises, and answered
+500 where a service compared before checking), inside a body otherwise valid for the seeded world (the isolation matrix's
 sample bodies, tests/tenancy/test_isolation_matrix.py, or one of BODIES
 here). The answer must be 4xx naming the field (not 5xx), and the two
 worlds' rows unchanged. A route the probe cannot build a valid body for is
@@ -173,7 +174,7 @@ def _caller(endpoint: Endpoint) -> str | None:
 
 
 @pytest.mark.parametrize("route", PROBED, ids=lambda route: f"{route[0]} {route[1]}")
-def test_over_long_text_and_huge_numbers_are_refused_naming_the_field(route: tuple[str, str], client: Any, worlds: Worlds) -> None:
+def test_over_long_text_and_huge_or_not_a_numbers_are_refused_naming_the_field(route: tuple[str, str], client: Any, worlds: Worlds) -> None:
     endpoint = Endpoint(*route)
     identity = _caller(endpoint)
     ids = {**worlds.own, **worlds.home_seed.personal.get(identity or "", {})}
@@ -193,6 +194,8 @@ def test_over_long_text_and_huge_numbers_are_refused_naming_the_field(route: tup
             values.append(("over-long", over_long(_sample_at(body, path), length)))
         if kind == "number" or NUMERIC.search(path):
             values.append(("huge", HUGE))
+        if kind == "number":
+            values.append(("not a number", "NaN"))
         for label, value in values:
             response = _call(client, worlds, endpoint, ids, identity, body=_with(body, path, value))
             fields = {}

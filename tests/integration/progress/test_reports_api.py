@@ -172,6 +172,26 @@ def test_a_phone_clock_in_the_future_is_not_believed(client: Any, shop: OrderWor
     assert [r["id"] for r in _reports(client, shop, order["id"])] == [ahead["id"], offline["id"]]
 
 
+def test_a_phone_clock_reset_or_at_the_calendars_edge_gives_the_time_of_arrival(client: Any, shop: OrderWorld) -> None:
+    """A flat battery resets a phone to 1970 or 2000; 0001-01-01 at +14:00
+    is before the calendar's first instant in UTC (an OverflowError)."""
+    order = accepted_order(client, shop)
+    line_id = order["lines"][0]["id"]
+    for made_at in ("1970-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        before = datetime.now(UTC)
+        stored = report(client, shop, line_id, good_quantity="1", made_at=made_at, photos_expected=1)
+        assert stored.status_code == 201, f"{made_at}: {stored.status_code} {stored.text[:300]}"
+        assert before - timedelta(seconds=1) <= datetime.fromisoformat(stored.json()["made_at"]) <= datetime.now(UTC)
+        taken = client.post(
+            f"/api/v1/progress-reports/{stored.json()['id']}/photos",
+            files={"file": ("p.jpg", jpeg(len(made_at)), "image/jpeg")},
+            data={"captured_at": made_at},
+            headers=shop.as_("supplier_operator"),
+        )
+        assert taken.status_code == 201, f"{made_at}: {taken.status_code} {taken.text[:300]}"
+        assert datetime.fromisoformat(taken.json()["captured_at"]) >= before - timedelta(seconds=1)
+
+
 def test_stages_are_the_tenants_own_and_old_reports_keep_their_name(client: Any, shop: OrderWorld) -> None:
     defaults = client.get("/api/v1/progress-stages", headers=shop.as_("supplier_operator")).json()["items"]
     assert [s["code"] for s in defaults][:2] == ["material_received", "machining"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.deliveries.conftest import create, receive
-from tests.integration.orders.conftest import OrderWorld, draft, fire
+from tests.integration.orders.conftest import OrderWorld, draft, due, fire
 from tests.integration.quality.conftest import accepted_order, checklist, require, review, send
 from tests.support.documents import samples
 from tests.support.factories import page_headers
@@ -69,8 +69,8 @@ def test_several_items_naming_one_category_give_one_requirement(client: Any, sho
         json={
             "supplier_id": str(shop.world.supplier_ids[0]),
             "lines": [
-                {"item_id": shop.part_id, "quantity": "5", "unit_price": "1", "due_date": "2099-01-01"},
-                {"item_id": other["id"], "quantity": "5", "unit_price": "1", "due_date": "2099-01-01"},
+                {"item_id": shop.part_id, "quantity": "5", "unit_price": "1", "due_date": due(60)},
+                {"item_id": other["id"], "quantity": "5", "unit_price": "1", "due_date": due(60)},
             ],
         },
         headers=shop.as_("planner"),
