@@ -818,7 +818,10 @@ async def _sign(handover: Handover, item: HandoverItem, decision: str, note: str
             params={
                 "number": handover.number,
                 "supplier": supplier["name"] if supplier else "",
-                "entry": item_title(item.title, _json(item.params) or {}),
+                # The title as written (a catalog id and its parameters):
+                # each planner reads it in their own language.
+                "entry": item.title,
+                "entry_params": _json(item.params) or {},
             },
         )
     if item.blocking:

@@ -4,6 +4,7 @@ change nothing."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -256,6 +257,13 @@ def test_the_parties_hear_of_the_steps(client: Any, run: Any, ho: HandoverWorld)
     assert planner.count("handover.ready") == 1
     assert "handover.ready" not in kinds("supplier_admin")
     assert "handover.signed_off" not in kinds("other_supplier_admin")
+    # Each planner reads the entry in their own language, whatever the
+    # supplier who signed it off speaks (it was stored in the signer's).
+    for language, chinese in (("en", False), ("zh-CN", True)):
+        notes = _ok(client.get("/api/v1/notifications", headers={**ho.as_("planner"), "accept-language": language}))["items"]
+        bodies = [note["body"] for note in notes if note["kind"] == "handover.signed_off"]
+        assert bodies
+        assert all(bool(re.search("[\u4e00-\u9fff]", body)) == chinese for body in bodies), (language, bodies)
 
 
 def _without_times(value: Any) -> Any:
