@@ -66,13 +66,15 @@ def sign_in(page: Page) -> Locator:
 
 # What a finger hits for each visible control, under MIN_TARGET px: a
 # checkbox or radio is hit through its label, a visually hidden file input
-# through the label drawn as its button; a link inside a sentence is exempt, as
-# in WCAG 2.5.8 (its size follows the text's line), a link standing alone -
-# a back link, a table cell's only content - is not.
+# through the label drawn as its button; a link inside a paragraph's running
+# text is exempt, as in WCAG 2.5.8 (its size follows the text's line). A link
+# standing alone - a back link, a table cell's only content - is not, nor one
+# that names a list row or a heading's record beside other text (a lot
+# trace's "MD-2026-00003 · M-Q235 · 120 kg"), nor a disclosure's summary.
 SMALL_TARGETS_JS = """(min) => {
   const labelled = (el) => el.closest('label') || (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`));
   const inSentence = (el) => {
-    const block = el.parentElement;
+    const block = el.closest('p');
     return block && el.tagName === 'A' && block.textContent.trim().length > el.textContent.trim().length;
   };
   const visible = (el) => {
@@ -80,7 +82,7 @@ SMALL_TARGETS_JS = """(min) => {
     return style.visibility !== 'hidden' && style.display !== 'none' && el.getClientRects().length > 0;
   };
   const small = [];
-  for (const el of document.querySelectorAll('a, button, input, select, textarea')) {
+  for (const el of document.querySelectorAll('a, button, input, select, textarea, summary')) {
     if (el.type === 'hidden' || el.closest('[hidden], template')) continue;
     const box = el.getBoundingClientRect();
     const hiddenFile = el.type === 'file' && (box.width <= 1 || box.height <= 1);
