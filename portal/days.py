@@ -13,6 +13,7 @@ of failing.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from portal.i18n import N_
 
@@ -48,6 +49,13 @@ def utc_at(day: date, at: time, zone: tzinfo, *, days_after: int = 0) -> datetim
         return datetime.combine(day + timedelta(days=days_after), at, tzinfo=zone).astimezone(UTC)
     except OverflowError:
         return LAST_INSTANT if day.year > 1 else FIRST_INSTANT
+
+
+def local_minutes(moment: datetime, zone: str) -> str:
+    """An instant as the tenant's wall clock reads it, to the minute
+    (2026-12-05 18:00): what a notification says is due, never UTC's
+    2026-12-05T10:00+00:00."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def day_end(day: date, zone: tzinfo) -> datetime:

@@ -51,7 +51,7 @@ import msgspec
 from portal.approvals import services as approvals
 from portal.audit.services import record
 from portal.conversations.services import share_thread_files
-from portal.days import utc_at
+from portal.days import local_minutes, utc_at
 from portal.deliveries.tables import Delivery, DeliveryLine
 from portal.documents.attachments import register_attachment_target
 from portal.documents.services import share_attached
@@ -942,7 +942,7 @@ async def _start_steps(ncr: Ncr, dues: dict[Status, datetime], moment: datetime)
         )
     await share_attached({"ncr": [ncr.id]}, ncr.supplier)
     await share_thread_files("ncr", ncr.id)
-    await _tell("ncr.issued", ncr, severity=SEVERITIES[ncr.severity], due=dues[STEPS[0]].date().isoformat())
+    await _tell("ncr.issued", ncr, severity=SEVERITIES[ncr.severity], due=local_minutes(dues[STEPS[0]], current().time_zone)[:10])
 
 
 # -- steps ----------------------------------------------------------------------
@@ -1372,7 +1372,7 @@ async def _check_tenant(now: datetime) -> dict[str, int]:
     # Only the step the NCR stands at waits for the supplier.
     for row in (row for row in rows if row["ncr.status"] == row["step"]):
         ncr = await scoped(Ncr).get(row["ncr"])
-        due = row["due_at"].isoformat(timespec="minutes")
+        due = local_minutes(row["due_at"], current().time_zone)
         if row["due_at"] <= now:
             claimed = await (
                 scoped(NcrStep)

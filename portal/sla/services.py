@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import structlog
 
-from portal.days import utc_at
+from portal.days import local_minutes, utc_at
 from portal.errors import DomainError
 from portal.i18n import N_
 from portal.materials.tables import Dispatch
@@ -180,7 +180,7 @@ async def _check_tenant(tenant: Any, now: datetime) -> dict[str, int]:
                 link=item.link,
                 supplier=item.supplier,
                 record=(item.record_type, item.record_id),
-                params={"what": WHAT[item.kind], "number": item.number, "due": _local(item.due_at, tenant.time_zone)},
+                params={"what": WHAT[item.kind], "number": item.number, "due": local_minutes(item.due_at, tenant.time_zone)},
             )
             await scoped(ResponseBreach).update({ResponseBreach.reminded_at: now}).where(ResponseBreach.id == row.id)
             counts["reminded"] += 1
@@ -269,12 +269,8 @@ async def _escalate(item: Due, tenant: Any) -> None:
         supplier=item.supplier,
         record=(item.record_type, item.record_id),
         users=users,
-        params={"what": WHAT[item.kind], "number": item.number, "due": _local(item.due_at, tenant.time_zone)},
+        params={"what": WHAT[item.kind], "number": item.number, "due": local_minutes(item.due_at, tenant.time_zone)},
     )
-
-
-def _local(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 async def _progress(tenant: Any, rule: RuleOut, now: datetime) -> tuple[int, int]:
@@ -362,7 +358,7 @@ async def _progress(tenant: Any, rule: RuleOut, now: datetime) -> tuple[int, int
                     link=f"/orders/{line['order']}",
                     supplier=line["order.supplier"],
                     record=("order_line", line["id"]),
-                    params={"what": WHAT["overdue"], "number": _line_label(line), "due": _local(due_at, tenant.time_zone)},
+                    params={"what": WHAT["overdue"], "number": _line_label(line), "due": local_minutes(due_at, tenant.time_zone)},
                 )
                 await scoped(ResponseBreach).update({ResponseBreach.reminded_at: now}).where(ResponseBreach.id == late.id)
     # Finished, or its order is no longer at work: nothing is owed any more.

@@ -93,7 +93,8 @@ def test_not_a_number_in_an_order_change_is_refused_naming_the_line_and_the_page
     form = client.get(f"/orders/{order['id']}/edit", headers=headers)
     assert form.status_code == 200
     # Shown as typed, not as Decimal's exponent form (1E+2, 2E+1).
-    assert 'value="100"' in form.text and 'value="20"' in form.text
+    assert 'value="100"' in form.text
+    assert 'value="20"' in form.text
     assert "E+" not in form.text
     posted = {
         "_csrf_token": headers["x-csrftoken"],

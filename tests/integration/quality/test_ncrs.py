@@ -14,6 +14,7 @@ from uuid import UUID
 
 import pytest
 
+from portal.days import local_minutes
 from tests.integration.deliveries.conftest import create, receive
 from tests.integration.orders.conftest import OrderWorld
 from tests.integration.quality.conftest import accepted_order, review, send
@@ -390,6 +391,20 @@ def test_due_dates_reminders_and_escalations_follow_the_clock(client: Any, shop:
     assert {"ncr.issued", "ncr.step_due", "ncr.step_overdue", "ncr.accepted"} <= set(kinds)
     qa_kinds = [item["kind"] for item in client.get("/api/v1/notifications", headers=shop.as_("qa")).json()["items"]]
     assert "ncr.step_overdue_owner" in qa_kinds
+    # When it was due reads as the tenant's clock does, not as UTC's ISO text.
+    zone = run(_zone_of, shop.world.tenant_id)
+    notes = client.get("/api/v1/notifications", headers=shop.as_("supplier_admin")).json()["items"]
+    overdue = next(item for item in notes if item["kind"] == "ncr.step_overdue")
+    assert local_minutes(ncr.steps[0].due_at, zone) in overdue["title"]
+    assert "+00:00" not in overdue["title"]
+
+
+async def _zone_of(tenant_id: Any) -> str:
+    from tenants.context import system_scope
+    from tenants.tables import Tenant
+
+    async with system_scope("test"):
+        return str((await Tenant.select(Tenant.time_zone).where(Tenant.id == tenant_id).first())["time_zone"])
 
 
 # ------------------------------------------------------------------ pages
