@@ -4,6 +4,7 @@ is stored as people write it (10, not 1E+1)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from tests.integration.orders.conftest import OrderWorld
@@ -17,7 +18,7 @@ def test_a_scrap_rate_that_is_not_a_number_is_refused_naming_the_row(client: Any
         assert refused.status_code == 400, f"{value}: {refused.status_code} {refused.text[:300]}"
         assert list(refused.json()["error"]["fields"]) == ["lines.0.scrap_rate"]
     kept = client.get(f"/api/v1/items/{shop.part_id}/bom", headers=shop.as_("planner")).json()["items"]
-    assert [(line["quantity_per_unit"], line["scrap_rate"]) for line in kept] == [("1.25", "0.02")]
+    assert [(Decimal(line["quantity_per_unit"]), Decimal(line["scrap_rate"])) for line in kept] == [(Decimal("1.25"), Decimal("0.02"))]
 
 
 def test_the_bom_form_refuses_numbers_past_range_and_shows_whole_numbers_plainly(client: Any, shop: OrderWorld) -> None:
