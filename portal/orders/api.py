@@ -45,7 +45,8 @@ class OrderApi(Controller):
 
     @post("/", guards=[requires("orders.manage")], errors=[409])
     async def create_order(self, data: JSONBody[OrderCreate]) -> OrderOut:
-        """A draft; issue it with the ``issue`` transition."""
+        """A draft; issue it with the ``issue`` transition. Each line's
+        ``due_date`` is at most ten years ahead (400 naming the line)."""
         return await services.create_order(data)
 
     @get("/{order_id:uuid}")
@@ -55,7 +56,9 @@ class OrderApi(Controller):
     @patch("/{order_id:uuid}", guards=[requires("orders.manage")])
     async def update_order(self, order_id: FromPath[UUID], data: JSONBody[OrderUpdate]) -> OrderOut:
         """Send the whole set of lines and the ``version`` you read. After
-        issue a ``reason`` is required and the change becomes a revision."""
+        issue a ``reason`` is required and the change becomes a revision.
+        Due dates: at most ten years ahead; a new one not in the past once
+        issued."""
         return await services.update_order(order_id, data)
 
     @post("/{order_id:uuid}/transitions", status_code=200)

@@ -14,6 +14,9 @@ from portal.orders.tables import Order, OrderLine
 
 
 class OrderLineIn(msgspec.Struct, frozen=True):
+    """``due_date``: at most ten years ahead; not in the past when the
+    order is issued or a revision sets it."""
+
     item_id: UUID
     quantity: Decimal
     unit_price: Decimal
