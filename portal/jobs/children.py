@@ -87,7 +87,9 @@ class ChildPool:
             max_workers=self.size,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_child_started,
-            initargs=(self.niceness,),
+            # The runner names itself: a child that asked getppid() after
+            # its runner died mid-start would watch init (pid 1) forever.
+            initargs=(self.niceness, os.getpid()),
             max_tasks_per_child=JOBS_PER_CHILD,
         )
         return self._executor
@@ -105,7 +107,7 @@ _loop: asyncio.AbstractEventLoop | None = None
 _engine_started = False
 
 
-def _child_started(niceness: int) -> None:
+def _child_started(niceness: int, parent: int) -> None:
     global _loop
     from portal.jobs import registry
     from portal.logs import configure_logging
@@ -117,7 +119,7 @@ def _child_started(niceness: int) -> None:
     # Background work: when the cores are busy, the requests of the serving
     # process go first and a preview simply finishes later.
     os.nice(niceness)
-    threading.Thread(target=_end_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    threading.Thread(target=_end_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     settings = get_settings()
     configure_logging(json=settings.is_production)
     registry.load_modules(settings.job_modules)

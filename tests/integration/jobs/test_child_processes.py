@@ -223,3 +223,49 @@ def test_a_child_whose_parent_was_killed_outright_ends_itself(effects: Path) -> 
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(child), f"child {child} outlived its parent by 30 s"
+
+
+# A runner that spawns a child and is killed before the child starts: the
+# child begins its start (the pool's initializer) only once orphaned.
+LATE_STARTING_PARENT = """
+import multiprocessing, os, sys, time
+from pathlib import Path
+
+def start_when_orphaned(runner, effects):
+    while os.getppid() == runner:
+        time.sleep(0.05)
+    from portal.jobs.children import _child_started
+    _child_started(0, runner)
+    Path(effects, "started").touch()
+    time.sleep(60)
+
+if __name__ == "__main__":
+    child = multiprocessing.get_context("fork").Process(target=start_when_orphaned, args=(os.getpid(), sys.argv[1]))
+    child.start()
+    print(child.pid, flush=True)
+    time.sleep(3600)
+"""
+
+
+def test_a_child_whose_runner_died_before_it_started_ends_itself(effects: Path) -> None:
+    """A replacement child may be spawned just as its runner is killed. Had
+    it asked getppid() when starting, it would have watched init (pid 1),
+    which never goes away: such children outlived CI runs, holding a deleted
+    test database. The runner gives its own pid."""
+    runner = subprocess.Popen(
+        [sys.executable, "-c", LATE_STARTING_PARENT, str(effects)],
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, "PORTAL_JOB_MODULES": "tests.support.job_handlers"},
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert runner.stdout is not None
+        child = int(runner.stdout.readline())
+        assert _alive(child)
+    finally:
+        runner.kill()
+        runner.wait()
+    deadline = time.monotonic() + 30
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), f"child {child} outlived its runner by 30 s"
