@@ -318,7 +318,7 @@ self.addEventListener("sync", function (event) {
   if (event.tag === "outbox") {
     event.waitUntil(self.PortalOutbox.flush(null).then(function (results) {
       var sent = results.filter(function (result) { return result.outcome === "ok"; }).map(function (result) {
-        return { kind: result.item.kind || null, page: result.item.page || null };
+        return { id: result.item.id || null, kind: result.item.kind || null, page: result.item.page || null };
       });
       // The open pages draw what arrived (a thread, an NCR step), as they
       // would had they sent it themselves.

@@ -157,11 +157,26 @@
   function arrived(sent) {
     announceSent(sent.filter(function (item) { return !item.kind; }).length);
     if (sent.some(function (item) { return item.kind === "message"; })) refreshConversation();
-    if (sent.some(function (item) { return item.kind === "answer" && item.page === window.location.pathname; })) {
+    // An answer this page sent itself was drawn by its own reload; the
+    // worker's sync, asked for at the same time, reports it again, and a
+    // second reload would wipe what the person began typing since.
+    var fresh = sent.filter(function (item) { return item.kind === "answer" && item.page === window.location.pathname && !shownHere(item.id); });
+    if (fresh.length) {
       window.location.reload();
       return null;
     }
     return render();
+  }
+
+  function shownHere(id) {
+    try { return Boolean(id) && (window.sessionStorage.getItem("outbox-shown") || "").split(" ").indexOf(id) >= 0; } catch (e) { return false; }
+  }
+
+  function markShown(id) {
+    try {
+      var kept = (window.sessionStorage.getItem("outbox-shown") || "").split(" ").filter(Boolean).slice(-20);
+      window.sessionStorage.setItem("outbox-shown", kept.concat([id]).join(" "));
+    } catch (e) { /* private mode: at worst the page loads once more */ }
   }
 
   function flush() {
@@ -314,6 +329,7 @@
       return Outbox.send(item, csrfToken());
     }).then(function (result) {
       if (result.outcome === "ok") {
+        markShown(item.id);
         window.location.reload();
         return null;
       }
