@@ -202,13 +202,25 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_a_child_whose_parent_was_killed_outright_ends_itself(effects: Path) -> None:
-    parent = subprocess.Popen(
-        [sys.executable, "-c", ORPHANING_PARENT, str(effects)],
+def _runner_process(script: str, effects: Path) -> subprocess.Popen[bytes]:
+    """A runner of its own, to kill outright: ``script`` run with the test handlers."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(effects)],
         cwd=Path(__file__).resolve().parents[3],
         env={**os.environ, "PORTAL_JOB_MODULES": "tests.support.job_handlers"},
         stdout=subprocess.PIPE,
     )
+
+
+def _ended_within(child: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _alive(child)
+
+
+def test_a_child_whose_parent_was_killed_outright_ends_itself(effects: Path) -> None:
+    parent = _runner_process(ORPHANING_PARENT, effects)
     try:
         assert parent.stdout is not None
         assert parent.stdout.readline() == b"ran\n"
@@ -219,28 +231,23 @@ def test_a_child_whose_parent_was_killed_outright_ends_itself(effects: Path) -> 
         # SIGKILL: no shutdown of the pool, no chance to stop the children.
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 30
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(child), f"child {child} outlived its parent by 30 s"
+    assert _ended_within(child, 30), f"child {child} outlived its parent by 30 s"
 
 
 # A runner that spawns a child and is killed before the child starts: the
 # child begins its start (the pool's initializer) only once orphaned.
 LATE_STARTING_PARENT = """
-import multiprocessing, os, sys, time
-from pathlib import Path
+import multiprocessing, os, time
 
-def start_when_orphaned(runner, effects):
+def start_when_orphaned(runner):
     while os.getppid() == runner:
         time.sleep(0.05)
     from portal.jobs.children import _child_started
     _child_started(0, runner)
-    Path(effects, "started").touch()
     time.sleep(60)
 
 if __name__ == "__main__":
-    child = multiprocessing.get_context("fork").Process(target=start_when_orphaned, args=(os.getpid(), sys.argv[1]))
+    child = multiprocessing.get_context("fork").Process(target=start_when_orphaned, args=(os.getpid(),))
     child.start()
     print(child.pid, flush=True)
     time.sleep(3600)
@@ -252,12 +259,7 @@ def test_a_child_whose_runner_died_before_it_started_ends_itself(effects: Path) 
     it asked getppid() when starting, it would have watched init (pid 1),
     which never goes away: such children outlived CI runs, holding a deleted
     test database. The runner gives its own pid."""
-    runner = subprocess.Popen(
-        [sys.executable, "-c", LATE_STARTING_PARENT, str(effects)],
-        cwd=Path(__file__).resolve().parents[3],
-        env={**os.environ, "PORTAL_JOB_MODULES": "tests.support.job_handlers"},
-        stdout=subprocess.PIPE,
-    )
+    runner = _runner_process(LATE_STARTING_PARENT, effects)
     try:
         assert runner.stdout is not None
         child = int(runner.stdout.readline())
@@ -265,7 +267,4 @@ def test_a_child_whose_runner_died_before_it_started_ends_itself(effects: Path) 
     finally:
         runner.kill()
         runner.wait()
-    deadline = time.monotonic() + 30
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(child), f"child {child} outlived its runner by 30 s"
+    assert _ended_within(child, 30), f"child {child} outlived its runner by 30 s"
