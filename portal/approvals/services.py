@@ -68,6 +68,9 @@ STATUS_LABELS = {
 }
 PAGE_SIZE = 50
 COMMENT_MAX = 1000
+# Why a request was withdrawn (``withdraw``).
+RECORD_CHANGED = N_("The record changed while this waited; asking again makes a new request.")
+RECORD_ENDED = N_("The record was closed or cancelled while this waited.")
 
 Action = Callable[[dict[str, Any]], Awaitable[None]]
 _ACTIONS: dict[str, Action] = {}
@@ -249,10 +252,12 @@ LINKS = {"order": "/orders/{id}", "ncr": "/ncrs/{id}", "item": "/items/{id}"}
 
 
 async def _out(row: dict[str, Any]) -> RequestOut:
+    from portal.i18n import gettext
     from tenants.services.members import user_names
 
     names = await user_names({user for user in (row["requested_by"], row["decided_by"]) if user})
     payload = row["payload"] if isinstance(row["payload"], dict) else msgspec.json.decode(row["payload"] or "{}")
+    comment = row["comment"]
     # A record with no page of its own (a handover's checklist entry) names its page in the payload.
     link = payload.get("link") or LINKS.get(row["record_type"], "").format(id=row["record_id"])
     return RequestOut(
@@ -269,7 +274,8 @@ async def _out(row: dict[str, Any]) -> RequestOut:
         requested_at=row["requested_at"],
         decided_by=names.get(row["decided_by"]) if row["decided_by"] else None,
         decided_at=row["decided_at"],
-        comment=row["comment"],
+        # A withdrawal's comment is the system's reason, a catalog text.
+        comment=gettext(comment) if row["status"] == "withdrawn" else comment,
         link=link,
     )
 
@@ -353,6 +359,34 @@ async def pending_for(record_type: str, record_id: UUID) -> list[RequestOut]:
         .where(ApprovalRequest.status == "pending")
     )
     return [await _out(row) for row in rows]
+
+
+async def withdraw(record_type: str, record_ids: list[UUID], reason: str, kinds: tuple[str, ...] = ()) -> None:
+    """The record changed or ended while its requests waited (an order
+    edited or cancelled, an NCR closed, a handover cancelled): what they
+    would approve is no longer what was asked, so they leave the
+    approvers' lists as withdrawn, with ``reason`` (a catalog text), rather
+    than wait for a decision that can only be refused. ``kinds``: only
+    these (all when empty)."""
+    if not record_ids:
+        return
+    query = (
+        scoped(ApprovalRequest)
+        .update({ApprovalRequest.status: "withdrawn", ApprovalRequest.decided_at: datetime.now(UTC), ApprovalRequest.comment: reason})
+        .where(ApprovalRequest.record_type == record_type)
+        .where(ApprovalRequest.record_id.is_in(record_ids))
+        .where(ApprovalRequest.status == "pending")
+    )
+    if kinds:
+        query = query.where(ApprovalRequest.kind.is_in(list(kinds)))
+    for row in await query.returning(ApprovalRequest.id, ApprovalRequest.record_id, ApprovalRequest.kind):
+        await record(
+            "approval.withdrawn",
+            entity_type=record_type,
+            entity_id=row["record_id"],
+            before={"request": str(row["id"]), "status": "pending"},
+            after={"request": str(row["id"]), "status": "withdrawn", "kind": row["kind"], "comment": reason},
+        )
 
 
 async def get_request(request_id: UUID | str, *, check: bool = True) -> RequestOut:

@@ -116,6 +116,11 @@ class OrderNotShippable(Conflict):
     message = N_("An order that is %(status)s takes no deliveries.")
 
 
+class GoodsOnTheWay(Conflict):
+    code = "deliveries_in_transit"
+    message = N_("Goods are still on their way (%(numbers)s): receive them, or have the supplier cancel the notice, first.")
+
+
 class AlreadyReceived(Conflict):
     code = "already_received"
     message = N_("This delivery was already received; the receipt was not recorded again.")
@@ -198,6 +203,25 @@ async def _lock_order(order_id: UUID) -> None:
     runs one writer at a time already (IMMEDIATE transactions)."""
     if isinstance(get_engine(), PostgresEngine):
         await scoped(Order).select(Order.id).where(Order.id == order_id).lock_rows()
+
+
+async def refuse_with_goods_on_the_way(order_ids: list[UUID]) -> None:
+    """Before an order is cancelled (or handed to another supplier): goods
+    shipped against it and not received yet could no longer be received,
+    so the order waits for them. The order is locked first, so that a
+    notice shipping at the same moment is either seen here or refused by
+    the cancelled order."""
+    for order_id in order_ids:
+        await _lock_order(order_id)
+    rows = (
+        await scoped(Delivery)
+        .select(Delivery.number)
+        .where(Delivery.order.is_in(order_ids or [UUID(int=0)]))
+        .where(Delivery.status.is_in([status.value for status in IN_TRANSIT]))
+        .order_by(Delivery.number)
+    )
+    if rows:
+        raise GoodsOnTheWay(numbers=", ".join(row["number"] for row in rows))
 
 
 async def _order_lines(order_id: UUID) -> dict[UUID, OrderLine]:

@@ -44,6 +44,13 @@ STATUS_LABELS = {
     Status.CANCELLED: N_("Cancelled"),
 }
 
+# Named in a refusal, in the reader's language.
+EVENT_LABELS = {
+    Event.SHIP: N_("Ship"),
+    Event.RECEIVE: N_("Receive"),
+    Event.CANCEL: N_("Cancel the notice"),
+}
+
 TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.DRAFT, Event.SHIP): Status.SHIPPED,
     (Status.SHIPPED, Event.RECEIVE): Status.RECEIVED,
@@ -70,4 +77,4 @@ def next_status(status: Status, event: Event) -> Status:
     try:
         return TRANSITIONS[(status, event)]
     except KeyError:
-        raise TransitionNotAllowed(status=gettext(status.label), event=event.value) from None
+        raise TransitionNotAllowed(status=gettext(status.label), event=gettext(EVENT_LABELS[event])) from None

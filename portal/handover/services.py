@@ -699,6 +699,8 @@ async def cancel_handover(handover_id: UUID | str, version: int, reason: str) ->
         raise InvalidHandover(fields={"reason": N_("Give a reason: both suppliers see it.")})
     was_started = handover.status == Status.IN_PROGRESS.value
     await _move(handover, version, Event.CANCEL, cancelled_at=datetime.now(UTC), status_reason=reason)
+    items = await scoped(HandoverItem).select(HandoverItem.id).where(HandoverItem.handover == handover.id)
+    await approvals.withdraw("handover_item", [row["id"] for row in items], approvals.RECORD_ENDED)
     if was_started:
         await _tell("handover.cancelled", handover)
     return await _to_out(handover)

@@ -39,6 +39,13 @@ STATUS_LABELS = {
     Status.RECEIVED_WITH_DISCREPANCY: N_("Received with discrepancy"),
 }
 
+# Named in a refusal, in the reader's language.
+EVENT_LABELS = {
+    Event.SEND: N_("Send to the supplier"),
+    Event.CONFIRM: N_("Confirm the receipt"),
+    Event.CONFIRM_WITH_DISCREPANCY: N_("Confirm the receipt with a discrepancy"),
+}
+
 TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.DRAFT, Event.SEND): Status.SENT,
     (Status.SENT, Event.CONFIRM): Status.RECEIVED,
@@ -61,4 +68,4 @@ def next_status(status: Status, event: Event) -> Status:
     try:
         return TRANSITIONS[(status, event)]
     except KeyError:
-        raise TransitionNotAllowed(status=gettext(status.label), event=event.value) from None
+        raise TransitionNotAllowed(status=gettext(status.label), event=gettext(EVENT_LABELS[event])) from None

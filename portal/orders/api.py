@@ -64,7 +64,9 @@ class OrderApi(Controller):
     @post("/{order_id:uuid}/transitions", status_code=200)
     async def fire_transition(self, order_id: FromPath[UUID], data: JSONBody[TransitionIn]) -> OrderOut:
         """``event``: issue, accept, reject, reissue, start, close or cancel
-        (reject and cancel need a ``reason``)."""
+        (reject and cancel need a ``reason``). Cancel answers 409
+        ``deliveries_in_transit`` while goods shipped against the order are
+        not received (receive them, or the supplier cancels the notice)."""
         return await services.fire(order_id, data.event, data.reason, data.version)
 
     @post("/{order_id:uuid}/answers", status_code=200, guards=[requires("orders.respond")], errors=[409])

@@ -424,6 +424,7 @@ async def update_order(order_id: UUID | str, data: OrderUpdate, *, approved: boo
     if issued and diff:
         changes["revision"] = order.revision + 1
     await _save_guarded(order, data.version, **changes)
+    await approvals.withdraw("order", [order.id], approvals.RECORD_CHANGED, kinds=("order.issue", "order.price_increase"))
     if issued and diff:
         revision = scoped(OrderRevision).new(
             order=order.id, number=order.revision, reason=data.reason.strip(), diff=json.dumps(diff), created_by=context.user_id
@@ -554,6 +555,11 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     changes: dict[str, Any] = {"status": after.value}
     if event in NEEDS_REASON:
         changes["status_reason"] = reason.strip()
+    if event is Event.CANCEL:
+        # Deliveries build on orders (and import them): reached here, as below.
+        from portal.deliveries.services import refuse_with_goods_on_the_way
+
+        await refuse_with_goods_on_the_way([order.id])
     if event in {Event.ISSUE, Event.REISSUE}:
         await _check_issuable(order, context)
         if not approved and await _held_issue(order, event):
@@ -562,6 +568,8 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     if event is Event.ACCEPT:
         changes["accepted_at"] = datetime.now(UTC)
     await _save_guarded(order, version, **changes)
+    if after not in OPEN_STATES:
+        await approvals.withdraw("order", [order.id], approvals.RECORD_ENDED)
     await _answer_all(order, event, reason.strip())
     if event in {Event.ISSUE, Event.REISSUE}:
         await _share_order_documents(order)
@@ -613,6 +621,8 @@ async def answer_lines(order_id: UUID | str, data: LineAnswersIn) -> OrderOut:
     _require("orders.respond")
     order = await visible_order(order_id)
     before = Status(order.status)
+    # An order already answered is a conflict (409) before any line is read.
+    next_status(before, Event.ACCEPT_IN_PART)
     lines = {line.id: line for line in await _lines_of(order) if not line.removed}
     problems: dict[str, str] = {}
     answers: dict[UUID, LineAnswerIn] = {}
@@ -675,7 +685,8 @@ async def _held_issue(order: Order, event: Event) -> bool:
     rule = await approvals.rule_for("order.issue", total)
     if rule is None:
         return False
-    payload = {"order_id": str(order.id), "event": event.value}
+    # The version fences the approval: it issues the order as it was asked for, not as edited since.
+    payload = {"order_id": str(order.id), "event": event.value, "version": order.version}
     await approvals.hold("order.issue", "order", order.id, order.number, payload, rule, amount=total, currency=order.currency)
     return True
 
@@ -685,7 +696,7 @@ def _raises_price(existing: dict[UUID, OrderLine], wanted: list[OrderLineIn]) ->
 
 
 async def _approved_issue(payload: dict[str, Any]) -> None:
-    await fire(payload["order_id"], payload["event"], approved=True)
+    await fire(payload["order_id"], payload["event"], version=payload.get("version"), approved=True)
 
 
 async def _approved_revision(payload: dict[str, Any]) -> None:
@@ -1068,6 +1079,9 @@ async def transfer_remainder(order_ids: list[UUID], to_supplier: UUID, reason: s
         if order_id not in orders:
             raise NotFound()
         next_status(Status(orders[order_id]["status"]), Event.CANCEL)
+    from portal.deliveries.services import refuse_with_goods_on_the_way
+
+    await refuse_with_goods_on_the_way(list(orders))
     open_lines: dict[UUID, list[dict[str, Any]]] = {}
     rows = (
         await scoped(OrderLine)

@@ -143,4 +143,4 @@ def next_status(status: Status, event: Event) -> Status:
     try:
         return TRANSITIONS[(status, event)]
     except KeyError:
-        raise TransitionNotAllowed(status=gettext(status.label), event=event.value) from None
+        raise TransitionNotAllowed(status=gettext(status.label), event=gettext(EVENT_LABELS[event])) from None

@@ -442,6 +442,8 @@ async def _move(ncr: Ncr, event: Event, version: int | None, now: datetime, **va
     if not moved:
         latest = await scoped(Ncr).select(Ncr.version).where(Ncr.id == ncr.id).first()
         raise NcrChanged(version=latest["version"] if latest else ncr.version)
+    if status in (Status.CLOSED, Status.CANCELLED):
+        await approvals.withdraw("ncr", [ncr.id], approvals.RECORD_ENDED)
     await record(
         f"ncr.{event.value}",
         entity_type="ncr",

@@ -724,6 +724,7 @@ async def close_period(supplier_id: UUID | str, label: str) -> list[StatementOut
     stored = await _store(supplier.id, period)
     ids = list(stored)
     await scoped(PeriodClose).new(period=period.id, supplier=supplier.id, closed_by=context.user_id).save()
+    await _carry_pending_adjustments(supplier.id, period)
     await record(
         "period.close",
         entity_type="supplier",
@@ -731,6 +732,35 @@ async def close_period(supplier_id: UUID | str, label: str) -> list[StatementOut
         after={"period": period.label, "statements": [str(statement_id) for statement_id in ids]},
     )
     return [await _statement_out(statement_id, lines) for statement_id, lines in stored.items()]
+
+
+async def _carry_pending_adjustments(supplier_id: UUID, closed: Period) -> None:
+    """An adjustment still waiting for its second pair of eyes when its
+    period closes moves to the next period as a correction of the closed
+    one: a closed period can no longer take it, and left there it could
+    never be approved."""
+    waiting = (
+        await scoped(Adjustment)
+        .select(Adjustment.id, Adjustment.corrects)
+        .where(Adjustment.supplier == supplier_id, Adjustment.period == closed.id, Adjustment.status == "pending")
+    )
+    if not waiting:
+        return
+    later = await ensure_period(periods.next_label(closed.label))
+    for row in waiting:
+        corrects = row["corrects"] or closed.label
+        await (
+            scoped(Adjustment)
+            .update({Adjustment.period: later.id, Adjustment.corrects: corrects})
+            .where(Adjustment.id == row["id"], Adjustment.status == "pending")
+        )
+        await record(
+            "adjustment.carry",
+            entity_type="adjustment",
+            entity_id=row["id"],
+            before={"period": closed.label},
+            after={"period": later.label, "corrects": corrects},
+        )
 
 
 # ---------------------------------------------------------------- reading
