@@ -200,6 +200,15 @@ def locale_for(scope: Scope, default: str) -> str:
     return negotiate(preferred, headers.get("accept-language"), default)
 
 
+def asked_locale(scope: Scope) -> str | None:
+    """The language this browser asked for (its language cookie, else its
+    Accept-Language), or None when it named no supported one: a default
+    is nobody's choice."""
+    headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+    asked = negotiate(_cookie(headers.get("cookie", ""), LOCALE_COOKIE), headers.get("accept-language"), "")
+    return asked or None
+
+
 def _cookie(header: str, name: str) -> str | None:
     for part in header.split(";"):
         key, _, value = part.strip().partition("=")

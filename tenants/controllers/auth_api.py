@@ -6,14 +6,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody
 
 from portal.db import keep_changes_on_error
 from portal.lengths import most
 from tenants.guards import acting, requires_login
 from tenants.middleware import client_address
-from tenants.services import auth
+from tenants.services import auth, members
 from tenants.tables import User
 from tenants.tokens import TokenKind
 
@@ -44,6 +44,13 @@ class MeOut(msgspec.Struct, frozen=True):
     role: str
     supplier_id: UUID | None
     memberships: list[MembershipOut]
+    # The language the portal writes to this person in (pages, emails,
+    # notifications): "zh_CN" or "en"; empty until chosen, then the tenant's.
+    locale: str = ""
+
+
+class LocaleIn(msgspec.Struct, frozen=True):
+    locale: Annotated[str, msgspec.Meta(max_length=10)]
 
 
 class AuthApi(Controller):
@@ -77,14 +84,25 @@ class AuthApi(Controller):
 
     @get("/me", guards=[requires_login])
     async def show_me(self) -> MeOut:
-        context = acting()
-        memberships = await auth.memberships_for_switch(context)
-        return MeOut(
-            user_id=context.user_id,  # type: ignore[arg-type]
-            name=context.user_name,
-            tenant=context.tenant_slug,
-            tenant_name=context.tenant_name,
-            role=context.role.value,
-            supplier_id=context.supplier_id,
-            memberships=[MembershipOut(m.tenant_slug, m.tenant_name, m.role.value) for m in memberships],
-        )
+        return await _me()
+
+    @put("/me/locale", guards=[requires_login])
+    async def set_my_locale(self, data: JSONBody[LocaleIn]) -> MeOut:
+        """The language of this person's pages, emails, push messages and
+        notifications (``zh_CN`` or ``en``), in every company they work for."""
+        return await _me(await members.set_own_locale(data.locale))
+
+
+async def _me(locale: str | None = None) -> MeOut:
+    context = acting()
+    memberships = await auth.memberships_for_switch(context)
+    return MeOut(
+        user_id=context.user_id,  # type: ignore[arg-type]
+        name=context.user_name,
+        tenant=context.tenant_slug,
+        tenant_name=context.tenant_name,
+        role=context.role.value,
+        supplier_id=context.supplier_id,
+        memberships=[MembershipOut(m.tenant_slug, m.tenant_name, m.role.value) for m in memberships],
+        locale=context.locale if locale is None else locale,
+    )

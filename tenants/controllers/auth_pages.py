@@ -12,12 +12,13 @@ from litestar.response import Redirect, Template
 from portal.db import keep_changes_on_error
 from portal.errors import DomainError
 from portal.forms import form_page, form_values
+from portal.i18n import LOCALE_COOKIE, asked_locale
 from portal.lengths import TOO_LONG, TooLong, length_of
-from portal.pages import safe_next
+from portal.pages import ONE_YEAR, safe_next
 from portal.settings import get_settings
 from tenants.guards import acting, requires_login
 from tenants.middleware import SESSION_COOKIE, client_address
-from tenants.services import auth, invitations, password_reset
+from tenants.services import auth, invitations, members, password_reset
 from tenants.tables import User
 
 
@@ -68,6 +69,7 @@ class AuthPages(Controller):
                 values.get("tenant") or None,
                 address=client_address(request.scope),
                 user_agent=_agent(request),
+                locale=asked_locale(request.scope),
             )
         except DomainError as exc:
             values.pop("password", None)
@@ -91,11 +93,20 @@ class AuthPages(Controller):
         return Redirect(path="/login", cookies=[clear_session_cookie()], status_code=303)
 
     @get("/account", guards=[requires_login], name="account")
-    async def show_account(self) -> Template:
+    async def show_account(self, saved: FromQuery[bool] = False) -> Template:
+        return await self._account(saved=saved)
+
+    async def _account(self, *, saved: bool = False, error: DomainError | None = None) -> Template:
         context = acting()
         memberships = await auth.memberships_for_switch(context)
-        return Template(
-            template_name="auth/account.html", context={"account": context, "memberships": memberships, "active_nav": "account"}
+        return form_page(
+            "auth/account.html",
+            error=error,
+            saved=saved,
+            account=context,
+            memberships=memberships,
+            saved_locale=context.locale or "",
+            active_nav="account",
         )
 
     @post("/account/switch", guards=[requires_login])
@@ -105,6 +116,17 @@ class AuthPages(Controller):
             acting(), values.get("tenant", ""), address=client_address(request.scope), user_agent=_agent(request)
         )
         return Redirect(path="/", cookies=[session_cookie(result)], status_code=303)
+
+    @post("/account/language", guards=[requires_login])
+    async def save_language(self, request: Request[Any, Any, Any]) -> Redirect | Template:
+        values = await form_values(request)
+        try:
+            locale = await members.set_own_locale(values.get("locale", ""))
+        except DomainError as exc:
+            return await self._account(error=exc)
+        # The cookie follows, or it would keep this browser in the old language.
+        cookie = Cookie(key=LOCALE_COOKIE, value=locale, max_age=ONE_YEAR, httponly=True, samesite="lax")
+        return Redirect(path="/account?saved=1", cookies=[cookie], status_code=303)
 
     @get("/invitations/{token:str}")
     async def show_invitation(self, token: FromPath[str]) -> Template:
@@ -128,6 +150,7 @@ class AuthPages(Controller):
                 token,
                 invitations.InvitationAccept(password=values.get("password", ""), name=values.get("name", "")),
                 address=client_address(request.scope),
+                locale=asked_locale(request.scope),
             )
         except DomainError as exc:
             if isinstance(exc, invitations.WrongPasswordForExistingAccount):

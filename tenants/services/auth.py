@@ -19,7 +19,7 @@ from uuid import UUID
 
 from portal.audit.services import record
 from portal.errors import DomainError, NotAuthenticated
-from portal.i18n import N_
+from portal.i18n import N_, SUPPORTED_LOCALES
 from portal.notifications.push import forget_session_devices
 from tenants import tokens
 from tenants.context import (
@@ -113,9 +113,11 @@ async def authenticate(
     address: str,
     user_agent: str = "",
     kind: tokens.TokenKind = tokens.TokenKind.PAGE,
+    locale: str | None = None,
 ) -> Authenticated | TenantChoice:
     """Checks the password (throttled, same answer for unknown accounts) and
-    opens a session for the chosen tenant, or asks which tenant."""
+    opens a session for the chosen tenant, or asks which tenant. ``locale``:
+    the language the sign-in page was asked in (see ``remember_locale``)."""
     email = email.strip().lower()
     await throttle.check_not_locked(email, address)
     user = await User.objects().where(User.email == email).first()
@@ -124,7 +126,18 @@ async def authenticate(
         await throttle.record_failure(email, address)
         raise LoginFailed()
     await throttle.record_success(email)
+    if locale:
+        await remember_locale(user.id, locale)
     return await open_session_for(user.id, tenant_slug, address=address, user_agent=user_agent, kind=kind)
+
+
+async def remember_locale(user_id: UUID, locale: str) -> None:
+    """The language a person's browser asked for when they first sign in or
+    join becomes the one their emails and notifications are written in,
+    until they choose another on their account page (a browser's language
+    cookie alone never reaches the mail a job sends)."""
+    if locale in SUPPORTED_LOCALES:
+        await User.update({User.locale: locale}).where(User.id == user_id).where(User.locale == "")
 
 
 async def open_session_for(

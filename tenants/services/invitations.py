@@ -25,6 +25,7 @@ from tenants.passwords import check_password_rule, verify_password
 from tenants.roles import Role
 from tenants.scoping import scoped
 from tenants.services import throttle
+from tenants.services.auth import remember_locale
 from tenants.services.members import add_membership, check_role_and_supplier, ensure_user, parse_role
 from tenants.tables import Invitation, Membership, Tenant, User
 
@@ -234,8 +235,10 @@ async def open_invitation(token: str) -> tuple[Invitation, Tenant, bool]:
         return row, tenant, has_account
 
 
-async def accept_invitation(token: str, data: InvitationAccept, *, address: str) -> UUID:
+async def accept_invitation(token: str, data: InvitationAccept, *, address: str, locale: str | None = None) -> UUID:
     """Uses the link up; returns the user id so the caller can sign them in.
+    ``locale``: the language the page was asked in, kept for the person's
+    mail when they have none yet.
     For an existing account the password is checked like a sign-in, under
     the same throttle (per account and per address): an invitation link is
     no way around the lock-out. The caller keeps a failure's count although
@@ -262,6 +265,8 @@ async def accept_invitation(token: str, data: InvitationAccept, *, address: str)
     )
     async with tenant_scope(invitee):
         user = await ensure_user(row.email, data.name or row.name, data.password)
+        if locale:
+            await remember_locale(user.id, locale)
         await add_membership(user, Role(row.role), row.supplier)
         row.accepted_at = datetime.now(UTC)
         await row.save()

@@ -11,7 +11,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 from portal.audit.services import record
 from portal.db import get_engine
 from portal.errors import DomainError, NotFound, PermissionDenied
-from portal.i18n import N_
+from portal.i18n import N_, SUPPORTED_LOCALES, normalize_locale
 from tenants.context import current
 from tenants.passwords import hash_password
 from tenants.roles import Role
@@ -185,6 +185,30 @@ async def ensure_user(email: str, name: str, password: str | None = None, *, loc
         )
         await user.save()
     return user
+
+
+class InvalidLanguage(DomainError):
+    code = "invalid_language"
+    message = N_("Choose a supported language.")
+
+
+async def set_own_locale(wanted: str) -> str:
+    """The signed-in person's language for everything the portal writes to
+    them: pages, emails, push, notifications."""
+    context = current()
+    locale = normalize_locale(wanted)
+    if locale not in SUPPORTED_LOCALES or context.user_id is None:
+        raise InvalidLanguage(fields={"locale": InvalidLanguage.message})
+    before = await User.select(User.locale).where(User.id == context.user_id).first()
+    await User.update({User.locale: locale}).where(User.id == context.user_id)
+    await record(
+        "user.locale",
+        entity_type="user",
+        entity_id=context.user_id,
+        before={"locale": before["locale"] if before else ""},
+        after={"locale": locale},
+    )
+    return locale
 
 
 async def add_membership(user: User, role: Role, supplier_id: UUID | None = None) -> Membership:

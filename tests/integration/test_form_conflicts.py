@@ -90,6 +90,7 @@ WITHOUT_PRECONDITION = {
     ("POST", "/statements/compute"): "computes the period's draft again from the records: nothing typed to go stale",
     ("POST", "/progress/lines/{line_id:uuid}"): "adds a progress report (stored once by its client id): a new record each time",
     ("POST", "/deliveries/ship/{order_id:uuid}"): _CREATES,
+    ("POST", "/account/language"): "the person's own language: a choice of two, the last one wins",
     ("POST", "/admin/handover-template"): _SETTINGS,
     ("POST", "/admin/ncr-steps"): _SETTINGS,
     ("POST", "/admin/progress-stages"): _SETTINGS,
