@@ -33,8 +33,10 @@ def _from_text(value: bytes) -> Decimal:
 
 
 def _to_text(value: Decimal) -> str:
-    # str() keeps every digit and never uses a float on the way.
-    return str(value)
+    # Every digit, never through a float, and never in exponent form: str()
+    # writes Decimal("1e2") as "1E+2", which would come back so from SQLite
+    # (PostgreSQL's NUMERIC answers 100).
+    return format(value, "f")
 
 
 sqlite3.register_converter(SQLITE_TYPE, _from_text)

@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from portal import i18n, quantities
+from portal.directions import printed
 from portal.lengths import TEXT_LENGTH, column_limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +137,7 @@ def build_environment(*, auto_reload: bool = True) -> Environment:
         auto_reload=auto_reload,
         autoescape=select_autoescape(["html", "xml"]),
         undefined=StrictUndefined,
+        finalize=printed,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from portal.directions import without_direction_controls
 from portal.i18n import N_, gettext
 from tenants.roles import Role
 
@@ -65,7 +66,8 @@ class Kind:
                 values[name] = gettext(values[name])
         if self.localized is not None:
             values.update(self.localized(params))
-        return gettext(self.title) % values, (gettext(self.body) % values if self.body else "")
+        title, body = gettext(self.title) % values, (gettext(self.body) % values if self.body else "")
+        return without_direction_controls(title), without_direction_controls(body)
 
 
 def _handover_entry(params: dict[str, Any]) -> dict[str, Any]:
