@@ -201,14 +201,23 @@ class Scoped(Generic[T]):
         users uploaded or confirmed are never deleted."""
         return self._limit(self.table.delete(), reading=False)
 
-    async def get(self, pk: UUID | str) -> T:
+    async def get(self, pk: UUID | str, *, hold: bool = False) -> T:
         """The row with this id, or NotFound: a foreign id and a missing one
-        look the same."""
+        look the same. ``hold``: for a decision that must see every one
+        committed before it on the same record, the row is held until the
+        transaction ends, so that of two at once the second waits and then
+        reads what the first one wrote. PostgreSQL locks it (NO KEY UPDATE:
+        rows referring to it are still written meanwhile); SQLite runs one
+        writer at a time already (IMMEDIATE transactions,
+        ``portal.db.open_transaction``)."""
         try:
             key = pk if isinstance(pk, UUID) else UUID(str(pk))
         except ValueError:
             raise NotFound() from None
-        row = await self.objects().where(self.table._meta.primary_key == key).first()
+        query = self.objects().where(self.table._meta.primary_key == key)
+        if hold and get_engine().engine_type == "postgres":
+            query = query.lock_rows("NO KEY UPDATE")
+        row = await query.first()
         if row is None or not await self.record_read(row):
             raise NotFound()
         return row  # type: ignore[no-any-return]

@@ -47,7 +47,8 @@ class QcRequirementApi(Controller):
 
     @post("/{requirement_id:uuid}/waive", guards=[requires("quality.require")], status_code=200)
     async def waive_requirement(self, requirement_id: FromPath[UUID], data: JSONBody[WaiveIn]) -> RequirementOut:
-        """Waive with a reason (3-1000 characters); it stays on the checklist."""
+        """Waive with a reason (3-1000 characters), once (409
+        ``qc_requirement_waived`` after); it stays on the checklist."""
         return await services.waive_requirement(requirement_id, data)
 
 
@@ -79,10 +80,20 @@ class DocumentReviewApi(Controller):
         """Every QA decision on the document, newest first."""
         return page_of(await services.list_reviews(document_id))
 
-    @post("/", guards=[requires("quality.review")])
+    @post(
+        "/",
+        guards=[requires("quality.review")],
+        error_descriptions={
+            409: "`error.code` `stale_version`: a newer version arrived since the `version` sent; `already_reviewed`: that"
+            " version was decided already (the same decision sent again included); `nothing_to_review`: withdrawn or no file."
+        },
+    )
     async def review_document(self, document_id: FromPath[UUID], data: JSONBody[ReviewIn]) -> ReviewOut:
-        """Approve, or reject with a reason, the current version. Send the
-        ``version`` you looked at: 409 when a newer one arrived since."""
+        """Approve, or reject with a reason, the current version, once. Send
+        the ``version`` you looked at: 409 when a newer one arrived since,
+        and 409 when that version was already decided (whichever decision
+        came first stays; the same one sent again is refused too). A new
+        version from the supplier is pending again."""
         return await services.review_document(document_id, data)
 
 

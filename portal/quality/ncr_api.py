@@ -132,7 +132,8 @@ class NcrApi(Controller):
     async def add_disposition(self, ncr_id: FromPath[UUID], data: JSONBody[DispositionIn]) -> Response[Any]:
         """What becomes of the goods: ``kind`` rework, return, scrap or
         use_as_is (``note``: the concession), ``quantity`` (together at most
-        the NCR's), ``chargeable`` with its ``amount`` (decimal strings).
+        the NCR's, two sent at once included: 409 ``ncr_quantity_exceeded``),
+        ``chargeable`` with its ``amount`` (decimal strings).
         When the tenant holds concessions for approval, a use_as_is answers
         202 with the approval request; approving it records the disposition."""
         result = await ncrs.add_disposition(ncr_id, data)

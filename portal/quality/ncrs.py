@@ -24,11 +24,12 @@ portal/quality/ncr_states.py):
   read): a decision on an older version is refused, so of two QA deciding
   the same step at once one wins and the other gets a conflict.
 - Dispositions say what becomes of the goods (rework, return, scrap, use as
-  is under a concession) with a quantity (together at most the NCR's) and
-  whether the supplier is charged (an amount): ``chargeable_dispositions``
-  is what the statements turn into deductions. A concession (use as is)
-  waits for approval when the tenant has an ``ncr.concession`` rule
-  (portal/approvals): approving it records the disposition.
+  is under a concession) with a quantity (together at most the NCR's, also
+  when two are recorded at the same moment) and whether the supplier is
+  charged (an amount): ``chargeable_dispositions`` is what the statements
+  turn into deductions. A concession (use as is) waits for approval when
+  the tenant has an ``ncr.concession`` rule (portal/approvals): approving
+  it records the disposition.
 - QA hands an open NCR to another owner: a member who may manage NCRs (QA
   or an admin); audited, and the new and the former owner are told.
 - Overdue steps: a reminder a day before the due date, an escalation to QA
@@ -401,10 +402,11 @@ async def _next_number(tenant_id: UUID, year: int) -> str:
     return f"NCR-{year}-{int(rows[0]['last']):05d}"
 
 
-async def _visible(ncr_id: UUID | str) -> Ncr:
+async def _visible(ncr_id: UUID | str, *, hold: bool = False) -> Ncr:
     """The NCR as the actor may see it: a supplier user sees its own issued
-    ones only (the scoping layer and, on PostgreSQL, row-level security)."""
-    return await scoped(Ncr).get(ncr_id)
+    ones only (the scoping layer and, on PostgreSQL, row-level security).
+    ``hold``: until the transaction ends (``Scoped.get``)."""
+    return await scoped(Ncr).get(ncr_id, hold=hold)
 
 
 async def _step_of(ncr: Ncr, step_id: UUID | str) -> NcrStep:
@@ -1184,7 +1186,9 @@ async def add_disposition(ncr_id: UUID | str, data: DispositionIn) -> Dispositio
     one carries the amount deducted from the supplier, a free one none. A
     concession waits for approval when the tenant's rules say so."""
     _require("ncrs.manage")
-    ncr = await _visible(ncr_id)
+    # Held: of two dispositions at once, the second counts the first one's
+    # quantity (and sees a closure meanwhile) before it is checked.
+    ncr = await _visible(ncr_id, hold=True)
     quantity, amount, note = await _checked_disposition(ncr, data)
     rule = await approvals.rule_for("ncr.concession") if data.kind == "use_as_is" else None
     if rule is not None:
@@ -1273,7 +1277,7 @@ async def _approved_concession(payload: dict[str, Any]) -> None:
     """The approver said yes: the concession is recorded now, if it still
     fits (the NCR open, the quantity not taken by dispositions since); the
     approver's own rights on NCRs do not matter, the rule is the right."""
-    ncr = await _visible(payload["ncr_id"])
+    ncr = await _visible(payload["ncr_id"], hold=True)
     data = DispositionIn(
         kind=payload["kind"],
         quantity=payload["quantity"],

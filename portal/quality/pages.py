@@ -110,6 +110,7 @@ class QualityPages(Controller):
                 values=values,
                 error=exc,
                 document=await get_document(document_id),
+                review=await services.review_state(document_id),
                 back=back,
                 active_nav="",
             )

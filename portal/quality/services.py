@@ -13,8 +13,11 @@ The rules, in one place:
 - QA reviews a document's *current* version: approved, or rejected with a
   reason. A decision names the version it was made on; a version uploaded
   since then makes it stale (409), so QA never approves a file it did not
-  see. A new version is pending again until reviewed. Reviews are
-  append-only: the latest decision on the current version is the state.
+  see. A version is decided once: a second decision on it, contradictory
+  or the same, sent after the first or at the same moment, is refused
+  (409) and neither stored nor told to the supplier. What changes a
+  decision is a new version, pending again until reviewed. Reviews are
+  append-only: the decision on the current version is the state.
 - A requirement asks for ``count`` documents of its category (one unless
   said otherwise) at a ``stage`` of the work (first article, in process,
   before delivery: when the supplier should send them). It is approved when
@@ -184,6 +187,11 @@ class NothingToReview(Conflict):
 class StaleVersion(Conflict):
     code = "stale_version"
     message = N_("A newer version (%(current)s) was uploaded since you opened this one. Review the newest version.")
+
+
+class AlreadyReviewed(Conflict):
+    code = "already_reviewed"
+    message = N_("Version %(version)s of this document has already been reviewed. Reload the page to see the decision.")
 
 
 # -- rules ----------------------------------------------------------------------
@@ -419,7 +427,7 @@ async def get_requirement(requirement_id: UUID | str) -> RequirementOut:
 
 
 async def waive_requirement(requirement_id: UUID | str, data: WaiveIn) -> RequirementOut:
-    """Waive a requirement, with a reason; it stays on the checklist."""
+    """Waive a requirement, once, with a reason; it stays on the checklist."""
     context = _require("quality.require")
     requirement = await scoped(QcRequirement).get(requirement_id)
     if requirement.waived_at is not None:
@@ -428,11 +436,17 @@ async def waive_requirement(requirement_id: UUID | str, data: WaiveIn) -> Requir
     if Status(order.status) in CLOSED_STATES:
         raise OrderClosedForQc()
     reason = _reason(data.reason)
-    await (
+    # Only while still unwaived: of two waivers at once, the second finds
+    # the first one's and is refused instead of replacing its reason.
+    waived = await (
         scoped(QcRequirement)
         .update({QcRequirement.waived_at: datetime.now(UTC), QcRequirement.waived_by: context.user_id, QcRequirement.waived_reason: reason})
         .where(QcRequirement.id == requirement.id)
+        .where(QcRequirement.waived_at.is_null())
+        .returning(QcRequirement.id)
     )
+    if not waived:
+        raise AlreadyWaived()
     await record(
         "qc_requirement.waive",
         entity_type="order",
@@ -466,15 +480,28 @@ async def list_requirements(
 
 
 async def review_document(document_id: UUID | str, data: ReviewIn) -> ReviewOut:
-    """Approve or reject (with a reason) the document's current version."""
+    """Approve or reject (with a reason) the document's current version, if
+    nobody decided on that version yet. The same decision sent again is
+    refused too, as a second decision on an approval request or an NCR
+    step is: the first answer already said it was stored."""
     context = _require("quality.review")
-    document = await scoped(Document).get(document_id)
+    # Held: a version uploaded, a withdrawal or another decision meanwhile
+    # is read before deciding, never decided past.
+    document = await scoped(Document).get(document_id, hold=True)
     if document.withdrawn or document.current_version < 1:
         raise NothingToReview()
     if data.decision not in DECISIONS:
         raise InvalidQc(fields={"decision": N_("Choose approve or reject.")})
     if data.version is not None and data.version != document.current_version:
         raise StaleVersion(current=document.current_version)
+    decided = (
+        await scoped(DocumentReview)
+        .exists()
+        .where(DocumentReview.document == document.id)
+        .where(DocumentReview.version == document.current_version)
+    )
+    if decided:
+        raise AlreadyReviewed(version=document.current_version)
     reason = _reason(data.reason) if data.decision == REJECTED else data.reason.strip()
     if len(reason) > REASON_MAX:
         raise InvalidQc(fields={"reason": N_("Give a reason of 3 to 1000 characters.")})

@@ -50,9 +50,11 @@ class QcRequirement(Table):
 
 
 class DocumentReview(Table):
-    """One QA decision on one version of a document. Append-only: the latest
-    decision on a document's current version is its review state; a new
-    version has none until QA looks at it (pending)."""
+    """QA's decision on one version of a document, one per version (the
+    service refuses a second). Append-only: the decision on a document's
+    current version is its review state (the latest, for rows stored
+    before a second was refused); a new version has none until QA looks at
+    it (pending)."""
 
     supplier_scope = "supplier"
     supplier_parents = ("document",)
