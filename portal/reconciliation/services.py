@@ -104,6 +104,11 @@ class OwnAdjustment(DomainError):
     message = N_("An adjustment needs someone other than its author to approve it.")
 
 
+class InvalidMaterialPrice(DomainError):
+    code = "invalid_material_price"
+    message = N_("Some fields are missing or not valid.")
+
+
 class InvalidSettings(DomainError):
     code = "invalid_settings"
     message = N_("Some fields are missing or not valid.")
@@ -130,8 +135,10 @@ def money_problem(value: object, decimals: int, *, allow_negative: bool = True) 
     except (ArithmeticError, ValueError):
         return None, N_("Enter an amount.")
     # Compared, not abs(): abs() rounds to the context, and 1e9999999 overflows it.
-    if not amount.is_finite() or not -MAX_QUANTITY < amount < MAX_QUANTITY or (amount < 0 and not allow_negative):
+    if not amount.is_finite() or not -MAX_QUANTITY < amount < MAX_QUANTITY:
         return None, N_("Enter an amount.")
+    if amount < 0 and not allow_negative:
+        return None, N_("Enter an amount of zero or more.")
     if decimals_of(amount) > decimals:
         return None, N_("This currency has at most %(decimals)s decimals.")
     return amount, None
@@ -1041,7 +1048,7 @@ async def set_material_price(data: MaterialPriceIn) -> None:
     if problem or price is None:
         problems["unit_price"] = problem or N_("Enter an amount.")
     if problems:
-        raise InvalidAdjustment(fields=problems, decimals=6)
+        raise InvalidMaterialPrice(fields=problems, decimals=6)
     existing = (
         await scoped(MaterialPrice)
         .select(MaterialPrice.id)

@@ -80,3 +80,14 @@ def test_the_page_the_pdf_and_the_export_show_the_same_exact_figures(client: Any
     # Totals are the sums of the rounded lines, on the page as in the API.
     assert Decimal(statement.subtotal) == sum(Decimal(row["Amount"]) for row in rows)
     assert in_english(statement.subtotal) in page.text
+
+
+def test_a_material_price_below_zero_is_refused_as_such(client: Any, shop: OrderWorld) -> None:
+    for language, words in (("en", "zero or more"), ("zh-CN", "0")):
+        refused = client.put(
+            "/api/v1/material-prices",
+            json={"item_id": shop.material_id, "unit_price": "-1"},
+            headers={**shop.as_("finance"), "accept-language": language},
+        )
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_material_price")
+        assert words in refused.json()["error"]["fields"]["unit_price"]
