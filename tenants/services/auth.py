@@ -127,17 +127,21 @@ async def authenticate(
         raise LoginFailed()
     await throttle.record_success(email)
     if locale:
-        await remember_locale(user.id, locale)
+        await remember_locale(user, locale)
     return await open_session_for(user.id, tenant_slug, address=address, user_agent=user_agent, kind=kind)
 
 
-async def remember_locale(user_id: UUID, locale: str) -> None:
+async def remember_locale(user: User, locale: str) -> None:
     """The language a person's browser asked for when they first sign in or
     join becomes the one their emails and notifications are written in,
     until they choose another on their account page (a browser's language
     cookie alone never reaches the mail a job sends)."""
-    if locale in SUPPORTED_LOCALES:
-        await User.update({User.locale: locale}).where(User.id == user_id).where(User.locale == "")
+    # Only when none is kept: on PostgreSQL any UPDATE of an account, even
+    # of no row, moves the auth generation and every process re-reads its
+    # sessions (tenants/revocation.py).
+    if locale in SUPPORTED_LOCALES and not user.locale:
+        await User.update({User.locale: locale}).where(User.id == user.id).where(User.locale == "")
+        user.locale = locale
 
 
 async def open_session_for(

@@ -266,7 +266,7 @@ async def accept_invitation(token: str, data: InvitationAccept, *, address: str,
     async with tenant_scope(invitee):
         user = await ensure_user(row.email, data.name or row.name, data.password)
         if locale:
-            await remember_locale(user.id, locale)
+            await remember_locale(user, locale)
         await add_membership(user, Role(row.role), row.supplier)
         row.accepted_at = datetime.now(UTC)
         await row.save()
