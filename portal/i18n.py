@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_skeleton
+from babel.dates import format_time as babel_format_time
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.support import NullTranslations, Translations
 from litestar.enums import ScopeType
@@ -170,6 +172,17 @@ def _format_date(locale: str, value: date, fmt: str) -> str:
 def format_datetime(value: datetime, timezone: str = "UTC", fmt: str = "medium") -> str:
     """Stored times are UTC; they are shown in the tenant's time zone."""
     return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone), locale=babel_locale(current_locale.get()))
+
+
+def format_datetime_full_year(value: datetime, timezone: str = "UTC") -> str:
+    """``value``'s date and time as the locale's short format writes them,
+    but with the year in full: on a document that is kept for years, the
+    English short date's two-digit year (10/1/26) is ambiguous."""
+    locale = babel_locale(current_locale.get())
+    zone = ZoneInfo(timezone)
+    day = format_skeleton("yMd", value, tzinfo=zone, locale=locale)
+    clock = babel_format_time(value, "short", tzinfo=zone, locale=locale)
+    return str(locale.datetime_formats["short"]).format(clock, day)
 
 
 class LocaleMiddleware:

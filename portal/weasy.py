@@ -12,6 +12,9 @@ back to Pillow's default right after the import, here, once.
 
 Nothing is fetched but ``data:`` URLs: no name or note that reaches a
 template can make WeasyPrint open a file or the network.
+
+The PDFs' running headers, footers and page numbers are CSS ``content`` in
+``@page`` margin boxes: ``css_string`` and ``page_counter`` write it.
 """
 
 from __future__ import annotations
@@ -38,3 +41,28 @@ def html(markup: str) -> Any:
     """WeasyPrint's ``HTML`` of ``markup``, reading only ``data:`` URLs."""
     document, fetcher = _weasyprint()
     return document(string=markup, url_fetcher=fetcher(allowed_protocols=("data",)))
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string inside a <style> element (where HTML escapes
+    do not apply): quotes, backslashes, line breaks and ``<`` escaped."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ")
+    return f'"{escaped}"'
+
+
+def page_counter(template: str) -> str:
+    """A translated "Page %(page)s of %(pages)s" as CSS ``content``: the
+    placeholders become the page counters."""
+    parts: list[str] = []
+    rest = template
+    while rest:
+        positions = [(rest.find(key), key) for key in ("%(pages)s", "%(page)s") if key in rest]
+        if not positions:
+            parts.append(css_string(rest))
+            break
+        index, key = min(positions)
+        if index:
+            parts.append(css_string(rest[:index]))
+        parts.append("counter(pages)" if key == "%(pages)s" else "counter(page)")
+        rest = rest[index + len(key) :]
+    return " ".join(parts)

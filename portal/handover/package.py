@@ -20,6 +20,7 @@ import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -27,6 +28,7 @@ from uuid import UUID, uuid4
 import anyio.to_thread
 import structlog
 
+from portal.days import local_minutes
 from portal.documents.services import record_generated
 from portal.documents.storage import Storage, object_key, open_storage
 from portal.documents.tables import Document, DocumentVersion
@@ -36,7 +38,8 @@ from portal.handover.tables import Handover, HandoverItem
 from portal.i18n import N_, gettext, use_locale
 from portal.jobs.queue import enqueue
 from portal.settings import get_settings
-from tenants.context import operator_context, system_scope, tenant_scope
+from portal.weasy import css_string, page_counter
+from tenants.context import current, operator_context, system_scope, tenant_scope
 from tenants.scoping import scoped
 from tenants.tables import Tenant
 
@@ -142,7 +145,11 @@ def write_index(context: dict[str, Any], target: Path) -> None:
     parts of at most ``INDEX_ROWS`` rows (WeasyPrint's memory and time grow
     faster than a table's length); WeasyPrint turns them into PDFs in a
     process of its own (portal/handover/index_pdf.py), whose memory goes
-    back to the system when it ends; the parts are joined here page by page."""
+    back to the system when it ends; the parts are joined here page by page.
+    No part knows the pages before it or after it, so the page numbers
+    ("page 3 of 12") and the handover's number come last: a stamp of as
+    many empty pages as the joined parts have, each carrying only its
+    footer, laid over them page by page."""
     from pypdf import PdfReader, PdfWriter
 
     from portal.templating import build_environment
@@ -162,21 +169,32 @@ def write_index(context: dict[str, Any], target: Path) -> None:
         pages = []
         for number, part in enumerate(parts):
             page = folder / f"part-{number:05d}.html"
-            page.write_text(template.render(**context, part=part, first=number == 0), encoding="utf-8")
+            page.write_text(template.render(**context, part=part, first=number == 0, stamp=0), encoding="utf-8")
             pages.append(page)
         for start in range(0, len(pages), PARTS_PER_PROCESS):
-            batch = [str(page) for page in pages[start : start + PARTS_PER_PROCESS]]
-            rendered = subprocess.run(
-                [sys.executable, "-m", "portal.handover.index_pdf", *batch], capture_output=True, text=True, check=False
-            )
-            if rendered.returncode != 0:
-                raise IndexNotRendered(rendered.stderr[-2000:])
+            _render_parts(pages[start : start + PARTS_PER_PROCESS])
+        stamp = folder / "stamp.html"
+        count = sum(len(PdfReader(page.with_suffix(".pdf")).pages) for page in pages)
+        stamp.write_text(template.render(**context, stamp=count), encoding="utf-8")
+        _render_parts([stamp])
+        footers = iter(PdfReader(stamp.with_suffix(".pdf")).pages)
         writer = PdfWriter()
         for page in pages:
             for sheet in PdfReader(page.with_suffix(".pdf")).pages:
-                writer.add_page(sheet)
+                stamped = writer.add_page(sheet)
+                stamped.merge_page(next(footers))
+                # Merging leaves the page's drawing uncompressed: twice the bytes.
+                stamped.compress_content_streams()
         with target.open("wb") as stream:
             writer.write(stream)
+
+
+def _render_parts(parts: list[Path]) -> None:
+    rendered = subprocess.run(
+        [sys.executable, "-m", "portal.handover.index_pdf", *map(str, parts)], capture_output=True, text=True, check=False
+    )
+    if rendered.returncode != 0:
+        raise IndexNotRendered(rendered.stderr[-2000:])
 
 
 class IndexNotRendered(RuntimeError):
@@ -187,11 +205,22 @@ async def _index_context(handover: Handover) -> dict[str, Any]:
     from portal.handover import services
 
     out = await services.get_handover(handover.id)
+    zone = current().time_zone
+
+    def when(moment: datetime | None) -> str:
+        return local_minutes(moment, zone) if moment else ""
+
     return {
         "handover": out,
         "files": await packed_files(handover.id),
         "party_labels": services.party_labels(),
         "decision_labels": services.decision_labels(),
+        # The tenant's wall clock, as on every other page and document, and
+        # the index says which.
+        "zone": zone,
+        "when": when,
+        "footer_number": css_string(out.number),
+        "page_counter": page_counter(gettext("Page %(page)s of %(pages)s")),
     }
 
 

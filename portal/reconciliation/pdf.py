@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import sys
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -41,7 +43,17 @@ from portal.documents.content import Kind
 from portal.documents.services import Target, store_generated, version_row
 from portal.documents.storage import content_disposition, process_storage
 from portal.errors import Conflict
-from portal.i18n import N_, format_datetime, format_exact, format_money, format_number, gettext, use_locale
+from portal.i18n import (
+    N_,
+    format_date,
+    format_datetime,
+    format_datetime_full_year,
+    format_exact,
+    format_money,
+    format_number,
+    gettext,
+    use_locale,
+)
 from portal.jobs import enqueue
 from portal.reconciliation import services, states
 from portal.reconciliation.capital import capital_amount
@@ -302,31 +314,6 @@ def identifier(statement: StatementOut) -> bytes:
 # ---------------------------------------------------------------- the document
 
 
-def css_string(text: str) -> str:
-    """``text`` as a CSS string inside a <style> element (where HTML escapes
-    do not apply): quotes, backslashes, line breaks and ``<`` escaped."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ")
-    return f'"{escaped}"'
-
-
-def page_counter(template: str) -> str:
-    """A translated "Page %(page)s of %(pages)s" as CSS ``content``: the
-    placeholders become the page counters."""
-    parts: list[str] = []
-    rest = template
-    while rest:
-        positions = [(rest.find(key), key) for key in ("%(pages)s", "%(page)s") if key in rest]
-        if not positions:
-            parts.append(css_string(rest))
-            break
-        index, key = min(positions)
-        if index:
-            parts.append(css_string(rest[:index]))
-        parts.append("counter(pages)" if key == "%(pages)s" else "counter(page)")
-        rest = rest[index + len(key) :]
-    return " ".join(parts)
-
-
 @cache
 def _environment() -> Any:
     from portal.templating import build_environment
@@ -335,8 +322,8 @@ def _environment() -> Any:
 
 
 def _last_change(statement: StatementOut) -> datetime:
-    times = [statement.computed_at, *(step.at for step in statement.steps)]
-    return max(time if time.tzinfo else time.replace(tzinfo=UTC) for time in times)
+    moments = [statement.computed_at, *(step.at for step in statement.steps)]
+    return max(moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in moments)
 
 
 # The line tables' columns, in order; the numbers align right.
@@ -353,24 +340,48 @@ LINE_COLUMNS = (
     N_("Agreement"),
 )
 NUMERIC_COLUMNS = frozenset({0, 5, 7, 8})
-# The columns whose text may wrap when the table is too narrow for every
-# text on one line, the first to give way first: reference, item name, date.
-WRAPPING_COLUMNS = (2, 4, 1)
+# The line's note prints under its item name.
+NOTE_COLUMN = 4
+MATERIAL_COLUMNS = (
+    N_("Item code"),
+    N_("Item name"),
+    N_("Unit"),
+    N_("Opening"),
+    N_("Dispatched"),
+    N_("Received by supplier"),
+    N_("Consumed by accepted output"),
+    N_("Scrap allowance"),
+    N_("Returned"),
+    N_("Scrapped"),
+    N_("Closing"),
+)
+MATERIAL_NUMERIC_COLUMNS = frozenset(range(3, 11))
+STEP_COLUMNS = (N_("When"), N_("Who"), N_("Step"), N_("Line"), N_("Comment"))
+STEP_NUMERIC_COLUMNS = frozenset({3})
 # The page's text width (A4 less the template's side margins) in em of the
 # body's 8.5 pt (3 mm); a cell's padding (1 mm each side) and a little room.
 TEXT_WIDTH_EM = (210 - 2 * 10) / 3.0
 CELL_PADDING_EM = 2 / 3.0 + 0.15
-# A wrapping column is never narrowed below this.
-MIN_WRAPPING_EM = 6.0
 NOTE_SCALE = 7.5 / 8.5
+# A word longer than this (a code, or a name without spaces) breaks
+# anywhere instead of widening its column further: one such text must not
+# squeeze the other columns.
+LONGEST_WORD_EM = 8.0
+# A table whose numbers and words do not fit the page at the body's size is
+# set smaller, down to this fraction of it (6.4 pt), before its words break;
+# smaller still only if its numbers need it, each text column keeping
+# MIN_TEXT_EM.
+MIN_FONT_SCALE = 0.75
+MIN_TEXT_EM = 2.0
 
 
 @dataclass(frozen=True)
 class PrintedLine:
-    """A statement line as its PDF row prints it: every cell's text."""
+    """A row of one of the PDF's tables as it prints: every cell's text,
+    and a line's note."""
 
     cells: tuple[str, ...]
-    note: str
+    note: str = ""
 
 
 # Advance widths (per mille of the em) of Noto Sans CJK's printable ASCII,
@@ -401,38 +412,80 @@ def text_em(text: str) -> float:
     return width / 1000
 
 
-def _title_em(title: str) -> float:
-    # A title wraps at its spaces: its longest word must fit.
-    return max((text_em(word) for word in title.split()), default=0.0)
+def word_em(text: str) -> float:
+    """The width of the longest word of ``text``: the narrowest its column
+    can be without breaking a word. A run of CJK counts as one word, so
+    that a short Chinese name keeps to one line when there is room."""
+    return max((text_em(word) for word in text.split()), default=0.0)
 
 
-def column_widths(titles: tuple[str, ...], rows: list[PrintedLine]) -> list[float]:
-    """Each column's share of the table's width in percent, from its longest
-    text: every text on one line when they fit, like an automatic table
-    layout; when they do not, the reference wraps, then the item name, then
-    the date.
+@dataclass(frozen=True)
+class TableLayout:
+    """A table's fixed column widths, in percent of the text width, and its
+    font size as a fraction of the body's."""
+
+    widths: list[float]
+    scale: float
+
+
+def column_widths(titles: tuple[str, ...], numeric: frozenset[int], rows: list[PrintedLine]) -> TableLayout:
+    """Each column's share of the table's width, from its texts, so that no
+    text leaves its cell: every text on one line when they all fit;
+    otherwise the numbers keep their longest text on one line and the
+    other columns give way, the widest first, down to their longest word;
+    when even that does not fit, the table's font shrinks (down to
+    ``MIN_FONT_SCALE``, further only as far as its numbers need), then the
+    text columns give way again, the widest first, and their words break
+    anywhere (the template's ``overflow-wrap``). Titles wrap at their
+    spaces, numbers never.
     Computed here once so that WeasyPrint can lay the table out with fixed
     columns, each cell once (an automatic layout measures every cell's
     narrowest and widest text first: about a sixth of a long statement's
     rendering, bench/statement.py)."""
-    need = [_title_em(title) for title in titles]
+    widest = [word_em(title) for title in titles]
+    narrowest = list(widest)
     for row in rows:
         for index, cell in enumerate(row.cells):
-            width = text_em(cell)
-            if index == 4 and row.note:
-                width = max(width, text_em(row.note) * NOTE_SCALE)
-            if width > need[index]:
-                need[index] = width
-    need = [width + CELL_PADDING_EM for width in need]
-    excess = sum(need) - TEXT_WIDTH_EM
-    for index in WRAPPING_COLUMNS:
-        if excess <= 0:
-            break
-        given = min(excess, max(need[index] - MIN_WRAPPING_EM, 0.0))
-        need[index] -= given
-        excess -= given
-    total = sum(need)
-    return [round(width * 100 / total, 2) for width in need]
+            widest[index] = max(widest[index], text_em(cell))
+            narrowest[index] = max(narrowest[index], min(word_em(cell), LONGEST_WORD_EM))
+        if row.note:
+            widest[NOTE_COLUMN] = max(widest[NOTE_COLUMN], text_em(row.note) * NOTE_SCALE)
+            narrowest[NOTE_COLUMN] = max(narrowest[NOTE_COLUMN], min(word_em(row.note) * NOTE_SCALE, LONGEST_WORD_EM))
+    for index in numeric:
+        narrowest[index] = widest[index]
+    text_columns = [index for index in range(len(titles)) if index not in numeric]
+    free = TEXT_WIDTH_EM - CELL_PADDING_EM * len(titles)
+    numbers = sum(narrowest[index] for index in numeric)
+    scale = min(1.0, max(MIN_FONT_SCALE, free / sum(narrowest)), free / (numbers + MIN_TEXT_EM * len(text_columns)))
+    # As the template prints it: never rounded up.
+    scale = math.floor(scale * 1000) / 1000
+    room = free / scale
+    widths = list(widest)
+    if sum(widest) > room:
+        if sum(narrowest) <= room:
+            low, high = narrowest, widest
+        else:
+            low, high = [min(width, MIN_TEXT_EM) for width in narrowest], narrowest
+        level = _level([low[index] for index in text_columns], [high[index] for index in text_columns], room - numbers)
+        for index in text_columns:
+            widths[index] = min(max(level, low[index]), high[index])
+    cells = [width * scale + CELL_PADDING_EM for width in widths]
+    total = sum(cells)
+    return TableLayout([round(cell * 100 / total, 2) for cell in cells], scale)
+
+
+def _level(low: list[float], high: list[float], room: float) -> float:
+    """The highest common width at which columns held between ``low`` and
+    ``high`` take at most ``room``: the columns wider than it give way to
+    it, the others keep their width."""
+    bottom, top = 0.0, max(high)
+    for _ in range(40):
+        middle = (bottom + top) / 2
+        if sum(min(max(middle, lowest), highest) for lowest, highest in zip(low, high, strict=True)) > room:
+            top = middle
+        else:
+            bottom = middle
+    return bottom
 
 
 def printed_lines(statement: StatementOut, lines: list[LineOut], zone: str) -> list[PrintedLine]:
@@ -448,7 +501,7 @@ def printed_lines(statement: StatementOut, lines: list[LineOut], zone: str) -> l
             name = f"{name} · {kind}" if name else kind
         cells = (
             str(line.line_no),
-            format_datetime(line.occurred_at, zone, "short") if line.occurred_at else "",
+            format_datetime_full_year(line.occurred_at, zone) if line.occurred_at else "",
             line.reference,
             line.item_code,
             name,
@@ -462,11 +515,71 @@ def printed_lines(statement: StatementOut, lines: list[LineOut], zone: str) -> l
     return rows
 
 
+def printed_materials(statement: StatementOut) -> list[PrintedLine]:
+    """The material section's rows, in the current locale."""
+    return [
+        PrintedLine(
+            (
+                material.item_code,
+                material.item_name,
+                material.unit,
+                *(
+                    format_exact(value)
+                    for value in (
+                        material.opening,
+                        material.dispatched,
+                        material.received,
+                        material.consumed,
+                        material.scrap_allowance,
+                        material.returned,
+                        material.scrapped,
+                        material.closing,
+                    )
+                ),
+            )
+        )
+        for material in statement.materials
+    ]
+
+
+def printed_steps(statement: StatementOut, zone: str) -> list[PrintedLine]:
+    """The confirmation records' rows, in the current locale and ``zone``."""
+    labels = {step: gettext(label) for step, label in states.STEP_LABELS.items()}
+    rows = []
+    for step in statement.steps:
+        comment = step.comment
+        if step.amount is not None:
+            comment = f"{comment} ({format_money(step.amount, statement.currency)})"
+        cells = (format_datetime_full_year(step.at, zone), step.by, labels.get(step.event, step.event), str(step.line_no or ""), comment)
+        rows.append(PrintedLine(cells))
+    return rows
+
+
+def period_range(start: datetime, end: datetime, zone: str) -> str:
+    """The period's first and last day in ``zone``, both included (its end
+    is the first instant of the next period); with a cut-off within a day,
+    its first and last second."""
+    local_start, local_end = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
+    if local_start.time() == local_end.time() == time(0):
+        first, last = format_date(local_start.date()), format_date(local_end.date() - timedelta(days=1))
+    else:
+        first, last = format_datetime(start, zone), format_datetime(end - timedelta(seconds=1), zone)
+    return gettext("%(first)s – %(last)s, %(zone)s time", first=first, last=last, zone=zone)
+
+
 @dataclass(frozen=True)
-class LineTable:
+class Table:
     title: str
     rows: list[PrintedLine]
-    widths: list[float]
+    layout: TableLayout
+    titles: tuple[str, ...]
+    numeric: frozenset[int]
+
+
+def _table(title: str, columns: tuple[str, ...], numeric: frozenset[int], rows: list[PrintedLine]) -> Table:
+    """A table of the current locale's column titles and ``rows``."""
+    titles = tuple(gettext(column) for column in columns)
+    return Table(gettext(title), rows, column_widths(titles, numeric, rows), titles, numeric)
 
 
 def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) -> str:
@@ -476,19 +589,16 @@ def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) 
         zone = tenant.time_zone
 
         def when(value: datetime | None) -> str:
-            return format_datetime(value, zone, "short") if value else ""
+            return format_datetime_full_year(value, zone) if value else ""
 
-        titles = tuple(gettext(title) for title in LINE_COLUMNS)
         sections = (
             (N_("Accepted deliveries"), [line for line in statement.lines if line.kind == "delivery"]),
             (N_("Deductions"), [line for line in statement.lines if line.kind in ("scrap", "ncr")]),
             (N_("Adjustments"), [line for line in statement.lines if line.kind not in ("delivery", "scrap", "ncr")]),
         )
-        tables = []
-        for title, lines in sections:
-            if lines:
-                rows = printed_lines(statement, lines, zone)
-                tables.append(LineTable(gettext(title), rows, column_widths(titles, rows)))
+        tables = [_table(title, LINE_COLUMNS, NUMERIC_COLUMNS, printed_lines(statement, lines, zone)) for title, lines in sections if lines]
+        materials = _table(N_("Material section"), MATERIAL_COLUMNS, MATERIAL_NUMERIC_COLUMNS, printed_materials(statement))
+        steps = _table(N_("Confirmation records"), STEP_COLUMNS, STEP_NUMERIC_COLUMNS, printed_steps(statement, zone))
         header = f"{tenant.name} · {gettext('Statement %(period)s', period=statement.period)} · {supplier.name}"
         changed = _last_change(statement).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return str(
@@ -499,20 +609,19 @@ def statement_html(statement: StatementOut, tenant: Tenant, supplier: Supplier) 
                 tenant=tenant,
                 supplier=supplier,
                 line_tables=tables,
-                line_titles=titles,
-                numeric_columns=NUMERIC_COLUMNS,
+                materials=materials,
+                steps=steps,
+                period=period_range(statement.period_start, statement.period_end, zone),
                 when=when,
                 money=lambda amount: format_money(amount, statement.currency),
-                number=format_exact,
                 capital=capital_amount(statement.total) if statement.currency == "CNY" else "",
                 status_labels={status.value: gettext(label) for status, label in states.STATUS_LABELS.items()},
-                step_labels={step: gettext(label) for step, label in states.STEP_LABELS.items()},
                 tax_percent=format_number(statement.tax_rate * 100),
-                running_header=css_string(header),
-                running_footer=css_string(
+                running_header=weasy.css_string(header),
+                running_footer=weasy.css_string(
                     f"{gettext('Version')} {statement.version} · {gettext(states.STATUS_LABELS[states.Status(statement.status)])}"
                 ),
-                page_counter=page_counter(gettext("Page %(page)s of %(pages)s")),
+                page_counter=weasy.page_counter(gettext("Page %(page)s of %(pages)s")),
                 font_family=FONT_FAMILY,
                 changed=changed,
                 lang=tenant.locale.replace("_", "-"),

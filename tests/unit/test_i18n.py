@@ -13,6 +13,7 @@ from portal.i18n import (
     current_locale,
     format_date,
     format_datetime,
+    format_datetime_full_year,
     format_money,
     format_number,
     gettext,
@@ -124,6 +125,15 @@ def test_datetime_is_shown_in_the_tenants_time_zone() -> None:
         assert format_datetime(stored).replace("\u202f", " ") == "Jan 15, 2026, 8:00:00 PM"
     with use_locale("zh_CN"):
         assert format_datetime(stored, "Asia/Shanghai") == "2026年1月16日 04:00:00"
+
+
+def test_a_documents_date_and_time_print_the_year_in_full() -> None:
+    stored = datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
+    with use_locale("en"):
+        # The locale's short format would print 1/16/26.
+        assert format_datetime_full_year(stored, "Asia/Shanghai").replace("\u202f", " ") == "1/16/2026, 4:00 AM"
+    with use_locale("zh_CN"):
+        assert format_datetime_full_year(stored, "Asia/Shanghai") == "2026/1/16 04:00"
 
 
 def test_catalog_translates_sign_in() -> None:

@@ -44,11 +44,13 @@ def at(run: Any, table: str, row_id: str | UUID, **times: datetime) -> None:
     run(move)
 
 
-def order_in(client: Any, shop: OrderWorld, quantity: str, price: str, currency: str | None = None) -> dict[str, Any]:
-    """An order of P-100 for the first supplier, issued and accepted."""
+def order_in(
+    client: Any, shop: OrderWorld, quantity: str, price: str, currency: str | None = None, item_id: str | None = None
+) -> dict[str, Any]:
+    """An order of P-100 (or ``item_id``) for the first supplier, issued and accepted."""
     body: dict[str, Any] = {
         "supplier_id": str(shop.world.supplier_ids[0]),
-        "lines": [{"item_id": shop.part_id, "quantity": quantity, "unit_price": price, "due_date": due(14)}],
+        "lines": [{"item_id": item_id or shop.part_id, "quantity": quantity, "unit_price": price, "due_date": due(14)}],
     }
     if currency:
         body["currency"] = currency

@@ -1,19 +1,23 @@
 """The statement PDF: asked for, rendered by the job (never in the request),
 archived with its hash and served byte for byte; its text, read back with
 pdftotext, carries every line, the totals, the capital amount and the
-Chinese names, with the CJK font embedded (pdffonts)."""
+Chinese names, with the CJK font embedded (pdffonts); long texts and many
+rows stay within the page, each row whole on one page, in both languages
+(pdftotext's word boxes)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from portal.jobs.runner import run_due_jobs
 from tests.integration.orders.conftest import OrderWorld
-from tests.integration.reconciliation.conftest import OCTOBER, by_currency, october, shop
+from tests.integration.reconciliation.conftest import OCTOBER, by_currency, deliver, october, order_in, shop, utc
 
 __all__ = ["shop"]
 
@@ -185,3 +189,119 @@ def test_the_statement_page_asks_for_the_pdf_shows_its_progress_and_serves_it(cl
     assert served.headers["content-disposition"].startswith('attachment; filename="statement-2026-10-S1-CNY.pdf"')
     api = client.get(f"/api/v1/statements/{draft['id']}/pdf", headers=shop.as_("finance"))
     assert api.content == served.content
+
+
+# Texts as long as their fields take, none with a space to wrap at.
+LONG_CODE = "LONG-" + "X" * 55
+LONG_NAME = "N" * 200
+LONG_REASON = "Z" * 150
+SHORT_CJK_NAME = "法兰盘（不锈钢）"
+PERIOD = {"en": "Oct 1, 2026 – Oct 31, 2026", "zh_CN": "2026年10月1日 – 2026年10月31日"}
+PAGE_OF = {"en": "Page {page} of {pages}", "zh_CN": "第 {page} 页，共 {pages} 页"}
+
+
+def long_texts_october(client: Any, run: Any, shop: OrderWorld) -> str:
+    """October's CNY draft with a 60-character item code, a 200-character
+    item name and a 150-character adjustment reason, none with a space,
+    beside ordinary lines (a short Chinese name among them); its id."""
+    october(client, run, shop)
+    renamed = client.patch(f"/api/v1/items/{shop.part_id}", json={"name": LONG_NAME}, headers=shop.as_("planner"))
+    assert renamed.status_code == 200, renamed.text
+    part = client.post("/api/v1/items", json={"code": LONG_CODE, "name": SHORT_CJK_NAME, "unit": "件"}, headers=shop.as_("planner"))
+    assert part.status_code == 201, part.text
+    deliver(client, run, shop, order_in(client, shop, "20", "1234.56", item_id=part.json()["id"]), "12", "12", utc(10, 20))
+    supplier = str(shop.world.supplier_ids[0])
+    body = {"supplier_id": supplier, "period": OCTOBER, "amount": "-12345.67", "reason": LONG_REASON}
+    made = client.post("/api/v1/statement-adjustments", json=body, headers=shop.as_("finance"))
+    assert made.status_code == 201, made.text
+    approved = client.post(f"/api/v1/statement-adjustments/{made.json()['id']}/approve", headers=shop.as_("admin"))
+    assert approved.status_code == 200, approved.text
+    draft = by_currency(
+        client.post("/api/v1/statements/compute", json={"supplier_id": supplier, "period": OCTOBER}, headers=shop.as_("finance"))
+    )
+    return str(draft["CNY"]["id"])
+
+
+def many_rows(statement: Any) -> Any:
+    """``statement`` with 80 more delivery lines and 50 more materials, each
+    named to wrap over several lines, and a confirmation step with a long
+    comment: enough rows to run over several pages (built here rather than
+    through 130 orders, which would take minutes)."""
+    from msgspec.structs import replace
+
+    from portal.reconciliation.schemas import StepOut
+
+    delivery = next(line for line in statement.lines if line.kind == "delivery")
+    lines = [
+        replace(delivery, id=uuid4(), line_no=100 + number, item_code=f"P-{number:03d}", item_name=f"ROW{number:03d}" + "N" * 60)
+        for number in range(80)
+    ]
+    material = statement.materials[0]
+    materials = [
+        replace(
+            material,
+            item_code=f"M-{number:03d}",
+            item_name=f"圆钢{number:03d}" + "很长的材料名称" * 3,
+            closing=Decimal(number) + Decimal("0.125"),
+        )
+        for number in range(50)
+    ]
+    step = StepOut("dispute_line", 1, LONG_REASON, Decimal("-12.50"), "Supplier " + "S" * 60, statement.computed_at)
+    return replace(statement, lines=[*statement.lines, *lines], materials=[*statement.materials, *materials], steps=[step])
+
+
+def test_long_texts_and_many_rows_stay_within_the_page_in_both_languages(client: Any, run: Any, shop: OrderWorld, tmp_path: Path) -> None:
+    """Every text inside the page's text area and none over another; every
+    row whole on one page, with its code, name, quantity and amount (the
+    material section's code, name and closing balance) complete; every page
+    numbered; the period as its first and last day, years in full; one
+    font, embedded, the footer's too."""
+    from portal.i18n import use_locale
+    from portal.reconciliation import pdf, services
+    from tenants.context import operator_context, system_scope, tenant_scope
+    from tenants.tables import Supplier, Tenant
+    from tests.support.pdf_layout import flatten, outside, overprinted, page_with, read_pages
+
+    statement_id = long_texts_october(client, run, shop)
+
+    async def parts() -> tuple[Any, Any, Any]:
+        async with system_scope("test"):
+            tenant = await Tenant.objects().where(Tenant.id == shop.world.tenant_id).first()
+        async with tenant_scope(operator_context(tenant, "test")):
+            statement = await services.get_statement(statement_id)
+            supplier = await Supplier.objects().where(Supplier.id == statement.supplier_id).first()
+        return statement, tenant, supplier
+
+    statement, tenant, supplier = run(parts)
+    assert {LONG_CODE, SHORT_CJK_NAME, LONG_NAME} <= {line.item_code for line in statement.lines} | {
+        line.item_name for line in statement.lines
+    }
+    assert LONG_REASON in {line.description for line in statement.lines}
+    statement = many_rows(statement)
+    for locale in ("en", "zh_CN"):
+        # The tenant's language: the same statement as the other language's tenants print it.
+        tenant.locale = locale
+        path = tmp_path / f"statement-{locale}.pdf"
+        path.write_bytes(pdf.render_pdf(pdf.statement_html(statement, tenant, supplier), pdf.identifier(statement)))
+        pages = read_pages(path)
+        assert len(pages) >= 4, (locale, len(pages))
+        for page in pages:
+            strays, overlaps = outside(page, 10, 10), overprinted(page)
+            assert not strays, (locale, page.number, [word.text[:20] for word in strays[:3]])
+            assert not overlaps, (locale, page.number, [(one.text[:20], other.text[:20]) for one, other in overlaps[:3]])
+            assert flatten(PAGE_OF[locale].format(page=page.number, pages=len(pages))) in page.flat, (locale, page.number)
+        assert flatten(PERIOD[locale]) in pages[0].flat, locale
+        with use_locale(locale):
+            rows = pdf.printed_lines(statement, statement.lines, tenant.time_zone)
+            materials = pdf.printed_materials(statement)
+        for row in rows:
+            whole = page_with(pages, row.cells[3], row.cells[4], row.cells[5], row.cells[8], row.note)
+            assert whole is not None, (locale, row.cells[0], row.cells[3][:20], row.cells[4][:20])
+        for material in materials:
+            whole = page_with(pages, material.cells[0], material.cells[1], material.cells[-1])
+            assert whole is not None, (locale, material.cells[0][:20], material.cells[1][:20])
+        assert page_with(pages, LONG_REASON, "Supplier " + "S" * 60) is not None, locale
+
+        fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True, text=True).stdout.splitlines()[2:]
+        assert fonts
+        assert all("Noto-Sans-CJK-SC" in row and row.split()[-5] == "yes" for row in fonts), fonts
