@@ -6,15 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 
 from portal.errors import DomainError
 from portal.i18n import N_
 
 T = TypeVar("T")
+
+# A sequence number in a query string (an audit page's cursor, a thread's
+# message): within PostgreSQL's integer, or asyncpg fails on it (500) where
+# SQLite just finds nothing. Out of range is a 400 naming the parameter.
+SeqNumber = Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1)]
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True):

@@ -14,7 +14,7 @@ from litestar.response import Template
 
 from portal.audit.services import list_events
 from portal.audit.tables import AuditEvent
-from portal.pagination import Page, page_of
+from portal.pagination import Page, SeqNumber, page_of
 from tenants.guards import requires
 from tenants.scoping import scoped
 
@@ -62,7 +62,7 @@ class AuditPages(Controller):
 
     @get("/", name="admin_audit")
     async def show_audit(
-        self, entity_type: FromQuery[str | None] = None, entity_id: FromQuery[str | None] = None, before: FromQuery[int | None] = None
+        self, entity_type: FromQuery[str | None] = None, entity_id: FromQuery[str | None] = None, before: SeqNumber = None
     ) -> Template:
         events = await list_events(entity_type=entity_type or None, entity_id=entity_id or None, before_seq=before, limit=PAGE_SIZE)
         return Template(
@@ -87,7 +87,7 @@ class AuditApi(Controller):
         entity_type: FromQuery[str | None] = None,
         entity_id: FromQuery[str | None] = None,
         action: FromQuery[str | None] = None,
-        cursor: FromQuery[int | None] = None,
+        cursor: SeqNumber = None,
     ) -> Page[AuditEventOut]:
         """Newest first; ``next`` is the cursor (a sequence number) of the next page."""
         rows = await list_events(entity_type=entity_type, entity_id=entity_id, action=action, before_seq=cursor, limit=PAGE_SIZE)

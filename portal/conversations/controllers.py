@@ -19,7 +19,7 @@ from portal.documents.intake import SPOOL_OPT, read_upload_form
 from portal.documents.services import new_document_target, store_upload
 from portal.errors import DomainError
 from portal.forms import is_uuid
-from portal.pagination import Page, page_of
+from portal.pagination import Page, SeqNumber, page_of
 from tenants.guards import requires
 
 # A message is text: a body far beyond the longest message is refused
@@ -48,7 +48,7 @@ class ThreadApi(Controller):
         return await services.list_messages(thread_id, cursor)
 
     @post("/{thread_id:uuid}/read", status_code=200)
-    async def mark_read(self, thread_id: FromPath[UUID], through: FromQuery[int | None] = None) -> ThreadOut:
+    async def mark_read(self, thread_id: FromPath[UUID], through: SeqNumber = None) -> ThreadOut:
         """The caller has read the thread up to the message whose ``seq`` is
         ``through`` (the last one shown to them), or without it up to its
         newest message: the thread with what is still unread (later
@@ -105,7 +105,7 @@ class ConversationPages(Controller):
         return Template(template_name="conversations/_conversation.html", context=context, headers={"Vary": "HX-Request"})
 
     @post("/{thread_id:uuid}/read", status_code=204)
-    async def mark_read(self, thread_id: FromPath[UUID], through: FromQuery[int | None] = None) -> None:
+    async def mark_read(self, thread_id: FromPath[UUID], through: SeqNumber = None) -> None:
         """Posted by the block (htmx) once it has shown new messages, with
         the number of the last one it showed."""
         await services.mark_thread_read(thread_id, through)

@@ -237,7 +237,7 @@ def _ncr(
         id=uuid4(),
         number=f"NCR-H{issued:%y%m}-{len(rows['ncrs']) + 1:03d}",
         supplier=supplier,
-        source="delivery",
+        source="delivery_line",
         order=order.id,
         order_line=line.id,
         delivery_line=delivered.id,

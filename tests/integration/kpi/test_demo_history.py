@@ -57,3 +57,21 @@ def test_the_demo_has_a_year_of_qc_reviews_and_recorded_material_lots(run: Any) 
     for slug, counts in before.items():
         again = run(_in, slug, _history)
         assert (again["reviews"], again["versions"], again["lots"]) == (counts["reviews"], counts["versions"], counts["lots"]), slug
+
+
+async def _ncr_sources() -> set[str]:
+    from portal.quality.tables import Ncr
+
+    return {row["source"] for row in await scoped(Ncr).select(Ncr.source)}
+
+
+def test_every_demo_ncr_comes_from_a_source_its_page_knows(run: Any) -> None:
+    """The history's NCRs were written with source "delivery", which no NCR
+    page knows: each one's page answered 500."""
+    from portal.quality.ncrs import SOURCES
+
+    run(load_demo)
+    for slug in ("acme", "globex"):
+        sources = run(_in, slug, _ncr_sources)
+        assert sources, slug
+        assert sources <= set(SOURCES), (slug, sources - set(SOURCES))
