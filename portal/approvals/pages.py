@@ -44,7 +44,12 @@ class ApprovalPages(Controller):
 async def _detail(approval_id: UUID, values: dict[str, str] | None = None, error: DomainError | None = None) -> Template:
     found = await services.get_request(approval_id)
     context = acting()
-    may_decide = found.status == "pending" and context.can("approvals.decide") and context.role.value == found.approver_role
+    may_decide = (
+        found.status == "pending"
+        and context.can("approvals.decide")
+        and context.role.value == found.approver_role
+        and found.requested_by_id != context.user_id
+    )
     return form_page(
         "approvals/detail.html",
         values=values,

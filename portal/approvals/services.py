@@ -88,6 +88,11 @@ class InvalidApproval(DomainError):
     message = N_("Some fields are missing or not valid.")
 
 
+class OwnRequest(PermissionDenied):
+    code = "own_request"
+    message = N_("Someone else decides on what you asked for.")
+
+
 class AlreadyDecided(Conflict):
     code = "approval_decided"
     message = N_("This request was already decided.")
@@ -241,6 +246,8 @@ class RequestOut(msgspec.Struct, frozen=True):
     decided_at: datetime | None
     comment: str
     link: str
+    # Who asked: they never decide it themselves.
+    requested_by_id: UUID | None = None
 
 
 class DecisionIn(msgspec.Struct, frozen=True):
@@ -277,6 +284,7 @@ async def _out(row: dict[str, Any]) -> RequestOut:
         # A withdrawal's comment is the system's reason, a catalog text.
         comment=gettext(comment) if row["status"] == "withdrawn" else comment,
         link=link,
+        requested_by_id=row["requested_by"],
     )
 
 
@@ -425,7 +433,7 @@ async def waiting_for_me() -> list[RequestOut]:
     if not context.can("approvals.decide"):
         return []
     found, _ = await list_requests(status="pending", mine=True)
-    return found
+    return [request for request in found if request.requested_by_id != context.user_id]
 
 
 async def decide(request_id: UUID | str, data: DecisionIn) -> RequestOut:
@@ -438,6 +446,11 @@ async def decide(request_id: UUID | str, data: DecisionIn) -> RequestOut:
         raise NotFound()
     if row.approver_role != context.role.value:
         raise PermissionDenied()
+    # Four eyes, as for statement adjustments: a rule that names the
+    # requester's own role still needs another person of it to approve.
+    # Rejecting is taking one's own request back: allowed.
+    if data.approve and row.requested_by is not None and row.requested_by == context.user_id:
+        raise OwnRequest()
     if row.status != "pending":
         raise AlreadyDecided()
     comment = data.comment.strip()

@@ -493,9 +493,24 @@ def may_add_version(attached_type: str, supplier_id: UUID | None) -> bool:
     return may_upload(attached_type)
 
 
+# Records whose documents are their archive: what is filed there is
+# replaced by filing anew, never by a new version of someone's file (a
+# supplier's version of a finalized statement's PDF became "the" statement
+# and broke its download).
+ARCHIVED_TYPES = frozenset({"statement"})
+
+
+class ArchivedDocument(DomainError):
+    status_code = 403
+    code = "document_archived"
+    message = N_("This file is part of a record's archive: it takes no new versions. Attach a new document instead.")
+
+
 async def version_target(document_id: UUID | str) -> Target:
     """An existing, visible, not withdrawn document takes a new version."""
     document = await scoped(Document).get(document_id)
+    if document.attached_type in ARCHIVED_TYPES:
+        raise ArchivedDocument()
     if not may_add_version(document.attached_type, document.supplier):
         raise PermissionDenied()
     if document.withdrawn:

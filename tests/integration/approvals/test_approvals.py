@@ -184,3 +184,21 @@ def test_a_held_concession_and_write_off_say_what_they_are_to_their_approvers(cl
     assert "A material write-off" in home
     chinese = client.get("/approvals", headers={**finance, "accept-language": "zh-CN"}).text
     assert "A material write-off" not in chinese
+
+
+def test_the_requester_never_approves_its_own_request(client: Any, shop: OrderWorld) -> None:
+    """Four eyes, as for statement adjustments: a rule naming the
+    requester's own role still needs another person of that role."""
+    assert _rules(client, shop, {"kind": "order.issue", "approver_role": "planner"}).status_code == 200
+    order = draft(client, shop)
+    assert fire(client, shop, order["id"], "planner", "issue").json()["awaiting_approval"] == ["order.issue"]
+    [request] = client.get("/api/v1/approvals", params={"status": "pending"}, headers=shop.as_("planner")).json()["items"]
+    own = client.post(
+        f"/api/v1/approvals/{request['id']}/decision", json={"approve": True}, headers={**shop.as_("planner"), "accept-language": "en"}
+    )
+    assert (own.status_code, own.json()["error"]["code"]) == (403, "own_request")
+    assert "Someone else" in own.json()["error"]["message"]
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=shop.as_("planner")).json()["status"] == "draft"
+    planner = page_headers(client, api_token(client, shop.world.accounts["planner"], shop.world.slug))
+    assert "/decision" not in client.get(f"/approvals/{request['id']}", headers=planner).text
+    assert f"/approvals/{request['id']}" not in client.get("/", headers=planner).text

@@ -89,13 +89,15 @@ def test_open_ncrs_are_decided_and_the_transferred_ones_follow_the_work(client: 
 
 
 def _write_off_rule(client: Any, ho: HandoverWorld) -> None:
-    # A threshold: the material carries no value here, and an unknown value is held.
-    rule = [{"kind": "material.write_off", "approver_role": "finance", "threshold": "1000"}]
+    # A threshold: the material carries no value here, and an unknown value is
+    # held. The admin decides: finance signs the entry, and never approves
+    # its own request.
+    rule = [{"kind": "material.write_off", "approver_role": "admin", "threshold": "1000"}]
     _ok(client.put("/api/v1/settings/approvals", json=rule, headers=ho.as_("admin")))
 
 
 def _pending(client: Any, ho: HandoverWorld) -> dict[str, Any]:
-    [request] = _ok(client.get("/api/v1/approvals?status=pending", headers=ho.as_("finance")))["items"]
+    [request] = _ok(client.get("/api/v1/approvals?status=pending", headers=ho.as_("admin")))["items"]
     return dict(request)
 
 
@@ -125,7 +127,7 @@ def test_a_write_off_waits_for_finance_and_completion_waits_with_it(client: Any,
 
     # Rejected: the entry is open again and takes another decision.
     reject = {"approve": False, "comment": "Return it instead"}
-    _ok(client.post(f"/api/v1/approvals/{request['id']}/decision", json=reject, headers=ho.as_("finance")))
+    _ok(client.post(f"/api/v1/approvals/{request['id']}/decision", json=reject, headers=ho.as_("admin")))
     reopened = _ok(client.get(f"/api/v1/handovers/{handover['id']}", headers=ho.as_("planner")))
     [material] = [item for item in reopened["items"] if item["source"] == "material"]
     assert not material["done"]
@@ -134,7 +136,7 @@ def test_a_write_off_waits_for_finance_and_completion_waits_with_it(client: Any,
     _ok(_sign(client, ho, handover["id"], material, "finance", "write_off"))
     request = _pending(client, ho)
     assert client.post(f"/api/v1/approvals/{request['id']}/decision", json={"approve": True}, headers=ho.as_("planner")).status_code == 403
-    _ok(client.post(f"/api/v1/approvals/{request['id']}/decision", json={"approve": True}, headers=ho.as_("finance")))
+    _ok(client.post(f"/api/v1/approvals/{request['id']}/decision", json={"approve": True}, headers=ho.as_("admin")))
     approved = _ok(client.get(f"/api/v1/handovers/{handover['id']}", headers=ho.as_("planner")))
     [material] = [item for item in approved["items"] if item["source"] == "material"]
     assert material["done"]

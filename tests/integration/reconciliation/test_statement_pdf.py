@@ -305,3 +305,24 @@ def test_long_texts_and_many_rows_stay_within_the_page_in_both_languages(client:
         fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True, text=True).stdout.splitlines()[2:]
         assert fonts
         assert all("Noto-Sans-CJK-SC" in row and row.split()[-5] == "yes" for row in fonts), fonts
+
+
+def test_the_archived_pdf_takes_no_new_version_from_anyone(client: Any, run: Any, shop: OrderWorld) -> None:
+    """A supplier's version of the finalized statement's PDF became the
+    statement's current file and broke its download (500) for both sides."""
+    final = finalized_october(client, run, shop)
+    run(run_due_jobs)
+    documents = client.get("/api/v1/documents", params={"attached_type": "statement"}, headers=shop.as_("supplier_admin")).json()
+    [document] = [item for item in documents["items"] if item["attached_id"] == final["id"]]
+    url = f"/api/v1/statements/{final['id']}/pdf"
+    before = client.get(url, headers=shop.as_("finance")).content
+    other = client.get(url, headers=shop.as_("supplier_admin")).content
+    assert other == before
+    for who, code in (("supplier_admin", "document_archived"), ("admin", "document_archived"), ("finance", "forbidden")):
+        refused = client.post(
+            f"/api/v1/documents/{document['id']}/versions",
+            files={"file": ("statement.pdf", before, "application/pdf")},
+            headers={**shop.as_(who), "accept-language": "en"},
+        )
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, code), refused.text
+    assert client.get(url, headers=shop.as_("supplier_admin")).content == before
