@@ -20,7 +20,8 @@ T = TypeVar("T")
 # A sequence number in a query string (an audit page's cursor, a thread's
 # message): within PostgreSQL's integer, or asyncpg fails on it (500) where
 # SQLite just finds nothing. Out of range is a 400 naming the parameter.
-SeqNumber = Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1)]
+# (gt=-1, not ge=0: Litestar leaves a falsy bound out of the OpenAPI.)
+SeqNumber = Annotated[int | None, QueryParameter(gt=-1, le=2**31 - 1)]
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True):

@@ -455,9 +455,7 @@ class DocumentPages(Controller):
             error=error,
             document=document,
             versions=versions,
-            can_upload=services.may_add_version(document.attached_type, document.supplier_id)
-            and document.attached_type not in services.ARCHIVED_TYPES
-            and document.status == "active",
+            can_upload=document.status == "active" and await services.takes_versions_from_me(document_id),
             can_withdraw=me.can("documents.withdraw") and document.status == "active",
             widget=widget_context(storage_of(request), document=document),
             category_labels=dict(all_category_options()),

@@ -50,6 +50,7 @@ from tenants.context import TenantContext, current
 from tenants.prepared import ID_LIST_SIZES, id_slots, id_values, prepared
 from tenants.scoping import scoped
 from tenants.services.members import user_names
+from tenants.tables import Membership
 
 log = structlog.get_logger(__name__)
 
@@ -506,13 +507,42 @@ class ArchivedDocument(DomainError):
     message = N_("This file is part of a record's archive: it takes no new versions. Attach a new document instead.")
 
 
+class FiledByTheBuyer(DomainError):
+    status_code = 403
+    code = "not_your_document"
+    message = N_("The buyer filed this document: it takes new versions from the buyer only. Send yours as a new document.")
+
+
+async def version_refusal(document: Document) -> DomainError | None:
+    """Why the acting user may not add a version to ``document``, or None.
+    Beyond the upload rights: a record's archive takes no versions, and a
+    supplier versions only what its own people filed (a supplier's file
+    would otherwise become the current version of the buyer's drawing)."""
+    if document.attached_type in ARCHIVED_TYPES:
+        return ArchivedDocument()
+    if not may_add_version(document.attached_type, document.supplier):
+        return PermissionDenied()
+    context = current()
+    if context.is_supplier:
+        filed_here = document.created_by is not None and await scoped(Membership).exists().where(
+            Membership.user == document.created_by, Membership.supplier == context.supplier_id
+        )
+        if not filed_here:
+            return FiledByTheBuyer()
+    return None
+
+
+async def takes_versions_from_me(document_id: UUID | str) -> bool:
+    """For the document's page: whether to offer the new-version form."""
+    return await version_refusal(await scoped(Document).get(document_id)) is None
+
+
 async def version_target(document_id: UUID | str) -> Target:
     """An existing, visible, not withdrawn document takes a new version."""
     document = await scoped(Document).get(document_id)
-    if document.attached_type in ARCHIVED_TYPES:
-        raise ArchivedDocument()
-    if not may_add_version(document.attached_type, document.supplier):
-        raise PermissionDenied()
+    refusal = await version_refusal(document)
+    if refusal is not None:
+        raise refusal
     if document.withdrawn:
         raise DocumentWithdrawn()
     rules = await _file_rules(document.category, new=False)

@@ -42,7 +42,7 @@ import msgspec
 from portal.audit.services import record
 from portal.configuration.services import category_keys, stored_label
 from portal.deliveries.tables import Delivery
-from portal.documents.tables import Document
+from portal.documents.tables import Document, DocumentVersion
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from portal.i18n import N_
 from portal.lengths import FreeText
@@ -187,6 +187,12 @@ class NothingToReview(Conflict):
 class StaleVersion(Conflict):
     code = "stale_version"
     message = N_("A newer version (%(current)s) was uploaded since you opened this one. Review the newest version.")
+
+
+class OwnUpload(DomainError):
+    status_code = 403
+    code = "own_upload"
+    message = N_("Someone else approves a file you uploaded yourself.")
 
 
 class AlreadyReviewed(Conflict):
@@ -502,6 +508,18 @@ async def review_document(document_id: UUID | str, data: ReviewIn) -> ReviewOut:
     )
     if decided:
         raise AlreadyReviewed(version=document.current_version)
+    if data.decision != REJECTED:
+        uploaded = (
+            await scoped(DocumentVersion)
+            .select(DocumentVersion.uploaded_by)
+            .where(DocumentVersion.document == document.id)
+            .where(DocumentVersion.version == document.current_version)
+            .first()
+        )
+        # Four eyes: a file QA (or an admin) uploaded itself is evidence
+        # only once someone else approves it.
+        if uploaded is not None and uploaded["uploaded_by"] == context.user_id:
+            raise OwnUpload()
     reason = _reason(data.reason) if data.decision == REJECTED else data.reason.strip()
     if len(reason) > REASON_MAX:
         raise InvalidQc(fields={"reason": N_("Give a reason of 3 to 1000 characters.")})

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from portal.asgi import create_app
 from tests.support.factories import World, api_token, bearer, make_world
 from tests.tenancy.matrix import route_handlers
 
@@ -26,18 +25,18 @@ NOT_BOUNDED = {
 }
 
 
-def _int_query_parameters() -> list[tuple[str, str, str, int | None]]:
+def _int_query_parameters(app: Any) -> list[tuple[str, str, str, int | None]]:
     """(method, path, name, upper bound) of every int query parameter."""
     found = []
-    for (method, path), handler in route_handlers(create_app()).items():
+    for (method, path), handler in route_handlers(app).items():
         for name, parameter in handler.parsed_fn_signature.parameters.items():
             if name not in path and "int" in str(parameter.annotation) and name not in {"data", "request"}:
                 found.append((method, path, name, getattr(parameter.kwarg_definition, "le", None)))
     return found
 
 
-def test_every_int_query_parameter_is_bounded_or_listed() -> None:
-    unbounded = {(method, path, name) for method, path, name, bound in _int_query_parameters() if bound is None or bound > 2**31 - 1}
+def test_every_int_query_parameter_is_bounded_or_listed(app: Any) -> None:
+    unbounded = {(method, path, name) for method, path, name, bound in _int_query_parameters(app) if bound is None or bound > 2**31 - 1}
     assert sorted(unbounded - set(NOT_BOUNDED)) == []
     assert sorted(set(NOT_BOUNDED) - unbounded) == [], "bounded now, or gone: drop it from NOT_BOUNDED"
 
