@@ -206,9 +206,8 @@ async def _lock_order(order_id: UUID) -> None:
 
 
 async def refuse_with_goods_on_the_way(order_ids: list[UUID]) -> None:
-    """Before an order is cancelled (or handed to another supplier): goods
-    shipped against it and not received yet could no longer be received,
-    so the order waits for them. The order is locked first, so that a
+    """Before an order is cancelled: goods shipped against it and not
+    received yet could no longer be received, so the order waits for them. The order is locked first, so that a
     notice shipping at the same moment is either seen here or refused by
     the cancelled order."""
     for order_id in order_ids:

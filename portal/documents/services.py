@@ -523,7 +523,9 @@ async def version_refusal(document: Document) -> DomainError | None:
     if not may_add_version(document.attached_type, document.supplier):
         return PermissionDenied()
     context = current()
-    if context.is_supplier:
+    # The supplier's own record (its certificates) it keeps up to date,
+    # whoever filed the first version.
+    if context.is_supplier and document.attached_type != "supplier":
         filed_here = document.created_by is not None and await scoped(Membership).exists().where(
             Membership.user == document.created_by, Membership.supplier == context.supplier_id
         )

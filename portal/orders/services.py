@@ -556,7 +556,7 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
     if event in NEEDS_REASON:
         changes["status_reason"] = reason.strip()
     if event is Event.CANCEL:
-        # Deliveries build on orders (and import them): reached here, as below.
+        # Deliveries build on orders (and import them): reached here.
         from portal.deliveries.services import refuse_with_goods_on_the_way
 
         await refuse_with_goods_on_the_way([order.id])
@@ -1079,9 +1079,6 @@ async def transfer_remainder(order_ids: list[UUID], to_supplier: UUID, reason: s
         if order_id not in orders:
             raise NotFound()
         next_status(Status(orders[order_id]["status"]), Event.CANCEL)
-    from portal.deliveries.services import refuse_with_goods_on_the_way
-
-    await refuse_with_goods_on_the_way(list(orders))
     open_lines: dict[UUID, list[dict[str, Any]]] = {}
     rows = (
         await scoped(OrderLine)

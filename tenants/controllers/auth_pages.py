@@ -69,7 +69,6 @@ class AuthPages(Controller):
                 values.get("tenant") or None,
                 address=client_address(request.scope),
                 user_agent=_agent(request),
-                locale=asked_locale(request.scope),
             )
         except DomainError as exc:
             values.pop("password", None)

@@ -113,11 +113,9 @@ async def authenticate(
     address: str,
     user_agent: str = "",
     kind: tokens.TokenKind = tokens.TokenKind.PAGE,
-    locale: str | None = None,
 ) -> Authenticated | TenantChoice:
     """Checks the password (throttled, same answer for unknown accounts) and
-    opens a session for the chosen tenant, or asks which tenant. ``locale``:
-    the language the sign-in page was asked in (see ``remember_locale``)."""
+    opens a session for the chosen tenant, or asks which tenant."""
     email = email.strip().lower()
     await throttle.check_not_locked(email, address)
     user = await User.objects().where(User.email == email).first()
@@ -126,16 +124,16 @@ async def authenticate(
         await throttle.record_failure(email, address)
         raise LoginFailed()
     await throttle.record_success(email)
-    if locale:
-        await remember_locale(user, locale)
     return await open_session_for(user.id, tenant_slug, address=address, user_agent=user_agent, kind=kind)
 
 
 async def remember_locale(user: User, locale: str) -> None:
-    """The language a person's browser asked for when they first sign in or
-    join becomes the one their emails and notifications are written in,
-    until they choose another on their account page (a browser's language
-    cookie alone never reaches the mail a job sends)."""
+    """The language a person's browser asked for when they accepted their
+    invitation becomes the one their emails and notifications are written
+    in, until they choose another on their account page (a browser's
+    language cookie alone never reaches the mail a job sends). Signing in
+    does not set it: a saved language outranks every browser's own, and
+    one sign-in from a borrowed phone would fix it for good."""
     # Only when none is kept: on PostgreSQL any UPDATE of an account, even
     # of no row, moves the auth generation and every process re-reads its
     # sessions (tenants/revocation.py).
