@@ -17,14 +17,10 @@ import asyncpg
 import pytest
 
 from tests.integration.handover.conftest import HandoverWorld, _ok, sign_everything, started
+from tests.support.held_rows import WAITERS, while_held
 from tests.support.postgres import PostgresCluster
 
 pytestmark = pytest.mark.postgres
-
-WAITERS = """
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
-"""
 
 
 async def _context(ho: HandoverWorld, account: str, role: str) -> Any:
@@ -58,24 +54,8 @@ async def _race(
 ) -> tuple[list[str], int]:
     """Another connection holds the rows the requests write, so each gets as
     far as it can and waits; then all go on at once."""
-    blocker = await asyncpg.connect(owner_url)
-    try:
-        hold = blocker.transaction()
-        await hold.start()
-        await blocker.execute(f"SELECT id FROM {table} WHERE id = ANY($1::uuid[]) FOR UPDATE", row_ids)  # noqa: S608
-        tasks = [asyncio.create_task(_request(context, action)) for context, action in requests]
-        waiting = 0
-        for _ in range(400):
-            await blocker.execute("SELECT pg_stat_clear_snapshot()")
-            waiting = await blocker.fetchval(WAITERS)
-            if waiting >= len(tasks) or any(task.done() for task in tasks):
-                break
-            await asyncio.sleep(0.05)
-        await hold.commit()
-        results = sorted(await asyncio.gather(*tasks))
-    finally:
-        await blocker.close()
-    return results, waiting
+    results, waiting = await while_held(owner_url, table, row_ids, lambda: [_request(context, action) for context, action in requests])
+    return sorted(results), waiting
 
 
 async def _moved(handover_id: str, number: str, tenant_id: UUID) -> dict[str, int]:

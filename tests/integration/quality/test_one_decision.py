@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import httpx
 import pytest
 
@@ -27,11 +26,8 @@ from portal.jobs.runner import run_due_jobs
 from tests.integration.orders.conftest import OrderWorld
 from tests.integration.quality.conftest import accepted_order, checklist, require, review, send
 from tests.integration.quality.test_ncrs import _get, _issued, _page
+from tests.support.held_rows import while_held
 
-WAITERS = """
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
-"""
 Post = tuple[str, dict[str, Any]]
 
 
@@ -40,24 +36,7 @@ async def _at_once(app: Any, owner_url: str | None, table: str, row_id: str, pos
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as session:
         if owner_url is None:
             return list(await asyncio.gather(*(session.post(url, **kwargs) for url, kwargs in posts)))
-        blocker = await asyncpg.connect(owner_url)
-        try:
-            hold = blocker.transaction()
-            await hold.start()
-            await blocker.execute(f"SELECT id FROM {table} WHERE id = $1 FOR UPDATE", UUID(row_id))  # noqa: S608
-            tasks = [asyncio.create_task(session.post(url, **kwargs)) for url, kwargs in posts]
-            waiting = 0
-            for _ in range(400):
-                # Activity is read once per transaction unless the snapshot is dropped.
-                await blocker.execute("SELECT pg_stat_clear_snapshot()")
-                waiting = await blocker.fetchval(WAITERS)
-                if waiting >= len(tasks) or any(task.done() for task in tasks):
-                    break
-                await asyncio.sleep(0.05)
-            await hold.commit()
-            responses = list(await asyncio.gather(*tasks))
-        finally:
-            await blocker.close()
+        responses, waiting = await while_held(owner_url, table, [UUID(row_id)], lambda: [session.post(url, **kw) for url, kw in posts])
         assert waiting == len(posts), f"every request should have been waiting on the held {table}: {[r.text for r in responses]}"
         return responses
 
