@@ -205,17 +205,16 @@ async def _lock_order(order_id: UUID) -> None:
         await scoped(Order).select(Order.id).where(Order.id == order_id).lock_rows()
 
 
-async def refuse_with_goods_on_the_way(order_ids: list[UUID]) -> None:
+async def refuse_with_goods_on_the_way(order_id: UUID) -> None:
     """Before an order is cancelled: goods shipped against it and not
-    received yet could no longer be received, so the order waits for them. The order is locked first, so that a
-    notice shipping at the same moment is either seen here or refused by
-    the cancelled order."""
-    for order_id in order_ids:
-        await _lock_order(order_id)
+    received yet could no longer be received, so the order waits for them.
+    The order is locked first, so that a notice shipping at the same moment
+    is either seen here or refused by the cancelled order."""
+    await _lock_order(order_id)
     rows = (
         await scoped(Delivery)
         .select(Delivery.number)
-        .where(Delivery.order.is_in(order_ids or [UUID(int=0)]))
+        .where(Delivery.order == order_id)
         .where(Delivery.status.is_in([status.value for status in IN_TRANSIT]))
         .order_by(Delivery.number)
     )

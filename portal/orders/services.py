@@ -559,7 +559,7 @@ async def fire(order_id: UUID | str, event_name: str, reason: str = "", version:
         # Deliveries build on orders (and import them): reached here.
         from portal.deliveries.services import refuse_with_goods_on_the_way
 
-        await refuse_with_goods_on_the_way([order.id])
+        await refuse_with_goods_on_the_way(order.id)
     if event in {Event.ISSUE, Event.REISSUE}:
         await _check_issuable(order, context)
         if not approved and await _held_issue(order, event):

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from portal.audit.services import record
 from portal.errors import DomainError, NotAuthenticated
-from portal.i18n import N_, SUPPORTED_LOCALES
+from portal.i18n import N_
 from portal.notifications.push import forget_session_devices
 from tenants import tokens
 from tenants.context import (
@@ -125,21 +125,6 @@ async def authenticate(
         raise LoginFailed()
     await throttle.record_success(email)
     return await open_session_for(user.id, tenant_slug, address=address, user_agent=user_agent, kind=kind)
-
-
-async def remember_locale(user: User, locale: str) -> None:
-    """The language a person's browser asked for when they accepted their
-    invitation becomes the one their emails and notifications are written
-    in, until they choose another on their account page (a browser's
-    language cookie alone never reaches the mail a job sends). Signing in
-    does not set it: a saved language outranks every browser's own, and
-    one sign-in from a borrowed phone would fix it for good."""
-    # Only when none is kept: on PostgreSQL any UPDATE of an account, even
-    # of no row, moves the auth generation and every process re-reads its
-    # sessions (tenants/revocation.py).
-    if locale in SUPPORTED_LOCALES and not user.locale:
-        await User.update({User.locale: locale}).where(User.id == user.id).where(User.locale == "")
-        user.locale = locale
 
 
 async def open_session_for(

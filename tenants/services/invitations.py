@@ -15,7 +15,7 @@ import msgspec
 
 from portal.audit.services import record
 from portal.errors import DomainError, PermissionDenied
-from portal.i18n import N_, gettext, use_locale
+from portal.i18n import N_, SUPPORTED_LOCALES, gettext, use_locale
 from portal.jobs import enqueue
 from portal.lengths import most
 from portal.notifications.mail import Email, send_email
@@ -25,7 +25,6 @@ from tenants.passwords import check_password_rule, verify_password
 from tenants.roles import Role
 from tenants.scoping import scoped
 from tenants.services import throttle
-from tenants.services.auth import remember_locale
 from tenants.services.members import add_membership, check_role_and_supplier, ensure_user, parse_role
 from tenants.tables import Invitation, Membership, Tenant, User
 
@@ -233,6 +232,21 @@ async def open_invitation(token: str) -> tuple[Invitation, Tenant, bool]:
             raise InvitationInvalid()
         has_account = await User.exists().where(User.email == row.email)
         return row, tenant, has_account
+
+
+async def remember_locale(user: User, locale: str) -> None:
+    """The language a person's browser asked for when they accepted their
+    invitation becomes the one their emails and notifications are written
+    in, until they choose another on their account page (a browser's
+    language cookie alone never reaches the mail a job sends). Signing in
+    does not set it: a saved language outranks every browser's own, and
+    one sign-in from a borrowed phone would fix it for good."""
+    # Only when none is kept: on PostgreSQL any UPDATE of an account, even
+    # of no row, moves the auth generation and every process re-reads its
+    # sessions (tenants/revocation.py).
+    if locale in SUPPORTED_LOCALES and not user.locale:
+        await User.update({User.locale: locale}).where(User.id == user.id).where(User.locale == "")
+        user.locale = locale
 
 
 async def accept_invitation(token: str, data: InvitationAccept, *, address: str, locale: str | None = None) -> UUID:
